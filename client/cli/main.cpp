@@ -1,0 +1,55 @@
+// iodeep: the headless command-line shell over the client core.
+#include <boost/program_options/errors.hpp>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "Commands.hpp"
+#include "iodeep/iod/Error.hpp"
+
+namespace {
+
+constexpr std::string_view kUsage = R"(usage: iodeep <command> [options]
+
+Commands:
+  pack       turn an architecture JSON and trained weights into an IODeep .dcm
+  inspect    show and verify an IODeep (or legacy) file
+  version    print the version
+
+Run 'iodeep <command> --help' for a command's options.
+Exit codes: 0 ok, 2 usage, 3 input missing/unreadable, 4 invalid or inconsistent content,
+            5 output not writable, 70 internal error (docs/cli.md).
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> all(argv + 1, argv + argc);
+  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    std::cout << kUsage;
+    return all.empty() ? iodeep::cli::kExitUsage : iodeep::cli::kExitOk;
+  }
+  const std::string& command = all[0];
+  const std::vector<std::string> rest(all.begin() + 1, all.end());
+  try {
+    if (command == "pack") return iodeep::cli::packCommand(rest);
+    if (command == "inspect") return iodeep::cli::inspectCommand(rest);
+    if (command == "version" || command == "--version") {
+      std::cout << "iodeep " << IODEEP_VERSION << "\n";
+      return iodeep::cli::kExitOk;
+    }
+    std::cerr << "iodeep: unknown command '" << command << "'\n" << kUsage;
+    return iodeep::cli::kExitUsage;
+  } catch (const iodeep::Error& e) {
+    std::cerr << "iodeep " << command << ": error [" << iodeep::toString(e.code()) << "]: " << e.what() << "\n";
+    return iodeep::exitCodeFor(e.code());
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "iodeep " << command << ": " << e.what() << " (see 'iodeep " << command << " --help')\n";
+    return iodeep::cli::kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "iodeep " << command << ": internal error: " << e.what() << "\n";
+    return 70;
+  }
+}

@@ -1,0 +1,38 @@
+#pragma once
+/// @file Inspect.hpp
+/// Everything there is to know about an IODeep (or legacy) file, and whether it is consistent.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Legacy.hpp"
+#include "iodeep/iod/Safetensors.hpp"
+
+namespace iodeep::client {
+
+struct InspectReport {
+  std::filesystem::path path;
+  iod::ObjectKind kind{iod::ObjectKind::Other};
+  std::optional<iod::IodeepFile> file;     ///< kind == Iodeep
+  std::optional<iod::LegacyObject> legacy; ///< kind == Legacy
+  std::vector<iod::TensorInfo> tensors;
+  std::int64_t parameterCount{0};
+  std::size_t payloadBytes{0};
+  std::vector<iod::Finding> findings;
+
+  /// True when the file is an IODeep object with no error finding.
+  [[nodiscard]] bool ok() const noexcept;
+  [[nodiscard]] std::string toText() const;
+  [[nodiscard]] std::string toJson() const;
+};
+
+/// Reads and verifies @p path. Content problems are findings; throws iodeep::Error only when the
+/// file cannot be read as DICOM at all (FileNotFound, NotDicom, TruncatedDicom) or is not an
+/// IODeep/legacy object (NotIodeep) or is malformed beyond reporting (MalformedIodeep).
+[[nodiscard]] InspectReport inspect(const std::filesystem::path& path);
+
+}  // namespace iodeep::client

@@ -1,0 +1,199 @@
+#include "iodeep/client/Inspect.hpp"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Legacy.hpp"
+#include "iodeep/iod/Sha256.hpp"
+
+namespace iodeep::client {
+
+namespace {
+
+std::string shapeText(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string_view kindName(iod::ObjectKind k) {
+  switch (k) {
+    case iod::ObjectKind::Iodeep: return "iodeep";
+    case iod::ObjectKind::Legacy: return "legacy";
+    case iod::ObjectKind::Other: return "other";
+  }
+  return "other";
+}
+
+std::string_view severityName(iod::Finding::Severity s) {
+  return s == iod::Finding::Severity::Error ? "error" : "warning";
+}
+
+}  // namespace
+
+bool InspectReport::ok() const noexcept {
+  if (kind != iod::ObjectKind::Iodeep) return false;
+  for (const auto& f : findings) {
+    if (f.severity == iod::Finding::Severity::Error) return false;
+  }
+  return true;
+}
+
+InspectReport inspect(const std::filesystem::path& path) {
+  InspectReport r;
+  r.path = path;
+  r.kind = iod::probeObject(path);
+  if (r.kind == iod::ObjectKind::Other) {
+    throw Error(ErrorCode::NotIodeep, path.string() + ": DICOM, but not an IODeep object (no private creator \"" +
+                                          std::string(iod::kPrivateCreator) + "\" in group 0017, no legacy elements)");
+  }
+  if (r.kind == iod::ObjectKind::Legacy) {
+    r.legacy = iod::readLegacy(path);
+    for (const auto& p : r.legacy->problems) r.findings.push_back({iod::Finding::Severity::Error, p});
+    try {
+      (void)iod::pythonLiteralToJson(r.legacy->architectureLiteral);
+    } catch (const Error& e) {
+      r.findings.push_back({iod::Finding::Severity::Error, std::string("(0017,0016) cannot be converted: ") + e.what()});
+    }
+    try {
+      const auto bytes = iod::decodeBase64(r.legacy->weightsBase64);
+      r.payloadBytes = bytes.size();
+      const auto b = bytes.bytes();
+      if (b.size() >= 2 && b[0] == std::byte{'P'} && b[1] == std::byte{'K'}) {
+        r.findings.push_back({iod::Finding::Severity::Warning,
+                              "(0017,0018) holds a torch.save zip archive; 'iodeep pack --from-legacy' converts it when it is a "
+                              "plain dict of tensors"});
+      } else {
+        r.findings.push_back({iod::Finding::Severity::Error,
+                              "(0017,0018) holds a pre-zip torch.save pickle that libtorch cannot read: re-export it"});
+      }
+    } catch (const Error& e) {
+      r.findings.push_back({iod::Finding::Severity::Error, std::string("(0017,0018): ") + e.what()});
+    }
+    return r;
+  }
+  r.file = iod::readIodeep(path);
+  r.findings = iod::verifyIodeep(*r.file);
+  r.payloadBytes = r.file->model.weights.size();
+  if (!r.file->model.weights.empty()) {
+    try {
+      const auto st = iod::Safetensors::parse(r.file->model.weights, "DnnWeightsPayload");
+      r.tensors = st.tensors();
+      r.parameterCount = st.parameterCount();
+    } catch (const Error&) {
+      // already a finding of verifyIodeep
+    }
+  }
+  return r;
+}
+
+std::string InspectReport::toText() const {
+  std::ostringstream o;
+  o << "file:        " << path.string() << "\n";
+  if (kind == iod::ObjectKind::Legacy && legacy) {
+    const auto& l = *legacy;
+    o << "kind:        LEGACY object of the published IODeep reference code\n"
+      << "name:        " << l.name << "\n"
+      << "uid:         " << l.uid << "\n"
+      << "modality:    " << l.modality << "\n"
+      << "body part:   " << l.bodyPartExamined << "\n"
+      << "SOP class:   " << l.sopClassUid << " (meta: " << l.mediaStorageSopClassUid << ")\n"
+      << "transfer:    " << l.transferSyntaxUid << "\n"
+      << "weights:     " << payloadBytes << " bytes of torch.save data (base64)\n"
+      << "convert:     iodeep pack --from-legacy " << path.string() << " -o converted.dcm\n";
+  } else if (file) {
+    const auto& m = file->model;
+    o << "kind:        IODeep object (private creator \"" << iod::kPrivateCreator << "\" at (0017,"
+      << std::hex << std::uppercase;
+    o.width(4);
+    o.fill('0');
+    o << file->creatorElement << std::dec << "))\n"
+      << "DnnName:     " << m.name << "\n"
+      << "DnnVersion:  " << m.version << "\n"
+      << "DnnUID:      " << m.dnnUid << "\n"
+      << "Description: " << m.description << "\n"
+      << "Weights URI: " << m.weightsUri << "\n"
+      << "trained for: Modality " << m.target.modality << ", BodyPartExamined " << m.target.bodyPartExamined
+      << ", SamplesPerPixel " << m.target.samplesPerPixel << ", " << m.target.photometricInterpretation
+      << ", PatientOrientation '" << m.target.patientOrientation << "'\n"
+      << "study:       " << m.studyInstanceUid << " \"" << m.studyDescription << "\"\n"
+      << "series:      " << m.seriesInstanceUid << " \"" << m.seriesDescription << "\"\n"
+      << "instance:    " << m.sopInstanceUid << " (SOP class " << file->sopClassUid << ")\n"
+      << "transfer:    " << file->transferSyntaxUid << "\n"
+      << "created:     " << m.contentDate << " " << m.contentTime << " by " << m.manufacturer << " "
+      << m.softwareVersions << "\n"
+      << "architecture: " << m.architectureJson.size() << " bytes of JSON\n"
+      << "payload:     " << m.weightsFormat << ", " << payloadBytes << " bytes, SHA-256 " << m.weightsSha256 << "\n"
+      << "tensors:     " << tensors.size() << " (" << parameterCount << " values)\n";
+    for (const auto& t : tensors) {
+      o << "  " << t.name << "  " << iod::toString(t.dtype) << "  " << shapeText(t.shape) << "\n";
+    }
+  }
+  if (findings.empty()) {
+    o << "check:       OK (SHA-256 verified, weights finite, UIDs valid)\n";
+  } else {
+    for (const auto& f : findings) o << severityName(f.severity) << ": " << f.message << "\n";
+    o << "check:       " << (ok() ? "OK with warnings" : "FAILED") << "\n";
+  }
+  return o.str();
+}
+
+std::string InspectReport::toJson() const {
+  nlohmann::json j;
+  j["file"] = path.string();
+  j["kind"] = kindName(kind);
+  j["ok"] = ok();
+  if (legacy) {
+    const auto& l = *legacy;
+    j["legacy"] = {{"name", l.name},
+                   {"uid", l.uid},
+                   {"modality", l.modality},
+                   {"bodyPartExamined", l.bodyPartExamined},
+                   {"sopClassUid", l.sopClassUid},
+                   {"mediaStorageSopClassUid", l.mediaStorageSopClassUid},
+                   {"transferSyntaxUid", l.transferSyntaxUid},
+                   {"weightsBytes", payloadBytes}};
+  }
+  if (file) {
+    const auto& m = file->model;
+    j["dnn"] = {{"name", m.name},
+                {"version", m.version},
+                {"uid", m.dnnUid},
+                {"description", m.description},
+                {"weightsUri", m.weightsUri},
+                {"weightsFormat", m.weightsFormat},
+                {"weightsSha256", m.weightsSha256},
+                {"payloadBytes", payloadBytes},
+                {"architecture", m.architectureJson}};
+    j["trainedFor"] = {{"modality", m.target.modality},
+                       {"bodyPartExamined", m.target.bodyPartExamined},
+                       {"samplesPerPixel", m.target.samplesPerPixel},
+                       {"photometricInterpretation", m.target.photometricInterpretation},
+                       {"patientOrientation", m.target.patientOrientation}};
+    j["dicom"] = {{"studyInstanceUid", m.studyInstanceUid},
+                  {"seriesInstanceUid", m.seriesInstanceUid},
+                  {"sopInstanceUid", m.sopInstanceUid},
+                  {"sopClassUid", file->sopClassUid},
+                  {"mediaStorageSopClassUid", file->mediaStorageSopClassUid},
+                  {"transferSyntaxUid", file->transferSyntaxUid},
+                  {"studyDescription", m.studyDescription},
+                  {"seriesDescription", m.seriesDescription},
+                  {"manufacturer", m.manufacturer},
+                  {"softwareVersions", m.softwareVersions},
+                  {"contentDate", m.contentDate},
+                  {"contentTime", m.contentTime},
+                  {"creatorVersionUid", m.creatorVersionUid},
+                  {"privateCreatorElement", file->creatorElement}};
+    nlohmann::json ts = nlohmann::json::array();
+    for (const auto& t : tensors) ts.push_back({{"name", t.name}, {"dtype", iod::toString(t.dtype)}, {"shape", t.shape}});
+    j["tensors"] = ts;
+    j["parameterCount"] = parameterCount;
+  }
+  nlohmann::json fs = nlohmann::json::array();
+  for (const auto& f : findings) fs.push_back({{"severity", severityName(f.severity)}, {"message", f.message}});
+  j["findings"] = fs;
+  return j.dump(2) + "\n";
+}
+
+}  // namespace iodeep::client

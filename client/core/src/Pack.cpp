@@ -1,0 +1,97 @@
+#include "iodeep/client/Pack.hpp"
+
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Json.hpp"
+#include "iodeep/iod/Legacy.hpp"
+#include "iodeep/iod/Safetensors.hpp"
+#include "iodeep/netparser/WeightsImport.hpp"
+
+namespace iodeep::client {
+
+namespace {
+
+std::uint16_t parseSamples(const std::string& text, const std::string& where) {
+  if (text == "1") return 1;
+  if (text == "3") return 3;
+  throw Error(ErrorCode::InvalidArgument, where + ": SamplesPerPixel '" + text + "' is neither 1 nor 3");
+}
+
+}  // namespace
+
+PackResult pack(const PackOptions& o) {
+  if (o.output.empty()) throw Error(ErrorCode::InvalidArgument, "no output file (-o)");
+  iod::PackInput in;
+  PackResult result;
+
+  if (!o.fromLegacy.empty()) {
+    if (!o.architecture.empty() || !o.weights.empty()) {
+      throw Error(ErrorCode::InvalidArgument, "--from-legacy takes the architecture and weights from the legacy object; "
+                                              "do not also give --architecture or --weights");
+    }
+    const iod::LegacyObject legacy = iod::readLegacy(o.fromLegacy);
+    const std::string where = o.fromLegacy.string();
+    try {
+      in.architectureJson = iod::pythonLiteralToJson(legacy.architectureLiteral);
+    } catch (const Error& e) {
+      throw Error(e.code(), where + ": (0017,0016): " + e.what());
+    }
+    iod::ByteBuffer torchBytes;
+    try {
+      torchBytes = iod::decodeBase64(legacy.weightsBase64);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::UnsupportedWeights, where + ": (0017,0018) is not base64: " + e.what());
+    }
+    auto imported = netparser::importTorchBytes(torchBytes.bytes(), where + " (0017,0018)");
+    in.weights = imported.safetensors;
+    result.weightsSource = "legacy " + std::string(netparser::toString(imported.source));
+    in.name = o.name.empty() ? legacy.name : o.name;
+    in.target.modality = o.modality.empty() ? legacy.modality : o.modality;
+    in.target.bodyPartExamined = o.bodyPart.empty() ? legacy.bodyPartExamined : o.bodyPart;
+    if (in.target.bodyPartExamined.empty()) {
+      throw Error(ErrorCode::InvalidArgument, where + ": BodyPartExamined is empty; give it with --body-part");
+    }
+    if (in.target.modality.empty()) {
+      throw Error(ErrorCode::InvalidArgument, where + ": Modality is empty; give it with --modality");
+    }
+    in.target.samplesPerPixel = o.samplesPerPixel.value_or(
+        legacy.samplesPerPixel.empty() ? std::uint16_t{1} : parseSamples(legacy.samplesPerPixel, where));
+    in.target.photometricInterpretation = o.photometric.value_or(
+        !legacy.photometricInterpretation.empty() ? legacy.photometricInterpretation
+                                                  : (in.target.samplesPerPixel == 3 ? "RGB" : "MONOCHROME2"));
+    in.description = o.description;
+    if (!legacy.uid.empty()) {
+      if (!in.description.empty()) in.description += "\n";
+      in.description += "Converted from a legacy IODeep object (UID " + legacy.uid + ").";
+    }
+  } else {
+    if (o.architecture.empty()) throw Error(ErrorCode::InvalidArgument, "no architecture file (--architecture)");
+    if (o.weights.empty()) throw Error(ErrorCode::InvalidArgument, "no weights file (--weights)");
+    in.architectureJson = iod::readTextFile(o.architecture);
+    iod::checkJson(in.architectureJson, o.architecture.string());
+    auto imported = netparser::importWeights(o.weights);
+    in.weights = imported.safetensors;
+    result.weightsSource = std::string(netparser::toString(imported.source));
+    in.name = o.name;
+    in.target.modality = o.modality;
+    in.target.bodyPartExamined = o.bodyPart;
+    in.target.samplesPerPixel = o.samplesPerPixel.value_or(1);
+    in.target.photometricInterpretation =
+        o.photometric.value_or(in.target.samplesPerPixel == 3 ? "RGB" : "MONOCHROME2");
+    in.description = o.description;
+  }
+  if (in.target.modality.empty()) throw Error(ErrorCode::InvalidArgument, "no modality (--modality)");
+  if (in.target.bodyPartExamined.empty()) throw Error(ErrorCode::InvalidArgument, "no body part (--body-part)");
+  in.target.patientOrientation = o.patientOrientation;
+  in.version = o.version;
+  in.weightsUri = o.weightsUri;
+  in.studyInstanceUid = o.studyUid;
+
+  result.model = iod::buildModel(std::move(in));
+  const auto st = iod::Safetensors::parse(result.model.weights);
+  result.tensorCount = st.tensors().size();
+  result.parameterCount = st.parameterCount();
+  iod::writeIodeep(result.model, o.output);
+  return result;
+}
+
+}  // namespace iodeep::client

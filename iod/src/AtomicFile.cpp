@@ -1,0 +1,88 @@
+#include "iodeep/iod/AtomicFile.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "iodeep/iod/Error.hpp"
+
+namespace iodeep::iod {
+
+namespace {
+
+[[noreturn]] void outputError(const std::filesystem::path& p, const std::string& what) {
+  throw Error(ErrorCode::OutputError, p.string() + ": cannot write: " + what);
+}
+
+void fsyncPath(const std::filesystem::path& p, int flags, const std::filesystem::path& reported) {
+  const int fd = ::open(p.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) outputError(reported, std::strerror(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Directories on some file systems refuse fsync with EINVAL; that is not a failure.
+  if (rc != 0 && err != EINVAL) outputError(reported, std::strerror(err));
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
+  if (target_.empty()) outputError(target_, "empty path");
+  std::filesystem::path dir = target_.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) outputError(target_, "directory " + dir.string() + " does not exist");
+  if (std::filesystem::is_directory(target_, ec)) outputError(target_, "is a directory");
+  if (::access(dir.c_str(), W_OK) != 0) outputError(target_, "directory " + dir.string() + " is not writable");
+  std::random_device rd;
+  temp_ = dir / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                 std::to_string(rd()));
+}
+
+AtomicFile::~AtomicFile() {
+  if (!committed_) {
+    std::error_code ec;
+    std::filesystem::remove(temp_, ec);
+  }
+}
+
+void AtomicFile::commit() {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(temp_, ec)) outputError(target_, "nothing was written");
+  fsyncPath(temp_, O_RDONLY, target_);
+  if (std::rename(temp_.c_str(), target_.c_str()) != 0) outputError(target_, std::strerror(errno));
+  committed_ = true;
+  std::filesystem::path dir = target_.parent_path();
+  if (dir.empty()) dir = ".";
+  fsyncPath(dir, O_RDONLY | O_DIRECTORY, target_);
+}
+
+void writeFileAtomically(const std::filesystem::path& target, std::span<const std::byte> bytes) {
+  AtomicFile file(target);
+  {
+    const int fd = ::open(file.temporaryPath().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) outputError(target, std::strerror(errno));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        const int err = errno;
+        ::close(fd);
+        outputError(target, std::strerror(err));
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    if (::close(fd) != 0) outputError(target, std::strerror(errno));
+  }
+  file.commit();
+}
+
+void writeFileAtomically(const std::filesystem::path& target, std::string_view text) {
+  writeFileAtomically(target, std::as_bytes(std::span<const char>(text.data(), text.size())));
+}
+
+}  // namespace iodeep::iod

@@ -1,0 +1,126 @@
+#include "Dcmtk.hpp"
+
+#include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcdicent.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <mutex>
+
+#include "iodeep/iod/IodeepObject.hpp"
+
+namespace iodeep::iod::dcmtk {
+
+void check(const OFCondition& cond, ErrorCode code, std::string_view context) {
+  if (cond.bad()) throw Error(code, std::string(context) + ": " + cond.text());
+}
+
+void registerPrivateDictionary() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct Entry {
+      std::uint8_t offset;
+      DcmEVR vr;
+      const char* name;
+    };
+    static constexpr std::array<Entry, 9> kEntries{{
+        {element::kArchitecture, EVR_UT, "DnnArchitecture"},
+        {element::kWeightsUri, EVR_UT, "DnnWeights"},
+        {element::kName, EVR_LO, "DnnName"},
+        {element::kUid, EVR_UI, "DnnUID"},
+        {element::kVersion, EVR_LO, "DnnVersion"},
+        {element::kDescription, EVR_UT, "DnnDescription"},
+        {element::kWeightsFormat, EVR_CS, "DnnWeightsFormat"},
+        {element::kWeightsSha256, EVR_LO, "DnnWeightsSHA256"},
+        {element::kWeightsPayload, EVR_OB, "DnnWeightsPayload"},
+    }};
+    DcmDataDictionary& dict = dcmDataDict.wrlock();
+    const std::string creator(kPrivateCreator);
+    for (const auto& e : kEntries) {
+      // DCMTK's dictionary takes ownership of the entry (its documented API).
+      dict.addEntry(new DcmDictEntry(kPrivateGroup, static_cast<Uint16>(0x1000U + e.offset), DcmVR(e.vr),
+                                     e.name, 1, 1, "private", OFTrue, creator.c_str()));
+    }
+    dcmDataDict.wrunlock();
+  });
+}
+
+namespace {
+
+bool hasPart10Prefix(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::array<char, 132> head{};
+  in.read(head.data(), head.size());
+  return in.gcount() == 132 && std::string_view(head.data() + 128, 4) == "DICM";
+}
+
+}  // namespace
+
+std::unique_ptr<DcmFileFormat> loadPart10(const std::filesystem::path& path) {
+  registerPrivateDictionary();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw Error(ErrorCode::FileNotFound, path.string() + ": no such file");
+  }
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw Error(ErrorCode::IoError, path.string() + ": not a regular file");
+  }
+  if (!hasPart10Prefix(path)) {
+    throw Error(ErrorCode::NotDicom, path.string() + ": not a DICOM file (no 128-byte preamble followed by \"DICM\")");
+  }
+  auto file = std::make_unique<DcmFileFormat>();
+  // Everything is read now: a truncated value is then reported here, not on first access.
+  const OFCondition cond =
+      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_fileOnly);
+  if (cond.bad()) {
+    const bool truncated = cond == EC_StreamNotifyClient || cond == EC_PrematureSequDelimitationItem ||
+                           cond == EC_InvalidStream || cond == EC_ItemEnd ||
+                           std::string_view(cond.text()).find("remature") != std::string_view::npos;
+    throw Error(truncated ? ErrorCode::TruncatedDicom : ErrorCode::NotDicom,
+                path.string() + ": cannot read DICOM" + (truncated ? " (truncated?)" : "") + ": " + cond.text());
+  }
+  return file;
+}
+
+std::string getString(DcmItem& item, const DcmTagKey& key) {
+  DcmElement* elem = nullptr;
+  if (item.findAndGetElement(key, elem).bad() || elem == nullptr) return {};
+  const DcmEVR vr = elem->ident();
+  if (vr == EVR_UN || vr == EVR_OB || vr == EVR_OW) {
+    Uint8* bytes = nullptr;
+    if (elem->getUint8Array(bytes).bad() || bytes == nullptr) return {};
+    std::string s(reinterpret_cast<const char*>(bytes), elem->getLength());
+    while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) s.pop_back();
+    return s;
+  }
+  OFString value;
+  if (elem->getOFStringArray(value).bad()) return {};
+  return std::string(value.c_str(), value.length());
+}
+
+std::uint16_t findPrivateCreator(DcmItem& item, std::uint16_t group, std::string_view creator) {
+  for (Uint16 e = 0x10; e <= 0xFF; ++e) {
+    const std::string value = getString(item, DcmTagKey(group, e));
+    // Private creator values are LO: compare without the padding space.
+    std::string_view v(value);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    if (v == creator) return e;
+  }
+  return 0;
+}
+
+std::pair<std::string, std::string> nowDateTime() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  std::array<char, 16> date{};
+  std::array<char, 16> time{};
+  std::strftime(date.data(), date.size(), "%Y%m%d", &tm);
+  std::strftime(time.data(), time.size(), "%H%M%S", &tm);
+  return {date.data(), time.data()};
+}
+
+}  // namespace iodeep::iod::dcmtk

@@ -1,0 +1,185 @@
+// The only translation unit of this module that touches libtorch's serialisation.
+#include "iodeep/netparser/WeightsImport.hpp"
+
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Safetensors.hpp"
+
+namespace iodeep::netparser {
+
+namespace {
+
+bool startsWith(std::span<const std::byte> b, std::string_view prefix) {
+  return b.size() >= prefix.size() &&
+         std::equal(prefix.begin(), prefix.end(), b.begin(), [](char c, std::byte x) { return static_cast<std::byte>(c) == x; });
+}
+
+bool contains(std::span<const std::byte> b, std::string_view needle) {
+  const auto* begin = reinterpret_cast<const char*>(b.data());
+  return std::string_view(begin, b.size()).find(needle) != std::string_view::npos;
+}
+
+bool looksLikeSafetensors(std::span<const std::byte> b) {
+  if (b.size() < 10) return false;
+  std::uint64_t n = 0;
+  for (std::size_t i = 0; i < 8; ++i) n |= std::to_integer<std::uint64_t>(b[i]) << (8U * i);
+  return n >= 2 && n <= b.size() - 8 && b[8] == std::byte{'{'};
+}
+
+iod::DType dtypeOf(const at::Tensor& t, const std::string& name, std::string_view source) {
+  switch (t.scalar_type()) {
+    case at::kDouble: return iod::DType::F64;
+    case at::kFloat: return iod::DType::F32;
+    case at::kHalf: return iod::DType::F16;
+    case at::kBFloat16: return iod::DType::BF16;
+    case at::kLong: return iod::DType::I64;
+    case at::kInt: return iod::DType::I32;
+    case at::kShort: return iod::DType::I16;
+    case at::kChar: return iod::DType::I8;
+    case at::kByte: return iod::DType::U8;
+    case at::kBool: return iod::DType::Bool;
+    default:
+      throw Error(ErrorCode::UnsupportedDtype, std::string(source) + ": tensor '" + name + "' has unsupported dtype " +
+                                                   std::string(c10::toString(t.scalar_type())));
+  }
+}
+
+iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors, std::string_view source,
+                              std::string_view origin) {
+  std::vector<at::Tensor> keep;  // contiguous CPU copies stay alive until finish()
+  keep.reserve(tensors.size());
+  iod::SafetensorsWriter writer;
+  for (const auto& [name, tensor] : tensors) {
+    if (tensor.is_sparse() || tensor.is_quantized()) {
+      throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": tensor '" + name + "' is sparse or quantized");
+    }
+    const iod::DType dtype = dtypeOf(tensor, name, source);
+    keep.push_back(tensor.detach().to(at::kCPU).contiguous());
+    const at::Tensor& t = keep.back();
+    std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
+    const auto bytes = static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(t.element_size());
+    writer.add(name, dtype, std::move(shape), std::span<const std::byte>(static_cast<const std::byte*>(t.data_ptr()), bytes));
+  }
+  if (tensors.empty()) throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": holds no tensors");
+  writer.setMetadata("format", "pt");
+  writer.setMetadata("iodeep_source", std::string(origin));
+  return writer.finish();
+}
+
+[[noreturn]] void orderedDictError(std::string_view source) {
+  throw Error(ErrorCode::UnsupportedWeights,
+              std::string(source) + ": a state dict saved as collections.OrderedDict (the type of "
+                                    "model.state_dict()), which libtorch cannot read; re-save it as a plain dict: "
+                                    "torch.save(dict(model.state_dict()), path), or as safetensors");
+}
+
+ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view source) {
+  // The pickle names its classes: an OrderedDict shows as the GLOBAL "collections\nOrderedDict".
+  if (contains(std::as_bytes(std::span<const char>(data.data(), data.size())), "collections\nOrderedDict")) {
+    orderedDictError(source);
+  }
+  c10::IValue value;
+  try {
+    value = torch::jit::pickle_load(data);
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw Error(ErrorCode::UnsupportedWeights,
+                std::string(source) + ": libtorch cannot read this torch.save file (" + what.substr(0, what.find('\n')) +
+                    "); save a plain dict with torch.save(dict(model.state_dict()), path), or write safetensors");
+  }
+  if (value.isNone()) orderedDictError(source);
+  if (!value.isGenericDict()) {
+    throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": holds a " + value.tagKind() +
+                                                   ", not a dict of tensors (a state dict)");
+  }
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  std::vector<std::string> notTensors;
+  for (const auto& item : value.toGenericDict()) {
+    if (!item.key().isString()) {
+      throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": a state-dict key is not a string");
+    }
+    const std::string name = item.key().toStringRef();
+    if (item.value().isTensor()) {
+      tensors.emplace_back(name, item.value().toTensor());
+    } else {
+      notTensors.push_back(name);
+    }
+  }
+  if (!notTensors.empty()) {
+    std::string list;
+    for (std::size_t i = 0; i < notTensors.size() && i < 8; ++i) list += (i ? ", " : "") + notTensors[i];
+    throw Error(ErrorCode::UnsupportedWeights,
+                std::string(source) + ": not a state dict: entries that are not tensors (" + list +
+                    "); a training checkpoint must be reduced to its state dict: torch.save(dict(ckpt['state_dict']), path)");
+  }
+  std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return {toSafetensors(tensors, source, "torch.save state dict"), WeightsSource::TorchStateDict};
+}
+
+ImportedWeights fromTorchScript(const std::vector<char>& data, std::string_view source) {
+  torch::jit::Module module;
+  try {
+    std::istringstream in(std::string(data.data(), data.size()));
+    module = torch::jit::load(in, c10::Device(c10::kCPU));
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw Error(ErrorCode::UnsupportedWeights,
+                std::string(source) + ": TorchScript archive does not load: " + what.substr(0, what.find('\n')));
+  }
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& p : module.named_parameters(/*recurse=*/true)) tensors.emplace_back(p.name, p.value);
+  for (const auto& b : module.named_buffers(/*recurse=*/true)) tensors.emplace_back(b.name, b.value);
+  return {toSafetensors(tensors, source, "TorchScript parameters and buffers"), WeightsSource::TorchScript};
+}
+
+}  // namespace
+
+std::string_view toString(WeightsSource source) noexcept {
+  switch (source) {
+    case WeightsSource::Safetensors: return "safetensors";
+    case WeightsSource::TorchStateDict: return "torch.save state dict";
+    case WeightsSource::TorchScript: return "TorchScript archive";
+  }
+  return "?";
+}
+
+ImportedWeights importTorchBytes(std::span<const std::byte> bytes, std::string_view source) {
+  if (startsWith(bytes, "PK\x03\x04")) {
+    std::vector<char> data(reinterpret_cast<const char*>(bytes.data()), reinterpret_cast<const char*>(bytes.data()) + bytes.size());
+    // torch.jit.save archives carry code/ and constants.pkl; torch.save archives only data.pkl.
+    if (contains(bytes, "constants.pkl")) return fromTorchScript(data, source);
+    return fromStateDict(data, source);
+  }
+  if (!bytes.empty() && bytes[0] == std::byte{0x80}) {
+    throw Error(ErrorCode::UnsupportedWeights,
+                std::string(source) + ": a legacy (pre-zip, PyTorch < 1.6 or _use_new_zipfile_serialization=False) "
+                                      "torch.save file, which libtorch cannot read; re-save it with a current PyTorch: "
+                                      "torch.save(dict(model.state_dict()), path), or as safetensors");
+  }
+  throw Error(ErrorCode::UnsupportedWeights,
+              std::string(source) + ": unknown weights format (expected safetensors, a torch.save zip file or a "
+                                    "TorchScript archive)");
+}
+
+ImportedWeights importWeights(const std::filesystem::path& path) {
+  iod::ByteBuffer mapped = iod::ByteBuffer::mapFile(path);
+  const std::string source = path.string();
+  if (looksLikeSafetensors(mapped.bytes())) {
+    (void)iod::Safetensors::parse(mapped, source);  // validates; tensors stay in the mapped file
+    return {mapped, WeightsSource::Safetensors};
+  }
+  try {
+    return importTorchBytes(mapped.bytes(), source);
+  } catch (const c10::Error& e) {
+    throw Error(ErrorCode::TorchError, source + ": " + e.what_without_backtrace());
+  }
+}
+
+}  // namespace iodeep::netparser
