@@ -1,5 +1,6 @@
 // iodeep: the headless command-line shell over the client core.
 #include <boost/program_options/errors.hpp>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "Commands.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Logging.hpp"
 
 namespace {
 
@@ -27,10 +29,15 @@ Exit codes: 0 ok, 2 usage, 3 input missing/unreadable, 4 invalid or inconsistent
 
 int main(int argc, char** argv) {
   const std::vector<std::string> all(argv + 1, argv + argc);
-  if (all.empty() || all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
-    std::cout << kUsage;
-    return all.empty() ? iodeep::cli::kExitUsage : iodeep::cli::kExitOk;
+  if (all.empty()) {
+    std::cerr << "iodeep: no command given (see 'iodeep --help')\n";
+    return iodeep::cli::kExitUsage;
   }
+  if (all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
+    std::cout << kUsage;
+    return iodeep::cli::kExitOk;
+  }
+  iodeep::iod::setToolkitLogging(std::getenv("IODEEP_DCMTK_LOG") != nullptr);
   const std::string& command = all[0];
   const std::vector<std::string> rest(all.begin() + 1, all.end());
   try {
@@ -40,7 +47,7 @@ int main(int argc, char** argv) {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";
       return iodeep::cli::kExitOk;
     }
-    std::cerr << "iodeep: unknown command '" << command << "'\n" << kUsage;
+    std::cerr << "iodeep: unknown command '" << command << "' (see 'iodeep --help')\n";
     return iodeep::cli::kExitUsage;
   } catch (const iodeep::Error& e) {
     std::cerr << "iodeep " << command << ": error [" << iodeep::toString(e.code()) << "]: " << e.what() << "\n";

@@ -124,3 +124,15 @@ std::pair<std::string, std::string> nowDateTime() {
 }
 
 }  // namespace iodeep::iod::dcmtk
+
+#include <dcmtk/oflog/oflog.h>
+
+#include "iodeep/iod/Logging.hpp"
+
+namespace iodeep::iod {
+
+void setToolkitLogging(bool verbose) {
+  OFLog::configure(verbose ? OFLogger::WARN_LOG_LEVEL : OFLogger::FATAL_LOG_LEVEL);
+}
+
+}  // namespace iodeep::iod

@@ -80,11 +80,37 @@ iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tenso
                                     "torch.save(dict(model.state_dict()), path), or as safetensors");
 }
 
-ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view source) {
-  // The pickle names its classes: an OrderedDict shows as the GLOBAL "collections\nOrderedDict".
-  if (contains(std::as_bytes(std::span<const char>(data.data(), data.size())), "collections\nOrderedDict")) {
-    orderedDictError(source);
+std::uint32_t le(std::span<const std::byte> b, std::size_t at, std::size_t n) {
+  std::uint32_t v = 0;
+  for (std::size_t i = 0; i < n; ++i) v |= std::to_integer<std::uint32_t>(b[at + i]) << (8U * i);
+  return v;
+}
+
+// True when the top-level object of the archive's data.pkl is a collections.OrderedDict: after
+// the PROTO opcode, an OrderedDict starts with GLOBAL "collections\nOrderedDict" where a dict
+// starts with EMPTY_DICT. (Tensors inside a plain dict also mention OrderedDict, for their
+// backward hooks, so the whole file cannot be searched.) torch.save stores entries uncompressed.
+bool topLevelIsOrderedDict(std::span<const std::byte> zip) {
+  constexpr std::string_view kLocalHeader = "PK\x03\x04";
+  const std::string_view text(reinterpret_cast<const char*>(zip.data()), zip.size());
+  for (std::size_t at = text.find(kLocalHeader); at != std::string_view::npos && at + 30 <= zip.size();
+       at = text.find(kLocalHeader, at + 4)) {
+    const std::size_t nameLength = le(zip, at + 26, 2);
+    const std::size_t extraLength = le(zip, at + 28, 2);
+    if (at + 30 + nameLength > zip.size()) break;
+    const std::string_view name = text.substr(at + 30, nameLength);
+    if (!name.ends_with("data.pkl")) continue;
+    const std::size_t data = at + 30 + nameLength + extraLength;
+    if (data + 2 > zip.size()) return false;
+    std::size_t p = data;
+    if (zip[p] == std::byte{0x80}) p += 2;  // PROTO n
+    return text.substr(p).starts_with("ccollections\nOrderedDict\n");
   }
+  return false;
+}
+
+ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view source) {
+  if (topLevelIsOrderedDict(std::as_bytes(std::span<const char>(data.data(), data.size())))) orderedDictError(source);
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(data);

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The iodeep command line as a user meets it: exit codes, one-line errors, no partial files,
+# dciodvfy on what we write. Usage: pack_inspect.sh IODEEP FIXTURES_DIR SOURCE_DIR
+set -uo pipefail
+IODEEP=$1 FIX=$2 SRC=$3
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+fails=0 passes=0
+ok()   { passes=$((passes+1)); }
+bad()  { echo "FAIL: $*"; fails=$((fails+1)); }
+
+# expect RC DESCRIPTION -- command...: checks the exit code and that stderr is one line naming the file
+expect() {
+  local want=$1 what=$2; shift 3
+  "$@" >"$work/out" 2>"$work/err"; local rc=$?
+  if [ "$rc" -ne "$want" ]; then bad "$what: exit $rc, wanted $want; stderr: $(cat "$work/err")"; return; fi
+  if [ "$want" -ne 0 ] && [ "$(wc -l <"$work/err")" -ne 1 ]; then bad "$what: stderr is not one line: $(cat "$work/err")"; return; fi
+  ok
+}
+
+ARCH=$SRC/examples/tiny-unet/architecture.json
+W=$SRC/examples/tiny-unet/weights.safetensors
+
+expect 0 "help" -- "$IODEEP" --help
+expect 0 "pack help" -- "$IODEEP" pack --help
+grep -q -- "--body-part" "$work/out" && ok || bad "pack --help does not list --body-part"
+expect 0 "inspect help" -- "$IODEEP" inspect --help
+expect 2 "no command" -- "$IODEEP"
+expect 2 "unknown command" -- "$IODEEP" frobnicate
+expect 2 "unknown option" -- "$IODEEP" pack --bogus
+expect 2 "missing name" -- "$IODEEP" pack -a "$ARCH" -w "$W" -m MR -b HEAD -o "$work/x.dcm"
+expect 2 "bad samples" -- "$IODEEP" pack -a "$ARCH" -w "$W" -n t -m MR -b HEAD --samples-per-pixel 2 -o "$work/x.dcm"
+
+# a good pack, twice: same DnnUID, both valid, dciodvfy clean
+expect 0 "pack" -- "$IODEEP" pack -a "$ARCH" -w "$W" -n "Tiny UNet" -m MR -b HEAD --version 1 -o "$work/a.dcm"
+expect 0 "pack again" -- "$IODEEP" pack -a "$ARCH" -w "$W" -n "Tiny UNet" -m MR -b HEAD --version 1 -o "$work/b.dcm"
+expect 0 "inspect" -- "$IODEEP" inspect "$work/a.dcm"
+grep -q "check:       OK" "$work/out" && ok || bad "inspect does not say OK"
+uid_a=$("$IODEEP" inspect "$work/a.dcm" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["dnn"]["uid"])')
+uid_b=$("$IODEEP" inspect "$work/b.dcm" --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["dnn"]["uid"])')
+[ -n "$uid_a" ] && [ "$uid_a" = "$uid_b" ] && ok || bad "DnnUID differs between two packs: $uid_a $uid_b"
+errs=$(dciodvfy "$work/a.dcm" 2>&1 | grep -c Error)
+[ "$errs" -eq 0 ] && ok || bad "dciodvfy reports $errs errors"
+# standard DCMTK tools read it
+dcmdump "$work/a.dcm" >"$work/dump" 2>&1 && grep -q "IODEEP 1" "$work/dump" && ok || bad "dcmdump cannot read it"
+
+# bad input: one line naming the file, the right exit code, nothing written
+echo "hello" >"$work/notdicom.dcm"
+expect 4 "not DICOM" -- "$IODEEP" inspect "$work/notdicom.dcm"
+grep -q "notdicom.dcm" "$work/err" && ok || bad "error does not name the file"
+head -c 3000 "$work/a.dcm" >"$work/truncated.dcm"
+expect 4 "truncated" -- "$IODEEP" inspect "$work/truncated.dcm"
+grep -q "TruncatedDicom" "$work/err" && ok || bad "truncated not reported as such: $(cat "$work/err")"
+expect 3 "missing file" -- "$IODEEP" inspect "$work/absent.dcm"
+CT=/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
+expect 4 "DICOM but not IODeep" -- "$IODEEP" inspect "$CT"
+grep -q "NotIodeep" "$work/err" && ok || bad "CT_small not reported as NotIodeep"
+
+printf '{\n  "layers": [\n    {"id": 1,}\n  ]\n}\n' >"$work/broken.json"
+expect 4 "architecture not JSON" -- "$IODEEP" pack -a "$work/broken.json" -w "$W" -n t -m MR -b HEAD -o "$work/c.dcm"
+grep -q "broken.json:3:14" "$work/err" && ok || bad "no line:column: $(cat "$work/err")"
+[ ! -e "$work/c.dcm" ] && ok || bad "partial output after a failed pack"
+expect 5 "unwritable output" -- "$IODEEP" pack -a "$ARCH" -w "$W" -n t -m MR -b HEAD -o "$work/no/such/dir/x.dcm"
+expect 4 "OrderedDict" -- "$IODEEP" pack -a "$ARCH" -w "$FIX/ordered.pt" -n t -m MR -b HEAD -o "$work/d.dcm"
+grep -q "OrderedDict" "$work/err" && ok || bad "OrderedDict message"
+[ ! -e "$work/d.dcm" ] && ok || bad "partial output after OrderedDict"
+
+# SHA-256 mismatch: flip one bit inside the tensor data
+/usr/bin/python3 - "$work/a.dcm" "$work/flipped.dcm" <<'PY'
+import sys, struct, pydicom
+payload = bytes(pydicom.dcmread(sys.argv[1]).private_block(0x0017, "IODEEP 1")[0x10].value)
+b = bytearray(open(sys.argv[1], 'rb').read())
+i = b.index(payload[:256])    # where the payload sits in the file
+n = struct.unpack('<Q', payload[:8])[0]
+b[i + 8 + n + 100] ^= 0x01    # a bit of tensor data
+open(sys.argv[2], 'wb').write(b)
+PY
+expect 4 "flipped bit" -- "$IODEEP" inspect "$work/flipped.dcm"
+grep -q "SHA-256 mismatch" "$work/err" && ok || bad "flipped bit not reported as SHA-256 mismatch: $(cat "$work/err")"
+
+# NaN weights are refused at pack time
+/usr/bin/python3 - "$work/nan.safetensors" <<'PY'
+import sys, struct, json
+h = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+h += b' ' * ((8 - len(h) % 8) % 8)
+open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + struct.pack('<ff', 1.0, float('nan')))
+PY
+expect 4 "NaN weights" -- "$IODEEP" pack -a "$ARCH" -w "$work/nan.safetensors" -n t -m MR -b HEAD -o "$work/e.dcm"
+grep -q "NonFiniteWeights" "$work/err" && ok || bad "NaN not reported"
+
+# legacy objects
+expect 4 "inspect legacy" -- "$IODEEP" inspect "$FIX/legacy_implicit.dcm"
+grep -q "LEGACY" "$work/out" && ok || bad "legacy not reported"
+expect 0 "convert legacy" -- "$IODEEP" pack --from-legacy "$FIX/legacy_implicit.dcm" -o "$work/converted.dcm"
+expect 0 "inspect converted" -- "$IODEEP" inspect "$work/converted.dcm"
+expect 4 "convert OrderedDict legacy" -- "$IODEEP" pack --from-legacy "$FIX/legacy_ordered.dcm" -o "$work/f.dcm"
+[ ! -e "$work/f.dcm" ] && ok || bad "partial output after failed conversion"
+
+# no temporary files left anywhere in the work directory
+leftovers=$(find "$work" -name '.*.tmp-*' | wc -l)
+[ "$leftovers" -eq 0 ] && ok || bad "$leftovers temporary files left behind"
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,42 @@
+#pragma once
+// Helpers shared by the tests: temporary directories, fixture paths, small safetensors.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "iodeep/iod/ByteBuffer.hpp"
+#include "iodeep/iod/IodeepObject.hpp"
+
+namespace iodeep::test {
+
+/// A fresh directory removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::filesystem::path fixture(const std::string& name);
+std::vector<std::byte> readBytes(const std::filesystem::path& p);
+void writeBytes(const std::filesystem::path& p, const std::vector<std::byte>& bytes);
+/// Files in @p dir (recursively), for "no partial output" checks.
+std::vector<std::filesystem::path> listFiles(const std::filesystem::path& dir);
+
+/// A small F32 network-like safetensors buffer; @p seed changes the values.
+iod::ByteBuffer smallWeights(std::uint32_t seed = 1, std::size_t extraFloats = 0);
+/// A PackInput for an MR HEAD network with smallWeights().
+iod::PackInput samplePackInput(std::uint32_t seed = 1);
+
+/// Runs dciodvfy; returns the lines that contain "Error".
+std::vector<std::string> dciodvfyErrors(const std::filesystem::path& file, std::string* fullOutput = nullptr);
+
+}  // namespace iodeep::test
