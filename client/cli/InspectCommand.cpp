@@ -15,9 +15,9 @@ int inspectCommand(const std::vector<std::string>& args) {
       "Shows every field of an IODeep object, its tensors, and verifies it (SHA-256, weights finite, UIDs,\n"
       "SOP class). Recognises objects of the published reference code and explains what is wrong with them.\n"
       "Exit code 4 on any inconsistency.\n\nOptions");
-  desc.add_options()                          //
-      ("help,h", "show this help")            //
-      ("json", "print the report as JSON")    //
+  desc.add_options()                        //
+      ("help,h", "show this help")          //
+      ("json", "print the report as JSON")  //
       ("file", po::value(&file), "the file");
   po::positional_options_description pos;
   pos.add("file", 1);

@@ -17,25 +17,27 @@ int packCommand(const std::vector<std::string>& args) {
   unsigned samples = 0;
   std::string photometric;
   po::options_description desc(
-      "usage: iodeep pack --architecture arch.json --weights W --name NAME --modality MR --body-part HEAD -o model.dcm\n"
+      "usage: iodeep pack --architecture arch.json --weights W --name NAME --modality MR --body-part HEAD -o "
+      "model.dcm\n"
       "       iodeep pack --from-legacy old.dcm -o model.dcm [overrides]\n\n"
       "W: safetensors; a PyTorch state dict saved as a plain dict (torch.save(dict(model.state_dict()), f));\n"
       "or a TorchScript archive (its parameters and buffers are taken).\n\nOptions");
-  desc.add_options()                                                                                  //
-      ("help,h", "show this help")                                                                    //
-      ("architecture,a", po::value(&architecture), "architecture JSON file")                          //
-      ("weights,w", po::value(&weights), "weights file (safetensors, torch.save dict, TorchScript)")   //
+  desc.add_options()                                                                                    //
+      ("help,h", "show this help")                                                                      //
+      ("architecture,a", po::value(&architecture), "architecture JSON file")                            //
+      ("weights,w", po::value(&weights), "weights file (safetensors, torch.save dict, TorchScript)")    //
       ("from-legacy", po::value(&legacy), "convert an object written by the published reference code")  //
-      ("name,n", po::value(&o.name), "network name (DnnName, at most 64 characters)")                 //
-      ("modality,m", po::value(&o.modality), "Modality the network was trained on, e.g. MR, CT")      //
-      ("body-part,b", po::value(&o.bodyPart), "BodyPartExamined it was trained on, e.g. HEAD")        //
-      ("samples-per-pixel", po::value(&samples), "1 (default) or 3")                                  //
+      ("name,n", po::value(&o.name), "network name (DnnName, at most 64 characters)")                   //
+      ("modality,m", po::value(&o.modality), "Modality the network was trained on, e.g. MR, CT")        //
+      ("body-part,b", po::value(&o.bodyPart), "BodyPartExamined it was trained on, e.g. HEAD")          //
+      ("samples-per-pixel", po::value(&samples), "1 (default) or 3")                                    //
       ("photometric", po::value(&photometric), "MONOCHROME2 (default for 1 sample), RGB (for 3), ...")  //
-      ("patient-orientation", po::value(&o.patientOrientation), "PatientOrientation of the training images, e.g. 'L\\P'")  //
-      ("version", po::value(&o.version), "DnnVersion")                                                //
-      ("description", po::value(&o.description), "free-text description")                            //
+      ("patient-orientation", po::value(&o.patientOrientation),
+       "PatientOrientation of the training images, e.g. 'L\\P'")                                              //
+      ("version", po::value(&o.version), "DnnVersion")                                                        //
+      ("description", po::value(&o.description), "free-text description")                                     //
       ("weights-uri", po::value(&o.weightsUri), "optional URI of the weights (DnnWeights, as in the paper)")  //
-      ("study-uid", po::value(&o.studyUid), "put the object in this study (default: a new study UID)")  //
+      ("study-uid", po::value(&o.studyUid), "put the object in this study (default: a new study UID)")        //
       ("output,o", po::value(&output), "output .dcm (written atomically)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);

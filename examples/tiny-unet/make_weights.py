@@ -48,7 +48,7 @@ conv("10", 8, 1, 1)
 dtypes = {"<f4": "F32", "<i8": "I64"}
 header, offset, blobs = {}, 0, []
 for name in sorted(tensors):
-    a = np.ascontiguousarray(tensors[name])
+    a = tensors[name]  # tobytes() is C order; ascontiguousarray would make 0-d arrays 1-d
     b = a.tobytes()
     header[name] = {"dtype": dtypes[a.dtype.str], "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
     offset += len(b)

@@ -38,8 +38,7 @@ AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)
   if (std::filesystem::is_directory(target_, ec)) outputError(target_, "is a directory");
   if (::access(dir.c_str(), W_OK) != 0) outputError(target_, "directory " + dir.string() + " is not writable");
   std::random_device rd;
-  temp_ = dir / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                 std::to_string(rd()));
+  temp_ = dir / ("." + target_.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
 }
 
 AtomicFile::~AtomicFile() {

@@ -1,7 +1,7 @@
 #include "Dcmtk.hpp"
 
-#include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcdicent.h>
+#include <dcmtk/dcmdata/dcdict.h>
 
 #include <array>
 #include <chrono>
@@ -41,8 +41,8 @@ void registerPrivateDictionary() {
     const std::string creator(kPrivateCreator);
     for (const auto& e : kEntries) {
       // DCMTK's dictionary takes ownership of the entry (its documented API).
-      dict.addEntry(new DcmDictEntry(kPrivateGroup, static_cast<Uint16>(0x1000U + e.offset), DcmVR(e.vr),
-                                     e.name, 1, 1, "private", OFTrue, creator.c_str()));
+      dict.addEntry(new DcmDictEntry(kPrivateGroup, static_cast<Uint16>(0x1000U + e.offset), DcmVR(e.vr), e.name, 1, 1,
+                                     "private", OFTrue, creator.c_str()));
     }
     dcmDataDict.wrunlock();
   });

@@ -26,8 +26,8 @@ constexpr std::string_view kManufacturer = "iodeep";
 constexpr std::string_view kSoftwareVersion = IODEEP_VERSION;
 
 const std::set<std::string, std::less<>> kPhotometric1 = {"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR"};
-const std::set<std::string, std::less<>> kPhotometric3 = {"RGB", "YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT",
-                                                          "YBR_PARTIAL_420"};
+const std::set<std::string, std::less<>> kPhotometric3 = {"RGB",     "YBR_FULL", "YBR_FULL_422",
+                                                          "YBR_ICT", "YBR_RCT",  "YBR_PARTIAL_420"};
 
 DcmTagKey privateTag(std::uint16_t creatorElement, std::uint8_t offset) {
   return {kPrivateGroup, static_cast<Uint16>((creatorElement << 8U) | offset)};
@@ -78,12 +78,11 @@ class Writer {
 void insertPayload(DcmDataset& ds, const ByteBuffer& weights) {
   DcmTag tag(privateTag(0x10, element::kWeightsPayload), DcmVR(EVR_OB));
   tag.setPrivateCreator(std::string(kPrivateCreator).c_str());
-  DcmElement* raw = nullptr;
-  dcmtk::check(DcmItem::newDicomElement(raw, tag), ErrorCode::Internal, "cannot create payload element");
-  std::unique_ptr<DcmElement> elem(raw);
+  auto elem = std::make_unique<DcmOtherByteOtherWord>(tag);
   const auto size = weights.size();
   if (size > 0xFFFFFFF0ULL) {
-    throw Error(ErrorCode::InvalidArgument, "weights payload of " + std::to_string(size) + " bytes exceeds the 4 GiB DICOM limit");
+    throw Error(ErrorCode::InvalidArgument,
+                "weights payload of " + std::to_string(size) + " bytes exceeds the 4 GiB DICOM limit");
   }
   const auto& file = weights.backingFile();
   if (file && size % 2 == 0 && size > 0) {
@@ -138,7 +137,8 @@ std::string deriveDnnUid(std::string_view architectureJson, std::string_view wei
 IodeepModel buildModel(PackInput input) {
   checkJson(input.architectureJson, "architecture");
   if (input.name.empty()) throw Error(ErrorCode::InvalidArgument, "the network needs a name (--name)");
-  if (input.name.size() > 64) throw Error(ErrorCode::InvalidArgument, "name '" + input.name + "' is longer than 64 characters");
+  if (input.name.size() > 64)
+    throw Error(ErrorCode::InvalidArgument, "name '" + input.name + "' is longer than 64 characters");
   if (input.version.size() > 64) throw Error(ErrorCode::InvalidArgument, "version is longer than 64 characters");
   if (input.name.find('\\') != std::string::npos || input.version.find('\\') != std::string::npos) {
     throw Error(ErrorCode::InvalidArgument, "name and version may not contain '\\'");
@@ -148,11 +148,13 @@ IodeepModel buildModel(PackInput input) {
   t.bodyPartExamined = normaliseCodeString(t.bodyPartExamined, "body part");
   t.photometricInterpretation = normaliseCodeString(t.photometricInterpretation, "photometric interpretation");
   if (t.samplesPerPixel != 1 && t.samplesPerPixel != 3) {
-    throw Error(ErrorCode::InvalidArgument, "samples per pixel must be 1 or 3, not " + std::to_string(t.samplesPerPixel));
+    throw Error(ErrorCode::InvalidArgument,
+                "samples per pixel must be 1 or 3, not " + std::to_string(t.samplesPerPixel));
   }
   if (!validPhotometric(t.samplesPerPixel, t.photometricInterpretation)) {
     throw Error(ErrorCode::InvalidArgument, "photometric interpretation " + t.photometricInterpretation +
-                                                " does not fit " + std::to_string(t.samplesPerPixel) + " sample(s) per pixel");
+                                                " does not fit " + std::to_string(t.samplesPerPixel) +
+                                                " sample(s) per pixel");
   }
   if (!input.studyInstanceUid.empty() && !isValidUid(input.studyInstanceUid)) {
     throw Error(ErrorCode::InvalidArgument, "study UID '" + input.studyInstanceUid + "' is not a valid UID");
@@ -281,9 +283,10 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   f.creatorElement = dcmtk::findPrivateCreator(ds, kPrivateGroup, kPrivateCreator);
   if (f.creatorElement == 0) {
     if (ds.tagExists(DcmTagKey(kPrivateGroup, 0x0016)) && ds.tagExists(DcmTagKey(kPrivateGroup, 0x0018))) {
-      throw Error(ErrorCode::LegacyIodeep, where +
-                                               ": an object of the published IODeep reference code (no private creator); "
-                                               "convert it with 'iodeep pack --from-legacy'");
+      throw Error(ErrorCode::LegacyIodeep,
+                  where +
+                      ": an object of the published IODeep reference code (no private creator); "
+                      "convert it with 'iodeep pack --from-legacy'");
     }
     throw Error(ErrorCode::NotIodeep, where + ": not an IODeep object (no private creator \"" +
                                           std::string(kPrivateCreator) + "\" in group 0017)");
@@ -314,8 +317,15 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
     if (bytes == nullptr) throw Error(ErrorCode::MalformedIodeep, where + ": DnnWeightsPayload is not binary");
     // The buffer keeps the whole DICOM object alive: the payload is not copied.
     std::shared_ptr<DcmFileFormat> owner(std::move(fileFormat));
-    m.weights = ByteBuffer::view(owner, std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes),
-                                                                   payload->getLength()));
+    m.weights = ByteBuffer::view(
+        owner, std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes), payload->getLength()));
+    // DICOM pads an odd-length value with one 0x00: hand back the safetensors bytes only.
+    try {
+      const auto logical = Safetensors::parse(m.weights, "DnnWeightsPayload").logicalBytes().size();
+      if (logical < m.weights.size()) m.weights = m.weights.slice(0, logical);
+    } catch (const Error&) {
+      // left as stored; verifyIodeep() reports why it does not parse
+    }
     if (m.weightsFormat.empty()) throw Error(ErrorCode::MalformedIodeep, where + ": payload without DnnWeightsFormat");
     if (m.weightsSha256.empty()) throw Error(ErrorCode::MalformedIodeep, where + ": payload without DnnWeightsSHA256");
   } else if (m.weightsUri.empty()) {
@@ -344,9 +354,10 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   f.sopClassUid = dcmtk::getString(ds, DCM_SOPClassUID);
 
   if (f.creatorElement != 0x10) {
-    f.findings.push_back({Finding::Severity::Warning, "private block reserved at (0017," +
-                                                          std::string(DcmTag(kPrivateGroup, f.creatorElement).toString().c_str()).substr(6, 4) +
-                                                          ") rather than (0017,0010); read by its creator string"});
+    f.findings.push_back({Finding::Severity::Warning,
+                          "private block reserved at (0017," +
+                              std::string(DcmTag(kPrivateGroup, f.creatorElement).toString().c_str()).substr(6, 4) +
+                              ") rather than (0017,0010); read by its creator string"});
   }
   return f;
 }
@@ -366,9 +377,9 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
   if (f.transferSyntaxUid != UID_LittleEndianExplicitTransferSyntax) {
     warn("transfer syntax " + f.transferSyntaxUid + " is not Explicit VR Little Endian");
   }
-  for (const auto& [uid, what] : {std::pair{&m.studyInstanceUid, "StudyInstanceUID"},
-                                  std::pair{&m.seriesInstanceUid, "SeriesInstanceUID"},
-                                  std::pair{&m.sopInstanceUid, "SOPInstanceUID"}, std::pair{&m.dnnUid, "DnnUID"}}) {
+  for (const auto& [uid, what] :
+       {std::pair{&m.studyInstanceUid, "StudyInstanceUID"}, std::pair{&m.seriesInstanceUid, "SeriesInstanceUID"},
+        std::pair{&m.sopInstanceUid, "SOPInstanceUID"}, std::pair{&m.dnnUid, "DnnUID"}}) {
     if (!isValidUid(*uid)) error(std::string(what) + " '" + *uid + "' is not a valid UID");
   }
   if (m.studyInstanceUid == m.seriesInstanceUid || m.seriesInstanceUid == m.sopInstanceUid ||
@@ -377,7 +388,8 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
   }
   if (m.target.modality.empty()) error("Modality (0008,0060) is empty");
   if (m.target.bodyPartExamined.empty()) error("BodyPartExamined (0018,0015) is empty");
-  if (m.target.samplesPerPixel != 0 && !validPhotometric(m.target.samplesPerPixel, m.target.photometricInterpretation)) {
+  if (m.target.samplesPerPixel != 0 &&
+      !validPhotometric(m.target.samplesPerPixel, m.target.photometricInterpretation)) {
     error("PhotometricInterpretation '" + m.target.photometricInterpretation + "' does not fit SamplesPerPixel " +
           std::to_string(m.target.samplesPerPixel));
   }

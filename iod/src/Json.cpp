@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iodeep/iod/Error.hpp"
 #include "JsonInternal.hpp"
+#include "iodeep/iod/Error.hpp"
 
 namespace iodeep::iod {
 
@@ -30,12 +30,13 @@ nlohmann::json parseJson(std::string_view text, std::string_view source) {
     const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
     std::string what = e.what();
     if (const auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
-    throw Error(ErrorCode::InvalidJson,
-                std::string(source) + ":" + lineColumn(text, offset) + ": not JSON: " + what);
+    throw Error(ErrorCode::InvalidJson, std::string(source) + ":" + lineColumn(text, offset) + ": not JSON: " + what);
   }
 }
 
-void checkJson(std::string_view text, std::string_view source) { (void)parseJson(text, source); }
+void checkJson(std::string_view text, std::string_view source) {
+  (void)parseJson(text, source);
+}
 
 std::string canonicalJson(std::string_view text, std::string_view source) {
   return parseJson(text, source).dump();

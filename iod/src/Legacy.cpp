@@ -46,7 +46,8 @@ class PyLiteralParser {
   bool keyword(std::string_view k) {
     if (s_.substr(pos_, k.size()) != k) return false;
     const std::size_t after = pos_ + k.size();
-    if (after < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[after])) != 0 || s_[after] == '_')) return false;
+    if (after < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[after])) != 0 || s_[after] == '_'))
+      return false;
     pos_ = after;
     return true;
   }
@@ -126,10 +127,14 @@ class PyLiteralParser {
     for (std::size_t i = 0; i < digits; ++i) {
       const char h = s_[pos_++];
       v <<= 4U;
-      if (h >= '0' && h <= '9') v |= static_cast<std::uint32_t>(h - '0');
-      else if (h >= 'a' && h <= 'f') v |= static_cast<std::uint32_t>(h - 'a' + 10);
-      else if (h >= 'A' && h <= 'F') v |= static_cast<std::uint32_t>(h - 'A' + 10);
-      else fail("bad hex digit in escape");
+      if (h >= '0' && h <= '9')
+        v |= static_cast<std::uint32_t>(h - '0');
+      else if (h >= 'a' && h <= 'f')
+        v |= static_cast<std::uint32_t>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F')
+        v |= static_cast<std::uint32_t>(h - 'A' + 10);
+      else
+        fail("bad hex digit in escape");
     }
     return v;
   }
@@ -223,7 +228,8 @@ ByteBuffer decodeBase64(std::string_view text) {
     std::array<std::int8_t, 256> t{};
     t.fill(-1);
     constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (std::size_t i = 0; i < alphabet.size(); ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
+    for (std::size_t i = 0; i < alphabet.size(); ++i)
+      t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
     return t;
   }();
   std::vector<std::byte> out;
@@ -277,12 +283,14 @@ LegacyObject readLegacy(const std::filesystem::path& path) {
   o.mediaStorageSopClassUid = dcmtk::getString(meta, DCM_MediaStorageSOPClassUID);
 
   auto& p = o.problems;
-  p.emplace_back("no private creator reserves group 0017: elements (0017,0010-00FF) are private-creator slots, so "
-                 "(0017,0016), (0017,0018), (0017,0020) and (0017,0022) are read as reservations, not data");
+  p.emplace_back(
+      "no private creator reserves group 0017: elements (0017,0010-00FF) are private-creator slots, so "
+      "(0017,0016), (0017,0018), (0017,0020) and (0017,0022) are read as reservations, not data");
   if (o.sopClassUid != o.mediaStorageSopClassUid) {
     p.push_back("SOPClassUID " + o.sopClassUid + " differs from MediaStorageSOPClassUID " + o.mediaStorageSopClassUid);
   }
-  if (o.sopClassUid != kRawDataStorageUid) p.push_back("SOPClassUID is not a standard storage class (" + o.sopClassUid + ")");
+  if (o.sopClassUid != kRawDataStorageUid)
+    p.push_back("SOPClassUID is not a standard storage class (" + o.sopClassUid + ")");
   if (o.transferSyntaxUid == UID_LittleEndianImplicitTransferSyntax) {
     p.emplace_back("Implicit VR: without a dictionary the private values arrive as UN at a PACS");
   }
@@ -290,7 +298,8 @@ LegacyObject readLegacy(const std::filesystem::path& path) {
     p.emplace_back("the architecture does not start with '{'");
   }
   p.emplace_back("the architecture is a Python literal (repr), not JSON");
-  p.emplace_back("the weights are base64 of torch.save (pickle) bytes: loading them runs the pickle protocol on PACS content");
+  p.emplace_back(
+      "the weights are base64 of torch.save (pickle) bytes: loading them runs the pickle protocol on PACS content");
   if (o.bodyPartExamined.empty()) p.emplace_back("BodyPartExamined (0018,0015) is empty");
   if (!o.uid.empty() && !o.uid.starts_with("2.25.") && o.uid.find_first_not_of("0123456789.") != std::string::npos) {
     p.push_back("the UID '" + o.uid + "' is not a valid DICOM UID");

@@ -21,8 +21,8 @@ struct DTypeName {
   std::size_t size;
 };
 constexpr DTypeName kDTypes[] = {
-    {DType::F64, "F64", 8}, {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
+    {DType::F64, "F64", 8}, {DType::F32, "F32", 4},   {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
+    {DType::I64, "I64", 8}, {DType::I32, "I32", 4},   {DType::I16, "I16", 2}, {DType::I8, "I8", 1},
     {DType::U8, "U8", 1},   {DType::Bool, "BOOL", 1},
 };
 
@@ -48,8 +48,12 @@ std::optional<std::uint64_t> checkedProduct(const std::vector<std::int64_t>& sha
   return n;
 }
 
-bool halfIsFinite(std::uint16_t h) { return (h & 0x7C00U) != 0x7C00U; }
-bool bf16IsFinite(std::uint16_t h) { return (h & 0x7F80U) != 0x7F80U; }
+bool halfIsFinite(std::uint16_t h) {
+  return (h & 0x7C00U) != 0x7C00U;
+}
+bool bf16IsFinite(std::uint16_t h) {
+  return (h & 0x7F80U) != 0x7F80U;
+}
 
 }  // namespace
 
@@ -128,16 +132,17 @@ Safetensors Safetensors::parse(ByteBuffer buffer, std::string_view source) {
     TensorInfo t;
     t.name = name;
     const auto dtypeName = dt->get<std::string>();
-    const auto* match = std::find_if(std::begin(kDTypes), std::end(kDTypes),
-                                     [&](const DTypeName& d) { return d.name == dtypeName; });
+    const auto* match =
+        std::find_if(std::begin(kDTypes), std::end(kDTypes), [&](const DTypeName& d) { return d.name == dtypeName; });
     if (match == std::end(kDTypes)) {
-      throw Error(ErrorCode::UnsupportedDtype,
-                  std::string(source) + ": tensor '" + name + "' has unsupported dtype '" + dtypeName +
-                      "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+      throw Error(ErrorCode::UnsupportedDtype, std::string(source) + ": tensor '" + name + "' has unsupported dtype '" +
+                                                   dtypeName +
+                                                   "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
     }
     t.dtype = match->dtype;
     for (const auto& d : *sh) {
-      if (!d.is_number_unsigned()) fail(source, "tensor '" + name + "' has a shape entry that is not a non-negative integer");
+      if (!d.is_number_unsigned())
+        fail(source, "tensor '" + name + "' has a shape entry that is not a non-negative integer");
       const auto u = d.get<std::uint64_t>();
       if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         fail(source, "tensor '" + name + "' has an impossible dimension");
@@ -145,7 +150,8 @@ Safetensors Safetensors::parse(ByteBuffer buffer, std::string_view source) {
       t.shape.push_back(static_cast<std::int64_t>(u));
     }
     for (const auto& o : *off) {
-      if (!o.is_number_unsigned()) fail(source, "tensor '" + name + "' has data_offsets that are not non-negative integers");
+      if (!o.is_number_unsigned())
+        fail(source, "tensor '" + name + "' has data_offsets that are not non-negative integers");
     }
     const auto begin = (*off)[0].get<std::uint64_t>();
     const auto end = (*off)[1].get<std::uint64_t>();
@@ -245,11 +251,12 @@ void Safetensors::checkFinite(std::string_view source) const {
 
 void SafetensorsWriter::add(std::string name, DType dtype, std::vector<std::int64_t> shape,
                             std::span<const std::byte> data) {
-  if (name.empty() || name == "__metadata__") throw Error(ErrorCode::InvalidArgument, "invalid tensor name '" + name + "'");
+  if (name.empty() || name == "__metadata__")
+    throw Error(ErrorCode::InvalidArgument, "invalid tensor name '" + name + "'");
   const auto count = checkedProduct(shape);
   if (!count || *count * elementSize(dtype) != data.size()) {
-    throw Error(ErrorCode::InvalidArgument, "tensor '" + name + "': " + std::to_string(data.size()) +
-                                                " bytes do not match its dtype and shape");
+    throw Error(ErrorCode::InvalidArgument,
+                "tensor '" + name + "': " + std::to_string(data.size()) + " bytes do not match its dtype and shape");
   }
   if (entries_.count(name) != 0) throw Error(ErrorCode::InvalidArgument, "duplicate tensor '" + name + "'");
   entries_.emplace(std::move(name), Entry{dtype, std::move(shape), data});
@@ -263,7 +270,8 @@ ByteBuffer SafetensorsWriter::finish() const {
   nlohmann::json header = nlohmann::json::object();
   std::size_t offset = 0;
   for (const auto& [name, e] : entries_) {
-    header[name] = {{"dtype", toString(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.data.size()}}};
+    header[name] = {
+        {"dtype", toString(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.data.size()}}};
     offset += e.data.size();
   }
   if (!metadata_.empty()) header["__metadata__"] = metadata_;

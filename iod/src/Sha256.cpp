@@ -36,8 +36,7 @@ void Sha256::update(std::string_view text) {
 Sha256Digest Sha256::finish() {
   Sha256Digest out{};
   unsigned int len = 0;
-  if (EVP_DigestFinal_ex(impl_->ctx, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
-      len != out.size()) {
+  if (EVP_DigestFinal_ex(impl_->ctx, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 || len != out.size()) {
     throw Error(ErrorCode::Internal, "OpenSSL: SHA-256 final failed");
   }
   return out;

@@ -17,8 +17,8 @@ namespace iodeep::netparser {
 namespace {
 
 bool startsWith(std::span<const std::byte> b, std::string_view prefix) {
-  return b.size() >= prefix.size() &&
-         std::equal(prefix.begin(), prefix.end(), b.begin(), [](char c, std::byte x) { return static_cast<std::byte>(c) == x; });
+  return b.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), b.begin(),
+                                                 [](char c, std::byte x) { return static_cast<std::byte>(c) == x; });
 }
 
 bool contains(std::span<const std::byte> b, std::string_view needle) {
@@ -58,14 +58,16 @@ iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tenso
   iod::SafetensorsWriter writer;
   for (const auto& [name, tensor] : tensors) {
     if (tensor.is_sparse() || tensor.is_quantized()) {
-      throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": tensor '" + name + "' is sparse or quantized");
+      throw Error(ErrorCode::UnsupportedWeights,
+                  std::string(source) + ": tensor '" + name + "' is sparse or quantized");
     }
     const iod::DType dtype = dtypeOf(tensor, name, source);
     keep.push_back(tensor.detach().to(at::kCPU).contiguous());
     const at::Tensor& t = keep.back();
     std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
     const auto bytes = static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(t.element_size());
-    writer.add(name, dtype, std::move(shape), std::span<const std::byte>(static_cast<const std::byte*>(t.data_ptr()), bytes));
+    writer.add(name, dtype, std::move(shape),
+               std::span<const std::byte>(static_cast<const std::byte*>(t.data_ptr()), bytes));
   }
   if (tensors.empty()) throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": holds no tensors");
   writer.setMetadata("format", "pt");
@@ -75,9 +77,10 @@ iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tenso
 
 [[noreturn]] void orderedDictError(std::string_view source) {
   throw Error(ErrorCode::UnsupportedWeights,
-              std::string(source) + ": a state dict saved as collections.OrderedDict (the type of "
-                                    "model.state_dict()), which libtorch cannot read; re-save it as a plain dict: "
-                                    "torch.save(dict(model.state_dict()), path), or as safetensors");
+              std::string(source) +
+                  ": a state dict saved as collections.OrderedDict (the type of "
+                  "model.state_dict()), which libtorch cannot read; re-save it as a plain dict: "
+                  "torch.save(dict(model.state_dict()), path), or as safetensors");
 }
 
 std::uint32_t le(std::span<const std::byte> b, std::size_t at, std::size_t n) {
@@ -117,13 +120,14 @@ ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view so
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": libtorch cannot read this torch.save file (" + what.substr(0, what.find('\n')) +
+                std::string(source) + ": libtorch cannot read this torch.save file (" +
+                    what.substr(0, what.find('\n')) +
                     "); save a plain dict with torch.save(dict(model.state_dict()), path), or write safetensors");
   }
   if (value.isNone()) orderedDictError(source);
   if (!value.isGenericDict()) {
-    throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": holds a " + value.tagKind() +
-                                                   ", not a dict of tensors (a state dict)");
+    throw Error(ErrorCode::UnsupportedWeights,
+                std::string(source) + ": holds a " + value.tagKind() + ", not a dict of tensors (a state dict)");
   }
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   std::vector<std::string> notTensors;
@@ -141,9 +145,10 @@ ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view so
   if (!notTensors.empty()) {
     std::string list;
     for (std::size_t i = 0; i < notTensors.size() && i < 8; ++i) list += (i ? ", " : "") + notTensors[i];
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": not a state dict: entries that are not tensors (" + list +
-                    "); a training checkpoint must be reduced to its state dict: torch.save(dict(ckpt['state_dict']), path)");
+    throw Error(
+        ErrorCode::UnsupportedWeights,
+        std::string(source) + ": not a state dict: entries that are not tensors (" + list +
+            "); a training checkpoint must be reduced to its state dict: torch.save(dict(ckpt['state_dict']), path)");
   }
   std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return {toSafetensors(tensors, source, "torch.save state dict"), WeightsSource::TorchStateDict};
@@ -178,20 +183,23 @@ std::string_view toString(WeightsSource source) noexcept {
 
 ImportedWeights importTorchBytes(std::span<const std::byte> bytes, std::string_view source) {
   if (startsWith(bytes, "PK\x03\x04")) {
-    std::vector<char> data(reinterpret_cast<const char*>(bytes.data()), reinterpret_cast<const char*>(bytes.data()) + bytes.size());
+    std::vector<char> data(reinterpret_cast<const char*>(bytes.data()),
+                           reinterpret_cast<const char*>(bytes.data()) + bytes.size());
     // torch.jit.save archives carry code/ and constants.pkl; torch.save archives only data.pkl.
     if (contains(bytes, "constants.pkl")) return fromTorchScript(data, source);
     return fromStateDict(data, source);
   }
   if (!bytes.empty() && bytes[0] == std::byte{0x80}) {
     throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": a legacy (pre-zip, PyTorch < 1.6 or _use_new_zipfile_serialization=False) "
-                                      "torch.save file, which libtorch cannot read; re-save it with a current PyTorch: "
-                                      "torch.save(dict(model.state_dict()), path), or as safetensors");
+                std::string(source) +
+                    ": a legacy (pre-zip, PyTorch < 1.6 or _use_new_zipfile_serialization=False) "
+                    "torch.save file, which libtorch cannot read; re-save it with a current PyTorch: "
+                    "torch.save(dict(model.state_dict()), path), or as safetensors");
   }
   throw Error(ErrorCode::UnsupportedWeights,
-              std::string(source) + ": unknown weights format (expected safetensors, a torch.save zip file or a "
-                                    "TorchScript archive)");
+              std::string(source) +
+                  ": unknown weights format (expected safetensors, a torch.save zip file or a "
+                  "TorchScript archive)");
 }
 
 ImportedWeights importWeights(const std::filesystem::path& path) {

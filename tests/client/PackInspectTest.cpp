@@ -40,13 +40,23 @@ TEST(Pack, FromEveryAcceptedWeightsFormat) {
 }
 
 TEST(Pack, SafetensorsInputIsStoredByteForByte) {
-  test::TempDir dir;
-  const auto buf = test::smallWeights(5, 1001);  // odd-sized data still round-trips
-  test::writeBytes(dir / "w.safetensors", std::vector<std::byte>(buf.bytes().begin(), buf.bytes().end()));
-  (void)client::pack(options(dir, dir / "w.safetensors"));
-  const auto f = iod::readIodeep(dir / "out.dcm");
-  ASSERT_EQ(f.model.weights.size(), buf.size());
-  EXPECT_TRUE(std::equal(buf.bytes().begin(), buf.bytes().end(), f.model.weights.bytes().begin()));
+  // Even-sized files are streamed from disk into the DICOM file; odd-sized ones get DICOM's pad
+  // byte, which the reader strips again.
+  std::vector<std::uint8_t> odd{1, 2, 3};
+  iod::SafetensorsWriter w;
+  w.add("mask", iod::DType::U8, {3}, std::as_bytes(std::span<const std::uint8_t>(odd)));
+  for (const auto& buf : {test::smallWeights(5, 1001), w.finish()}) {
+    test::TempDir dir;
+    test::writeBytes(dir / "w.safetensors", std::vector<std::byte>(buf.bytes().begin(), buf.bytes().end()));
+    (void)client::pack(options(dir, dir / "w.safetensors"));
+    const auto f = iod::readIodeep(dir / "out.dcm");
+    const auto st = iod::Safetensors::parse(f.model.weights);
+    ASSERT_EQ(f.model.weights.size(), buf.size());  // no DICOM pad byte
+    ASSERT_EQ(st.logicalBytes().size(), buf.size());
+    EXPECT_TRUE(std::equal(buf.bytes().begin(), buf.bytes().end(), st.logicalBytes().begin()));
+    EXPECT_TRUE(client::inspect(dir / "out.dcm").ok());
+    EXPECT_TRUE(test::dciodvfyErrors(dir / "out.dcm").empty());
+  }
 }
 
 TEST(Pack, FailureLeavesNoOutput) {

@@ -34,7 +34,8 @@ bool hasError(const std::vector<Finding>& fs, std::string_view needle) {
 }
 
 std::size_t countErrors(const std::vector<Finding>& fs) {
-  return static_cast<std::size_t>(std::count_if(fs.begin(), fs.end(), [](const Finding& f) { return f.severity == Finding::Severity::Error; }));
+  return static_cast<std::size_t>(
+      std::count_if(fs.begin(), fs.end(), [](const Finding& f) { return f.severity == Finding::Severity::Error; }));
 }
 
 // Moves the IODeep block of @p in to (0017,xx00) reserved at (0017,00xx) and puts another
@@ -113,6 +114,14 @@ TEST(IodeepObject, PackReadRoundTripKeepsEveryFieldAndByte) {
   EXPECT_EQ(f.creatorElement, 0x10);
   EXPECT_EQ(countErrors(verifyIodeep(f)), 0U);
 
+  // The payload is OB on disk (a DCMTK factory once made it UN: tests/data/README.md).
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((dir / "m.dcm").c_str()).good());
+  DcmElement* payload = nullptr;
+  ASSERT_TRUE(ff.getDataset()->findAndGetElement(DcmTagKey(0x0017, 0x1010), payload).good());
+  EXPECT_EQ(payload->getVR(), EVR_OB);
+  EXPECT_EQ(readIodeep(dir / "m.dcm").model.weights.size(), weights.size());
+
   EXPECT_NE(r.studyInstanceUid, r.seriesInstanceUid);
   EXPECT_NE(r.seriesInstanceUid, r.sopInstanceUid);
   EXPECT_NE(r.dnnUid, r.studyInstanceUid);
@@ -125,7 +134,8 @@ TEST(IodeepObject, SameNetworkPackedTwiceHasTheSameDnnUid) {
   EXPECT_NE(a.sopInstanceUid, b.sopInstanceUid);
   // Whitespace in the JSON does not make another network; other weights or another graph do.
   auto spaced = samplePackInput(7);
-  spaced.architectureJson = "{\n  \"layers\": [{\"type\": \"conv2d\", \"id\": \"conv1\"}],\n  \"format\": \"iodeep-test\"\n}";
+  spaced.architectureJson =
+      "{\n  \"layers\": [{\"type\": \"conv2d\", \"id\": \"conv1\"}],\n  \"format\": \"iodeep-test\"\n}";
   EXPECT_EQ(buildModel(spaced).dnnUid, a.dnnUid);
   EXPECT_NE(buildModel(samplePackInput(8)).dnnUid, a.dnnUid);
   auto otherGraph = samplePackInput(7);

@@ -91,12 +91,16 @@ TEST(Safetensors, MalformedBuffersAreRefused) {
   // size does not match the shape
   EXPECT_EQ(codeOf(raw(R"({"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)), ErrorCode::InvalidSafetensors);
   // overlap
-  EXPECT_EQ(codeOf(raw(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)),
-            ErrorCode::InvalidSafetensors);
+  EXPECT_EQ(
+      codeOf(raw(
+          R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"y":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          8)),
+      ErrorCode::InvalidSafetensors);
   // hole
   EXPECT_EQ(codeOf(raw(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8)), ErrorCode::InvalidSafetensors);
   // negative dimension, and a product that overflows
-  EXPECT_EQ(codeOf(raw(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4)), ErrorCode::InvalidSafetensors);
+  EXPECT_EQ(codeOf(raw(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4)),
+            ErrorCode::InvalidSafetensors);
   EXPECT_EQ(codeOf(raw(R"({"x":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})", 0)),
             ErrorCode::InvalidSafetensors);
   // unindexed trailing bytes that are not padding
@@ -136,7 +140,8 @@ TEST(Safetensors, NonFiniteValuesAreFoundInEveryFloatType) {
     w.add("d", DType::F64, {1}, std::as_bytes(std::span<const double>(d)));
     EXPECT_THROW(Safetensors::parse(w.finish()).checkFinite(), Error);
   }
-  for (auto [dtype, bits] : {std::pair{DType::F16, std::uint16_t{0x7C00}}, std::pair{DType::BF16, std::uint16_t{0x7FC0}}}) {
+  for (auto [dtype, bits] :
+       {std::pair{DType::F16, std::uint16_t{0x7C00}}, std::pair{DType::BF16, std::uint16_t{0x7FC0}}}) {
     std::vector<std::uint16_t> h{0, bits};
     SafetensorsWriter w;
     w.add("h", dtype, {2}, std::as_bytes(std::span<const std::uint16_t>(h)));

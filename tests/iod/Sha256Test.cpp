@@ -5,7 +5,9 @@
 using namespace iodeep::iod;
 
 namespace {
-std::string hexOf(std::string_view s) { return toHex(sha256(std::as_bytes(std::span<const char>(s.data(), s.size())))); }
+std::string hexOf(std::string_view s) {
+  return toHex(sha256(std::as_bytes(std::span<const char>(s.data(), s.size()))));
+}
 }  // namespace
 
 TEST(Sha256, KnownVectors) {

@@ -22,7 +22,9 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::filesystem::path fixture(const std::string& name) { return std::filesystem::path(IODEEP_FIXTURES_DIR) / name; }
+std::filesystem::path fixture(const std::string& name) {
+  return std::filesystem::path(IODEEP_FIXTURES_DIR) / name;
+}
 
 std::vector<std::byte> readBytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

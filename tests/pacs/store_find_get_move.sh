@@ -31,7 +31,8 @@ find_series() {  # find_series OUTDIR keys...
 find_series "$work/find1" -k Modality=MR -k BodyPartExamined=HEAD
 if grep -rqs "$series" "$work/find1"/*; then ok; else bad "findscu by Modality/BodyPart did not return the series: $(cat "$work/find1.log")"; fi
 # responses are DICOM files: check the SeriesDescription convention and the body part
-if dcmdump "$work"/find1/rsp*.dcm 2>/dev/null | grep -q "IODEEP PACS test net 7"; then ok; else bad "SeriesDescription convention"; fi
+dcmdump "$work"/find1/rsp*.dcm >"$work/find1.dump" 2>&1
+if grep -q "IODEEP PACS test net 7" "$work/find1.dump"; then ok; else bad "SeriesDescription convention"; fi
 find_series "$work/find2" -k "SeriesDescription=IODEEP*" -k Modality=MR
 if grep -rqs "$series" "$work/find2"/*; then ok; else bad "findscu by SeriesDescription IODEEP* did not find it"; fi
 find_series "$work/find3" -k Modality=CT -k BodyPartExamined=HEAD
@@ -70,7 +71,8 @@ if [ -n "$moved" ]; then ok; compare "$moved" "C-MOVE"; else bad "C-MOVE retriev
 
 # the same SOP Instance UID came back both ways
 for f in "$got" "$moved"; do
-  [ -n "$f" ] && dcmdump +P SOPInstanceUID "$f" | grep -q "$sop" && ok || bad "SOP Instance UID changed in $f"
+  [ -n "$f" ] && dcmdump +P SOPInstanceUID "$f" >"$work/sop.dump" 2>&1 && grep -q "$sop" "$work/sop.dump" && ok ||
+    bad "SOP Instance UID changed in $f"
 done
 
 echo "$passes passed, $fails failed"

@@ -54,16 +54,18 @@ InspectReport inspect(const std::filesystem::path& path) {
     try {
       (void)iod::pythonLiteralToJson(r.legacy->architectureLiteral);
     } catch (const Error& e) {
-      r.findings.push_back({iod::Finding::Severity::Error, std::string("(0017,0016) cannot be converted: ") + e.what()});
+      r.findings.push_back(
+          {iod::Finding::Severity::Error, std::string("(0017,0016) cannot be converted: ") + e.what()});
     }
     try {
       const auto bytes = iod::decodeBase64(r.legacy->weightsBase64);
       r.payloadBytes = bytes.size();
       const auto b = bytes.bytes();
       if (b.size() >= 2 && b[0] == std::byte{'P'} && b[1] == std::byte{'K'}) {
-        r.findings.push_back({iod::Finding::Severity::Warning,
-                              "(0017,0018) holds a torch.save zip archive; 'iodeep pack --from-legacy' converts it when it is a "
-                              "plain dict of tensors"});
+        r.findings.push_back(
+            {iod::Finding::Severity::Warning,
+             "(0017,0018) holds a torch.save zip archive; 'iodeep pack --from-legacy' converts it when it is a "
+             "plain dict of tensors"});
       } else {
         r.findings.push_back({iod::Finding::Severity::Error,
                               "(0017,0018) holds a pre-zip torch.save pickle that libtorch cannot read: re-export it"});
@@ -104,8 +106,8 @@ std::string InspectReport::toText() const {
       << "convert:     iodeep pack --from-legacy " << path.string() << " -o converted.dcm\n";
   } else if (file) {
     const auto& m = file->model;
-    o << "kind:        IODeep object (private creator \"" << iod::kPrivateCreator << "\" at (0017,"
-      << std::hex << std::uppercase;
+    o << "kind:        IODeep object (private creator \"" << iod::kPrivateCreator << "\" at (0017," << std::hex
+      << std::uppercase;
     o.width(4);
     o.fill('0');
     o << file->creatorElement << std::dec << "))\n"
@@ -186,7 +188,8 @@ std::string InspectReport::toJson() const {
                   {"creatorVersionUid", m.creatorVersionUid},
                   {"privateCreatorElement", file->creatorElement}};
     nlohmann::json ts = nlohmann::json::array();
-    for (const auto& t : tensors) ts.push_back({{"name", t.name}, {"dtype", iod::toString(t.dtype)}, {"shape", t.shape}});
+    for (const auto& t : tensors)
+      ts.push_back({{"name", t.name}, {"dtype", iod::toString(t.dtype)}, {"shape", t.shape}});
     j["tensors"] = ts;
     j["parameterCount"] = parameterCount;
   }

@@ -25,8 +25,9 @@ PackResult pack(const PackOptions& o) {
 
   if (!o.fromLegacy.empty()) {
     if (!o.architecture.empty() || !o.weights.empty()) {
-      throw Error(ErrorCode::InvalidArgument, "--from-legacy takes the architecture and weights from the legacy object; "
-                                              "do not also give --architecture or --weights");
+      throw Error(ErrorCode::InvalidArgument,
+                  "--from-legacy takes the architecture and weights from the legacy object; "
+                  "do not also give --architecture or --weights");
     }
     const iod::LegacyObject legacy = iod::readLegacy(o.fromLegacy);
     const std::string where = o.fromLegacy.string();

@@ -32,9 +32,7 @@ class ByteBuffer {
   [[nodiscard]] bool empty() const noexcept { return view_.empty(); }
   [[nodiscard]] const std::byte* data() const noexcept { return view_.data(); }
   /// The file this buffer maps in full, if it was made by mapFile().
-  [[nodiscard]] const std::optional<std::filesystem::path>& backingFile() const noexcept {
-    return file_;
-  }
+  [[nodiscard]] const std::optional<std::filesystem::path>& backingFile() const noexcept { return file_; }
   /// A sub-range sharing the same owner.
   [[nodiscard]] ByteBuffer slice(std::size_t offset, std::size_t length) const;
 

@@ -10,25 +10,25 @@ namespace iodeep {
 
 /// Stable error identifiers: tests assert these, never the wording.
 enum class ErrorCode {
-  InvalidArgument,      ///< a caller or command-line value is not acceptable
-  FileNotFound,         ///< an input file does not exist or cannot be opened
-  IoError,              ///< reading failed for a reason other than the content
-  OutputError,          ///< an output file cannot be written (nothing partial is left)
-  NotDicom,             ///< the file is not DICOM (no preamble/"DICM", no parsable data set)
-  TruncatedDicom,       ///< DICOM that ends before its declared content
-  NotIodeep,            ///< DICOM, but neither an IODeep object nor a legacy one
-  MalformedIodeep,      ///< an IODeep object with a missing/invalid attribute
-  LegacyIodeep,         ///< an object written by the published reference code (needs conversion)
-  ChecksumMismatch,     ///< the embedded weights do not match their SHA-256
-  InvalidJson,          ///< text that is not JSON (message carries line:column)
-  InvalidPythonLiteral, ///< a legacy architecture that is not a Python literal
-  InvalidSafetensors,   ///< a weights payload that breaks the safetensors format
-  UnsupportedDtype,     ///< a tensor dtype we do not accept
-  NonFiniteWeights,     ///< NaN or Inf in a floating-point tensor
-  UnsupportedWeights,   ///< a weights file format we cannot read (with what to do instead)
-  DicomError,           ///< DCMTK reported a failure
-  TorchError,           ///< libtorch reported a failure
-  Internal,             ///< a bug: an invariant did not hold
+  InvalidArgument,       ///< a caller or command-line value is not acceptable
+  FileNotFound,          ///< an input file does not exist or cannot be opened
+  IoError,               ///< reading failed for a reason other than the content
+  OutputError,           ///< an output file cannot be written (nothing partial is left)
+  NotDicom,              ///< the file is not DICOM (no preamble/"DICM", no parsable data set)
+  TruncatedDicom,        ///< DICOM that ends before its declared content
+  NotIodeep,             ///< DICOM, but neither an IODeep object nor a legacy one
+  MalformedIodeep,       ///< an IODeep object with a missing/invalid attribute
+  LegacyIodeep,          ///< an object written by the published reference code (needs conversion)
+  ChecksumMismatch,      ///< the embedded weights do not match their SHA-256
+  InvalidJson,           ///< text that is not JSON (message carries line:column)
+  InvalidPythonLiteral,  ///< a legacy architecture that is not a Python literal
+  InvalidSafetensors,    ///< a weights payload that breaks the safetensors format
+  UnsupportedDtype,      ///< a tensor dtype we do not accept
+  NonFiniteWeights,      ///< NaN or Inf in a floating-point tensor
+  UnsupportedWeights,    ///< a weights file format we cannot read (with what to do instead)
+  DicomError,            ///< DCMTK reported a failure
+  TorchError,            ///< libtorch reported a failure
+  Internal,              ///< a bug: an invariant did not hold
 };
 
 /// Printable name of an ErrorCode (e.g. "ChecksumMismatch").

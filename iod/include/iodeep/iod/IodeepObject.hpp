@@ -30,21 +30,21 @@ inline constexpr std::string_view kSeriesDescriptionPrefix = "IODEEP ";
 /// Element offsets inside the private block: the element is (0017, xx00 + offset) where xx is
 /// the block reserved by kPrivateCreator.
 namespace element {
-inline constexpr std::uint8_t kArchitecture = 0x01;   ///< UT, JSON
-inline constexpr std::uint8_t kWeightsUri = 0x02;     ///< UT, optional URI
-inline constexpr std::uint8_t kName = 0x03;           ///< LO
-inline constexpr std::uint8_t kUid = 0x04;            ///< UI
-inline constexpr std::uint8_t kVersion = 0x05;        ///< LO
-inline constexpr std::uint8_t kDescription = 0x06;    ///< UT
-inline constexpr std::uint8_t kWeightsFormat = 0x07;  ///< CS
-inline constexpr std::uint8_t kWeightsSha256 = 0x08;  ///< LO, 64 lowercase hex digits
-inline constexpr std::uint8_t kWeightsPayload = 0x10; ///< OB
+inline constexpr std::uint8_t kArchitecture = 0x01;    ///< UT, JSON
+inline constexpr std::uint8_t kWeightsUri = 0x02;      ///< UT, optional URI
+inline constexpr std::uint8_t kName = 0x03;            ///< LO
+inline constexpr std::uint8_t kUid = 0x04;             ///< UI
+inline constexpr std::uint8_t kVersion = 0x05;         ///< LO
+inline constexpr std::uint8_t kDescription = 0x06;     ///< UT
+inline constexpr std::uint8_t kWeightsFormat = 0x07;   ///< CS
+inline constexpr std::uint8_t kWeightsSha256 = 0x08;   ///< LO, 64 lowercase hex digits
+inline constexpr std::uint8_t kWeightsPayload = 0x10;  ///< OB
 }  // namespace element
 
 /// What a network was trained for: the labels the selection algorithm compares.
 struct TrainingTarget {
-  std::string modality;            ///< (0008,0060), e.g. "MR"
-  std::string bodyPartExamined;    ///< (0018,0015), e.g. "HEAD" (upper case)
+  std::string modality;          ///< (0008,0060), e.g. "MR"
+  std::string bodyPartExamined;  ///< (0018,0015), e.g. "HEAD" (upper case)
   std::uint16_t samplesPerPixel{1};
   std::string photometricInterpretation{"MONOCHROME2"};
   std::string patientOrientation;  ///< (0020,0020), may be empty, e.g. "L\\P"
@@ -96,8 +96,7 @@ struct PackInput {
 [[nodiscard]] IodeepModel buildModel(PackInput input);
 
 /// DnnUID of a network: 2.25 UID of SHA-256("IODEEP-DNNUID-1" | len | architecture | weights SHA-256).
-[[nodiscard]] std::string deriveDnnUid(std::string_view architectureJson,
-                                       std::string_view weightsSha256Hex);
+[[nodiscard]] std::string deriveDnnUid(std::string_view architectureJson, std::string_view weightsSha256Hex);
 
 /// Normalises and checks a CS value for Modality/BodyPartExamined: trimmed, upper case,
 /// [A-Z0-9 _], 1-16 characters. Throws Error(InvalidArgument) naming @p what.

@@ -44,9 +44,7 @@ class Safetensors {
   static Safetensors parse(ByteBuffer buffer, std::string_view source = "weights");
 
   [[nodiscard]] const std::vector<TensorInfo>& tensors() const noexcept { return tensors_; }
-  [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept {
-    return metadata_;
-  }
+  [[nodiscard]] const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
   /// Raw bytes of one tensor.
   [[nodiscard]] std::span<const std::byte> data(const TensorInfo& tensor) const noexcept;
   /// Header + data without any trailing padding: what the SHA-256 covers.
@@ -71,8 +69,7 @@ class SafetensorsWriter {
  public:
   /// @p data must hold exactly prod(shape) * elementSize(dtype) little-endian bytes.
   /// Throws Error(InvalidArgument) on a size mismatch or a duplicate name.
-  void add(std::string name, DType dtype, std::vector<std::int64_t> shape,
-           std::span<const std::byte> data);
+  void add(std::string name, DType dtype, std::vector<std::int64_t> shape, std::span<const std::byte> data);
   void setMetadata(std::string key, std::string value);
   /// Serialises everything added so far.
   [[nodiscard]] ByteBuffer finish() const;

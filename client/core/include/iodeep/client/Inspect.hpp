@@ -17,8 +17,8 @@ namespace iodeep::client {
 struct InspectReport {
   std::filesystem::path path;
   iod::ObjectKind kind{iod::ObjectKind::Other};
-  std::optional<iod::IodeepFile> file;     ///< kind == Iodeep
-  std::optional<iod::LegacyObject> legacy; ///< kind == Legacy
+  std::optional<iod::IodeepFile> file;      ///< kind == Iodeep
+  std::optional<iod::LegacyObject> legacy;  ///< kind == Legacy
   std::vector<iod::TensorInfo> tensors;
   std::int64_t parameterCount{0};
   std::size_t payloadBytes{0};
