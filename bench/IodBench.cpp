@@ -38,7 +38,9 @@ PackInput input() {
   return in;
 }
 
-std::filesystem::path benchFile() { return std::filesystem::temp_directory_path() / "iodeep-bench.dcm"; }
+std::filesystem::path benchFile() {
+  return std::filesystem::temp_directory_path() / "iodeep-bench.dcm";
+}
 
 void BM_Sha256(benchmark::State& state) {
   const auto& b = payload100MB();
@@ -48,7 +50,8 @@ void BM_Sha256(benchmark::State& state) {
 
 void BM_BuildModel(benchmark::State& state) {  // validate, NaN scan, SHA-256, DnnUID
   for (auto _ : state) benchmark::DoNotOptimize(buildModel(input()));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(payload100MB().size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(payload100MB().size()));
 }
 
 void BM_WriteIodeep(benchmark::State& state) {
@@ -60,13 +63,15 @@ void BM_WriteIodeep(benchmark::State& state) {
 void BM_ReadIodeep(benchmark::State& state) {
   writeIodeep(buildModel(input()), benchFile());
   for (auto _ : state) benchmark::DoNotOptimize(readIodeep(benchFile()));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(payload100MB().size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(payload100MB().size()));
 }
 
 void BM_ReadAndVerify(benchmark::State& state) {
   writeIodeep(buildModel(input()), benchFile());
   for (auto _ : state) benchmark::DoNotOptimize(verifyIodeep(readIodeep(benchFile())));
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(payload100MB().size()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(payload100MB().size()));
 }
 
 BENCHMARK(BM_Sha256)->Unit(benchmark::kMillisecond)->MinTime(2.0);
