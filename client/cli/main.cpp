@@ -18,6 +18,7 @@ constexpr std::string_view kUsage = R"(usage: iodeep <command> [options]
 Commands:
   pack       turn an architecture JSON and trained weights into an IODeep .dcm
   inspect    show and verify an IODeep (or legacy) file
+  arch       check an architecture JSON (shape table), or write random weights that fit it
   version    print the version
 
 Run 'iodeep <command> --help' for a command's options.
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "pack") return iodeep::cli::packCommand(rest);
     if (command == "inspect") return iodeep::cli::inspectCommand(rest);
+    if (command == "arch") return iodeep::cli::archCommand(rest);
     if (command == "version" || command == "--version") {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";
       return iodeep::cli::kExitOk;

@@ -26,7 +26,7 @@ void registerPrivateDictionary() {
       DcmEVR vr;
       const char* name;
     };
-    static constexpr std::array<Entry, 9> kEntries{{
+    static constexpr std::array<Entry, 10> kEntries{{
         {element::kArchitecture, EVR_UT, "DnnArchitecture"},
         {element::kWeightsUri, EVR_UT, "DnnWeights"},
         {element::kName, EVR_LO, "DnnName"},
@@ -35,6 +35,7 @@ void registerPrivateDictionary() {
         {element::kDescription, EVR_UT, "DnnDescription"},
         {element::kWeightsFormat, EVR_CS, "DnnWeightsFormat"},
         {element::kWeightsSha256, EVR_LO, "DnnWeightsSHA256"},
+        {element::kWeightsLength, EVR_UL, "DnnWeightsLength"},
         {element::kWeightsPayload, EVR_OB, "DnnWeightsPayload"},
     }};
     DcmDataDictionary& dict = dcmDataDict.wrlock();

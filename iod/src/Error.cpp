@@ -20,6 +20,16 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::UnsupportedDtype: return "UnsupportedDtype";
     case ErrorCode::NonFiniteWeights: return "NonFiniteWeights";
     case ErrorCode::UnsupportedWeights: return "UnsupportedWeights";
+    case ErrorCode::InvalidArchitecture: return "InvalidArchitecture";
+    case ErrorCode::UnknownLayerType: return "UnknownLayerType";
+    case ErrorCode::UnsupportedLayer: return "UnsupportedLayer";
+    case ErrorCode::DanglingInput: return "DanglingInput";
+    case ErrorCode::CyclicGraph: return "CyclicGraph";
+    case ErrorCode::ShapeMismatch: return "ShapeMismatch";
+    case ErrorCode::ChannelMismatch: return "ChannelMismatch";
+    case ErrorCode::ResourceLimit: return "ResourceLimit";
+    case ErrorCode::WeightsMismatch: return "WeightsMismatch";
+    case ErrorCode::TorchScriptRefused: return "TorchScriptRefused";
     case ErrorCode::DicomError: return "DicomError";
     case ErrorCode::TorchError: return "TorchError";
     case ErrorCode::Internal: return "Internal";
@@ -44,7 +54,17 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::InvalidSafetensors:
     case ErrorCode::UnsupportedDtype:
     case ErrorCode::NonFiniteWeights:
-    case ErrorCode::UnsupportedWeights: return 4;
+    case ErrorCode::UnsupportedWeights:
+    case ErrorCode::InvalidArchitecture:
+    case ErrorCode::UnknownLayerType:
+    case ErrorCode::UnsupportedLayer:
+    case ErrorCode::DanglingInput:
+    case ErrorCode::CyclicGraph:
+    case ErrorCode::ShapeMismatch:
+    case ErrorCode::ChannelMismatch:
+    case ErrorCode::ResourceLimit:
+    case ErrorCode::WeightsMismatch:
+    case ErrorCode::TorchScriptRefused: return 4;
     case ErrorCode::OutputError: return 5;
     case ErrorCode::DicomError:
     case ErrorCode::TorchError:

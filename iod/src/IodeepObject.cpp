@@ -160,19 +160,29 @@ IodeepModel buildModel(PackInput input) {
     throw Error(ErrorCode::InvalidArgument, "study UID '" + input.studyInstanceUid + "' is not a valid UID");
   }
 
-  const Safetensors st = Safetensors::parse(input.weights, "weights");
-  st.checkFinite("weights");
-  if (st.tensors().empty()) throw Error(ErrorCode::InvalidSafetensors, "weights: no tensors");
-
   IodeepModel m;
+  if (input.weightsFormat == kWeightsFormatSafetensors) {
+    const Safetensors st = Safetensors::parse(input.weights, "weights");
+    st.checkFinite("weights");
+    if (st.tensors().empty()) throw Error(ErrorCode::InvalidSafetensors, "weights: no tensors");
+    const auto logical = st.logicalBytes();
+    m.weights = logical.size() == input.weights.size() ? input.weights : input.weights.slice(0, logical.size());
+  } else if (input.weightsFormat == kWeightsFormatTorchScript) {
+    const auto b = input.weights.bytes();
+    if (b.size() < 4 || b[0] != std::byte{'P'} || b[1] != std::byte{'K'}) {
+      throw Error(ErrorCode::UnsupportedWeights, "weights: a TorchScript archive is a zip file, this is not");
+    }
+    m.weights = input.weights;
+  } else {
+    throw Error(ErrorCode::InvalidArgument, "unknown weights format '" + input.weightsFormat + "'");
+  }
+  m.weightsFormat = input.weightsFormat;
   m.architectureJson = std::move(input.architectureJson);
   m.weightsUri = std::move(input.weightsUri);
   m.name = std::move(input.name);
   m.version = std::move(input.version);
   m.description = std::move(input.description);
-  const auto logical = st.logicalBytes();
-  m.weights = logical.size() == input.weights.size() ? input.weights : input.weights.slice(0, logical.size());
-  m.weightsSha256 = toHex(sha256(logical));
+  m.weightsSha256 = toHex(sha256(m.weights.bytes()));
   m.dnnUid = deriveDnnUid(m.architectureJson, m.weightsSha256);
   m.target = std::move(t);
   m.studyInstanceUid = input.studyInstanceUid.empty() ? makeRandomUid() : input.studyInstanceUid;
@@ -251,6 +261,12 @@ void writeIodeep(const IodeepModel& m, const std::filesystem::path& path) {
   if (!m.description.empty()) w.priv(privateTag(0x10, element::kDescription), EVR_UT, m.description);
   w.priv(privateTag(0x10, element::kWeightsFormat), EVR_CS, m.weightsFormat);
   w.priv(privateTag(0x10, element::kWeightsSha256), EVR_LO, m.weightsSha256);
+  {
+    DcmTag lengthTag(privateTag(0x10, element::kWeightsLength), DcmVR(EVR_UL));
+    lengthTag.setPrivateCreator(std::string(kPrivateCreator).c_str());
+    dcmtk::check(ds.putAndInsertUint32(lengthTag, static_cast<Uint32>(m.weights.size())), ErrorCode::MalformedIodeep,
+                 "cannot set DnnWeightsLength");
+  }
   insertPayload(ds, m.weights);
 
   AtomicFile out(path);
@@ -319,12 +335,22 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
     std::shared_ptr<DcmFileFormat> owner(std::move(fileFormat));
     m.weights = ByteBuffer::view(
         owner, std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes), payload->getLength()));
-    // DICOM pads an odd-length value with one 0x00: hand back the safetensors bytes only.
-    try {
-      const auto logical = Safetensors::parse(m.weights, "DnnWeightsPayload").logicalBytes().size();
-      if (logical < m.weights.size()) m.weights = m.weights.slice(0, logical);
-    } catch (const Error&) {
-      // left as stored; verifyIodeep() reports why it does not parse
+    // DICOM pads an odd-length value with one 0x00: hand back the payload's own bytes only.
+    Uint32 length = 0;
+    if (ds.findAndGetUint32(p(element::kWeightsLength), length).good()) {
+      if (length > m.weights.size() || m.weights.size() - length > 1) {
+        throw Error(ErrorCode::MalformedIodeep, where + ": DnnWeightsLength " + std::to_string(length) +
+                                                    " does not fit the " + std::to_string(m.weights.size()) +
+                                                    "-byte payload");
+      }
+      m.weights = m.weights.slice(0, length);
+    } else if (m.weightsFormat == kWeightsFormatSafetensors) {
+      try {
+        const auto logical = Safetensors::parse(m.weights, "DnnWeightsPayload").logicalBytes().size();
+        if (logical < m.weights.size()) m.weights = m.weights.slice(0, logical);
+      } catch (const Error&) {
+        // left as stored; verifyIodeep() reports why it does not parse
+      }
     }
     if (m.weightsFormat.empty()) throw Error(ErrorCode::MalformedIodeep, where + ": payload without DnnWeightsFormat");
     if (m.weightsSha256.empty()) throw Error(ErrorCode::MalformedIodeep, where + ": payload without DnnWeightsSHA256");
@@ -410,8 +436,19 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
     if (m.weightsUri.empty()) error("no weights: neither payload nor URI");
     return out;
   }
+  if (m.weightsFormat == kWeightsFormatTorchScript) {
+    warn("the network is a TorchScript archive: code as well as data; clients run it only when configured to");
+    const std::string actual = toHex(sha256(m.weights.bytes()));
+    if (actual != m.weightsSha256) {
+      error("SHA-256 mismatch: DnnWeightsSHA256 says " + m.weightsSha256 + ", payload has " + actual);
+    } else if (architectureOk && deriveDnnUid(m.architectureJson, m.weightsSha256) != m.dnnUid) {
+      error("DnnUID " + m.dnnUid + " does not match the network's content");
+    }
+    return out;
+  }
   if (m.weightsFormat != kWeightsFormatSafetensors) {
-    error("DnnWeightsFormat '" + m.weightsFormat + "' is not " + std::string(kWeightsFormatSafetensors));
+    error("DnnWeightsFormat '" + m.weightsFormat + "' is neither " + std::string(kWeightsFormatSafetensors) + " nor " +
+          std::string(kWeightsFormatTorchScript));
     return out;
   }
   std::span<const std::byte> logical = m.weights.bytes();

@@ -172,6 +172,20 @@ ImportedWeights fromTorchScript(const std::vector<char>& data, std::string_view 
 
 }  // namespace
 
+void checkTorchScriptArchive(std::span<const std::byte> bytes, std::string_view source) {
+  if (!startsWith(bytes, "PK\x03\x04") || !contains(bytes, "constants.pkl")) {
+    throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": not a TorchScript archive (torch.jit.save)");
+  }
+  try {
+    std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    (void)torch::jit::load(in, c10::Device(c10::kCPU));
+  } catch (const c10::Error& e) {
+    std::string what = e.what_without_backtrace();
+    throw Error(ErrorCode::UnsupportedWeights,
+                std::string(source) + ": TorchScript archive does not load: " + what.substr(0, what.find('\n')));
+  }
+}
+
 std::string_view toString(WeightsSource source) noexcept {
   switch (source) {
     case WeightsSource::Safetensors: return "safetensors";

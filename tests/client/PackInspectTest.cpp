@@ -14,10 +14,10 @@ using namespace iodeep;
 
 namespace {
 
-client::PackOptions options(const test::TempDir& dir, const std::filesystem::path& weights) {
-  iod::writeFileAtomically(dir / "arch.json", std::string_view(R"({"format": "test", "layers": []})"));
+client::PackOptions options(const test::TempDir& dir, const std::filesystem::path& weights,
+                            const std::filesystem::path& arch = test::fixture("plain.arch.json")) {
   client::PackOptions o;
-  o.architecture = dir / "arch.json";
+  o.architecture = arch;
   o.weights = weights;
   o.name = "tiny";
   o.modality = "MR";
@@ -40,23 +40,46 @@ TEST(Pack, FromEveryAcceptedWeightsFormat) {
 }
 
 TEST(Pack, SafetensorsInputIsStoredByteForByte) {
-  // Even-sized files are streamed from disk into the DICOM file; odd-sized ones get DICOM's pad
-  // byte, which the reader strips again.
-  std::vector<std::uint8_t> odd{1, 2, 3};
-  iod::SafetensorsWriter w;
-  w.add("mask", iod::DType::U8, {3}, std::as_bytes(std::span<const std::uint8_t>(odd)));
-  for (const auto& buf : {test::smallWeights(5, 1001), w.finish()}) {
-    test::TempDir dir;
-    test::writeBytes(dir / "w.safetensors", std::vector<std::byte>(buf.bytes().begin(), buf.bytes().end()));
-    (void)client::pack(options(dir, dir / "w.safetensors"));
-    const auto f = iod::readIodeep(dir / "out.dcm");
-    const auto st = iod::Safetensors::parse(f.model.weights);
-    ASSERT_EQ(f.model.weights.size(), buf.size());  // no DICOM pad byte
-    ASSERT_EQ(st.logicalBytes().size(), buf.size());
-    EXPECT_TRUE(std::equal(buf.bytes().begin(), buf.bytes().end(), st.logicalBytes().begin()));
-    EXPECT_TRUE(client::inspect(dir / "out.dcm").ok());
-    EXPECT_TRUE(test::dciodvfyErrors(dir / "out.dcm").empty());
+  test::TempDir dir;
+  const auto src = test::fixture("ref_unet.safetensors");
+  (void)client::pack(options(dir, src, test::fixture("ref_unet.json")));
+  const auto f = iod::readIodeep(dir / "out.dcm");
+  const auto original = test::readBytes(src);
+  ASSERT_EQ(f.model.weights.size(), original.size());
+  EXPECT_TRUE(std::equal(original.begin(), original.end(), f.model.weights.bytes().begin()));
+  const auto report = client::inspect(dir / "out.dcm");
+  EXPECT_TRUE(report.ok()) << report.toText();
+  EXPECT_EQ(report.architectureFormat, "iodeep");
+  EXPECT_NE(report.shapeTable.find("softmax"), std::string::npos);
+}
+
+TEST(Pack, WeightsThatDoNotFitTheArchitectureAreRefused) {
+  test::TempDir dir;
+  try {
+    (void)client::pack(options(dir, test::fixture("ref_unet.safetensors")));  // plain.arch.json
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::WeightsMismatch);
+    EXPECT_NE(std::string(e.what()).find("missing conv.weight"), std::string::npos) << e.what();
   }
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.dcm"));
+}
+
+TEST(Pack, TorchScriptNetworksStoreTheArchiveAsIs) {
+  test::TempDir dir;
+  const auto r = client::pack(options(dir, test::fixture("torchscript.pt"), test::fixture("torchscript.arch.json")));
+  EXPECT_EQ(r.model.weightsFormat, "TORCHSCRIPT");
+  const auto f = iod::readIodeep(dir / "out.dcm");
+  const auto original = test::readBytes(test::fixture("torchscript.pt"));
+  ASSERT_EQ(f.model.weights.size(), original.size());  // no DICOM pad byte, whatever the parity
+  EXPECT_TRUE(std::equal(original.begin(), original.end(), f.model.weights.bytes().begin()));
+  const auto report = client::inspect(dir / "out.dcm");
+  EXPECT_TRUE(report.ok()) << report.toText();
+  EXPECT_EQ(report.architectureFormat, "torchscript");
+  EXPECT_TRUE(test::dciodvfyErrors(dir / "out.dcm").empty());
+  // a TorchScript architecture with a weights file that is not an archive
+  EXPECT_THROW((void)client::pack(options(dir, test::fixture("plain.pt"), test::fixture("torchscript.arch.json"))),
+               Error);
 }
 
 TEST(Pack, FailureLeavesNoOutput) {
@@ -71,7 +94,7 @@ TEST(Pack, FailureLeavesNoOutput) {
   o.weights = test::fixture("oldformat.pt");
   EXPECT_THROW((void)client::pack(o), Error);
   EXPECT_EQ(test::readBytes(o.output), before);
-  EXPECT_EQ(test::listFiles(dir.path()).size(), 2U);  // arch.json and out.dcm, no temporary left
+  EXPECT_EQ(test::listFiles(dir.path()).size(), 1U);  // out.dcm, no temporary left
 }
 
 TEST(Legacy, InspectRecognisesAndExplains) {
@@ -101,12 +124,13 @@ TEST(Legacy, PackFromLegacyConvertsToAValidObject) {
   const auto report = client::inspect(o.output);
   ASSERT_TRUE(report.ok()) << report.toText();
   const auto arch = nlohmann::json::parse(report.file->model.architectureJson);
-  EXPECT_EQ(arch["architecture"]["18"], "cnn2d");
-  EXPECT_EQ(arch["convolutional"]["cn5"], 1024);
+  EXPECT_EQ(arch["architecture"]["6"], "cnn2d");
+  EXPECT_EQ(arch["convolutional"]["cn2"], 8);
+  EXPECT_EQ(report.architectureFormat, "DNN-parser");
   EXPECT_EQ(arch["data_format"]["data_format"], "channels_last");
-  // same tensors as the state dict inside
-  const auto direct = netparser::importWeights(test::fixture("plain.pt"));
-  EXPECT_EQ(iod::Safetensors::parse(direct.safetensors).tensors().size(), report.tensors.size());
+  // the same tensors as the reference network of that architecture
+  const auto direct = iod::Safetensors::parse(iod::ByteBuffer::mapFile(test::fixture("ref_dnnparser.safetensors")));
+  EXPECT_EQ(direct.tensors().size(), report.tensors.size());
   EXPECT_TRUE(test::dciodvfyErrors(o.output).empty());
 }
 

@@ -288,6 +288,23 @@ TEST(IodeepObject, DciodvfyReportsNoErrors) {
   }
 }
 
+TEST(IodeepObject, OddSizedPayloadsRoundTripWithoutThePadByte) {
+  test::TempDir dir;
+  std::vector<std::uint8_t> odd{1, 2, 3};
+  SafetensorsWriter w;
+  w.add("mask", DType::U8, {3}, std::as_bytes(std::span<const std::uint8_t>(odd)));
+  auto in = samplePackInput();
+  in.weights = w.finish();
+  ASSERT_EQ(in.weights.size() % 2, 1U);
+  const ByteBuffer original = in.weights;
+  writeIodeep(buildModel(in), dir / "odd.dcm");
+  const auto f = readIodeep(dir / "odd.dcm");
+  ASSERT_EQ(f.model.weights.size(), original.size());
+  EXPECT_TRUE(std::equal(original.bytes().begin(), original.bytes().end(), f.model.weights.bytes().begin()));
+  EXPECT_EQ(countErrors(verifyIodeep(f)), 0U);
+  EXPECT_TRUE(test::dciodvfyErrors(dir / "odd.dcm").empty());
+}
+
 TEST(IodeepObject, FailedWriteLeavesNoFile) {
   test::TempDir dir;
   const auto m = buildModel(samplePackInput());

@@ -6,6 +6,8 @@
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Legacy.hpp"
 #include "iodeep/iod/Sha256.hpp"
+#include "iodeep/netparser/Architecture.hpp"
+#include "iodeep/netparser/Network.hpp"
 
 namespace iodeep::client {
 
@@ -77,8 +79,32 @@ InspectReport inspect(const std::filesystem::path& path) {
   }
   r.file = iod::readIodeep(path);
   r.findings = iod::verifyIodeep(*r.file);
+  const auto error = [&](const std::string& msg) { r.findings.push_back({iod::Finding::Severity::Error, msg}); };
+  try {
+    const auto arch = netparser::parseArchitecture(r.file->model.architectureJson);
+    if (arch.kind == netparser::Architecture::Kind::TorchScript) {
+      r.architectureFormat = "torchscript";
+      if (r.file->model.weightsFormat != iod::kWeightsFormatTorchScript) {
+        error("the architecture is a TorchScript network but the payload is " + r.file->model.weightsFormat);
+      }
+    } else {
+      r.architectureFormat = arch.format == netparser::Architecture::Format::DnnParser ? "DNN-parser" : "iodeep";
+      r.shapeTable = netparser::formatShapeTable(netparser::inferShapes(arch));
+      if (r.file->model.weightsFormat != iod::kWeightsFormatSafetensors) {
+        error("a graph network needs SAFETENSORS weights, the payload is " + r.file->model.weightsFormat);
+      } else if (!r.file->model.weights.empty()) {
+        try {
+          netparser::checkWeights(arch, r.file->model.weights);
+        } catch (const Error& e) {
+          error(e.what());
+        }
+      }
+    }
+  } catch (const Error& e) {
+    error(std::string("DnnArchitecture: ") + e.what());
+  }
   r.payloadBytes = r.file->model.weights.size();
-  if (!r.file->model.weights.empty()) {
+  if (!r.file->model.weights.empty() && r.file->model.weightsFormat == iod::kWeightsFormatSafetensors) {
     try {
       const auto st = iod::Safetensors::parse(r.file->model.weights, "DnnWeightsPayload");
       r.tensors = st.tensors();
@@ -131,6 +157,8 @@ std::string InspectReport::toText() const {
     for (const auto& t : tensors) {
       o << "  " << t.name << "  " << iod::toString(t.dtype) << "  " << shapeText(t.shape) << "\n";
     }
+    o << "network:     " << (architectureFormat.empty() ? "INVALID" : architectureFormat) << " architecture\n";
+    if (!shapeTable.empty()) o << shapeTable;
   }
   if (findings.empty()) {
     o << "check:       OK (SHA-256 verified, weights finite, UIDs valid)\n";
@@ -191,6 +219,8 @@ std::string InspectReport::toJson() const {
     for (const auto& t : tensors)
       ts.push_back({{"name", t.name}, {"dtype", iod::toString(t.dtype)}, {"shape", t.shape}});
     j["tensors"] = ts;
+    j["architectureFormat"] = architectureFormat;
+    j["shapeTable"] = shapeTable;
     j["parameterCount"] = parameterCount;
   }
   nlohmann::json fs = nlohmann::json::array();

@@ -4,6 +4,8 @@
 #include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Legacy.hpp"
 #include "iodeep/iod/Safetensors.hpp"
+#include "iodeep/netparser/Architecture.hpp"
+#include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/WeightsImport.hpp"
 
 namespace iodeep::client {
@@ -14,6 +16,22 @@ std::uint16_t parseSamples(const std::string& text, const std::string& where) {
   if (text == "1") return 1;
   if (text == "3") return 3;
   throw Error(ErrorCode::InvalidArgument, where + ": SamplesPerPixel '" + text + "' is neither 1 nor 3");
+}
+
+netparser::Architecture parseArchitectureFile(const std::string& json, const std::string& where) {
+  try {
+    return netparser::parseArchitecture(json);
+  } catch (const Error& e) {
+    throw Error(e.code(), where + ": " + e.what(), e.layer(), e.pointer());
+  }
+}
+
+void checkFit(const netparser::Architecture& arch, const iod::ByteBuffer& weights, const std::string& where) {
+  try {
+    netparser::checkWeights(arch, weights);
+  } catch (const Error& e) {
+    throw Error(e.code(), where + ": " + e.what(), e.layer(), e.pointer());
+  }
 }
 
 }  // namespace
@@ -44,6 +62,7 @@ PackResult pack(const PackOptions& o) {
     }
     auto imported = netparser::importTorchBytes(torchBytes.bytes(), where + " (0017,0018)");
     in.weights = imported.safetensors;
+    checkFit(parseArchitectureFile(in.architectureJson, where + " (0017,0016)"), in.weights, where + " (0017,0018)");
     result.weightsSource = "legacy " + std::string(netparser::toString(imported.source));
     in.name = o.name.empty() ? legacy.name : o.name;
     in.target.modality = o.modality.empty() ? legacy.modality : o.modality;
@@ -69,9 +88,20 @@ PackResult pack(const PackOptions& o) {
     if (o.weights.empty()) throw Error(ErrorCode::InvalidArgument, "no weights file (--weights)");
     in.architectureJson = iod::readTextFile(o.architecture);
     iod::checkJson(in.architectureJson, o.architecture.string());
-    auto imported = netparser::importWeights(o.weights);
-    in.weights = imported.safetensors;
-    result.weightsSource = std::string(netparser::toString(imported.source));
+    const auto arch = parseArchitectureFile(in.architectureJson, o.architecture.string());
+    if (arch.kind == netparser::Architecture::Kind::TorchScript) {
+      // The archive itself is the payload: graph and weights.
+      in.weights = iod::ByteBuffer::mapFile(o.weights);
+      netparser::checkTorchScriptArchive(in.weights.bytes(), o.weights.string());
+      in.weightsFormat = std::string(iod::kWeightsFormatTorchScript);
+      result.weightsSource = "TorchScript archive (stored as is)";
+    } else {
+      auto imported = netparser::importWeights(o.weights);
+      in.weights = imported.safetensors;
+      result.weightsSource = std::string(netparser::toString(imported.source));
+      iod::Safetensors::parse(in.weights, o.weights.string()).checkFinite(o.weights.string());
+      checkFit(arch, in.weights, o.weights.string());
+    }
     in.name = o.name;
     in.target.modality = o.modality;
     in.target.bodyPartExamined = o.bodyPart;
@@ -88,9 +118,11 @@ PackResult pack(const PackOptions& o) {
   in.studyInstanceUid = o.studyUid;
 
   result.model = iod::buildModel(std::move(in));
-  const auto st = iod::Safetensors::parse(result.model.weights);
-  result.tensorCount = st.tensors().size();
-  result.parameterCount = st.parameterCount();
+  if (result.model.weightsFormat == iod::kWeightsFormatSafetensors) {
+    const auto st = iod::Safetensors::parse(result.model.weights);
+    result.tensorCount = st.tensors().size();
+    result.parameterCount = st.parameterCount();
+  }
   iod::writeIodeep(result.model, o.output);
   return result;
 }

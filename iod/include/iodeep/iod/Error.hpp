@@ -26,6 +26,16 @@ enum class ErrorCode {
   UnsupportedDtype,      ///< a tensor dtype we do not accept
   NonFiniteWeights,      ///< NaN or Inf in a floating-point tensor
   UnsupportedWeights,    ///< a weights file format we cannot read (with what to do instead)
+  InvalidArchitecture,   ///< architecture JSON with a missing or wrongly typed field
+  UnknownLayerType,      ///< a layer type (or DNN-parser code) we do not know
+  UnsupportedLayer,      ///< a known DNN-parser code we do not build (1-D, recurrent)
+  DanglingInput,         ///< a layer input names no layer
+  CyclicGraph,           ///< layer inputs form a cycle
+  ShapeMismatch,         ///< shapes that cannot be joined or consumed (spatial size, rank)
+  ChannelMismatch,       ///< channel counts that do not fit (join, grouped conv, norm)
+  ResourceLimit,         ///< the network would exceed a configured limit
+  WeightsMismatch,       ///< weights missing, unexpected, or of the wrong shape/dtype
+  TorchScriptRefused,    ///< a TorchScript network where the configuration does not allow code
   DicomError,            ///< DCMTK reported a failure
   TorchError,            ///< libtorch reported a failure
   Internal,              ///< a bug: an invariant did not hold
@@ -42,10 +52,20 @@ enum class ErrorCode {
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  /// An error about one layer of an architecture: @p layer is its id (may be empty), @p pointer
+  /// the JSON pointer of the offending value (e.g. "/layers/3/out_channels").
+  Error(ErrorCode code, const std::string& message, std::string layer, std::string pointer)
+      : std::runtime_error(message), code_(code), layer_(std::move(layer)), pointer_(std::move(pointer)) {}
   [[nodiscard]] ErrorCode code() const noexcept { return code_; }
+  /// Layer id the error is about, or empty.
+  [[nodiscard]] const std::string& layer() const noexcept { return layer_; }
+  /// JSON pointer the error is about, or empty.
+  [[nodiscard]] const std::string& pointer() const noexcept { return pointer_; }
 
  private:
   ErrorCode code_;
+  std::string layer_;
+  std::string pointer_;
 };
 
 }  // namespace iodeep

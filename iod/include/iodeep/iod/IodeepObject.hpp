@@ -22,6 +22,9 @@ inline constexpr std::uint16_t kPrivateGroup = 0x0017;
 inline constexpr std::string_view kRawDataStorageUid = "1.2.840.10008.5.1.4.1.1.66";
 /// Value of DnnWeightsFormat for an embedded safetensors payload.
 inline constexpr std::string_view kWeightsFormatSafetensors = "SAFETENSORS";
+/// Value of DnnWeightsFormat for a TorchScript archive (code as well as data: see
+/// docs/architecture-json.md, "TorchScript networks").
+inline constexpr std::string_view kWeightsFormatTorchScript = "TORCHSCRIPT";
 /// StudyDescription of every IODeep object, and the prefix of its SeriesDescription: the
 /// C-FIND convention (docs/iodeep-iod.md, "Finding IODeep objects on a PACS").
 inline constexpr std::string_view kStudyDescription = "IODEEP MODELS";
@@ -38,6 +41,7 @@ inline constexpr std::uint8_t kVersion = 0x05;         ///< LO
 inline constexpr std::uint8_t kDescription = 0x06;     ///< UT
 inline constexpr std::uint8_t kWeightsFormat = 0x07;   ///< CS
 inline constexpr std::uint8_t kWeightsSha256 = 0x08;   ///< LO, 64 lowercase hex digits
+inline constexpr std::uint8_t kWeightsLength = 0x09;   ///< UL, payload bytes before DICOM padding
 inline constexpr std::uint8_t kWeightsPayload = 0x10;  ///< OB
 }  // namespace element
 
@@ -61,7 +65,7 @@ struct IodeepModel {
   std::string description;
   std::string weightsFormat{kWeightsFormatSafetensors};
   std::string weightsSha256;  ///< lowercase hex of the SHA-256 of the logical payload bytes
-  ByteBuffer weights;         ///< safetensors bytes, no DICOM padding
+  ByteBuffer weights;         ///< the payload (safetensors or TorchScript archive), no DICOM padding
 
   TrainingTarget target;
 
@@ -81,7 +85,8 @@ struct IodeepModel {
 /// What the model developer provides; everything else is derived.
 struct PackInput {
   std::string architectureJson;
-  ByteBuffer weights;  ///< safetensors bytes (validated by buildModel)
+  ByteBuffer weights;  ///< safetensors bytes (validated by buildModel), or a TorchScript archive
+  std::string weightsFormat{kWeightsFormatSafetensors};
   std::string name;
   TrainingTarget target;
   std::string version;

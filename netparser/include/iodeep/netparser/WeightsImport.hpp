@@ -35,4 +35,8 @@ struct ImportedWeights {
 /// memory. @p source names the bytes in messages. Throws like importWeights().
 [[nodiscard]] ImportedWeights importTorchBytes(std::span<const std::byte> bytes, std::string_view source);
 
+/// Loads @p bytes as a TorchScript archive (the developer's own file, at pack time) to prove it
+/// loads. Throws Error(UnsupportedWeights) naming @p source.
+void checkTorchScriptArchive(std::span<const std::byte> bytes, std::string_view source);
+
 }  // namespace iodeep::netparser

@@ -23,6 +23,8 @@ struct InspectReport {
   std::int64_t parameterCount{0};
   std::size_t payloadBytes{0};
   std::vector<iod::Finding> findings;
+  std::string architectureFormat;  ///< "iodeep", "DNN-parser", "torchscript", or empty when invalid
+  std::string shapeTable;          ///< per-layer output shapes and parameters (graph networks)
 
   /// True when the file is an IODeep object with no error finding.
   [[nodiscard]] bool ok() const noexcept;

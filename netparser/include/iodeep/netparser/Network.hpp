@@ -1,0 +1,89 @@
+#pragma once
+/// @file Network.hpp
+/// A built network and the inference engine, behind a torch-free interface.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "iodeep/iod/ByteBuffer.hpp"
+#include "iodeep/netparser/Architecture.hpp"
+
+namespace iodeep::netparser {
+
+/// A dense float32 tensor in row-major order (e.g. C,H,W or N,C,H,W).
+struct FloatTensor {
+  std::vector<std::int64_t> shape;
+  std::vector<float> values;
+};
+
+struct BuildOptions {
+  /// A TorchScript archive is code as well as data: refuse it unless this is set (it is the
+  /// client configuration's decision for networks that come from a PACS).
+  bool allowTorchScript{false};
+  Limits limits;
+};
+
+/// A network ready for inference: weights bound, evaluation mode. Thread-compatible: forward()
+/// may be called from several threads.
+class Network {
+ public:
+  /// Builds @p arch with @p weights (safetensors for graphs; the TorchScript archive for
+  /// TorchScript networks). Throws iodeep::Error: WeightsMismatch (listing missing, unexpected
+  /// and mis-shaped tensors), InvalidSafetensors, TorchScriptRefused, UnsupportedWeights,
+  /// TorchError.
+  static std::shared_ptr<const Network> build(const Architecture& arch, const iod::ByteBuffer& weights,
+                                              const BuildOptions& options = {});
+  ~Network();
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+
+  /// Runs the network on @p input (C,H,W or 1,C,H,W) under inference mode. Returns the output
+  /// with a batch dimension (1,C,H,W or 1,F). Throws Error(ShapeMismatch, TorchError).
+  [[nodiscard]] FloatTensor forward(const FloatTensor& input) const;
+  [[nodiscard]] const Architecture& architecture() const noexcept;
+
+ private:
+  struct Impl;
+  explicit Network(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Checks that @p weights (safetensors) fit @p arch, without libtorch: every expected tensor
+/// present with the right shape and dtype, nothing unexpected. Throws Error(WeightsMismatch)
+/// listing every problem.
+void checkWeights(const Architecture& arch, const iod::ByteBuffer& weights);
+
+/// Randomly initialised weights that fit @p arch (He-normal convs/linears, unit norms), as
+/// safetensors. Deterministic for a given seed.
+[[nodiscard]] iod::ByteBuffer initWeights(const Architecture& arch, std::uint64_t seed);
+
+/// Sets libtorch's intra-op threads; 0 means the number of hardware cores. Returns the count set.
+int configureThreads(int threads = 0);
+
+/// Built networks cached by DnnUID, so a second prediction does not rebuild.
+class InferenceEngine {
+ public:
+  /// The process-wide engine; its first use sets intra-op threads to the hardware cores.
+  static InferenceEngine& shared();
+
+  /// The cached network for @p dnnUid, or the result of @p build (stored) when absent.
+  std::shared_ptr<const Network> network(const std::string& dnnUid,
+                                         const std::function<std::shared_ptr<const Network>()>& build);
+  [[nodiscard]] std::size_t builds() const;
+  [[nodiscard]] std::size_t size() const;
+  void clear();
+
+ private:
+  InferenceEngine();
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const Network>> cache_;
+  std::size_t builds_{0};
+};
+
+}  // namespace iodeep::netparser

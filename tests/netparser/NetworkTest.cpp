@@ -1,0 +1,186 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "../iod/TestSupport.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Safetensors.hpp"
+#include "iodeep/netparser/Network.hpp"
+
+using namespace iodeep;
+using namespace iodeep::netparser;
+
+namespace {
+
+std::vector<float> readFloats(const std::filesystem::path& p) {
+  const auto bytes = test::readBytes(p);
+  std::vector<float> v(bytes.size() / 4);
+  std::memcpy(v.data(), bytes.data(), v.size() * 4);
+  return v;
+}
+
+// Builds the fixture network NAME from its JSON and safetensors, runs it on the input PyTorch
+// used, and returns the largest absolute difference from PyTorch's output.
+float maxDifferenceFromPyTorch(const std::string& name) {
+  const auto arch = parseArchitecture(iod::readTextFile(test::fixture(name + ".json")));
+  const auto net = Network::build(arch, iod::ByteBuffer::mapFile(test::fixture(name + ".safetensors")));
+  std::ifstream shapesFile(test::fixture(name + ".shapes.json"));
+  const auto shapes = nlohmann::json::parse(shapesFile);
+  FloatTensor in{shapes["input"].get<std::vector<std::int64_t>>(), readFloats(test::fixture(name + ".input.f32"))};
+  const auto out = net->forward(in);
+  const auto expected = readFloats(test::fixture(name + ".output.f32"));
+  EXPECT_EQ(out.shape, shapes["output"].get<std::vector<std::int64_t>>());
+  EXPECT_EQ(out.values.size(), expected.size());
+  float worst = 0.0F;
+  for (std::size_t i = 0; i < expected.size() && i < out.values.size(); ++i) {
+    worst = std::max(worst, std::abs(out.values[i] - expected[i]));
+  }
+  return worst;
+}
+
+Architecture tinyArch() {
+  return parseArchitecture(iod::readTextFile(test::fixture("plain.arch.json")));
+}
+
+ErrorCode buildError(const Architecture& arch, const iod::ByteBuffer& w, std::string* message = nullptr,
+                     std::string* tensor = nullptr, BuildOptions options = {}) {
+  try {
+    (void)Network::build(arch, w, options);
+  } catch (const Error& e) {
+    if (message != nullptr) *message = e.what();
+    if (tensor != nullptr) *tensor = e.layer();
+    return e.code();
+  }
+  ADD_FAILURE() << "built";
+  return ErrorCode::Internal;
+}
+
+}  // namespace
+
+TEST(Network, UNetMatchesPyTorchWithin1e4) {
+  EXPECT_LE(maxDifferenceFromPyTorch("ref_unet"), 1e-4F);
+}
+
+TEST(Network, UNetMatchesPyTorchAtAnotherInputSize) {
+  EXPECT_LE(maxDifferenceFromPyTorch("ref_unet_48x80"), 1e-4F);
+}
+
+TEST(Network, DnnParserNetworkMatchesPyTorchWithin1e4) {
+  EXPECT_LE(maxDifferenceFromPyTorch("ref_dnnparser"), 1e-4F);
+}
+
+TEST(Network, WeightsThatDoNotFitAreListed) {
+  const auto arch = tinyArch();
+  const auto good = initWeights(arch, 1);
+  EXPECT_NO_THROW(checkWeights(arch, good));
+  const auto st = iod::Safetensors::parse(good);
+  // rebuild without conv.bias, with an extra tensor, and with head.weight of the wrong shape
+  iod::SafetensorsWriter w;
+  std::vector<float> extra(3, 0.0F);
+  std::vector<float> wrong(8, 0.0F);
+  for (const auto& t : st.tensors()) {
+    if (t.name == "conv.bias") continue;
+    if (t.name == "head.weight") {
+      w.add(t.name, iod::DType::F32, {2, 4, 1, 1}, std::as_bytes(std::span<const float>(wrong)));
+      continue;
+    }
+    w.add(t.name, t.dtype, t.shape, st.data(t));
+  }
+  w.add("conv.extra", iod::DType::F32, {3}, std::as_bytes(std::span<const float>(extra)));
+  std::string msg;
+  std::string tensor;
+  EXPECT_EQ(buildError(arch, w.finish(), &msg, &tensor), ErrorCode::WeightsMismatch);
+  EXPECT_NE(msg.find("missing conv.bias"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("unexpected conv.extra"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("head.weight is F32 [2, 4, 1, 1], expected F32 [1, 4, 1, 1]"), std::string::npos) << msg;
+  EXPECT_EQ(tensor, "conv.bias");
+}
+
+TEST(Network, WrongDtypeIsAMismatch) {
+  const auto arch = tinyArch();
+  const auto st = iod::Safetensors::parse(initWeights(arch, 1));
+  iod::SafetensorsWriter w;
+  std::vector<double> asDouble(4, 0.0);
+  for (const auto& t : st.tensors()) {
+    if (t.name == "conv.bias") {
+      w.add(t.name, iod::DType::F64, {4}, std::as_bytes(std::span<const double>(asDouble)));
+    } else {
+      w.add(t.name, t.dtype, t.shape, st.data(t));
+    }
+  }
+  std::string msg;
+  EXPECT_EQ(buildError(arch, w.finish(), &msg), ErrorCode::WeightsMismatch);
+  EXPECT_NE(msg.find("conv.bias is F64"), std::string::npos) << msg;
+}
+
+TEST(Network, InitWeightsAreDeterministicAndFit) {
+  const auto arch = parseArchitecture(iod::readTextFile(IODEEP_SOURCE_DIR "/examples/tiny-unet/architecture.json"));
+  const auto a = initWeights(arch, 42);
+  const auto b = initWeights(arch, 42);
+  const auto c = initWeights(arch, 43);
+  EXPECT_TRUE(std::equal(a.bytes().begin(), a.bytes().end(), b.bytes().begin(), b.bytes().end()));
+  EXPECT_FALSE(std::equal(a.bytes().begin(), a.bytes().end(), c.bytes().begin(), c.bytes().end()));
+  EXPECT_NO_THROW(checkWeights(arch, a));
+  // the committed example weights fit too
+  EXPECT_NO_THROW(
+      checkWeights(arch, iod::ByteBuffer::mapFile(IODEEP_SOURCE_DIR "/examples/tiny-unet/weights.safetensors")));
+  const auto net = Network::build(arch, a);
+  FloatTensor in{{1, 128, 128}, std::vector<float>(128 * 128, 0.5F)};
+  const auto out = net->forward(in);
+  EXPECT_EQ(out.shape, (std::vector<std::int64_t>{1, 1, 128, 128}));
+  EXPECT_TRUE(std::all_of(out.values.begin(), out.values.end(), [](float v) { return std::isfinite(v); }));
+}
+
+TEST(Network, ForwardRefusesInputsThatDoNotFit) {
+  const auto arch = tinyArch();
+  const auto net = Network::build(arch, initWeights(arch, 1));
+  FloatTensor threeChannels{{3, 32, 32}, std::vector<float>(3 * 32 * 32, 0.0F)};
+  try {
+    (void)net->forward(threeChannels);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ShapeMismatch);
+  }
+  FloatTensor inconsistent{{1, 32, 32}, std::vector<float>(10, 0.0F)};
+  EXPECT_THROW((void)net->forward(inconsistent), Error);
+}
+
+TEST(Network, TorchScriptIsRefusedUnlessAllowed) {
+  const auto arch = parseArchitecture(iod::readTextFile(test::fixture("torchscript.arch.json")));
+  EXPECT_EQ(arch.kind, Architecture::Kind::TorchScript);
+  const auto archive = iod::ByteBuffer::mapFile(test::fixture("torchscript.pt"));
+  EXPECT_EQ(buildError(arch, archive), ErrorCode::TorchScriptRefused);
+  BuildOptions allow;
+  allow.allowTorchScript = true;
+  const auto net = Network::build(arch, archive, allow);
+  const auto out = net->forward(FloatTensor{{1, 32, 32}, std::vector<float>(32 * 32, 1.0F)});
+  EXPECT_EQ(out.shape, (std::vector<std::int64_t>{1, 1, 32, 32}));
+  // an archive that does not load
+  auto bytes = test::readBytes(test::fixture("torchscript.pt"));
+  bytes.resize(bytes.size() / 2);
+  EXPECT_EQ(buildError(arch, iod::ByteBuffer::fromVector(bytes), nullptr, nullptr, allow),
+            ErrorCode::UnsupportedWeights);
+}
+
+TEST(InferenceEngine, CachesByDnnUid) {
+  auto& engine = InferenceEngine::shared();
+  engine.clear();
+  const auto before = engine.builds();
+  const auto arch = tinyArch();
+  int calls = 0;
+  const auto build = [&] {
+    ++calls;
+    return Network::build(arch, initWeights(arch, 1));
+  };
+  const auto a = engine.network("2.25.1", build);
+  const auto b = engine.network("2.25.1", build);
+  const auto c = engine.network("2.25.2", build);
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_NE(a.get(), c.get());
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(engine.builds() - before, 2U);
+  EXPECT_EQ(engine.size(), 2U);
+  EXPECT_EQ(configureThreads(0), static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+}
