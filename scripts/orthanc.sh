@@ -68,6 +68,7 @@ print(*[s.getsockname()[1] for s in socks])')
     "0017,1006": ["UT", "DnnDescription", 1, 1, "IODEEP 1"],
     "0017,1007": ["CS", "DnnWeightsFormat", 1, 1, "IODEEP 1"],
     "0017,1008": ["LO", "DnnWeightsSHA256", 1, 1, "IODEEP 1"],
+    "0017,1009": ["UL", "DnnWeightsLength", 1, 1, "IODEEP 1"],
     "0017,1010": ["OB", "DnnWeightsPayload", 1, 1, "IODEEP 1"]
   },
   "StorageAccessOnFind": "Always",

@@ -96,6 +96,31 @@ expect 0 "inspect converted" -- "$IODEEP" inspect "$work/converted.dcm"
 expect 4 "convert OrderedDict legacy" -- "$IODEEP" pack --from-legacy "$FIX/legacy_ordered.dcm" -o "$work/f.dcm"
 [ ! -e "$work/f.dcm" ] && ok || bad "partial output after failed conversion"
 
+# architectures: check, init, and weights that must fit
+expect 0 "arch check" -- "$IODEEP" arch check "$ARCH"
+grep -q "30267 parameters" "$work/out" && ok || bad "arch check: parameter count"
+expect 0 "arch check --input" -- "$IODEEP" arch check "$ARCH" --input 1x256x256
+grep -q "output \[1, 256, 256\]" "$work/out" && ok || bad "arch check --input: output shape"
+expect 0 "arch check paper U-Net" -- "$IODEEP" arch check "$SRC/examples/dnn-parser-unet/architecture.json"
+grep -q "31402515 parameters" "$work/out" && ok || bad "paper U-Net parameter count"
+printf '{"input": {"channels": 1, "height": 8, "width": 8}, "layers": [{"id": "a", "type": "conv2d", "kernel_size": 3}]}' >"$work/bad-arch.json"
+expect 4 "arch check missing out_channels" -- "$IODEEP" arch check "$work/bad-arch.json"
+grep -q "layer 'a' (/layers/0/out_channels)" "$work/err" && ok || bad "arch check error does not name layer and pointer: $(cat "$work/err")"
+expect 2 "arch without subcommand" -- "$IODEEP" arch
+expect 2 "arch check bad --input" -- "$IODEEP" arch check "$ARCH" --input 1x2
+expect 0 "arch init" -- "$IODEEP" arch init "$ARCH" --seed 3 -o "$work/init3.safetensors"
+expect 0 "arch init again" -- "$IODEEP" arch init "$ARCH" --seed 3 -o "$work/init3b.safetensors"
+cmp -s "$work/init3.safetensors" "$work/init3b.safetensors" && ok || bad "arch init is not deterministic"
+expect 0 "pack initialised weights" -- "$IODEEP" pack -a "$ARCH" -w "$work/init3.safetensors" -n t -m MR -b HEAD -o "$work/init.dcm"
+expect 0 "inspect shows the network" -- "$IODEEP" inspect "$work/init.dcm"
+grep -q "network:     DNN-parser architecture" "$work/out" && grep -q "10_skip\|8_skip" "$work/out" && ok || bad "inspect: no shape table"
+expect 4 "weights that do not fit" -- "$IODEEP" pack -a "$SRC/examples/dnn-parser-unet/architecture.json" -w "$W" -n t -m MR -b HEAD -o "$work/g.dcm"
+grep -q "WeightsMismatch" "$work/err" && ok || bad "no WeightsMismatch: $(cat "$work/err")"
+[ ! -e "$work/g.dcm" ] && ok || bad "partial output after WeightsMismatch"
+expect 0 "pack TorchScript network" -- "$IODEEP" pack -a "$FIX/torchscript.arch.json" -w "$FIX/torchscript.pt" -n ts -m MR -b HEAD -o "$work/ts.dcm"
+expect 0 "inspect TorchScript network" -- "$IODEEP" inspect "$work/ts.dcm"
+grep -q "TorchScript archive: code as well as data" "$work/out" && ok || bad "inspect does not warn about TorchScript"
+
 # no temporary files left anywhere in the work directory
 leftovers=$(find "$work" -name '.*.tmp-*' | wc -l)
 [ "$leftovers" -eq 0 ] && ok || bad "$leftovers temporary files left behind"
