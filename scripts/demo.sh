@@ -13,6 +13,9 @@ demo="$IODEEP_BUILD/demo"
 mkdir -p "$demo"
 ex="$IODEEP_ROOT/examples/tiny-unet"
 
+echo; echo "== 0. check the example architecture (DNN-parser format) and its shape table"
+"$IODEEP" arch check "$ex/architecture.json" | tail -4
+
 echo; echo "== 1. pack the example network"
 "$IODEEP" pack --architecture "$ex/architecture.json" --weights "$ex/weights.safetensors" \
   --name "Tiny UNet (example)" --version 1 --modality MR --body-part HEAD \

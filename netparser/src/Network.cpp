@@ -8,6 +8,7 @@
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <atomic>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +19,8 @@
 namespace iodeep::netparser {
 
 namespace {
+
+std::atomic<bool> threadsConfigured{false};
 
 std::string firstLine(const c10::Error& e) {
   std::string w = e.what_without_backtrace();
@@ -69,6 +72,8 @@ const Architecture& Network::architecture() const noexcept {
 
 std::shared_ptr<const Network> Network::build(const Architecture& arch, const iod::ByteBuffer& weights,
                                               const BuildOptions& options) {
+  // libtorch starts with one intra-op thread here: use the cores unless told otherwise.
+  if (!threadsConfigured.load()) configureThreads(0);
   c10::InferenceMode guard;
   auto impl = std::make_unique<Impl>();
   impl->arch = arch;
@@ -253,6 +258,7 @@ FloatTensor Network::forward(const FloatTensor& input) const {
 int configureThreads(int threads) {
   const int n = threads > 0 ? threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
+  threadsConfigured = true;
   return at::get_num_threads();
 }
 

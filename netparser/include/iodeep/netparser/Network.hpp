@@ -64,6 +64,7 @@ void checkWeights(const Architecture& arch, const iod::ByteBuffer& weights);
 [[nodiscard]] iod::ByteBuffer initWeights(const Architecture& arch, std::uint64_t seed);
 
 /// Sets libtorch's intra-op threads; 0 means the number of hardware cores. Returns the count set.
+/// Without a call, the first Network::build() sets the hardware core count.
 int configureThreads(int threads = 0);
 
 /// Built networks cached by DnnUID, so a second prediction does not rebuild.
