@@ -31,6 +31,8 @@ nlohmann::json parseJson(std::string_view text, std::string_view source) {
     std::string what = e.what();
     if (const auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
     throw Error(ErrorCode::InvalidJson, std::string(source) + ":" + lineColumn(text, offset) + ": not JSON: " + what);
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range for a number like 2e999
+    throw Error(ErrorCode::InvalidJson, std::string(source) + ": not usable JSON: " + e.what());
   }
 }
 

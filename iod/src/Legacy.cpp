@@ -139,18 +139,54 @@ class PyLiteralParser {
     return v;
   }
 
+  // Length of the UTF-8 sequence starting at @p at, or 0 when it is not valid UTF-8.
+  std::size_t utf8Length(std::size_t at) const {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s_[i]); };
+    const unsigned char c = b(at);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) return 1;
+    if ((c & 0xE0U) == 0xC0U) {
+      n = 2;
+      cp = c & 0x1FU;
+    } else if ((c & 0xF0U) == 0xE0U) {
+      n = 3;
+      cp = c & 0x0FU;
+    } else if ((c & 0xF8U) == 0xF0U) {
+      n = 4;
+      cp = c & 0x07U;
+    } else {
+      return 0;
+    }
+    if (at + n > s_.size()) return 0;
+    for (std::size_t i = 1; i < n; ++i) {
+      if ((b(at + i) & 0xC0U) != 0x80U) return 0;
+      cp = (cp << 6U) | (b(at + i) & 0x3FU);
+    }
+    const std::uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < minimum[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+  }
+
   nlohmann::json string() {
     const char quote = s_[pos_++];
     std::string out;
     while (true) {
       if (pos_ >= s_.size()) fail("unterminated string");
-      const char c = s_[pos_++];
-      if (c == quote) break;
+      const char c = s_[pos_];
+      if (c == quote) {
+        ++pos_;
+        break;
+      }
       if (c == '\n') fail("newline inside a string");
       if (c != '\\') {
-        out.push_back(c);
+        const std::size_t n = utf8Length(pos_);
+        if (n == 0) fail("a string that is not valid UTF-8");
+        out.append(s_.substr(pos_, n));
+        pos_ += n;
         continue;
       }
+      ++pos_;
       if (pos_ >= s_.size()) fail("unterminated escape");
       const char e = s_[pos_++];
       switch (e) {
@@ -163,10 +199,10 @@ class PyLiteralParser {
         case 'b': out.push_back('\b'); break;
         case 'f': out.push_back('\f'); break;
         case 'x': appendUtf8(out, hex(2)); break;
-        case 'u': appendUtf8(out, hex(4)); break;
+        case 'u':
         case 'U': {
-          const std::uint32_t cp = hex(8);
-          if (cp > 0x10FFFF) fail("code point out of range");
+          const std::uint32_t cp = hex(e == 'u' ? 4 : 8);
+          if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) fail("a code point that UTF-8 cannot hold");
           appendUtf8(out, cp);
           break;
         }
@@ -220,7 +256,8 @@ class PyLiteralParser {
 }  // namespace
 
 std::string pythonLiteralToJson(std::string_view literal) {
-  return PyLiteralParser(literal).parseDocument().dump(2);
+  // Strings were checked to be UTF-8 while parsing; "replace" only guards that promise.
+  return PyLiteralParser(literal).parseDocument().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 ByteBuffer decodeBase64(std::string_view text) {

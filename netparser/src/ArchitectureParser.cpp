@@ -531,6 +531,8 @@ Architecture parseArchitecture(std::string_view text, const Limits& limits) {
     }
     throw Error(ErrorCode::InvalidJson,
                 "architecture:" + std::to_string(line) + ":" + std::to_string(col) + ": not JSON");
+  } catch (const json::exception& e) {  // e.g. out_of_range for a number like 2e999
+    throw Error(ErrorCode::InvalidJson, std::string("architecture: not usable JSON: ") + e.what());
   }
   Architecture arch;
   if (root.is_object() && root.contains("architecture") && !root.contains("layers")) {

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Legacy.hpp"
 
 using namespace iodeep;
@@ -40,8 +41,28 @@ TEST(PythonLiteral, RefusesAnythingThatIsNotALiteral) {
       EXPECT_EQ(e.code(), ErrorCode::InvalidPythonLiteral) << bad;
     }
   }
+  // Found by tests/fuzz/payload_fuzz: bytes that are not UTF-8 made the JSON writer throw a
+  // foreign exception (tests/data/README.md). Surrogate escapes cannot be UTF-8 either.
+  for (const char* notUtf8 : {"{'a': '\x80'}", "{'a': 'caf\xe9'}", "{'a': '\xc3'}", "{'a': '\\ud800'}"}) {
+    try {
+      (void)pythonLiteralToJson(notUtf8);
+      ADD_FAILURE() << "accepted: " << notUtf8;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidPythonLiteral) << notUtf8;
+    }
+  }
+  EXPECT_EQ(nlohmann::json::parse(pythonLiteralToJson("{'a': 'caf\xc3\xa9'}"))["a"], "caf\xc3\xa9");
   // Deep nesting is refused, not a stack overflow.
   EXPECT_THROW((void)pythonLiteralToJson(std::string(100000, '[')), Error);
+}
+
+TEST(Json, NumbersJsonCannotHoldAreInvalidJson) {
+  try {
+    checkJson(R"({"a": 2e2222})", "arch.json");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidJson);
+  }
 }
 
 TEST(Base64, DecodesWithAndWithoutPaddingAndRejectsGarbage) {

@@ -226,7 +226,8 @@ std::string InspectReport::toJson() const {
   nlohmann::json fs = nlohmann::json::array();
   for (const auto& f : findings) fs.push_back({{"severity", severityName(f.severity)}, {"message", f.message}});
   j["findings"] = fs;
-  return j.dump(2) + "\n";
+  // DICOM text from elsewhere may hold bytes that are not UTF-8: replace them, do not fail.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace iodeep::client
