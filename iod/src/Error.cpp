@@ -30,6 +30,9 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::ResourceLimit: return "ResourceLimit";
     case ErrorCode::WeightsMismatch: return "WeightsMismatch";
     case ErrorCode::TorchScriptRefused: return "TorchScriptRefused";
+    case ErrorCode::UnsupportedImage: return "UnsupportedImage";
+    case ErrorCode::IncompatibleImage: return "IncompatibleImage";
+    case ErrorCode::MissingGeometry: return "MissingGeometry";
     case ErrorCode::DicomError: return "DicomError";
     case ErrorCode::TorchError: return "TorchError";
     case ErrorCode::Internal: return "Internal";
@@ -64,7 +67,10 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::ChannelMismatch:
     case ErrorCode::ResourceLimit:
     case ErrorCode::WeightsMismatch:
-    case ErrorCode::TorchScriptRefused: return 4;
+    case ErrorCode::TorchScriptRefused:
+    case ErrorCode::UnsupportedImage:
+    case ErrorCode::IncompatibleImage:
+    case ErrorCode::MissingGeometry: return 4;
     case ErrorCode::OutputError: return 5;
     case ErrorCode::DicomError:
     case ErrorCode::TorchError:

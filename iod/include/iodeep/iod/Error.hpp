@@ -36,6 +36,9 @@ enum class ErrorCode {
   ResourceLimit,         ///< the network would exceed a configured limit
   WeightsMismatch,       ///< weights missing, unexpected, or of the wrong shape/dtype
   TorchScriptRefused,    ///< a TorchScript network where the configuration does not allow code
+  UnsupportedImage,      ///< an image we cannot decode (compression, photometric, bits, no pixels)
+  IncompatibleImage,     ///< a slice the network cannot take (check_tensor_shape)
+  MissingGeometry,       ///< a slice without ImagePositionPatient/Orientation/PixelSpacing
   DicomError,            ///< DCMTK reported a failure
   TorchError,            ///< libtorch reported a failure
   Internal,              ///< a bug: an invariant did not hold

@@ -5,6 +5,7 @@
 /// Torch-free: parsing, validation, shape inference and the list of expected weights need no
 /// libtorch and allocate nothing in proportion to the network.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -99,6 +100,45 @@ struct Limits {
   std::size_t maxJsonBytes{16 * 1024 * 1024};                 ///< architecture text
 };
 
+/// "preprocessing" (docs/architecture-json.md, "Pre-processing").
+struct PreprocessingSpec {
+  enum class Window { None, Fixed, Percentile, Dicom };
+  enum class Normalize { None, MinMax, ZScore, Fixed };
+  enum class Channels { Strict, Replicate, Luminance };
+  Window window{Window::None};
+  double windowCenter{0.0}, windowWidth{0.0};       ///< Fixed
+  double percentileLow{1.0}, percentileHigh{99.0};  ///< Percentile
+  Normalize normalize{Normalize::None};
+  double mean{0.0}, std{1.0};  ///< Fixed
+  bool keepAspect{true};       ///< resize: pad (true) or stretch
+  double padValue{0.0};        ///< value of padded pixels, after normalisation
+  Channels channels{Channels::Strict};
+};
+
+struct LabelSpec {
+  std::int64_t index{0};  ///< output channel
+  std::string name;
+  std::array<std::uint8_t, 3> color{255, 0, 0};
+  std::string interpretedType{"ORGAN"};  ///< RT ROI Interpreted Type
+};
+
+/// "output": how the network's output becomes per-label probabilities and masks.
+struct OutputSpec {
+  enum class Activation { None, Sigmoid, Softmax };
+  Activation activation{Activation::Sigmoid};
+  double threshold{0.5};
+  std::vector<LabelSpec> labels;  ///< empty: one label per output channel ("label <i>")
+};
+
+/// "postprocessing": which regions become proposals, and how their rings are drawn.
+struct PostprocessingSpec {
+  double minAreaMm2{0.0};       ///< used when the slice has PixelSpacing
+  double minAreaPixels{0.0};    ///< used otherwise
+  std::int64_t keepLargest{0};  ///< per label; 0 keeps all
+  bool fillHoles{false};
+  double simplifyPixels{0.0};  ///< Douglas-Peucker tolerance; 0 keeps the exact pixel-edge rings
+};
+
 struct Architecture {
   enum class Kind { Graph, TorchScript };
   enum class Format { Iodeep, DnnParser };
@@ -112,6 +152,9 @@ struct Architecture {
   std::string preprocessingJson{"{}"};
   std::string outputJson{"{}"};
   std::string postprocessingJson{"{}"};
+  PreprocessingSpec preprocessing;
+  OutputSpec outputSpec;
+  PostprocessingSpec postprocessing;
 };
 
 /// Parses and validates either format (told apart by their keys). Throws iodeep::Error with

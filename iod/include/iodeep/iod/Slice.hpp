@@ -1,0 +1,79 @@
+#pragma once
+/// @file Slice.hpp
+/// A DICOM image slice as plain types: the attributes the product needs, decoded pixels with
+/// the modality LUT applied, and its geometry. No DICOM toolkit type appears here.
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace iodeep::iod {
+
+struct WindowPreset {
+  double center{0.0};
+  double width{0.0};
+  std::string explanation;
+};
+
+struct SliceAttributes {
+  // identification
+  std::string sopClassUid, sopInstanceUid, studyInstanceUid, seriesInstanceUid, frameOfReferenceUid;
+  std::string transferSyntaxUid;
+  // what selection and the viewer read
+  std::string modality, bodyPartExamined, studyDescription, seriesDescription;
+  std::string patientName, patientId, patientBirthDate, patientSex;
+  std::string accessionNumber, institutionName, referringPhysicianName, studyDate, studyTime, studyId;
+  std::string seriesNumber, instanceNumber;
+  // pixel module
+  std::uint16_t samplesPerPixel{0}, rows{0}, columns{0};
+  std::uint16_t bitsAllocated{0}, bitsStored{0}, highBit{0}, pixelRepresentation{0}, planarConfiguration{0};
+  std::string photometricInterpretation;
+  std::int32_t numberOfFrames{1};
+  double rescaleSlope{1.0}, rescaleIntercept{0.0};
+  std::vector<WindowPreset> windows;
+  // geometry (absent for e.g. secondary captures)
+  std::optional<std::array<double, 2>> pixelSpacing;             ///< [row spacing, column spacing] mm
+  std::optional<std::array<double, 3>> imagePositionPatient;     ///< centre of the first pixel, mm
+  std::optional<std::array<double, 6>> imageOrientationPatient;  ///< row direction, column direction
+};
+
+/// Decoded pixels of one frame: row-major, samples interleaved (sample fastest), as float after
+/// BitsStored/sign handling and the modality LUT (RescaleSlope/Intercept). Colour data is RGB
+/// (YBR converted); MONOCHROME1 is kept as stored (higher = darker) and flagged.
+struct SliceImage {
+  SliceAttributes attributes;
+  std::int32_t frame{0};
+  std::uint16_t samples{1};
+  std::uint16_t rows{0};
+  std::uint16_t columns{0};
+  bool monochrome1{false};
+  std::vector<float> pixels;
+
+  [[nodiscard]] float at(std::size_t row, std::size_t column, std::size_t sample = 0) const {
+    return pixels[(row * columns + column) * samples + sample];
+  }
+};
+
+/// Reads the attributes without decoding pixels. Throws Error(FileNotFound, NotDicom,
+/// TruncatedDicom).
+[[nodiscard]] SliceAttributes readSliceAttributes(const std::filesystem::path& path);
+
+/// Reads and decodes frame @p frame (0-based) of an image: every transfer syntax DCMTK decodes
+/// (uncompressed, deflate, JPEG, JPEG-LS, RLE), MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422,
+/// either planar configuration, signed/unsigned, BitsStored < BitsAllocated. Throws
+/// Error(FileNotFound, NotDicom, TruncatedDicom, UnsupportedImage, InvalidArgument for a frame
+/// out of range).
+[[nodiscard]] SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame = 0);
+
+/// Patient coordinates (mm, LPS) of the pixel-space point (@p column, @p row), where integer
+/// coordinates are pixel centres: P + column * spacing[1] * X + row * spacing[0] * Y.
+/// Throws Error(MissingGeometry) when the slice has no geometry.
+[[nodiscard]] std::array<double, 3> pixelToPatient(const SliceAttributes& slice, double column, double row);
+
+/// The inverse for a point in the slice's plane: (column, row). Throws Error(MissingGeometry).
+[[nodiscard]] std::array<double, 2> patientToPixel(const SliceAttributes& slice, const std::array<double, 3>& point);
+
+}  // namespace iodeep::iod

@@ -1,0 +1,298 @@
+#include "iodeep/iod/Slice.hpp"
+
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+
+#include "Dcmtk.hpp"
+
+namespace iodeep::iod {
+
+namespace {
+
+void registerCodecs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // JPEG decoder: convert YBR to RGB and set PhotometricInterpretation accordingly.
+    DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation);
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
+}
+
+bool hasPart10Prefix(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::array<char, 132> head{};
+  in.read(head.data(), head.size());
+  return in.gcount() == 132 && std::string_view(head.data() + 128, 4) == "DICM";
+}
+
+// Images may come without a Part 10 header (pydicom writes some); accept a bare data set too.
+std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
+  registerCodecs();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::FileNotFound, path.string() + ": no such file");
+  if (hasPart10Prefix(path)) return dcmtk::loadPart10(path);
+  auto file = std::make_unique<DcmFileFormat>();
+  const OFCondition cond =
+      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_dataset);
+  DcmDataset* ds = file->getDataset();
+  if (cond.bad() || ds->card() == 0 || !ds->tagExists(DCM_SOPClassUID)) {
+    throw Error(ErrorCode::NotDicom,
+                path.string() + ": not a DICOM file (no Part 10 header and no data set with a SOP class)");
+  }
+  return file;
+}
+
+std::optional<double> getDouble(DcmItem& item, const DcmTagKey& key, unsigned long pos = 0) {
+  Float64 v = 0;
+  if (item.findAndGetFloat64(key, v, pos).good() && std::isfinite(v)) return v;
+  return std::nullopt;
+}
+
+template <std::size_t N>
+std::optional<std::array<double, N>> getVector(DcmItem& item, const DcmTagKey& key) {
+  std::array<double, N> out{};
+  for (std::size_t i = 0; i < N; ++i) {
+    const auto v = getDouble(item, key, i);
+    if (!v) return std::nullopt;
+    out[i] = *v;
+  }
+  return out;
+}
+
+std::uint16_t getUS(DcmItem& item, const DcmTagKey& key, std::uint16_t fallback = 0) {
+  Uint16 v = 0;
+  return item.findAndGetUint16(key, v).good() ? v : fallback;
+}
+
+SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
+  SliceAttributes a;
+  const auto s = [&](const DcmTagKey& k) { return dcmtk::getString(ds, k); };
+  a.sopClassUid = s(DCM_SOPClassUID);
+  a.sopInstanceUid = s(DCM_SOPInstanceUID);
+  a.studyInstanceUid = s(DCM_StudyInstanceUID);
+  a.seriesInstanceUid = s(DCM_SeriesInstanceUID);
+  a.frameOfReferenceUid = s(DCM_FrameOfReferenceUID);
+  a.transferSyntaxUid = dcmtk::getString(meta, DCM_TransferSyntaxUID);
+  if (a.transferSyntaxUid.empty()) a.transferSyntaxUid = DcmXfer(ds.getOriginalXfer()).getXferID();
+  a.modality = s(DCM_Modality);
+  a.bodyPartExamined = s(DCM_BodyPartExamined);
+  a.studyDescription = s(DCM_StudyDescription);
+  a.seriesDescription = s(DCM_SeriesDescription);
+  a.patientName = s(DCM_PatientName);
+  a.patientId = s(DCM_PatientID);
+  a.patientBirthDate = s(DCM_PatientBirthDate);
+  a.patientSex = s(DCM_PatientSex);
+  a.accessionNumber = s(DCM_AccessionNumber);
+  a.institutionName = s(DCM_InstitutionName);
+  a.referringPhysicianName = s(DCM_ReferringPhysicianName);
+  a.studyDate = s(DCM_StudyDate);
+  a.studyTime = s(DCM_StudyTime);
+  a.studyId = s(DCM_StudyID);
+  a.seriesNumber = s(DCM_SeriesNumber);
+  a.instanceNumber = s(DCM_InstanceNumber);
+  a.samplesPerPixel = getUS(ds, DCM_SamplesPerPixel);
+  a.rows = getUS(ds, DCM_Rows);
+  a.columns = getUS(ds, DCM_Columns);
+  a.bitsAllocated = getUS(ds, DCM_BitsAllocated);
+  a.bitsStored = getUS(ds, DCM_BitsStored, a.bitsAllocated);
+  a.highBit = getUS(ds, DCM_HighBit, static_cast<std::uint16_t>(a.bitsStored > 0 ? a.bitsStored - 1 : 0));
+  a.pixelRepresentation = getUS(ds, DCM_PixelRepresentation);
+  a.planarConfiguration = getUS(ds, DCM_PlanarConfiguration);
+  a.photometricInterpretation = s(DCM_PhotometricInterpretation);
+  Sint32 frames = 1;
+  if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 0) a.numberOfFrames = frames;
+  a.rescaleSlope = getDouble(ds, DCM_RescaleSlope).value_or(1.0);
+  a.rescaleIntercept = getDouble(ds, DCM_RescaleIntercept).value_or(0.0);
+  if (a.rescaleSlope == 0.0) a.rescaleSlope = 1.0;
+  for (unsigned long i = 0;; ++i) {
+    const auto c = getDouble(ds, DCM_WindowCenter, i);
+    const auto w = getDouble(ds, DCM_WindowWidth, i);
+    if (!c || !w) break;
+    if (*w > 0) {
+      OFString explanation;
+      ds.findAndGetOFString(DCM_WindowCenterWidthExplanation, explanation, i);
+      a.windows.push_back({*c, *w, explanation.c_str()});
+    }
+  }
+  a.pixelSpacing = getVector<2>(ds, DCM_PixelSpacing);
+  a.imagePositionPatient = getVector<3>(ds, DCM_ImagePositionPatient);
+  a.imageOrientationPatient = getVector<6>(ds, DCM_ImageOrientationPatient);
+  return a;
+}
+
+[[noreturn]] void unsupported(const std::filesystem::path& p, const std::string& what) {
+  throw Error(ErrorCode::UnsupportedImage, p.string() + ": " + what);
+}
+
+float ybrToRgb(float y, float cb, float cr, int channel) {
+  // PS3.3 C.7.6.3.1.2 (YBR_FULL), 8-bit full range
+  const float v = channel == 0   ? y + 1.402F * (cr - 128.0F)
+                  : channel == 1 ? y - 0.344136F * (cb - 128.0F) - 0.714136F * (cr - 128.0F)
+                                 : y + 1.772F * (cb - 128.0F);
+  return std::clamp(v, 0.0F, 255.0F);
+}
+
+}  // namespace
+
+SliceAttributes readSliceAttributes(const std::filesystem::path& path) {
+  auto file = loadImage(path);
+  return attributesOf(*file->getDataset(), *file->getMetaInfo());
+}
+
+SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
+  auto file = loadImage(path);
+  DcmDataset& ds = *file->getDataset();
+  SliceImage img;
+  img.attributes = attributesOf(ds, *file->getMetaInfo());
+  auto& a = img.attributes;
+  if (!ds.tagExists(DCM_PixelData)) unsupported(path, "no Pixel Data (7FE0,0010)");
+  if (a.rows == 0 || a.columns == 0) unsupported(path, "Rows or Columns is 0");
+  if (a.samplesPerPixel != 1 && a.samplesPerPixel != 3) {
+    unsupported(path, "SamplesPerPixel " + std::to_string(a.samplesPerPixel) + " (1 or 3 are decoded)");
+  }
+  if (a.bitsAllocated != 8 && a.bitsAllocated != 16 && a.bitsAllocated != 32) {
+    unsupported(path, "BitsAllocated " + std::to_string(a.bitsAllocated) + " (8, 16 or 32 are decoded)");
+  }
+  if (a.bitsStored == 0 || a.bitsStored > a.bitsAllocated || a.highBit >= a.bitsAllocated ||
+      a.highBit + 1 < a.bitsStored) {
+    unsupported(path, "inconsistent BitsStored/HighBit");
+  }
+  if (frame < 0 || frame >= a.numberOfFrames) {
+    throw Error(ErrorCode::InvalidArgument, path.string() + ": frame " + std::to_string(frame) + " out of range (" +
+                                                std::to_string(a.numberOfFrames) + " frame(s))");
+  }
+  const std::string& pi = a.photometricInterpretation;
+  const bool mono = pi == "MONOCHROME1" || pi == "MONOCHROME2";
+  const bool ybrFull = pi == "YBR_FULL";
+  const bool ybr422 = pi == "YBR_FULL_422";
+  if (!(mono && a.samplesPerPixel == 1) && !((pi == "RGB" || ybrFull || ybr422) && a.samplesPerPixel == 3)) {
+    unsupported(path, "PhotometricInterpretation " + pi + " with " + std::to_string(a.samplesPerPixel) +
+                          " sample(s) is not decoded (MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422 are)");
+  }
+
+  // Decompress into Explicit VR Little Endian when needed.
+  DcmXfer original(ds.getOriginalXfer());
+  if (original.isEncapsulated()) {
+    const OFCondition cond = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
+    if (cond.bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
+      unsupported(path, std::string("compressed pixel data in ") + original.getXferName() +
+                            " that DCMTK cannot decode here" +
+                            (cond.bad() ? std::string(" (") + cond.text() + ")" : ""));
+    }
+    // the decoder may have converted YBR to RGB
+    a.photometricInterpretation = dcmtk::getString(ds, DCM_PhotometricInterpretation);
+    a.planarConfiguration = getUS(ds, DCM_PlanarConfiguration);
+  }
+  const bool nowYbrFull = a.photometricInterpretation == "YBR_FULL";
+  const bool nowYbr422 = a.photometricInterpretation == "YBR_FULL_422";
+
+  DcmElement* pixelData = nullptr;
+  if (ds.findAndGetElement(DCM_PixelData, pixelData).bad() || pixelData == nullptr) unsupported(path, "no Pixel Data");
+  Uint8* raw = nullptr;
+  if (pixelData->getUint8Array(raw).bad() || raw == nullptr) unsupported(path, "Pixel Data cannot be read");
+  const std::size_t bytesPerSample = a.bitsAllocated / 8U;
+  const std::size_t pixelsPerFrame = static_cast<std::size_t>(a.rows) * a.columns;
+  const std::size_t samplesPerFrame = nowYbr422 ? pixelsPerFrame * 2 : pixelsPerFrame * a.samplesPerPixel;
+  const std::size_t frameBytes = samplesPerFrame * bytesPerSample;
+  const std::size_t available = pixelData->getLength();
+  if (available < frameBytes * static_cast<std::size_t>(frame + 1)) {
+    throw Error(ErrorCode::TruncatedDicom, path.string() + ": Pixel Data holds " + std::to_string(available) +
+                                               " bytes, frame " + std::to_string(frame) + " needs up to " +
+                                               std::to_string(frameBytes * static_cast<std::size_t>(frame + 1)));
+  }
+  const Uint8* base = raw + frameBytes * static_cast<std::size_t>(frame);
+  const unsigned shift = static_cast<unsigned>(a.highBit + 1 - a.bitsStored);
+  const std::uint64_t mask = a.bitsStored >= 64 ? ~0ULL : ((1ULL << a.bitsStored) - 1);
+  const bool isSigned = a.pixelRepresentation == 1;
+  const auto sampleAt = [&](std::size_t index) -> double {
+    std::uint64_t v = 0;
+    const Uint8* p = base + index * bytesPerSample;
+    for (std::size_t b = 0; b < bytesPerSample; ++b) v |= static_cast<std::uint64_t>(p[b]) << (8U * b);  // host LE
+    v = (v >> shift) & mask;
+    if (isSigned && (v >> (a.bitsStored - 1U)) != 0) {
+      return static_cast<double>(static_cast<std::int64_t>(v) - static_cast<std::int64_t>(1ULL << a.bitsStored));
+    }
+    return static_cast<double>(v);
+  };
+
+  img.frame = frame;
+  img.rows = a.rows;
+  img.columns = a.columns;
+  img.samples = a.samplesPerPixel;
+  img.monochrome1 = a.photometricInterpretation == "MONOCHROME1";
+  img.pixels.resize(pixelsPerFrame * img.samples);
+  if (mono) {
+    for (std::size_t i = 0; i < pixelsPerFrame; ++i) {
+      img.pixels[i] = static_cast<float>(sampleAt(i) * a.rescaleSlope + a.rescaleIntercept);
+    }
+    return img;
+  }
+  // colour -> interleaved RGB
+  for (std::size_t i = 0; i < pixelsPerFrame; ++i) {
+    std::array<float, 3> v{};
+    if (nowYbr422) {
+      const std::size_t pair = i / 2;
+      v = {static_cast<float>(sampleAt(pair * 4 + (i % 2))), static_cast<float>(sampleAt(pair * 4 + 2)),
+           static_cast<float>(sampleAt(pair * 4 + 3))};
+    } else {
+      for (std::size_t c = 0; c < 3; ++c) {
+        const std::size_t index = a.planarConfiguration == 1 ? c * pixelsPerFrame + i : i * 3 + c;
+        v[c] = static_cast<float>(sampleAt(index));
+      }
+    }
+    for (int c = 0; c < 3; ++c) {
+      img.pixels[i * 3 + static_cast<std::size_t>(c)] =
+          (nowYbrFull || nowYbr422) ? ybrToRgb(v[0], v[1], v[2], c) : v[static_cast<std::size_t>(c)];
+    }
+  }
+  a.photometricInterpretation = "RGB";
+  (void)ybrFull;
+  (void)ybr422;
+  return img;
+}
+
+namespace {
+
+struct Frame {
+  std::array<double, 3> origin, x, y;
+  double rowSpacing, columnSpacing;
+};
+
+Frame frameOf(const SliceAttributes& s) {
+  if (!s.pixelSpacing || !s.imagePositionPatient || !s.imageOrientationPatient) {
+    throw Error(
+        ErrorCode::MissingGeometry,
+        "slice " + s.sopInstanceUid + " has no geometry (ImagePositionPatient, ImageOrientationPatient, PixelSpacing)");
+  }
+  const auto& o = *s.imageOrientationPatient;
+  return {*s.imagePositionPatient, {o[0], o[1], o[2]}, {o[3], o[4], o[5]}, (*s.pixelSpacing)[0], (*s.pixelSpacing)[1]};
+}
+
+}  // namespace
+
+std::array<double, 3> pixelToPatient(const SliceAttributes& slice, double column, double row) {
+  const Frame f = frameOf(slice);
+  std::array<double, 3> p{};
+  for (std::size_t i = 0; i < 3; ++i) {
+    p[i] = f.origin[i] + column * f.columnSpacing * f.x[i] + row * f.rowSpacing * f.y[i];
+  }
+  return p;
+}
+
+std::array<double, 2> patientToPixel(const SliceAttributes& slice, const std::array<double, 3>& point) {
+  const Frame f = frameOf(slice);
+  std::array<double, 3> d{};
+  for (std::size_t i = 0; i < 3; ++i) d[i] = point[i] - f.origin[i];
+  const double dx = d[0] * f.x[0] + d[1] * f.x[1] + d[2] * f.x[2];
+  const double dy = d[0] * f.y[0] + d[1] * f.y[1] + d[2] * f.y[2];
+  return {dx / f.columnSpacing, dy / f.rowSpacing};
+}
+
+}  // namespace iodeep::iod
