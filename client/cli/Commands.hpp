@@ -9,6 +9,7 @@ namespace iodeep::cli {
 int packCommand(const std::vector<std::string>& args);
 int inspectCommand(const std::vector<std::string>& args);
 int archCommand(const std::vector<std::string>& args);
+int predictCommand(const std::vector<std::string>& args);
 
 /// Exit codes (docs/cli.md).
 inline constexpr int kExitOk = 0;

@@ -19,6 +19,7 @@ Commands:
   pack       turn an architecture JSON and trained weights into an IODeep .dcm
   inspect    show and verify an IODeep (or legacy) file
   arch       check an architecture JSON (shape table), or write random weights that fit it
+  predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay)
   version    print the version
 
 Run 'iodeep <command> --help' for a command's options.
@@ -45,6 +46,7 @@ int main(int argc, char** argv) {
     if (command == "pack") return iodeep::cli::packCommand(rest);
     if (command == "inspect") return iodeep::cli::inspectCommand(rest);
     if (command == "arch") return iodeep::cli::archCommand(rest);
+    if (command == "predict") return iodeep::cli::predictCommand(rest);
     if (command == "version" || command == "--version") {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";
       return iodeep::cli::kExitOk;

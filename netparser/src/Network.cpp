@@ -118,7 +118,8 @@ std::shared_ptr<const Network> Network::build(const Architecture& arch, const io
       for (const auto& ls : shapes.layers) outC[ls.id] = ls.shape.empty() ? 0 : ls.shape[0];
       for (const auto& l : arch.layers) inChannels[l.id] = outC.at(l.inputs.front());
     }
-    for (const Layer& l : arch.layers) {
+    // Bound layers point into impl->arch, which the network owns (not into the caller's copy).
+    for (const Layer& l : impl->arch.layers) {
       BoundLayer b;
       b.layer = &l;
       for (const auto& name : l.inputs) b.inputs.push_back(valueIndex.at(name));

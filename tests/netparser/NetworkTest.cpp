@@ -133,6 +133,18 @@ TEST(Network, InitWeightsAreDeterministicAndFit) {
   EXPECT_TRUE(std::all_of(out.values.begin(), out.values.end(), [](float v) { return std::isfinite(v); }));
 }
 
+TEST(Network, OutlivesTheArchitectureItWasBuiltFrom) {
+  // Bound layers once pointed into the caller's Architecture (found by PredictTest): build from
+  // a temporary and run after it is gone.
+  std::shared_ptr<const Network> net;
+  {
+    const auto arch = tinyArch();
+    net = Network::build(arch, initWeights(arch, 1));
+  }
+  const auto out = net->forward(FloatTensor{{1, 32, 32}, std::vector<float>(32 * 32, 0.5F)});
+  EXPECT_EQ(out.shape, (std::vector<std::int64_t>{1, 1, 32, 32}));
+}
+
 TEST(Network, ForwardRefusesInputsThatDoNotFit) {
   const auto arch = tinyArch();
   const auto net = Network::build(arch, initWeights(arch, 1));

@@ -1,0 +1,45 @@
+#pragma once
+/// @file Predict.hpp
+/// The paper's Algorithm 2 on one slice, locally: model file + image file -> ROI proposals.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "iodeep/iod/Slice.hpp"
+#include "iodeep/netparser/Prediction.hpp"
+
+namespace iodeep::client {
+
+struct PredictOptions {
+  std::filesystem::path model;  ///< an IODeep .dcm
+  std::filesystem::path image;  ///< the slice
+  std::int32_t frame{0};
+  /// A TorchScript network is code: run it only when this is set (docs/architecture-json.md).
+  bool allowTorchScript{false};
+};
+
+struct PredictResult {
+  iod::SliceImage slice;
+  std::string dnnName, dnnVersion, dnnUid, modelSopInstanceUid;
+  netparser::ShapeCheck check;
+  std::vector<netparser::Proposal> proposals;
+  netparser::PredictionTimings timings;
+  bool networkFromCache{false};
+
+  [[nodiscard]] std::string toText() const;
+  /// Proposals with rings in pixel coordinates and, when the slice has geometry, in patient mm.
+  [[nodiscard]] std::string toJson() const;
+};
+
+/// Reads and verifies the model (any error finding refuses it), builds the network once per
+/// DnnUID (InferenceEngine), decodes the slice, checks and pre-processes it, runs the network
+/// and post-processes. Throws iodeep::Error.
+[[nodiscard]] PredictResult predict(const PredictOptions& options);
+
+/// Draws the proposals' rings on the windowed slice and writes a PNG atomically.
+/// Throws Error(OutputError).
+void writeOverlayPng(const iod::SliceImage& slice, const std::vector<netparser::Proposal>& proposals,
+                     const std::filesystem::path& path);
+
+}  // namespace iodeep::client

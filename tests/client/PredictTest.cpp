@@ -1,0 +1,176 @@
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "../iod/TestSupport.hpp"
+#include "iodeep/client/Predict.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Polygon.hpp"
+#include "iodeep/iod/Slice.hpp"
+#include "iodeep/netparser/Prediction.hpp"
+
+using namespace iodeep;
+
+namespace {
+
+const std::filesystem::path kBrainModel = IODEEP_SOURCE_DIR "/examples/brain-unet/brain-unet.dcm";
+
+std::filesystem::path slicePath(int k) {
+  char name[32];
+  std::snprintf(name, sizeof name, "slice_%03d.dcm", k);
+  return test::fixture("brain-series") / name;
+}
+
+std::vector<std::uint8_t> maskOf(int k) {
+  char name[32];
+  std::snprintf(name, sizeof name, "mask_%03d.u8", k);
+  const auto bytes = test::readBytes(test::fixture("brain-series") / name);
+  std::vector<std::uint8_t> m(bytes.size());
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = std::to_integer<std::uint8_t>(bytes[i]);
+  return m;
+}
+
+netparser::Architecture windowedArch(std::int64_t h, std::int64_t w) {
+  return netparser::parseArchitecture(R"({"input": {"channels": 1, "height": )" + std::to_string(h) + R"(, "width": )" +
+                                      std::to_string(w) + R"(},
+    "layers": [{"id": "id", "type": "identity"}],
+    "preprocessing": {"window": {"mode": "fixed", "center": 40, "width": 400}}})");
+}
+
+}  // namespace
+
+TEST(Predict, BrainModelOnHeldOutSlicesHasDiceAbove09) {
+  // slices 20-25 and 44-47 were held out of training (examples/brain-unet/train.py)
+  for (int k : {20, 21, 22, 23, 24, 25, 44, 45, 46, 47}) {
+    client::PredictOptions o{kBrainModel, slicePath(k), 0, false};
+    const auto r = client::predict(o);
+    ASSERT_EQ(r.proposals.size(), 1U) << "slice " << k;
+    EXPECT_EQ(r.proposals[0].label.name, "Brain");
+    std::vector<iod::Ring> rings;
+    for (const auto& p : r.proposals) rings.insert(rings.end(), p.rings.begin(), p.rings.end());
+    const auto predicted = iod::fillEvenOdd(rings, 128, 128);
+    const auto truth = maskOf(k);
+    std::size_t both = 0;
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < truth.size(); ++i) {
+      both += (predicted[i] != 0 && truth[i] != 0) ? 1U : 0U;
+      total += (predicted[i] != 0 ? 1U : 0U) + (truth[i] != 0 ? 1U : 0U);
+    }
+    const double dice = 2.0 * static_cast<double>(both) / static_cast<double>(total);
+    EXPECT_GE(dice, 0.9) << "slice " << k;
+    // area in mm2 from PixelSpacing 2 x 2
+    EXPECT_DOUBLE_EQ(r.proposals[0].areaMm2, 4.0 * static_cast<double>(r.proposals[0].areaPixels));
+  }
+}
+
+TEST(Predict, SecondPredictionUsesTheCachedNetwork) {
+  client::PredictOptions o{kBrainModel, slicePath(30), 0, false};
+  (void)client::predict(o);
+  const auto again = client::predict(o);
+  EXPECT_TRUE(again.networkFromCache);
+}
+
+TEST(Predict, RingsMapToPatientCoordinates) {
+  const auto r = client::predict({kBrainModel, slicePath(22), 0, false});
+  const auto j = nlohmann::json::parse(r.toJson());
+  const auto& ring = j["proposals"][0]["rings"][0];
+  const auto px = ring["pixels"][0];
+  const auto mm = ring["patientMm"][0];
+  // slice 22: IPP (0, 254 - 66, 254), rows along -Z, columns along +X, 2 mm pixels
+  EXPECT_NEAR(mm[0].get<double>(), 2.0 * px[0].get<double>(), 1e-9);
+  EXPECT_NEAR(mm[1].get<double>(), 188.0, 1e-9);
+  EXPECT_NEAR(mm[2].get<double>(), 254.0 - 2.0 * px[1].get<double>(), 1e-9);
+}
+
+TEST(Slice, CtModalityLutKeepsNegativeHounsfieldUnits) {
+  const auto img = iod::readSlice("/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm");
+  const auto bytes = test::readBytes(test::fixture("ct_small.hu.f32"));
+  std::vector<float> expected(bytes.size() / 4);
+  std::memcpy(expected.data(), bytes.data(), bytes.size());
+  ASSERT_EQ(img.pixels.size(), expected.size());
+  EXPECT_EQ(img.pixels, expected);  // pydicom's apply_modality_lut, value for value
+  EXPECT_LT(*std::min_element(img.pixels.begin(), img.pixels.end()), -100.0F);
+  // soft-tissue window 40/400 on HU: a naive 8-bit cast of the stored values would not give this
+  const auto in = netparser::preprocess(img, windowedArch(img.rows, img.columns));
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const double want = std::clamp((expected[i] - (40.0 - 200.0)) / 400.0, 0.0, 1.0);
+    ASSERT_NEAR(in.tensor.values[i], want, 1e-6) << i;
+  }
+}
+
+TEST(Slice, Monochrome1IsInvertedBeforePreprocessing) {
+  const auto mono2 = iod::readSlice("/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm");
+  const auto mono1 = iod::readSlice(test::fixture("ct_small_monochrome1.dcm"));
+  ASSERT_TRUE(mono1.monochrome1);
+  EXPECT_NE(mono1.pixels, mono2.pixels);
+  const auto arch = windowedArch(mono2.rows, mono2.columns);
+  EXPECT_EQ(netparser::preprocess(mono1, arch).tensor.values, netparser::preprocess(mono2, arch).tensor.values);
+}
+
+TEST(Slice, ResizeWithPaddingMapsProposalsBackOntoTheSliceGrid) {
+  // a 64x64 network on a 128x128 slice: proposals must come back in the slice's grid
+  const auto img = iod::readSlice(slicePath(22));
+  const auto arch = netparser::parseArchitecture(R"({"input": {"channels": 1, "height": 64, "width": 96},
+    "layers": [{"id": "id", "type": "identity"}],
+    "preprocessing": {"window": {"mode": "fixed", "center": 128, "width": 256}, "resize": {"mode": "pad"}},
+    "output": {"activation": "none", "threshold": 0.3}})");
+  const auto in = netparser::preprocess(img, arch);
+  EXPECT_EQ(in.tensor.shape, (std::vector<std::int64_t>{1, 64, 96}));
+  EXPECT_DOUBLE_EQ(in.placement.scaleRow, 0.5);
+  EXPECT_DOUBLE_EQ(in.placement.offsetColumn, 16.0);
+  const auto proposals = netparser::postprocess(in.tensor, in.placement, img.attributes, arch);
+  ASSERT_FALSE(proposals.empty());
+  for (const auto& p : proposals) {
+    for (const auto& ring : p.rings) {
+      for (const auto& pt : ring.points) {
+        EXPECT_GE(pt.column, -0.5);
+        EXPECT_LE(pt.column, 127.5);
+      }
+    }
+  }
+}
+
+TEST(Predict, SlicesTheNetworkCannotTakeAreClearErrors) {
+  const auto expectCode = [](const std::filesystem::path& image, ErrorCode code) {
+    try {
+      (void)client::predict({kBrainModel, image, 0, false});
+      ADD_FAILURE() << image << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << image << ": " << e.what();
+    }
+  };
+  const std::string data = "/usr/lib/python3/dist-packages/pydicom/data/test_files/";
+  expectCode(data + "SC_rgb_dcmtk_+eb+cr.dcm", ErrorCode::IncompatibleImage);  // RGB into a 1-channel net, no rule
+  expectCode(data + "JPEG2000.dcm", ErrorCode::UnsupportedImage);              // not decoded by DCMTK
+  expectCode(test::fixture("ct_small_nopixels.dcm"), ErrorCode::UnsupportedImage);
+  expectCode(data + "MR_truncated.dcm", ErrorCode::TruncatedDicom);
+  expectCode(test::fixture("plain.pt"), ErrorCode::NotDicom);
+  try {
+    (void)client::predict({kBrainModel, slicePath(1), 5, false});
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);  // frame out of range
+  }
+}
+
+TEST(Predict, EveryPydicomTestFileGivesProposalsOrAClearError) {
+  std::size_t ok = 0;
+  std::size_t refused = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/python3/dist-packages/pydicom/data/test_files")) {
+    if (!e.is_regular_file()) continue;
+    try {
+      const auto r = client::predict({kBrainModel, e.path(), 0, false});
+      ++ok;
+    } catch (const Error& err) {
+      ++refused;
+      EXPECT_FALSE(std::string(err.what()).empty());
+    } catch (const std::exception& other) {
+      ADD_FAILURE() << e.path() << ": foreign exception: " << other.what();
+    }
+  }
+  EXPECT_GE(ok, 15U);  // the MR/CT files in their many transfer syntaxes
+  EXPECT_GE(refused, 20U);
+  std::cout << ok << " predicted, " << refused << " refused with a clear error\n";
+}
