@@ -42,4 +42,8 @@ findscu -S -aet IODEEP -aec "$ORTHANC_AET" 127.0.0.1 "$ORTHANC_DICOM_PORT" -X -o
 for r in "$demo"/find/rsp*.dcm; do
   dcmdump +P SeriesDescription +P SeriesInstanceUID +P Modality +P BodyPartExamined "$r"
 done
-echo; echo "demo done: $demo/tiny-unet.dcm"
+echo; echo "== 5. AI ROI on a slice: the trained brain model on the example MR series"
+/usr/bin/python3 "$IODEEP_ROOT/examples/brain-unet/make_series.py" "$demo/brain-series" | tail -1
+"$IODEEP" predict --model "$IODEEP_ROOT/examples/brain-unet/brain-unet.dcm" --image "$demo/brain-series/slice_022.dcm" \
+  --json "$demo/proposals.json" --png "$demo/overlay.png"
+echo; echo "demo done: $demo/tiny-unet.dcm, $demo/proposals.json, $demo/overlay.png"

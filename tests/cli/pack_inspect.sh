@@ -121,6 +121,19 @@ expect 0 "pack TorchScript network" -- "$IODEEP" pack -a "$FIX/torchscript.arch.
 expect 0 "inspect TorchScript network" -- "$IODEEP" inspect "$work/ts.dcm"
 grep -q "TorchScript archive: code as well as data" "$work/out" && ok || bad "inspect does not warn about TorchScript"
 
+# predict: Algorithm 2 on a slice of the example series with the committed brain model
+BRAIN=$SRC/examples/brain-unet/brain-unet.dcm
+expect 0 "inspect brain model" -- "$IODEEP" inspect "$BRAIN"
+expect 0 "predict" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_022.dcm" --json "$work/p.json" --png "$work/p.png"
+grep -q "1. Brain:" "$work/out" && ok || bad "predict printed no Brain proposal: $(cat "$work/out")"
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["proposals"][0]; assert p["label"]=="Brain" and len(p["rings"][0]["patientMm"])>3' "$work/p.json" && ok || bad "predict JSON"
+[ "$(head -c 8 "$work/p.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] && ok || bad "predict PNG signature"
+expect 2 "predict without image" -- "$IODEEP" predict -m "$BRAIN"
+expect 4 "predict RGB into a grey network" -- "$IODEEP" predict -m "$BRAIN" -i /usr/lib/python3/dist-packages/pydicom/data/test_files/SC_rgb_dcmtk_+eb+cr.dcm
+grep -q "IncompatibleImage" "$work/err" && ok || bad "RGB slice not reported as IncompatibleImage: $(cat "$work/err")"
+expect 4 "predict with a tampered model" -- "$IODEEP" predict -m "$work/flipped.dcm" -i "$FIX/brain-series/slice_022.dcm"
+expect 5 "predict to an unwritable JSON" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_022.dcm" --json "$work/none/p.json"
+
 # no temporary files left anywhere in the work directory
 leftovers=$(find "$work" -name '.*.tmp-*' | wc -l)
 [ "$leftovers" -eq 0 ] && ok || bad "$leftovers temporary files left behind"
