@@ -157,9 +157,10 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   if (a.samplesPerPixel != 1 && a.samplesPerPixel != 3) {
     unsupported(path, "SamplesPerPixel " + std::to_string(a.samplesPerPixel) + " (1 or 3 are decoded)");
   }
-  if (a.bitsAllocated != 8 && a.bitsAllocated != 16 && a.bitsAllocated != 32) {
-    unsupported(path, "BitsAllocated " + std::to_string(a.bitsAllocated) + " (8, 16 or 32 are decoded)");
+  if (a.bitsAllocated != 1 && a.bitsAllocated != 8 && a.bitsAllocated != 16 && a.bitsAllocated != 32) {
+    unsupported(path, "BitsAllocated " + std::to_string(a.bitsAllocated) + " (1, 8, 16 or 32 are decoded)");
   }
+  if (a.bitsAllocated == 1 && a.samplesPerPixel != 1) unsupported(path, "1-bit colour data");
   if (a.bitsStored == 0 || a.bitsStored > a.bitsAllocated || a.highBit >= a.bitsAllocated ||
       a.highBit + 1 < a.bitsStored) {
     unsupported(path, "inconsistent BitsStored/HighBit");
@@ -200,8 +201,28 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   const std::size_t bytesPerSample = a.bitsAllocated / 8U;
   const std::size_t pixelsPerFrame = static_cast<std::size_t>(a.rows) * a.columns;
   const std::size_t samplesPerFrame = nowYbr422 ? pixelsPerFrame * 2 : pixelsPerFrame * a.samplesPerPixel;
-  const std::size_t frameBytes = samplesPerFrame * bytesPerSample;
   const std::size_t available = pixelData->getLength();
+  if (a.bitsAllocated == 1) {
+    // bit-packed, least significant bit first, frames follow each other bit by bit
+    const std::size_t firstBit = samplesPerFrame * static_cast<std::size_t>(frame);
+    if ((firstBit + samplesPerFrame + 7) / 8 > available) {
+      throw Error(ErrorCode::TruncatedDicom,
+                  path.string() + ": Pixel Data is too short for frame " + std::to_string(frame));
+    }
+    img.frame = frame;
+    img.rows = a.rows;
+    img.columns = a.columns;
+    img.samples = 1;
+    img.monochrome1 = a.photometricInterpretation == "MONOCHROME1";
+    img.pixels.resize(pixelsPerFrame);
+    for (std::size_t i = 0; i < pixelsPerFrame; ++i) {
+      const std::size_t bit = firstBit + i;
+      const double v = (raw[bit / 8] >> (bit % 8)) & 1U;
+      img.pixels[i] = static_cast<float>(v * a.rescaleSlope + a.rescaleIntercept);
+    }
+    return img;
+  }
+  const std::size_t frameBytes = samplesPerFrame * bytesPerSample;
   if (available < frameBytes * static_cast<std::size_t>(frame + 1)) {
     throw Error(ErrorCode::TruncatedDicom, path.string() + ": Pixel Data holds " + std::to_string(available) +
                                                " bytes, frame " + std::to_string(frame) + " needs up to " +
@@ -211,10 +232,14 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   const unsigned shift = static_cast<unsigned>(a.highBit + 1 - a.bitsStored);
   const std::uint64_t mask = a.bitsStored >= 64 ? ~0ULL : ((1ULL << a.bitsStored) - 1);
   const bool isSigned = a.pixelRepresentation == 1;
+  // DCMTK byte-swaps OW data from big endian files as 16-bit words: 32-bit samples then come with
+  // their two halves exchanged (found by the pydicom comparison on rtdose_expb.dcm).
+  const bool swapHalves = a.bitsAllocated == 32 && original.isBigEndian() && pixelData->getVR() == EVR_OW;
   const auto sampleAt = [&](std::size_t index) -> double {
     std::uint64_t v = 0;
     const Uint8* p = base + index * bytesPerSample;
     for (std::size_t b = 0; b < bytesPerSample; ++b) v |= static_cast<std::uint64_t>(p[b]) << (8U * b);  // host LE
+    if (swapHalves) v = ((v & 0xFFFFU) << 16U) | (v >> 16U);
     v = (v >> shift) & mask;
     if (isSigned && (v >> (a.bitsStored - 1U)) != 0) {
       return static_cast<double>(static_cast<std::int64_t>(v) - static_cast<std::int64_t>(1ULL << a.bitsStored));

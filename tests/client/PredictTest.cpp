@@ -174,3 +174,27 @@ TEST(Predict, EveryPydicomTestFileGivesProposalsOrAClearError) {
   EXPECT_GE(refused, 20U);
   std::cout << ok << " predicted, " << refused << " refused with a clear error\n";
 }
+
+TEST(Slice, DecodesLikePydicomAcrossSyntaxesPhotometricsAndFrames) {
+  std::ifstream in(test::fixture("pydicom-ref") / "index.json");
+  const auto index = nlohmann::json::parse(in);
+  ASSERT_GE(index.size(), 20U);
+  for (const auto& e : index) {
+    const std::string name = e["name"];
+    const auto img = iod::readSlice(e["file"].get<std::string>(), e["frame"].get<std::int32_t>());
+    const auto bytes = test::readBytes(test::fixture("pydicom-ref") / (name + ".f32"));
+    std::vector<float> expected(bytes.size() / 4);
+    std::memcpy(expected.data(), bytes.data(), bytes.size());
+    ASSERT_EQ(img.pixels.size(), expected.size()) << name;
+    EXPECT_EQ(img.rows, e["rows"].get<std::uint16_t>()) << name;
+    EXPECT_EQ(img.samples, e["samples"].get<std::uint16_t>()) << name;
+    const double tolerance = e["tolerance"];
+    double worst = 0.0;
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      worst = std::max(worst, std::abs(static_cast<double>(img.pixels[i]) - expected[i]) /
+                                  std::max(1.0, std::abs(static_cast<double>(expected[i])) * 1e-6));
+    }
+    EXPECT_LE(worst, tolerance) << name << " (" << e["photometric"].get<std::string>() << ", frame " << e["frame"]
+                                << ")";
+  }
+}

@@ -235,6 +235,23 @@ TEST(Architecture, NumbersJsonCannotHoldAreInvalidJson) {
   EXPECT_EQ(parseError(std::string("2e222222222222")).code, ErrorCode::InvalidJson);
 }
 
+TEST(Architecture, LabelsThatTheOutputDoesNotHaveAreRefused) {
+  auto j = base();  // 2 output channels
+  j["output"] = {{"activation", "softmax"}, {"labels", {{{"index", 1}, {"name", "a"}}, {{"index", 2}, {"name", "b"}}}}};
+  const auto e = parseError(j);
+  EXPECT_EQ(e.code, ErrorCode::ChannelMismatch);
+  EXPECT_EQ(e.pointer, "/output/labels/1/index");
+  j["output"]["labels"][1]["index"] = 0;
+  EXPECT_NO_THROW((void)parseArchitecture(j.dump()));
+  j["output"]["labels"][1]["interpreted_type"] = "TUMOUR";
+  EXPECT_EQ(parseError(j).pointer, "/output/labels/1/interpreted_type");
+  j = base();
+  j["preprocessing"] = {{"window", {{"mode", "fixed"}, {"center", 40}}}};
+  EXPECT_EQ(parseError(j).pointer, "/preprocessing/window");
+  j["preprocessing"] = {{"resize", {{"mode", "crop"}}}};
+  EXPECT_EQ(parseError(j).pointer, "/preprocessing/resize/mode");
+}
+
 TEST(Architecture, InputSpecText) {
   const auto s = parseInputSpec("3x512x256");
   EXPECT_EQ(s.channels, 3);
