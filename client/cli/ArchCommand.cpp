@@ -37,13 +37,7 @@ int check(const std::vector<std::string>& args) {
       "file", po::value(&file), "architecture JSON");
   po::positional_options_description pos;
   pos.add("file", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (!parseOptions(args, desc, &pos)) return kExitOk;
   if (file.empty()) {
     std::cerr << "iodeep arch check: no file given (see 'iodeep arch check --help')\n";
     return kExitUsage;
@@ -78,13 +72,7 @@ int init(const std::vector<std::string>& args) {
                                                                             "architecture JSON");
   po::positional_options_description pos;
   pos.add("file", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  if (!parseOptions(args, desc, &pos)) return kExitOk;
   if (file.empty() || output.empty()) {
     std::cerr << "iodeep arch init: FILE and -o are required (see 'iodeep arch init --help')\n";
     return kExitUsage;

@@ -1,6 +1,8 @@
 #pragma once
 // The subcommands of the iodeep program. Each returns the process exit code (docs/cli.md).
 
+#include <boost/program_options.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,12 @@ int packCommand(const std::vector<std::string>& args);
 int inspectCommand(const std::vector<std::string>& args);
 int archCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
+
+/// Parses @p args against @p desc (and @p positional); prints the help and returns nothing when
+/// --help was given. Throws boost::program_options::error (exit code 2 in main).
+std::optional<boost::program_options::variables_map> parseOptions(
+    const std::vector<std::string>& args, const boost::program_options::options_description& desc,
+    const boost::program_options::positional_options_description* positional = nullptr);
 
 /// Exit codes (docs/cli.md).
 inline constexpr int kExitOk = 0;

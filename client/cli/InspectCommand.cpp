@@ -21,13 +21,9 @@ int inspectCommand(const std::vector<std::string>& args) {
       ("file", po::value(&file), "the file");
   po::positional_options_description pos;
   pos.add("file", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  po::notify(vm);
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  const auto parsed = parseOptions(args, desc, &pos);
+  if (!parsed) return kExitOk;
+  const auto& vm = *parsed;
   if (file.empty()) {
     std::cerr << "iodeep inspect: no file given (see 'iodeep inspect --help')\n";
     return kExitUsage;

@@ -39,13 +39,9 @@ int packCommand(const std::vector<std::string>& args) {
       ("weights-uri", po::value(&o.weightsUri), "optional URI of the weights (DnnWeights, as in the paper)")  //
       ("study-uid", po::value(&o.studyUid), "put the object in this study (default: a new study UID)")        //
       ("output,o", po::value(&output), "output .dcm (written atomically)");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  const auto parsed = parseOptions(args, desc);
+  if (!parsed) return kExitOk;
+  const auto& vm = *parsed;
   o.architecture = architecture;
   o.weights = weights;
   o.fromLegacy = legacy;

@@ -26,13 +26,9 @@ int predictCommand(const std::vector<std::string>& args) {
       "json", po::value(&json), "write the proposals (pixel and patient coordinates) as JSON")(
       "png", po::value(&png), "draw the proposals on the windowed slice")(
       "allow-torchscript", "run a TorchScript network (code as well as data: only for models you trust)");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  if (vm.count("help") != 0) {
-    std::cout << desc << "\n";
-    return kExitOk;
-  }
+  const auto parsed = parseOptions(args, desc);
+  if (!parsed) return kExitOk;
+  const auto& vm = *parsed;
   if (model.empty() || image.empty()) {
     std::cerr << "iodeep predict: --model and --image are required (see 'iodeep predict --help')\n";
     return kExitUsage;

@@ -29,6 +29,27 @@ Exit codes: 0 ok, 2 usage, 3 input missing/unreadable, 4 invalid or inconsistent
 
 }  // namespace
 
+namespace iodeep::cli {
+
+std::optional<boost::program_options::variables_map> parseOptions(
+    const std::vector<std::string>& args, const boost::program_options::options_description& desc,
+    const boost::program_options::positional_options_description* positional) {
+  namespace po = boost::program_options;
+  po::command_line_parser parser(args);
+  parser.options(desc);
+  if (positional != nullptr) parser.positional(*positional);
+  po::variables_map vm;
+  po::store(parser.run(), vm);
+  if (vm.count("help") != 0) {
+    std::cout << desc << "\n";
+    return std::nullopt;
+  }
+  po::notify(vm);
+  return vm;
+}
+
+}  // namespace iodeep::cli
+
 int main(int argc, char** argv) {
   const std::vector<std::string> all(argv + 1, argv + argc);
   if (all.empty()) {

@@ -49,16 +49,12 @@ void registerPrivateDictionary() {
   });
 }
 
-namespace {
-
 bool hasPart10Prefix(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::array<char, 132> head{};
   in.read(head.data(), head.size());
   return in.gcount() == 132 && std::string_view(head.data() + 128, 4) == "DICM";
 }
-
-}  // namespace
 
 std::unique_ptr<DcmFileFormat> loadPart10(const std::filesystem::path& path) {
   registerPrivateDictionary();

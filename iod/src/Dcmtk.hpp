@@ -20,6 +20,9 @@ void check(const OFCondition& cond, ErrorCode code, std::string_view context);
 /// copies made by a PACS still read with the right VRs.
 void registerPrivateDictionary();
 
+/// True when @p path starts with the 128-byte preamble and "DICM".
+bool hasPart10Prefix(const std::filesystem::path& path);
+
 /// Loads a DICOM Part 10 file (preamble + "DICM" required). Large values stay in the file until
 /// accessed. Throws Error(FileNotFound, NotDicom, TruncatedDicom).
 std::unique_ptr<DcmFileFormat> loadPart10(const std::filesystem::path& path);

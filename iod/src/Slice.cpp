@@ -25,19 +25,12 @@ void registerCodecs() {
   });
 }
 
-bool hasPart10Prefix(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::array<char, 132> head{};
-  in.read(head.data(), head.size());
-  return in.gcount() == 132 && std::string_view(head.data() + 128, 4) == "DICM";
-}
-
 // Images may come without a Part 10 header (pydicom writes some); accept a bare data set too.
 std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
   registerCodecs();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::FileNotFound, path.string() + ": no such file");
-  if (hasPart10Prefix(path)) return dcmtk::loadPart10(path);
+  if (dcmtk::hasPart10Prefix(path)) return dcmtk::loadPart10(path);
   auto file = std::make_unique<DcmFileFormat>();
   const OFCondition cond =
       file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_dataset);
