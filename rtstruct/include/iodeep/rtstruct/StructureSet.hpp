@@ -1,0 +1,93 @@
+#pragma once
+/// @file StructureSet.hpp
+/// RT Structure Sets of approved (or rejected) ROI proposals: writer and reader, plain types
+/// only. Written with DCMTK's dcmrt classes (docs/rtstruct.md).
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "iodeep/iod/Polygon.hpp"
+#include "iodeep/iod/Slice.hpp"
+
+namespace iodeep::rtstruct {
+
+/// The rings of one ROI on one image, in that image's pixel coordinates (iod/Polygon.hpp).
+struct ImageContours {
+  iod::SliceAttributes image;
+  std::vector<iod::Ring> rings;
+};
+
+struct RoiInput {
+  std::string name;
+  std::array<std::uint8_t, 3> color{255, 0, 0};
+  std::string interpretedType{"ORGAN"};
+  bool edited{false};  ///< SEMIAUTOMATIC when the physician changed the proposal, else AUTOMATIC
+  std::vector<ImageContours> contours;
+};
+
+/// The network that proposed the ROIs (ROIGenerationDescription, Contributing Equipment).
+struct NetworkInfo {
+  std::string name, version, dnnUid, sopInstanceUid;
+};
+
+enum class ApprovalStatus { Approved, Rejected, Unapproved };
+
+struct StructureSetInput {
+  std::vector<RoiInput> rois;
+  NetworkInfo network;
+  ApprovalStatus approval{ApprovalStatus::Approved};
+  std::string reviewerName;  ///< PN, e.g. "Doe^Jane"; required for APPROVED and REJECTED
+  std::string reviewDate;    ///< YYYYMMDD; empty: today
+  std::string reviewTime;    ///< HHMMSS; empty: now
+  std::string label{"IODEEP AI ROI"};
+};
+
+struct WrittenStructureSet {
+  std::string sopInstanceUid;
+  std::string seriesInstanceUid;
+  std::size_t contours{0};
+};
+
+/// Writes @p input as an RT Structure Set (atomically). Patient, study and frame of reference come
+/// from the images, which must share one FrameOfReferenceUID and carry geometry. Throws
+/// Error(InvalidArgument: no ROI, ring with < 3 points, no reviewer; MissingGeometry;
+/// IncompatibleImage: frames of reference differ; OutputError).
+WrittenStructureSet writeStructureSet(const StructureSetInput& input, const std::filesystem::path& path);
+
+/// One ROI of a stored structure set.
+struct StoredRoi {
+  std::int32_t number{0};
+  std::string name;
+  std::array<std::uint8_t, 3> color{255, 0, 0};
+  std::string interpretedType, generationAlgorithm, generationDescription, interpreter;
+  /// contours per referenced SOP Instance UID, as patient-space point lists (mm)
+  std::vector<std::pair<std::string, std::vector<std::array<double, 3>>>> contours;
+};
+
+struct StructureSetInfo {
+  std::string sopInstanceUid, seriesInstanceUid, studyInstanceUid, frameOfReferenceUid;
+  std::string label, name, date, time;
+  std::string approvalStatus, reviewerName, reviewDate, reviewTime;
+  std::string contributingAlgorithm;  ///< from Contributing Equipment (the proposing network)
+  std::vector<StoredRoi> rois;
+};
+
+/// Reads any RT Structure Set. Throws Error(FileNotFound, NotDicom, TruncatedDicom,
+/// MalformedIodeep for a malformed structure set).
+StructureSetInfo readStructureSet(const std::filesystem::path& path);
+
+/// The ROIs' rings on @p image, in its pixel coordinates: contours referencing the image by SOP
+/// Instance UID, or (when a contour has no reference) lying in its plane within half a pixel.
+/// Holes are the rings nested inside an odd number of others (even-odd), as written.
+struct RoiOnImage {
+  StoredRoi roi;  ///< contours left empty
+  std::vector<iod::Ring> rings;
+};
+std::vector<RoiOnImage> roisOnImage(const StructureSetInfo& set, const iod::SliceAttributes& image);
+
+[[nodiscard]] std::string toString(ApprovalStatus status);
+
+}  // namespace iodeep::rtstruct

@@ -1,0 +1,244 @@
+// RT Structure Set writer over DCMTK's dcmrt IOD classes.
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmrt/drtstrct.h>
+
+#include <cmath>
+#include <ctime>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Uid.hpp"
+#include "iodeep/rtstruct/StructureSet.hpp"
+
+#ifndef IODEEP_VERSION
+#define IODEEP_VERSION "0.0.0"
+#endif
+
+namespace iodeep::rtstruct {
+
+namespace {
+
+void check(const OFCondition& c, const std::string& what) {
+  if (c.bad()) throw Error(ErrorCode::DicomError, "RT Structure Set: " + what + ": " + c.text());
+}
+
+template <typename Seq>
+typename Seq::Item& add(Seq& seq, const std::string& what) {
+  typename Seq::Item* item = nullptr;
+  check(seq.addItem(item), "cannot add an item to " + what);
+  return *item;
+}
+
+std::string number(double v) {
+  // DS: at most 16 characters; 0.001 mm is far below any image's resolution
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", v);
+  std::string s = buf;
+  if (s == "-0.000") s = "0.000";
+  return s;
+}
+
+std::pair<std::string, std::string> now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char d[16];
+  char h[16];
+  std::strftime(d, sizeof d, "%Y%m%d", &tm);
+  std::strftime(h, sizeof h, "%H%M%S", &tm);
+  return {d, h};
+}
+
+}  // namespace
+
+std::string toString(ApprovalStatus status) {
+  switch (status) {
+    case ApprovalStatus::Approved: return "APPROVED";
+    case ApprovalStatus::Rejected: return "REJECTED";
+    case ApprovalStatus::Unapproved: return "UNAPPROVED";
+  }
+  return "UNAPPROVED";
+}
+
+WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::filesystem::path& path) {
+  if (in.rois.empty()) throw Error(ErrorCode::InvalidArgument, "RT Structure Set: no ROI to write (an empty set)");
+  if (in.approval != ApprovalStatus::Unapproved && in.reviewerName.empty()) {
+    throw Error(ErrorCode::InvalidArgument, "RT Structure Set: " + toString(in.approval) +
+                                                " needs the reviewer's name (ReviewerName is required then)");
+  }
+  // the images: one frame of reference, with geometry
+  const iod::SliceAttributes* first = nullptr;
+  std::map<std::string, const iod::SliceAttributes*> images;  // by SOP Instance UID
+  for (const auto& roi : in.rois) {
+    if (roi.name.empty() || roi.name.size() > 64)
+      throw Error(ErrorCode::InvalidArgument, "RT Structure Set: ROI names are 1-64 characters");
+    if (roi.contours.empty())
+      throw Error(ErrorCode::InvalidArgument, "RT Structure Set: ROI '" + roi.name + "' has no contour");
+    for (const auto& c : roi.contours) {
+      const auto& a = c.image;
+      if (!a.pixelSpacing || !a.imagePositionPatient || !a.imageOrientationPatient) {
+        throw Error(ErrorCode::MissingGeometry,
+                    "RT Structure Set: image " + a.sopInstanceUid +
+                        " has no ImagePositionPatient/ImageOrientationPatient/PixelSpacing; "
+                        "contours cannot be placed in patient space");
+      }
+      if (a.frameOfReferenceUid.empty()) {
+        throw Error(ErrorCode::MissingGeometry,
+                    "RT Structure Set: image " + a.sopInstanceUid + " has no FrameOfReferenceUID");
+      }
+      if (first == nullptr) first = &a;
+      if (a.frameOfReferenceUid != first->frameOfReferenceUid || a.studyInstanceUid != first->studyInstanceUid) {
+        throw Error(ErrorCode::IncompatibleImage,
+                    "RT Structure Set: images from different frames of reference or studies (" +
+                        first->frameOfReferenceUid + ", " + a.frameOfReferenceUid + ")");
+      }
+      for (const auto& ring : c.rings) {
+        if (ring.points.size() < 3) {
+          throw Error(ErrorCode::InvalidArgument, "RT Structure Set: ROI '" + roi.name + "' has a ring of " +
+                                                      std::to_string(ring.points.size()) + " point(s) (at least 3)");
+        }
+      }
+      images.emplace(a.sopInstanceUid, &a);
+    }
+  }
+  const auto& src = *first;
+  const auto [today, time] = now();
+  DRTStructureSetIOD rt;
+  // Patient and General Study: copied from the images
+  check(rt.setPatientName(src.patientName.c_str()), "PatientName");
+  check(rt.setPatientID(src.patientId.c_str()), "PatientID");
+  check(rt.setPatientBirthDate(src.patientBirthDate.c_str()), "PatientBirthDate");
+  check(rt.setPatientSex(src.patientSex.c_str()), "PatientSex");
+  check(rt.setStudyInstanceUID(src.studyInstanceUid.c_str()), "StudyInstanceUID");
+  check(rt.setStudyDate(src.studyDate.c_str()), "StudyDate");
+  check(rt.setStudyTime(src.studyTime.c_str()), "StudyTime");
+  check(rt.setReferringPhysicianName(src.referringPhysicianName.c_str()), "ReferringPhysicianName");
+  check(rt.setStudyID(src.studyId.c_str()), "StudyID");
+  check(rt.setAccessionNumber(src.accessionNumber.c_str()), "AccessionNumber");
+  check(rt.setStudyDescription(src.studyDescription.c_str()), "StudyDescription");
+  // RT Series, General Equipment, SOP Common
+  const std::string series = iod::makeRandomUid();
+  const std::string sop = iod::makeRandomUid();
+  check(rt.setModality("RTSTRUCT"), "Modality");
+  check(rt.setSeriesInstanceUID(series.c_str()), "SeriesInstanceUID");
+  check(rt.setSeriesNumber("9901"), "SeriesNumber");
+  check(rt.setSeriesDescription(in.approval == ApprovalStatus::Rejected ? "IODEEP REJECTED ROI" : "IODEEP AI ROI"),
+        "SeriesDescription");
+  check(rt.setOperatorsName(""), "OperatorsName");
+  check(rt.setManufacturer("iodeep"), "Manufacturer");
+  check(rt.setSoftwareVersions(IODEEP_VERSION), "SoftwareVersions");
+  check(rt.setSOPInstanceUID(sop.c_str()), "SOPInstanceUID");
+  check(rt.setSpecificCharacterSet("ISO_IR 192"), "SpecificCharacterSet");
+  check(rt.setInstanceCreationDate(today.c_str()), "InstanceCreationDate");
+  check(rt.setInstanceCreationTime(time.c_str()), "InstanceCreationTime");
+  // Frame of Reference
+  check(rt.setFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "FrameOfReferenceUID");
+  check(rt.setPositionReferenceIndicator(""), "PositionReferenceIndicator");
+  // Structure Set
+  check(rt.setStructureSetLabel(in.label.substr(0, 16).c_str()), "StructureSetLabel");
+  check(rt.setStructureSetName(("IODeep " + in.network.name).substr(0, 64).c_str()), "StructureSetName");
+  check(rt.setStructureSetDate(today.c_str()), "StructureSetDate");
+  check(rt.setStructureSetTime(time.c_str()), "StructureSetTime");
+  check(rt.setInstanceNumber("1"), "InstanceNumber");
+  // Referenced Frame of Reference -> study -> series -> every contour image
+  {
+    auto& rfor = add(rt.getReferencedFrameOfReferenceSequence(), "ReferencedFrameOfReferenceSequence");
+    check(rfor.setFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "ReferencedFrameOfReference");
+    auto& study = add(rfor.getRTReferencedStudySequence(), "RTReferencedStudySequence");
+    check(study.setReferencedSOPClassUID("1.2.840.10008.3.1.2.3.1"),
+          "ReferencedSOPClassUID (Detached Study Management)");
+    check(study.setReferencedSOPInstanceUID(src.studyInstanceUid.c_str()), "ReferencedSOPInstanceUID");
+    std::map<std::string, std::vector<const iod::SliceAttributes*>> bySeries;
+    for (const auto& [uid, a] : images) bySeries[a->seriesInstanceUid].push_back(a);
+    for (const auto& [seriesUid, list] : bySeries) {
+      auto& s = add(study.getRTReferencedSeriesSequence(), "RTReferencedSeriesSequence");
+      check(s.setSeriesInstanceUID(seriesUid.c_str()), "SeriesInstanceUID");
+      for (const auto* a : list) {
+        auto& ci = add(s.getContourImageSequence(), "ContourImageSequence");
+        check(ci.setReferencedSOPClassUID(a->sopClassUid.c_str()), "ReferencedSOPClassUID");
+        check(ci.setReferencedSOPInstanceUID(a->sopInstanceUid.c_str()), "ReferencedSOPInstanceUID");
+      }
+    }
+  }
+  const std::string generation =
+      ("network " + in.network.name + (in.network.version.empty() ? "" : " " + in.network.version) + ", DnnUID " +
+       in.network.dnnUid + ", IODeep " + in.network.sopInstanceUid)
+          .substr(0, 64);
+  std::size_t contourCount = 0;
+  for (std::size_t r = 0; r < in.rois.size(); ++r) {
+    const auto& roi = in.rois[r];
+    const std::string roiNumber = std::to_string(r + 1);
+    auto& ss = add(rt.getStructureSetROISequence(), "StructureSetROISequence");
+    check(ss.setROINumber(roiNumber.c_str()), "ROINumber");
+    check(ss.setReferencedFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "ReferencedFrameOfReferenceUID");
+    check(ss.setROIName(roi.name.c_str()), "ROIName");
+    check(ss.setROIGenerationAlgorithm(roi.edited ? "SEMIAUTOMATIC" : "AUTOMATIC"), "ROIGenerationAlgorithm");
+    check(ss.setROIGenerationDescription(generation.c_str()), "ROIGenerationDescription");
+
+    auto& rc = add(rt.getROIContourSequence(), "ROIContourSequence");
+    check(rc.setReferencedROINumber(roiNumber.c_str()), "ReferencedROINumber");
+    const std::string color =
+        std::to_string(roi.color[0]) + "\\" + std::to_string(roi.color[1]) + "\\" + std::to_string(roi.color[2]);
+    check(rc.setROIDisplayColor(color.c_str()), "ROIDisplayColor");
+    for (const auto& c : roi.contours) {
+      for (const auto& ring : c.rings) {
+        auto& contour = add(rc.getContourSequence(), "ContourSequence");
+        check(contour.setContourNumber(std::to_string(++contourCount).c_str()), "ContourNumber");
+        check(contour.setContourGeometricType("CLOSED_PLANAR"), "ContourGeometricType");
+        check(contour.setNumberOfContourPoints(std::to_string(ring.points.size()).c_str()), "NumberOfContourPoints");
+        std::string data;
+        for (const auto& pt : ring.points) {
+          const auto mm = iod::pixelToPatient(c.image, pt.column, pt.row);
+          for (double v : mm) data += (data.empty() ? "" : "\\") + number(v);
+        }
+        check(contour.setContourData(data.c_str()), "ContourData");
+        auto& ci = add(contour.getContourImageSequence(), "ContourImageSequence");
+        check(ci.setReferencedSOPClassUID(c.image.sopClassUid.c_str()), "ReferencedSOPClassUID");
+        check(ci.setReferencedSOPInstanceUID(c.image.sopInstanceUid.c_str()), "ReferencedSOPInstanceUID");
+      }
+    }
+    auto& obs = add(rt.getRTROIObservationsSequence(), "RTROIObservationsSequence");
+    check(obs.setObservationNumber(roiNumber.c_str()), "ObservationNumber");
+    check(obs.setReferencedROINumber(roiNumber.c_str()), "ReferencedROINumber");
+    check(obs.setRTROIInterpretedType(roi.interpretedType.c_str()), "RTROIInterpretedType");
+    check(obs.setROIInterpreter(in.reviewerName.c_str()), "ROIInterpreter");
+  }
+  // the network as contributing equipment (IHE "Processing Algorithm")
+  {
+    auto& eq = add(rt.getContributingEquipmentSequence(), "ContributingEquipmentSequence");
+    check(eq.setManufacturer("iodeep"), "Manufacturer");
+    check(eq.setManufacturerModelName(in.network.name.substr(0, 64).c_str()), "ManufacturerModelName");
+    check(eq.setSoftwareVersions(
+              (in.network.version.empty() ? std::string("-") : in.network.version).substr(0, 64).c_str()),
+          "SoftwareVersions");
+    check(eq.setDeviceSerialNumber(in.network.dnnUid.substr(0, 64).c_str()), "DeviceSerialNumber");
+    check(eq.setContributionDescription(("ROIs proposed by the IODeep network " + in.network.name + " (DnnUID " +
+                                         in.network.dnnUid + ", IODeep SOP Instance " + in.network.sopInstanceUid + ")")
+                                            .c_str()),
+          "ContributionDescription");
+    auto& purpose = add(eq.getPurposeOfReferenceCodeSequence(), "PurposeOfReferenceCodeSequence");
+    check(purpose.setCodeValue("109102"), "CodeValue");
+    check(purpose.setCodingSchemeDesignator("DCM"), "CodingSchemeDesignator");
+    check(purpose.setCodeMeaning("Processing Equipment"), "CodeMeaning");
+  }
+  // Approval
+  check(rt.setApprovalStatus(toString(in.approval).c_str()), "ApprovalStatus");
+  if (in.approval != ApprovalStatus::Unapproved) {
+    check(rt.setReviewDate((in.reviewDate.empty() ? today : in.reviewDate).c_str()), "ReviewDate");
+    check(rt.setReviewTime((in.reviewTime.empty() ? time : in.reviewTime).c_str()), "ReviewTime");
+    check(rt.setReviewerName(in.reviewerName.c_str()), "ReviewerName");
+  }
+
+  DcmFileFormat file;
+  check(rt.write(*file.getDataset()), "cannot build the data set");
+  iod::AtomicFile out(path);
+  const OFCondition cond = file.saveFile(OFFilename(out.temporaryPath().c_str()), EXS_LittleEndianExplicit);
+  if (cond.bad()) throw Error(ErrorCode::OutputError, path.string() + ": cannot write: " + cond.text());
+  out.commit();
+  return {sop, series, contourCount};
+}
+
+}  // namespace iodeep::rtstruct
