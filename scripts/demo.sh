@@ -45,5 +45,7 @@ done
 echo; echo "== 5. AI ROI on a slice: the trained brain model on the example MR series"
 /usr/bin/python3 "$IODEEP_ROOT/examples/brain-unet/make_series.py" "$demo/brain-series" | tail -1
 "$IODEEP" predict --model "$IODEEP_ROOT/examples/brain-unet/brain-unet.dcm" --image "$demo/brain-series/slice_022.dcm" \
-  --json "$demo/proposals.json" --png "$demo/overlay.png"
-echo; echo "demo done: $demo/tiny-unet.dcm, $demo/proposals.json, $demo/overlay.png"
+  --json "$demo/proposals.json" --png "$demo/overlay.png" \
+  --rtstruct "$demo/approved-rtstruct.dcm" --approve all --reviewer "Demo^Reviewer"
+"$IODEEP" rtstruct show "$demo/approved-rtstruct.dcm"
+echo; echo "demo done: $demo/tiny-unet.dcm, $demo/proposals.json, $demo/overlay.png, $demo/approved-rtstruct.dcm"

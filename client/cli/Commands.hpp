@@ -12,6 +12,7 @@ int packCommand(const std::vector<std::string>& args);
 int inspectCommand(const std::vector<std::string>& args);
 int archCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
+int rtstructCommand(const std::vector<std::string>& args);
 
 /// Parses @p args against @p desc (and @p positional); prints the help and returns nothing when
 /// --help was given. Throws boost::program_options::error (exit code 2 in main).

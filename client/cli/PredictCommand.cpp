@@ -3,6 +3,7 @@
 
 #include "Commands.hpp"
 #include "iodeep/client/Predict.hpp"
+#include "iodeep/client/Review.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 
 namespace po = boost::program_options;
@@ -15,6 +16,10 @@ int predictCommand(const std::vector<std::string>& args) {
   std::string image;
   std::string json;
   std::string png;
+  std::string rtstructPath;
+  std::string rejectedPath;
+  std::string approve;
+  std::string reviewer;
   po::options_description desc(
       "usage: iodeep predict --model model.dcm --image slice.dcm [--frame N] [--json out.json] [--png overlay.png]\n\n"
       "Runs the paper's Algorithm 2 locally: checks the slice against the network's input (check_tensor_shape),\n"
@@ -25,12 +30,20 @@ int predictCommand(const std::vector<std::string>& args) {
                                                    "frame of a multi-frame image (0-based)")(
       "json", po::value(&json), "write the proposals (pixel and patient coordinates) as JSON")(
       "png", po::value(&png), "draw the proposals on the windowed slice")(
-      "allow-torchscript", "run a TorchScript network (code as well as data: only for models you trust)");
+      "allow-torchscript", "run a TorchScript network (code as well as data: only for models you trust)")(
+      "rtstruct", po::value(&rtstructPath), "write the approved proposals as an RT Structure Set (APPROVED)")(
+      "approve", po::value(&approve), "which proposals are approved: all, none, or numbers as printed (1,3)")(
+      "reviewer", po::value(&reviewer), "the approving physician, DICOM PN (e.g. Doe^Jane)")(
+      "rejected-rtstruct", po::value(&rejectedPath), "write the other proposals as an RT Structure Set (REJECTED)");
   const auto parsed = parseOptions(args, desc);
   if (!parsed) return kExitOk;
   const auto& vm = *parsed;
   if (model.empty() || image.empty()) {
     std::cerr << "iodeep predict: --model and --image are required (see 'iodeep predict --help')\n";
+    return kExitUsage;
+  }
+  if ((!rtstructPath.empty() || !rejectedPath.empty()) && (approve.empty() || reviewer.empty())) {
+    std::cerr << "iodeep predict: --rtstruct/--rejected-rtstruct need --approve and --reviewer\n";
     return kExitUsage;
   }
   o.model = model;
@@ -41,6 +54,15 @@ int predictCommand(const std::vector<std::string>& args) {
   if (!json.empty()) {
     iod::writeFileAtomically(json, r.toJson());
     std::cout << "wrote " << json << "\n";
+  }
+  if (!rtstructPath.empty() || !rejectedPath.empty()) {
+    const client::ReviewDecision decision{client::parseSelection(approve, r.proposals.size()), reviewer};
+    const auto files = client::writeReview(r, decision, rtstructPath, rejectedPath);
+    if (files.approved) {
+      std::cout << "wrote " << rtstructPath << ": " << decision.approved.size() << " approved ROI(s), "
+                << files.approved->contours << " contour(s), reviewer " << reviewer << "\n";
+    }
+    if (files.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)\n";
   }
   if (!png.empty()) {
     client::writeOverlayPng(r.slice, r.proposals, png);

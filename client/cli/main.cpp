@@ -19,7 +19,8 @@ Commands:
   pack       turn an architecture JSON and trained weights into an IODeep .dcm
   inspect    show and verify an IODeep (or legacy) file
   arch       check an architecture JSON (shape table), or write random weights that fit it
-  predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay)
+  predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay, RT Structure Sets)
+  rtstruct   show an RT Structure Set
   version    print the version
 
 Run 'iodeep <command> --help' for a command's options.
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     if (command == "inspect") return iodeep::cli::inspectCommand(rest);
     if (command == "arch") return iodeep::cli::archCommand(rest);
     if (command == "predict") return iodeep::cli::predictCommand(rest);
+    if (command == "rtstruct") return iodeep::cli::rtstructCommand(rest);
     if (command == "version" || command == "--version") {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";
       return iodeep::cli::kExitOk;

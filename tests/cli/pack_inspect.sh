@@ -134,6 +134,37 @@ grep -q "IncompatibleImage" "$work/err" && ok || bad "RGB slice not reported as 
 expect 4 "predict with a tampered model" -- "$IODEEP" predict -m "$work/flipped.dcm" -i "$FIX/brain-series/slice_022.dcm"
 expect 5 "predict to an unwritable JSON" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_022.dcm" --json "$work/none/p.json"
 
+/usr/bin/python3 - "$FIX/brain-series/slice_030.dcm" "$work/nogeo.dcm" <<'PY'
+import sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+for k in ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing"):
+    delattr(ds, k)
+ds.save_as(sys.argv[2])
+PY
+# review: approved and rejected structure sets, read back by us and by dicompyler-core
+expect 0 "predict with review" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --json "$work/p30.json" \
+  --rtstruct "$work/approved.dcm" --approve all --reviewer "Doe^Jane"
+errs=$(dciodvfy "$work/approved.dcm" 2>&1 | grep -c Error)
+[ "$errs" -eq 0 ] && ok || bad "dciodvfy: $errs errors in the approved structure set"
+expect 0 "rtstruct show" -- "$IODEEP" rtstruct show "$work/approved.dcm"
+grep -q "APPROVED by Doe^Jane" "$work/out" && grep -q "DnnUID" "$work/out" && ok || bad "rtstruct show: $(cat "$work/out")"
+expect 0 "rtstruct show --json" -- "$IODEEP" rtstruct show "$work/approved.dcm" --json
+/usr/bin/python3 "$SRC/tests/rtstruct/dicompyler_check.py" "$work/approved.dcm" "$work/p30.json" >"$work/dcp" 2>&1 && ok ||
+  bad "dicompyler-core disagrees: $(cat "$work/dcp")"
+expect 0 "reject everything" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --approve none \
+  --reviewer "Doe^Jane" --rejected-rtstruct "$work/rejected.dcm"
+expect 0 "rtstruct show rejected" -- "$IODEEP" rtstruct show "$work/rejected.dcm"
+grep -q "REJECTED" "$work/out" && ok || bad "rejected set not REJECTED"
+expect 2 "empty approved set" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --approve none \
+  --reviewer "Doe^Jane" --rtstruct "$work/empty.dcm"
+[ ! -e "$work/empty.dcm" ] && ok || bad "an empty approved set was written"
+expect 2 "approve without reviewer" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --approve all --rtstruct "$work/x.dcm"
+expect 2 "approve a proposal that does not exist" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --approve 7 \
+  --reviewer "Doe^Jane" --rtstruct "$work/x.dcm"
+expect 4 "secondary capture without geometry" -- "$IODEEP" predict -m "$SRC/examples/brain-unet/brain-unet.dcm" \
+  -i "$work/nogeo.dcm" --approve all --reviewer "Doe^Jane" --rtstruct "$work/x.dcm"
+expect 4 "rtstruct show of a CT" -- "$IODEEP" rtstruct show /usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
+
 # no temporary files left anywhere in the work directory
 leftovers=$(find "$work" -name '.*.tmp-*' | wc -l)
 [ "$leftovers" -eq 0 ] && ok || bad "$leftovers temporary files left behind"
