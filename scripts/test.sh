@@ -8,5 +8,6 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 bash "$here/install-deps.sh"
 bash "$here/lint.sh"
 iodeep_build
+bash "$here/lint.sh" --tidy
 cd "$IODEEP_BUILD"
 ctest --output-on-failure --parallel "$IODEEP_JOBS" --timeout 600 "$@"

@@ -42,6 +42,7 @@ void registerPrivateDictionary() {
     const std::string creator(kPrivateCreator);
     for (const auto& e : kEntries) {
       // DCMTK's dictionary takes ownership of the entry (its documented API).
+      // NOLINTNEXTLINE(cppcoreguidelines-owning-memory)
       dict.addEntry(new DcmDictEntry(kPrivateGroup, static_cast<Uint16>(0x1000U + e.offset), DcmVR(e.vr), e.name, 1, 1,
                                      "private", OFTrue, creator.c_str()));
     }

@@ -3,6 +3,7 @@
 #include <dcmtk/dcmdata/dcistrmf.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <set>
 
@@ -25,9 +26,9 @@ namespace {
 constexpr std::string_view kManufacturer = "iodeep";
 constexpr std::string_view kSoftwareVersion = IODEEP_VERSION;
 
-const std::set<std::string, std::less<>> kPhotometric1 = {"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR"};
-const std::set<std::string, std::less<>> kPhotometric3 = {"RGB",     "YBR_FULL", "YBR_FULL_422",
-                                                          "YBR_ICT", "YBR_RCT",  "YBR_PARTIAL_420"};
+constexpr std::array<std::string_view, 3> kPhotometric1 = {"MONOCHROME1", "MONOCHROME2", "PALETTE COLOR"};
+constexpr std::array<std::string_view, 6> kPhotometric3 = {"RGB",     "YBR_FULL", "YBR_FULL_422",
+                                                           "YBR_ICT", "YBR_RCT",  "YBR_PARTIAL_420"};
 
 DcmTagKey privateTag(std::uint16_t creatorElement, std::uint8_t offset) {
   return {kPrivateGroup, static_cast<Uint16>((creatorElement << 8U) | offset)};
@@ -39,8 +40,8 @@ std::string clip(std::string_view s, std::size_t max) {
 }
 
 bool validPhotometric(std::uint16_t spp, std::string_view pi) {
-  if (spp == 1) return kPhotometric1.count(pi) != 0;
-  if (spp == 3) return kPhotometric3.count(pi) != 0;
+  if (spp == 1) return std::find(kPhotometric1.begin(), kPhotometric1.end(), pi) != kPhotometric1.end();
+  if (spp == 3) return std::find(kPhotometric3.begin(), kPhotometric3.end(), pi) != kPhotometric3.end();
   return false;
 }
 

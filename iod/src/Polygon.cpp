@@ -38,8 +38,10 @@ std::vector<std::uint8_t> fillEvenOdd(const std::vector<Ring>& rings, std::size_
       // pixel centres strictly between the two crossings (centres are at integer columns)
       const double from = std::max(0.0, std::floor(crossings[k]) + 1.0);
       const double to = std::min(static_cast<double>(columns) - 1.0, std::ceil(crossings[k + 1]) - 1.0);
-      for (double c = from; c <= to; c += 1.0) {
-        if (c > crossings[k] && c < crossings[k + 1]) mask[r * columns + static_cast<std::size_t>(c)] = 1;
+      if (to < from) continue;
+      for (auto c = static_cast<std::size_t>(from); c <= static_cast<std::size_t>(to); ++c) {
+        const auto x = static_cast<double>(c);
+        if (x > crossings[k] && x < crossings[k + 1]) mask[r * columns + c] = 1;
       }
     }
   }

@@ -93,7 +93,7 @@ class ParamReader {
     const auto it = obj_.find(key);
     if (it == obj_.end()) return fallback;
     if (!it->is_string()) fail(ErrorCode::InvalidArchitecture, layer_, at(key), "'" + key + "' must be a string");
-    const auto v = it->get<std::string>();
+    auto v = it->get<std::string>();
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       std::string list;
       for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);

@@ -54,12 +54,15 @@ std::string text(const json& root, const std::string& section, const std::string
   return v->get<std::string>();
 }
 
-const std::set<std::string, std::less<>> kDoubleConv = {"doubleConv", "ElbowUNet", "UpDoubleConv", "UpDoubleConv_out"};
-const std::set<std::string, std::less<>> kUnsupported = {"dsc1d",       "cnn1d", "Avgpool1d", "Maxpool1d",
-                                                         "batchNorm1d", "lstm",  "gru"};
-const std::set<std::string, std::less<>> kKnown = {"dsc2d", "cnn2d",   "Avgpool2d",   "Maxpool2d", "Flatten",
-                                                   "dense", "dropout", "batchNorm2d", "relu",      "prelu",
-                                                   "tanh",  "softmax", "sigmoid",     "Upsample",  "output"};
+constexpr std::string_view kDoubleConv[] = {"doubleConv", "ElbowUNet", "UpDoubleConv", "UpDoubleConv_out"};
+constexpr std::string_view kUnsupported[] = {"dsc1d", "cnn1d", "Avgpool1d", "Maxpool1d", "batchNorm1d", "lstm", "gru"};
+constexpr std::string_view kKnown[] = {"dsc2d", "cnn2d",   "Avgpool2d",   "Maxpool2d", "Flatten",
+                                       "dense", "dropout", "batchNorm2d", "relu",      "prelu",
+                                       "tanh",  "softmax", "sigmoid",     "Upsample",  "output"};
+
+bool in(const auto& list, std::string_view code) {
+  return std::find(std::begin(list), std::end(list), code) != std::end(list);
+}
 
 }  // namespace
 
@@ -157,11 +160,11 @@ Architecture parseDnnParserFormat(const json& root, const Limits& limits) {
     json layer = {{"id", key}, {"$pointer", ptr}};
     if (!pendingInput.empty()) layer["inputs"] = json::array({pendingInput});
     pendingInput.clear();
-    if (kUnsupported.count(code) != 0) {
+    if (in(kUnsupported, code)) {
       fail(ErrorCode::UnsupportedLayer, key, ptr,
            "layer code '" + code + "' is not supported (only 2-D, non-recurrent layers are built)");
     }
-    if (kDoubleConv.count(code) != 0) {
+    if (in(kDoubleConv, code)) {
       ++convIndex;
       const std::string c = std::to_string(convIndex);
       const auto k = required(root, "kernel", "kernel" + c, key, code + " takes kernel" + c);
@@ -225,7 +228,7 @@ Architecture parseDnnParserFormat(const json& root, const Limits& limits) {
              "dense layer " + d + " needs its units (dense.dense" + d + ")");
       layer["type"] = "linear";
       layer["out_features"] = *units;
-    } else if (kKnown.count(code) == 0) {
+    } else if (!in(kKnown, code)) {
       fail(ErrorCode::UnknownLayerType, key, ptr, "unknown DNN-parser layer code '" + code + "'");
     }
     layers.push_back(layer);

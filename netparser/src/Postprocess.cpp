@@ -187,7 +187,8 @@ std::vector<iod::Ring> traceMask(const std::vector<std::uint8_t>& mask, std::siz
         const auto ndr = static_cast<std::int64_t>(n / vcols) - static_cast<std::int64_t>(v / vcols);
         const auto ndc = static_cast<std::int64_t>(n % vcols) - static_cast<std::int64_t>(v % vcols);
         if (ndr != dr || ndc != dc || pts.empty()) {
-          pts.push_back({static_cast<double>(v % vcols) - 0.5, static_cast<double>(v / vcols) - 0.5});  // a corner
+          const std::size_t vertexRow = v / vcols;  // integer division: the vertex grid row
+          pts.push_back({static_cast<double>(v % vcols) - 0.5, static_cast<double>(vertexRow) - 0.5});  // a corner
         }
         dr = ndr;
         dc = ndc;

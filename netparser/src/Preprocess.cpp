@@ -54,39 +54,39 @@ ShapeCheck checkTensorShape(const iod::SliceAttributes& s, const Architecture& a
   ShapeCheck c;
   const auto& pre = arch.preprocessing;
   const auto want = arch.input.channels;
-  if (s.rows == 0 || s.columns == 0) c.problems.push_back("the slice has 0 rows or columns");
+  if (s.rows == 0 || s.columns == 0) c.problems.emplace_back("the slice has 0 rows or columns");
   if (s.samplesPerPixel == 1 && want == 3) {
     if (pre.channels == PreprocessingSpec::Channels::Replicate) {
-      c.adaptations.push_back("grey replicated into 3 channels");
+      c.adaptations.emplace_back("grey replicated into 3 channels");
     } else {
-      c.problems.push_back("a 1-sample slice for a 3-channel network (set preprocessing.channels to \"replicate\")");
+      c.problems.emplace_back("a 1-sample slice for a 3-channel network (set preprocessing.channels to \"replicate\")");
     }
   } else if (s.samplesPerPixel == 3 && want == 1) {
     if (pre.channels == PreprocessingSpec::Channels::Luminance) {
-      c.adaptations.push_back("RGB converted to luminance");
+      c.adaptations.emplace_back("RGB converted to luminance");
     } else {
-      c.problems.push_back("an RGB slice for a 1-channel network (set preprocessing.channels to \"luminance\")");
+      c.problems.emplace_back("an RGB slice for a 1-channel network (set preprocessing.channels to \"luminance\")");
     }
   } else if (s.samplesPerPixel != want) {
-    c.problems.push_back("SamplesPerPixel " + std::to_string(s.samplesPerPixel) + " for a " + std::to_string(want) +
-                         "-channel network");
+    c.problems.emplace_back("SamplesPerPixel " + std::to_string(s.samplesPerPixel) + " for a " + std::to_string(want) +
+                            "-channel network");
   }
   const auto& pi = s.photometricInterpretation;
-  if (pi == "MONOCHROME1") c.adaptations.push_back("MONOCHROME1 inverted (higher = brighter, as MONOCHROME2)");
-  if (pi.rfind("YBR", 0) == 0) c.adaptations.push_back(pi + " converted to RGB");
-  if (pi == "PALETTE COLOR") c.problems.push_back("PALETTE COLOR images are not taken");
-  if (s.pixelRepresentation == 1) c.adaptations.push_back("signed pixel values kept as they are (no 8-bit cast)");
+  if (pi == "MONOCHROME1") c.adaptations.emplace_back("MONOCHROME1 inverted (higher = brighter, as MONOCHROME2)");
+  if (pi.rfind("YBR", 0) == 0) c.adaptations.emplace_back(pi + " converted to RGB");
+  if (pi == "PALETTE COLOR") c.problems.emplace_back("PALETTE COLOR images are not taken");
+  if (s.pixelRepresentation == 1) c.adaptations.emplace_back("signed pixel values kept as they are (no 8-bit cast)");
   if (s.rescaleSlope != 1.0 || s.rescaleIntercept != 0.0) {
-    c.adaptations.push_back("modality LUT applied (slope " + std::to_string(s.rescaleSlope) + ", intercept " +
-                            std::to_string(s.rescaleIntercept) + ")");
+    c.adaptations.emplace_back("modality LUT applied (slope " + std::to_string(s.rescaleSlope) + ", intercept " +
+                               std::to_string(s.rescaleIntercept) + ")");
   }
   if (s.rows != arch.input.height || s.columns != arch.input.width) {
-    c.adaptations.push_back("resized " + std::to_string(s.rows) + "x" + std::to_string(s.columns) + " -> " +
-                            std::to_string(arch.input.height) + "x" + std::to_string(arch.input.width) +
-                            (pre.keepAspect ? " keeping the aspect ratio (padded)" : " (stretched)"));
+    c.adaptations.emplace_back("resized " + std::to_string(s.rows) + "x" + std::to_string(s.columns) + " -> " +
+                               std::to_string(arch.input.height) + "x" + std::to_string(arch.input.width) +
+                               (pre.keepAspect ? " keeping the aspect ratio (padded)" : " (stretched)"));
   }
   if (pre.window == PreprocessingSpec::Window::Dicom && s.windows.empty()) {
-    c.adaptations.push_back("no window preset in the slice: percentile window 1-99 used instead");
+    c.adaptations.emplace_back("no window preset in the slice: percentile window 1-99 used instead");
   }
   return c;
 }

@@ -61,7 +61,7 @@ void tensorsOf(const Layer& l, const Shape& in, std::int64_t inChannels, std::ve
   switch (l.type) {
     case LayerType::Conv2d: {
       const auto outC = p.depthwise ? inChannels : p.outChannels;
-      const auto groups = p.depthwise ? inChannels : p.groups;
+      const auto groups = std::max<std::int64_t>(1, p.depthwise ? inChannels : p.groups);
       add1("weight", {outC, inChannels / groups, p.kernelSize, p.kernelSize});
       if (p.bias) add1("bias", {outC});
       break;
@@ -114,7 +114,7 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
   report.largestActivationBytes = mul(elements(shapes["input"]), 4);
   if (report.largestActivationBytes > lim.maxActivationBytes) {
     throw Error(ErrorCode::ResourceLimit,
-                "architecture: the input needs " + std::to_string(report.largestActivationBytes / (1024 * 1024)) +
+                "architecture: the input needs " + std::to_string(report.largestActivationBytes / (1024LL * 1024)) +
                     " MiB, above the activation limit",
                 "input", "/input");
   }
@@ -248,8 +248,8 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
     const auto bytes = mul(elements(out), 4);
     if (bytes > lim.maxActivationBytes) {
       fail(ErrorCode::ResourceLimit, l,
-           "its output " + text(out) + " needs " + std::to_string(bytes / (1024 * 1024)) + " MiB, above the limit of " +
-               std::to_string(lim.maxActivationBytes / (1024 * 1024)) + " MiB");
+           "its output " + text(out) + " needs " + std::to_string(bytes / (1024LL * 1024)) +
+               " MiB, above the limit of " + std::to_string(lim.maxActivationBytes / (1024LL * 1024)) + " MiB");
     }
     report.largestActivationBytes = std::max(report.largestActivationBytes, bytes);
     report.totalParameters = add(report.totalParameters, params);

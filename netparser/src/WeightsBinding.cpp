@@ -52,6 +52,7 @@ void checkWeights(const Architecture& arch, const iod::ByteBuffer& weights) {
     given.erase(it);
   }
   std::vector<std::string> unexpected;
+  unexpected.reserve(given.size());
   for (const auto& [name, t] : given) unexpected.push_back(name);
   if (missing.empty() && wrong.empty() && unexpected.empty()) return;
   std::string msg = "weights do not fit the architecture:";

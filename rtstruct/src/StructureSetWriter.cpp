@@ -104,6 +104,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
       images.emplace(a.sopInstanceUid, &a);
     }
   }
+  if (first == nullptr) throw Error(ErrorCode::InvalidArgument, "RT Structure Set: no contour to write");
   const auto& src = *first;
   const auto [today, time] = now();
   DRTStructureSetIOD rt;

@@ -28,12 +28,13 @@ void chunk(std::vector<std::byte>& out, const char* type, const std::vector<std:
 
 // RGB, 8 bits per sample.
 std::vector<std::byte> encodePng(const std::vector<std::uint8_t>& rgb, std::uint32_t width, std::uint32_t height) {
+  const std::size_t stride = static_cast<std::size_t>(width) * 3;
   std::vector<std::uint8_t> raw;
-  raw.reserve((width * 3 + 1) * height);
-  for (std::uint32_t y = 0; y < height; ++y) {
+  raw.reserve((stride + 1) * height);
+  for (std::size_t y = 0; y < height; ++y) {
     raw.push_back(0);  // filter: none
-    raw.insert(raw.end(), rgb.begin() + static_cast<std::ptrdiff_t>(y * width * 3),
-               rgb.begin() + static_cast<std::ptrdiff_t>((y + 1) * width * 3));
+    raw.insert(raw.end(), rgb.begin() + static_cast<std::ptrdiff_t>(y * stride),
+               rgb.begin() + static_cast<std::ptrdiff_t>((y + 1) * stride));
   }
   uLongf size = compressBound(static_cast<uLong>(raw.size()));
   std::vector<std::byte> z(size);
@@ -42,6 +43,7 @@ std::vector<std::byte> encodePng(const std::vector<std::uint8_t>& rgb, std::uint
   }
   z.resize(size);
   std::vector<std::byte> out;
+  out.reserve(z.size() + 64);
   constexpr std::array<std::uint8_t, 8> kSignature{0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A};
   for (const std::uint8_t b : kSignature) out.push_back(static_cast<std::byte>(b));
   std::vector<std::byte> ihdr;

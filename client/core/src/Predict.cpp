@@ -1,6 +1,7 @@
 #include "iodeep/client/Predict.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -85,8 +86,8 @@ std::string PredictResult::toText() const {
     std::size_t holes = 0;
     for (const auto& ring : p.rings) holes += ring.hole ? 1 : 0;
     o << "  " << i + 1 << ". " << p.label.name << ": " << p.areaPixels << " px";
-    if (p.areaMm2 >= 0) o << ", " << static_cast<long long>(p.areaMm2 + 0.5) << " mm2";
-    o << ", mean probability " << static_cast<int>(p.meanProbability * 1000 + 0.5) / 1000.0 << ", "
+    if (p.areaMm2 >= 0) o << ", " << std::llround(p.areaMm2) << " mm2";
+    o << ", mean probability " << static_cast<double>(std::lround(p.meanProbability * 1000)) / 1000.0 << ", "
       << p.rings.size() - holes << " ring(s), " << holes << " hole(s)\n";
   }
   o << "timings:   decode " << timings.decodeMs << " ms, pre-process " << timings.preprocessMs << " ms, forward "

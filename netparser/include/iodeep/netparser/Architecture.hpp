@@ -97,7 +97,7 @@ struct Limits {
   std::int64_t maxKernel{64};                                 ///< kernel size
   std::int64_t maxParameters{1'000'000'000};                  ///< total values in weights
   std::int64_t maxActivationBytes{8LL * 1024 * 1024 * 1024};  ///< largest float32 tensor
-  std::size_t maxJsonBytes{16 * 1024 * 1024};                 ///< architecture text
+  std::size_t maxJsonBytes{16UL * 1024 * 1024};               ///< architecture text
 };
 
 /// "preprocessing" (docs/architecture-json.md, "Pre-processing").
