@@ -56,6 +56,8 @@ def main():
         ds.PositionReferenceIndicator = ""
         ds.ScanningSequence, ds.SequenceVariant, ds.ScanOptions, ds.MRAcquisitionType = "GR", "NONE", "", "3D"
         ds.EchoTrainLength = 1
+        # acquisition details the example volume does not record: present and empty (Type 2/2C)
+        ds.EchoTime, ds.RepetitionTime, ds.PatientPosition = "", "", ""
         ds.SliceThickness = 3.0
         ds.ImagePositionPatient = [0.0, 254.0 - 3.0 * k, 254.0]
         ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 0.0, -1.0]

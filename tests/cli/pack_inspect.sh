@@ -121,6 +121,11 @@ expect 0 "pack TorchScript network" -- "$IODEEP" pack -a "$FIX/torchscript.arch.
 expect 0 "inspect TorchScript network" -- "$IODEEP" inspect "$work/ts.dcm"
 grep -q "TorchScript archive: code as well as data" "$work/out" && ok || bad "inspect does not warn about TorchScript"
 
+# the example series is ours too: dciodvfy must find no error in it
+serr=0
+for k in 000 022 061; do serr=$((serr + $(dciodvfy "$FIX/brain-series/slice_$k.dcm" 2>&1 | grep -c Error))); done
+[ "$serr" -eq 0 ] && ok || bad "dciodvfy: $serr errors in the example MR series"
+
 # predict: Algorithm 2 on a slice of the example series with the committed brain model
 BRAIN=$SRC/examples/brain-unet/brain-unet.dcm
 expect 0 "inspect brain model" -- "$IODEEP" inspect "$BRAIN"
