@@ -110,7 +110,16 @@ std::uint16_t findPrivateCreator(DcmItem& item, std::uint16_t group, std::string
   return 0;
 }
 
-std::pair<std::string, std::string> nowDateTime() {
+}  // namespace iodeep::iod::dcmtk
+
+#include <dcmtk/oflog/oflog.h>
+
+#include "iodeep/iod/DateTime.hpp"
+#include "iodeep/iod/Logging.hpp"
+
+namespace iodeep::iod {
+
+std::pair<std::string, std::string> nowDicomDateTime() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
   localtime_r(&t, &tm);
@@ -120,14 +129,6 @@ std::pair<std::string, std::string> nowDateTime() {
   std::strftime(time.data(), time.size(), "%H%M%S", &tm);
   return {date.data(), time.data()};
 }
-
-}  // namespace iodeep::iod::dcmtk
-
-#include <dcmtk/oflog/oflog.h>
-
-#include "iodeep/iod/Logging.hpp"
-
-namespace iodeep::iod {
 
 void setToolkitLogging(bool verbose) {
   OFLog::configure(verbose ? OFLogger::WARN_LOG_LEVEL : OFLogger::FATAL_LOG_LEVEL);

@@ -34,7 +34,4 @@ std::string getString(DcmItem& item, const DcmTagKey& key);
 /// Finds the element (gggg,0010-00FF) whose value is @p creator; 0 when absent.
 std::uint16_t findPrivateCreator(DcmItem& item, std::uint16_t group, std::string_view creator);
 
-/// DICOM date/time of now (local time): YYYYMMDD and HHMMSS.
-std::pair<std::string, std::string> nowDateTime();
-
 }  // namespace iodeep::iod::dcmtk

@@ -10,6 +10,7 @@
 #include "Dcmtk.hpp"
 #include "JsonInternal.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/DateTime.hpp"
 #include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/iod/Sha256.hpp"
@@ -195,7 +196,7 @@ IodeepModel buildModel(PackInput input) {
   m.seriesDescription = clip(series, 64);
   m.manufacturer = std::string(kManufacturer);
   m.softwareVersions = std::string(kSoftwareVersion);
-  std::tie(m.contentDate, m.contentTime) = dcmtk::nowDateTime();
+  std::tie(m.contentDate, m.contentTime) = nowDicomDateTime();
   m.creatorVersionUid = creatorVersionUid();
   return m;
 }

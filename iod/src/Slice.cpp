@@ -271,8 +271,6 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
     }
   }
   a.photometricInterpretation = "RGB";
-  (void)ybrFull;
-  (void)ybr422;
   return img;
 }
 

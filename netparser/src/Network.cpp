@@ -94,8 +94,8 @@ std::shared_ptr<const Network> Network::build(const Architecture& arch, const io
       return std::shared_ptr<const Network>(new Network(std::move(impl)));
     }
 
+    const auto shapes = inferShapes(arch, std::nullopt, options.limits);
     checkWeights(arch, weights);  // every problem listed before anything is allocated
-    (void)inferShapes(arch, std::nullopt, options.limits);
     const auto st = iod::Safetensors::parse(weights, "weights");
     std::unordered_map<std::string, const iod::TensorInfo*> byName;
     for (const auto& t : st.tensors()) byName.emplace(t.name, &t);
@@ -111,7 +111,6 @@ std::shared_ptr<const Network> Network::build(const Architecture& arch, const io
     };
 
     std::unordered_map<std::string, std::size_t> valueIndex{{"input", 0}};
-    const auto shapes = inferShapes(arch);
     std::unordered_map<std::string, std::int64_t> inChannels;
     {
       std::unordered_map<std::string, std::int64_t> outC{{"input", arch.input.channels}};
@@ -243,7 +242,10 @@ FloatTensor Network::forward(const FloatTensor& input) const {
       if (!out.isTensor()) throw Error(ErrorCode::ShapeMismatch, "the TorchScript network does not return one tensor");
       y = out.toTensor();
     } else {
-      (void)inferShapes(a, InputSpec{shape[1], shape[2], shape[3]});  // a clear error before any kernel runs
+      // another input size than the one validated at build: a clear error before any kernel runs
+      if (shape[2] != a.input.height || shape[3] != a.input.width) {
+        (void)inferShapes(a, InputSpec{shape[1], shape[2], shape[3]});
+      }
       y = impl_->run(x);
     }
     y = y.to(at::kFloat).contiguous();

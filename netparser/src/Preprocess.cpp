@@ -172,9 +172,8 @@ PreparedInput preprocess(const iod::SliceImage& img, const Architecture& arch) {
   if (planes.size() == 1 && outChannels == 3) planes = {planes[0], planes[0], planes[0]};
 
   // 5. resize into the network grid
-  const std::int64_t H = arch.kind == Architecture::Kind::Graph || arch.input.height > 0 ? arch.input.height : img.rows;
-  const std::int64_t W =
-      arch.kind == Architecture::Kind::Graph || arch.input.width > 0 ? arch.input.width : img.columns;
+  const std::int64_t H = arch.input.height;  // both kinds declare their input (parser: >= 1)
+  const std::int64_t W = arch.input.width;
   PreparedInput out;
   Placement& pl = out.placement;
   pl.scaleRow = static_cast<double>(H) / img.rows;

@@ -20,12 +20,6 @@ using Shape = std::vector<std::int64_t>;
   throw Error(code, "architecture: layer '" + l.id + "' (" + l.pointer + "): " + what, l.id, l.pointer);
 }
 
-std::string text(const Shape& s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 // a*b with a limit: values beyond the limit (or overflow) are refused by the caller.
 std::int64_t mul(std::int64_t a, std::int64_t b) {
   if (a == 0 || b == 0) return 0;
@@ -130,7 +124,7 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
     const Shape& x = in.front();
     const auto& p = l.params;
     const auto needImage = [&] {
-      if (x.size() != 3) fail(ErrorCode::ShapeMismatch, l, "needs a C,H,W input, got " + text(x));
+      if (x.size() != 3) fail(ErrorCode::ShapeMismatch, l, "needs a C,H,W input, got " + formatShape(x));
     };
     Shape out;
     std::int64_t params = 0;
@@ -185,7 +179,7 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
         break;
       case LayerType::Softmax:
         if (p.dim > static_cast<std::int64_t>(x.size()))
-          fail(ErrorCode::ShapeMismatch, l, "dim " + std::to_string(p.dim) + " does not exist in " + text(x));
+          fail(ErrorCode::ShapeMismatch, l, "dim " + std::to_string(p.dim) + " does not exist in " + formatShape(x));
         out = x;
         break;
       case LayerType::MaxPool2d:
@@ -216,7 +210,7 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
         for (std::size_t i = 1; i < in.size(); ++i) {
           if (in[i].size() != x.size() || (x.size() == 3 && (in[i][1] != x[1] || in[i][2] != x[2]))) {
             fail(ErrorCode::ShapeMismatch, l,
-                 "cannot concatenate " + text(x) + " with " + text(in[i]) + " ('" + l.inputs[i] +
+                 "cannot concatenate " + formatShape(x) + " with " + formatShape(in[i]) + " ('" + l.inputs[i] +
                      "'): spatial sizes differ");
           }
           out[0] = add(out[0], in[i][0]);
@@ -228,7 +222,7 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
           if (in[i] != x) {
             const bool channelsOnly = in[i].size() == 3 && x.size() == 3 && in[i][1] == x[1] && in[i][2] == x[2];
             fail(channelsOnly ? ErrorCode::ChannelMismatch : ErrorCode::ShapeMismatch, l,
-                 "cannot add " + text(x) + " and " + text(in[i]) + " ('" + l.inputs[i] + "')");
+                 "cannot add " + formatShape(x) + " and " + formatShape(in[i]) + " ('" + l.inputs[i] + "')");
           }
         }
         out = x;
@@ -236,19 +230,19 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
       case LayerType::Flatten: out = {elements(x)}; break;
       case LayerType::Linear:
         if (x.size() != 1)
-          fail(ErrorCode::ShapeMismatch, l, "needs a flat input (add a flatten layer), got " + text(x));
+          fail(ErrorCode::ShapeMismatch, l, "needs a flat input (add a flatten layer), got " + formatShape(x));
         out = {p.outFeatures};
         params = add(mul(p.outFeatures, x[0]), p.bias ? p.outFeatures : 0);
         break;
       default: out = x; break;
     }
     if (out.size() == 3 && (out[0] > lim.maxChannels || out[1] > lim.maxSpatial || out[2] > lim.maxSpatial)) {
-      fail(ErrorCode::ResourceLimit, l, "output " + text(out) + " exceeds the channel or spatial limits");
+      fail(ErrorCode::ResourceLimit, l, "output " + formatShape(out) + " exceeds the channel or spatial limits");
     }
     const auto bytes = mul(elements(out), 4);
     if (bytes > lim.maxActivationBytes) {
       fail(ErrorCode::ResourceLimit, l,
-           "its output " + text(out) + " needs " + std::to_string(bytes / (1024LL * 1024)) +
+           "its output " + formatShape(out) + " needs " + std::to_string(bytes / (1024LL * 1024)) +
                " MiB, above the limit of " + std::to_string(lim.maxActivationBytes / (1024LL * 1024)) + " MiB");
     }
     report.largestActivationBytes = std::max(report.largestActivationBytes, bytes);
@@ -288,11 +282,17 @@ std::string formatShapeTable(const ShapeReport& report) {
     << "parameters\n";
   for (const auto& l : report.layers) {
     o << std::setw(static_cast<int>(width)) << l.id << std::setw(20) << toString(l.type) << std::setw(22)
-      << text(l.shape) << l.parameters << "\n";
+      << formatShape(l.shape) << l.parameters << "\n";
   }
-  o << "output " << text(report.outputShape) << ", " << report.totalParameters << " parameters, largest activation "
-    << (report.largestActivationBytes + 1023) / 1024 << " KiB\n";
+  o << "output " << formatShape(report.outputShape) << ", " << report.totalParameters
+    << " parameters, largest activation " << (report.largestActivationBytes + 1023) / 1024 << " KiB\n";
   return o.str();
+}
+
+std::string formatShape(const std::vector<std::int64_t>& shape) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
 }
 
 InputSpec parseInputSpec(std::string_view s) {

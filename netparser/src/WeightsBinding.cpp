@@ -13,12 +13,6 @@ namespace iodeep::netparser {
 
 namespace {
 
-std::string shapeText(const std::vector<std::int64_t>& s) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 std::string list(const std::vector<std::string>& names, std::size_t max = 12) {
   std::string out;
   for (std::size_t i = 0; i < names.size() && i < max; ++i) out += (i ? ", " : "") + names[i];
@@ -46,8 +40,8 @@ void checkWeights(const Architecture& arch, const iod::ByteBuffer& weights) {
     // A scalar counter may come as shape [] or [1].
     const bool shapeOk = t.shape == spec.shape || (spec.shape.empty() && t.shape == std::vector<std::int64_t>{1});
     if (!dtypeOk || !shapeOk) {
-      wrong.push_back(spec.name + " is " + std::string(iod::toString(t.dtype)) + " " + shapeText(t.shape) +
-                      ", expected " + (spec.isInt64 ? "I64 " : "F32 ") + shapeText(spec.shape));
+      wrong.push_back(spec.name + " is " + std::string(iod::toString(t.dtype)) + " " + formatShape(t.shape) +
+                      ", expected " + (spec.isInt64 ? "I64 " : "F32 ") + formatShape(spec.shape));
     }
     given.erase(it);
   }

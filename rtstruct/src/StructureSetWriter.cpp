@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/DateTime.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Uid.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
@@ -39,17 +40,6 @@ std::string number(double v) {
   std::string s = buf;
   if (s == "-0.000") s = "0.000";
   return s;
-}
-
-std::pair<std::string, std::string> now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char d[16];
-  char h[16];
-  std::strftime(d, sizeof d, "%Y%m%d", &tm);
-  std::strftime(h, sizeof h, "%H%M%S", &tm);
-  return {d, h};
 }
 
 }  // namespace
@@ -106,7 +96,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   }
   if (first == nullptr) throw Error(ErrorCode::InvalidArgument, "RT Structure Set: no contour to write");
   const auto& src = *first;
-  const auto [today, time] = now();
+  const auto [today, time] = iod::nowDicomDateTime();
   DRTStructureSetIOD rt;
   // Patient and General Study: copied from the images
   check(rt.setPatientName(src.patientName.c_str()), "PatientName");

@@ -13,12 +13,6 @@ namespace iodeep::client {
 
 namespace {
 
-std::string shapeText(const std::vector<std::int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 std::string_view kindName(iod::ObjectKind k) {
   switch (k) {
     case iod::ObjectKind::Iodeep: return "iodeep";
@@ -155,7 +149,7 @@ std::string InspectReport::toText() const {
       << "payload:     " << m.weightsFormat << ", " << payloadBytes << " bytes, SHA-256 " << m.weightsSha256 << "\n"
       << "tensors:     " << tensors.size() << " (" << parameterCount << " values)\n";
     for (const auto& t : tensors) {
-      o << "  " << t.name << "  " << iod::toString(t.dtype) << "  " << shapeText(t.shape) << "\n";
+      o << "  " << t.name << "  " << iod::toString(t.dtype) << "  " << netparser::formatShape(t.shape) << "\n";
     }
     o << "network:     " << (architectureFormat.empty() ? "INVALID" : architectureFormat) << " architecture\n";
     if (!shapeTable.empty()) o << shapeTable;

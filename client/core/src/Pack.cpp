@@ -1,5 +1,7 @@
 #include "iodeep/client/Pack.hpp"
 
+#include <optional>
+
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Legacy.hpp"
@@ -40,6 +42,8 @@ PackResult pack(const PackOptions& o) {
   if (o.output.empty()) throw Error(ErrorCode::InvalidArgument, "no output file (-o)");
   iod::PackInput in;
   PackResult result;
+  std::optional<netparser::Architecture> graph;  // set for graph networks: the weights must fit it
+  std::string weightsSource;
 
   if (!o.fromLegacy.empty()) {
     if (!o.architecture.empty() || !o.weights.empty()) {
@@ -62,7 +66,8 @@ PackResult pack(const PackOptions& o) {
     }
     auto imported = netparser::importTorchBytes(torchBytes.bytes(), where + " (0017,0018)");
     in.weights = imported.safetensors;
-    checkFit(parseArchitectureFile(in.architectureJson, where + " (0017,0016)"), in.weights, where + " (0017,0018)");
+    graph = parseArchitectureFile(in.architectureJson, where + " (0017,0016)");
+    weightsSource = where + " (0017,0018)";
     result.weightsSource = "legacy " + std::string(netparser::toString(imported.source));
     in.name = o.name.empty() ? legacy.name : o.name;
     in.target.modality = o.modality.empty() ? legacy.modality : o.modality;
@@ -99,8 +104,8 @@ PackResult pack(const PackOptions& o) {
       auto imported = netparser::importWeights(o.weights);
       in.weights = imported.safetensors;
       result.weightsSource = std::string(netparser::toString(imported.source));
-      iod::Safetensors::parse(in.weights, o.weights.string()).checkFinite(o.weights.string());
-      checkFit(arch, in.weights, o.weights.string());
+      graph = arch;
+      weightsSource = o.weights.string();
     }
     in.name = o.name;
     in.target.modality = o.modality;
@@ -117,7 +122,16 @@ PackResult pack(const PackOptions& o) {
   in.weightsUri = o.weightsUri;
   in.studyInstanceUid = o.studyUid;
 
-  result.model = iod::buildModel(std::move(in));
+  // buildModel validates the payload once (parse, NaN/Inf scan, SHA-256); then the fit.
+  try {
+    result.model = iod::buildModel(std::move(in));
+  } catch (const Error& e) {
+    const bool aboutWeights = e.code() == ErrorCode::NonFiniteWeights || e.code() == ErrorCode::InvalidSafetensors ||
+                              e.code() == ErrorCode::UnsupportedDtype;
+    if (!aboutWeights || weightsSource.empty()) throw;
+    throw Error(e.code(), weightsSource + ": " + e.what());
+  }
+  if (graph) checkFit(*graph, result.model.weights, weightsSource);
   if (result.model.weightsFormat == iod::kWeightsFormatSafetensors) {
     const auto st = iod::Safetensors::parse(result.model.weights);
     result.tensorCount = st.tensors().size();

@@ -198,6 +198,9 @@ struct TensorSpec {
 /// Human-readable per-layer table (id, type, output shape, parameters) and totals.
 [[nodiscard]] std::string formatShapeTable(const ShapeReport& report);
 
+/// "[C, H, W]": a shape as the shape table and the error messages write it.
+[[nodiscard]] std::string formatShape(const std::vector<std::int64_t>& shape);
+
 /// Parses "CxHxW" (e.g. "1x256x256"). Throws Error(InvalidArgument).
 [[nodiscard]] InputSpec parseInputSpec(std::string_view text);
 
