@@ -2,28 +2,13 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/iod/AtomicFile.hpp"
-#include "iodeep/iod/ByteBuffer.hpp"
-#include "iodeep/iod/Error.hpp"
-#include "iodeep/netparser/Architecture.hpp"
-#include "iodeep/netparser/Network.hpp"
+#include "iodeep/client/ArchitectureReport.hpp"
 
 namespace po = boost::program_options;
 
 namespace iodeep::cli {
 
 namespace {
-
-netparser::Architecture load(const std::string& file) {
-  const std::string text = iod::readTextFile(file);
-  try {
-    return netparser::parseArchitecture(text);
-  } catch (const Error& e) {
-    std::string what = e.what();
-    if (what.rfind("architecture", 0) == 0) what = what.substr(std::string("architecture").size());
-    throw Error(e.code(), file + what, e.layer(), e.pointer());
-  }
-}
 
 int check(const std::vector<std::string>& args) {
   std::string file;
@@ -42,20 +27,7 @@ int check(const std::vector<std::string>& args) {
     std::cerr << "iodeep arch check: no file given (see 'iodeep arch check --help')\n";
     return kExitUsage;
   }
-  const auto arch = load(file);
-  std::optional<netparser::InputSpec> spec;
-  if (!input.empty()) spec = netparser::parseInputSpec(input);
-  std::cout << file << ": " << (arch.format == netparser::Architecture::Format::DnnParser ? "DNN-parser" : "iodeep")
-            << " format, ";
-  if (arch.kind == netparser::Architecture::Kind::TorchScript) {
-    std::cout << "TorchScript network (graph in the weights archive), input " << arch.input.channels << "x"
-              << arch.input.height << "x" << arch.input.width << "\n";
-    return kExitOk;
-  }
-  const auto report = netparser::inferShapes(arch, spec);
-  const auto in = spec.value_or(arch.input);
-  std::cout << arch.layers.size() << " layers, input " << in.channels << "x" << in.height << "x" << in.width << "\n"
-            << netparser::formatShapeTable(report);
+  std::cout << client::checkArchitecture(file, input).toText();
   return kExitOk;
 }
 
@@ -77,14 +49,8 @@ int init(const std::vector<std::string>& args) {
     std::cerr << "iodeep arch init: FILE and -o are required (see 'iodeep arch init --help')\n";
     return kExitUsage;
   }
-  const auto arch = load(file);
-  if (arch.kind != netparser::Architecture::Kind::Graph) {
-    throw Error(ErrorCode::InvalidArgument, file + ": a TorchScript network brings its own weights");
-  }
-  const auto weights = netparser::initWeights(arch, seed);
-  iod::writeFileAtomically(output, weights.bytes());
-  std::cout << "wrote " << output << ": " << netparser::expectedTensors(arch).size() << " tensors, "
-            << netparser::inferShapes(arch).totalParameters << " values, seed " << seed << "\n";
+  const auto r = client::initWeights(file, seed, output);
+  std::cout << "wrote " << output << ": " << r.tensors << " tensors, " << r.values << " values, seed " << seed << "\n";
   return kExitOk;
 }
 

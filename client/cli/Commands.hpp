@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "iodeep/iod/Error.hpp"
+
 namespace iodeep::cli {
 
 int packCommand(const std::vector<std::string>& args);
@@ -20,9 +22,6 @@ std::optional<boost::program_options::variables_map> parseOptions(
     const std::vector<std::string>& args, const boost::program_options::options_description& desc,
     const boost::program_options::positional_options_description* positional = nullptr);
 
-/// Exit codes (docs/cli.md).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitInvalidContent = 4;
+// Exit codes: iodeep::kExit* in iodeep/iod/Error.hpp (docs/cli.md).
 
 }  // namespace iodeep::cli

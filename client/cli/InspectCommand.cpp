@@ -37,7 +37,7 @@ int inspectCommand(const std::vector<std::string>& args) {
         break;
       }
     }
-    return kExitInvalidContent;
+    return kExitContent;
   }
   return kExitOk;
 }

@@ -1,8 +1,7 @@
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "Commands.hpp"
-#include "iodeep/rtstruct/StructureSet.hpp"
+#include "iodeep/client/StructureSetReport.hpp"
 
 namespace po = boost::program_options;
 
@@ -28,43 +27,8 @@ int rtstructCommand(const std::vector<std::string>& args) {
     std::cerr << "iodeep rtstruct show: no file given\n";
     return kExitUsage;
   }
-  const auto set = rtstruct::readStructureSet(file);
-  nlohmann::json j;
-  j["label"] = set.label;
-  j["approvalStatus"] = set.approvalStatus;
-  j["reviewerName"] = set.reviewerName;
-  j["reviewDate"] = set.reviewDate;
-  j["reviewTime"] = set.reviewTime;
-  j["frameOfReferenceUid"] = set.frameOfReferenceUid;
-  j["proposedBy"] = set.contributingAlgorithm;
-  j["rois"] = nlohmann::json::array();
-  for (const auto& roi : set.rois) {
-    std::map<std::string, int> perImage;
-    for (const auto& [uid, pts] : roi.contours) ++perImage[uid.empty() ? "(no image reference)" : uid];
-    j["rois"].push_back({{"number", roi.number},
-                         {"name", roi.name},
-                         {"color", roi.color},
-                         {"interpretedType", roi.interpretedType},
-                         {"generationAlgorithm", roi.generationAlgorithm},
-                         {"generationDescription", roi.generationDescription},
-                         {"contoursPerImage", perImage}});
-  }
-  if (parsed->count("json") != 0) {
-    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return kExitOk;
-  }
-  std::cout << file << ": RT Structure Set '" << set.label << "', " << set.approvalStatus;
-  if (!set.reviewerName.empty())
-    std::cout << " by " << set.reviewerName << " on " << set.reviewDate << " " << set.reviewTime;
-  std::cout << "\nproposed by: " << (set.contributingAlgorithm.empty() ? "(not recorded)" : set.contributingAlgorithm)
-            << "\n";
-  for (const auto& roi : j["rois"]) {
-    std::cout << "  ROI " << roi["number"] << " " << roi["name"].get<std::string>() << " ("
-              << roi["interpretedType"].get<std::string>() << ", " << roi["generationAlgorithm"].get<std::string>()
-              << ")\n";
-    for (const auto& [uid, n] : roi["contoursPerImage"].items())
-      std::cout << "    " << n << " contour(s) on " << uid << "\n";
-  }
+  const auto report = client::showStructureSet(file);
+  std::cout << (parsed->count("json") != 0 ? report.toJson() : report.toText());
   return kExitOk;
 }
 

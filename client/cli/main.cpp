@@ -55,11 +55,11 @@ int main(int argc, char** argv) {
   const std::vector<std::string> all(argv + 1, argv + argc);
   if (all.empty()) {
     std::cerr << "iodeep: no command given (see 'iodeep --help')\n";
-    return iodeep::cli::kExitUsage;
+    return iodeep::kExitUsage;
   }
   if (all[0] == "--help" || all[0] == "-h" || all[0] == "help") {
     std::cout << kUsage;
-    return iodeep::cli::kExitOk;
+    return iodeep::kExitOk;
   }
   iodeep::iod::setToolkitLogging(std::getenv("IODEEP_DCMTK_LOG") != nullptr);
   const std::string& command = all[0];
@@ -72,18 +72,18 @@ int main(int argc, char** argv) {
     if (command == "rtstruct") return iodeep::cli::rtstructCommand(rest);
     if (command == "version" || command == "--version") {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";
-      return iodeep::cli::kExitOk;
+      return iodeep::kExitOk;
     }
     std::cerr << "iodeep: unknown command '" << command << "' (see 'iodeep --help')\n";
-    return iodeep::cli::kExitUsage;
+    return iodeep::kExitUsage;
   } catch (const iodeep::Error& e) {
     std::cerr << "iodeep " << command << ": error [" << iodeep::toString(e.code()) << "]: " << e.what() << "\n";
     return iodeep::exitCodeFor(e.code());
   } catch (const boost::program_options::error& e) {
     std::cerr << "iodeep " << command << ": " << e.what() << " (see 'iodeep " << command << " --help')\n";
-    return iodeep::cli::kExitUsage;
+    return iodeep::kExitUsage;
   } catch (const std::exception& e) {
     std::cerr << "iodeep " << command << ": internal error: " << e.what() << "\n";
-    return 70;
+    return iodeep::kExitInternal;
   }
 }

@@ -33,6 +33,8 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::UnsupportedImage: return "UnsupportedImage";
     case ErrorCode::IncompatibleImage: return "IncompatibleImage";
     case ErrorCode::MissingGeometry: return "MissingGeometry";
+    case ErrorCode::NotRtStructureSet: return "NotRtStructureSet";
+    case ErrorCode::MalformedRtStructureSet: return "MalformedRtStructureSet";
     case ErrorCode::DicomError: return "DicomError";
     case ErrorCode::TorchError: return "TorchError";
     case ErrorCode::Internal: return "Internal";
@@ -43,9 +45,9 @@ std::string_view toString(ErrorCode code) noexcept {
 // Exit codes are documented in docs/cli.md; keep both in step.
 int exitCodeFor(ErrorCode code) noexcept {
   switch (code) {
-    case ErrorCode::InvalidArgument: return 2;
+    case ErrorCode::InvalidArgument: return kExitUsage;
     case ErrorCode::FileNotFound:
-    case ErrorCode::IoError: return 3;
+    case ErrorCode::IoError: return kExitInput;
     case ErrorCode::NotDicom:
     case ErrorCode::TruncatedDicom:
     case ErrorCode::NotIodeep:
@@ -70,13 +72,58 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::TorchScriptRefused:
     case ErrorCode::UnsupportedImage:
     case ErrorCode::IncompatibleImage:
-    case ErrorCode::MissingGeometry: return 4;
-    case ErrorCode::OutputError: return 5;
+    case ErrorCode::MissingGeometry:
+    case ErrorCode::NotRtStructureSet:
+    case ErrorCode::MalformedRtStructureSet: return kExitContent;
+    case ErrorCode::OutputError: return kExitOutput;
     case ErrorCode::DicomError:
     case ErrorCode::TorchError:
-    case ErrorCode::Internal: return 70;
+    case ErrorCode::Internal: return kExitInternal;
   }
-  return 70;
+  return kExitInternal;
+}
+
+Error::Error(ErrorCode code, std::string detail, ErrorContext context)
+    : std::runtime_error(""), code_(code), detail_(std::move(detail)), context_(std::move(context)) {
+  render();
+}
+
+Error::Error(ErrorCode code, std::string detail, std::string layer, std::string pointer)
+    : Error(code, std::move(detail), ErrorContext{.layer = std::move(layer), .pointer = std::move(pointer)}) {}
+
+void Error::render() {
+  std::string head = context_.part;
+  if (!context_.layer.empty()) head += (head.empty() ? "" : ": ") + std::string("layer '") + context_.layer + "'";
+  if (!context_.pointer.empty()) head += (head.empty() ? "(" : " (") + context_.pointer + ")";
+  std::string out;
+  for (const std::string* s : {&context_.file, &context_.uid, &context_.dicomTag, &head}) {
+    if (!s->empty()) out += *s + ": ";
+  }
+  rendered_ = out + detail_;
+}
+
+Error& Error::inFile(const std::string& file) {
+  if (context_.file.empty()) context_.file = file;
+  render();
+  return *this;
+}
+
+Error& Error::withUid(const std::string& uid) {
+  if (context_.uid.empty()) context_.uid = uid;
+  render();
+  return *this;
+}
+
+Error& Error::withTag(const std::string& tag) {
+  if (context_.dicomTag.empty()) context_.dicomTag = tag;
+  render();
+  return *this;
+}
+
+Error& Error::within(const std::string& part) {
+  if (!part.empty()) context_.part = context_.part.empty() ? part : part + ": " + context_.part;
+  render();
+  return *this;
 }
 
 }  // namespace iodeep

@@ -5,12 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <optional>
 #include <set>
 
-#include "Dcmtk.hpp"
 #include "JsonInternal.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DateTime.hpp"
+#include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/iod/Sha256.hpp"
@@ -44,6 +45,21 @@ bool validPhotometric(std::uint16_t spp, std::string_view pi) {
   if (spp == 1) return std::find(kPhotometric1.begin(), kPhotometric1.end(), pi) != kPhotometric1.end();
   if (spp == 3) return std::find(kPhotometric3.begin(), kPhotometric3.end(), pi) != kPhotometric3.end();
   return false;
+}
+
+// Problems with the object's identifying UIDs; the writer refuses them, verifyIodeep reports them.
+std::vector<std::string> uidProblems(const IodeepModel& m) {
+  std::vector<std::string> out;
+  for (const auto& [uid, what] :
+       {std::pair{&m.studyInstanceUid, "StudyInstanceUID"}, std::pair{&m.seriesInstanceUid, "SeriesInstanceUID"},
+        std::pair{&m.sopInstanceUid, "SOPInstanceUID"}, std::pair{&m.dnnUid, "DnnUID"}}) {
+    if (!isValidUid(*uid)) out.push_back(std::string(what) + " '" + *uid + "' is not a valid UID");
+  }
+  if (m.studyInstanceUid == m.seriesInstanceUid || m.seriesInstanceUid == m.sopInstanceUid ||
+      m.studyInstanceUid == m.sopInstanceUid) {
+    out.emplace_back("Study, Series and SOP Instance UIDs are not distinct");
+  }
+  return out;
 }
 
 std::string creatorVersionUid() {
@@ -91,8 +107,9 @@ void insertPayload(DcmDataset& ds, const ByteBuffer& weights) {
     // Stream the value from the developer's file when the DICOM file is written: no copy in memory.
     std::error_code ec;
     if (std::filesystem::file_size(*file, ec) == size) {
-      auto* factory = new DcmInputFileStreamFactory(OFFilename(file->c_str()), 0);  // owned by elem
-      dcmtk::check(elem->createValueFromTempFile(factory, static_cast<Uint32>(size), EBO_LittleEndian),
+      auto factory = std::make_unique<DcmInputFileStreamFactory>(OFFilename(file->c_str()), 0);
+      // createValueFromTempFile takes ownership of the factory (its documented contract)
+      dcmtk::check(elem->createValueFromTempFile(factory.release(), static_cast<Uint32>(size), EBO_LittleEndian),
                    ErrorCode::Internal, "cannot attach payload file");
       dcmtk::check(ds.insert(elem.release(), OFTrue), ErrorCode::Internal, "cannot insert payload");
       return;
@@ -125,8 +142,9 @@ std::string normaliseCodeString(std::string_view value, std::string_view what) {
   return s;
 }
 
-std::string deriveDnnUid(std::string_view architectureJson, std::string_view weightsSha256Hex) {
-  const std::string canonical = canonicalJson(architectureJson, "architecture");
+namespace {
+
+std::string dnnUidFromCanonical(const std::string& canonical, std::string_view weightsSha256Hex) {
   Sha256 h;
   h.update("IODEEP-DNNUID-1\n");
   h.update(std::to_string(canonical.size()) + "\n");
@@ -134,6 +152,12 @@ std::string deriveDnnUid(std::string_view architectureJson, std::string_view wei
   h.update("\n");
   h.update(weightsSha256Hex);
   return uidFromDigest(h.finish());
+}
+
+}  // namespace
+
+std::string deriveDnnUid(std::string_view architectureJson, std::string_view weightsSha256Hex) {
+  return dnnUidFromCanonical(canonicalJson(architectureJson, "architecture"), weightsSha256Hex);
 }
 
 IodeepModel buildModel(PackInput input) {
@@ -203,12 +227,8 @@ IodeepModel buildModel(PackInput input) {
 
 void writeIodeep(const IodeepModel& m, const std::filesystem::path& path) {
   dcmtk::registerPrivateDictionary();
-  for (const auto* uid : {&m.studyInstanceUid, &m.seriesInstanceUid, &m.sopInstanceUid, &m.dnnUid}) {
-    if (!isValidUid(*uid)) throw Error(ErrorCode::MalformedIodeep, "invalid UID '" + *uid + "'");
-  }
-  if (m.studyInstanceUid == m.seriesInstanceUid || m.seriesInstanceUid == m.sopInstanceUid ||
-      m.studyInstanceUid == m.sopInstanceUid) {
-    throw Error(ErrorCode::MalformedIodeep, "Study, Series and SOP Instance UIDs must be distinct");
+  if (const auto problems = uidProblems(m); !problems.empty()) {
+    throw Error(ErrorCode::MalformedIodeep, problems.front(), ErrorContext{.file = path.string()});
   }
   DcmFileFormat file;
   DcmDataset& ds = *file.getDataset();
@@ -274,12 +294,12 @@ void writeIodeep(const IodeepModel& m, const std::filesystem::path& path) {
   AtomicFile out(path);
   const OFCondition cond = file.saveFile(OFFilename(out.temporaryPath().c_str()), EXS_LittleEndianExplicit,
                                          EET_ExplicitLength, EGL_recalcGL, EPD_withoutPadding, 0, 0, EWM_fileformat);
-  dcmtk::check(cond, ErrorCode::OutputError, path.string() + ": cannot write");
+  dcmtk::check(cond, ErrorCode::OutputError, "cannot write", ErrorContext{.file = path.string()});
   out.commit();
 }
 
 ObjectKind probeObject(const std::filesystem::path& path) {
-  auto file = dcmtk::loadPart10(path);
+  auto file = dcmtk::loadFile(path);
   DcmDataset& ds = *file->getDataset();
   if (dcmtk::findPrivateCreator(ds, kPrivateGroup, kPrivateCreator) != 0) return ObjectKind::Iodeep;
   // Legacy: unreserved (0017,0016) + (0017,0018)
@@ -290,10 +310,10 @@ ObjectKind probeObject(const std::filesystem::path& path) {
 }
 
 IodeepFile readIodeep(const std::filesystem::path& path) {
-  auto fileFormat = dcmtk::loadPart10(path);
+  auto fileFormat = dcmtk::loadFile(path);
   DcmDataset& ds = *fileFormat->getDataset();
   DcmMetaInfo& meta = *fileFormat->getMetaInfo();
-  const std::string where = path.string();
+  const ErrorContext where{.file = path.string()};
 
   IodeepFile f;
   f.transferSyntaxUid = dcmtk::getString(meta, DCM_TransferSyntaxUID);
@@ -302,12 +322,13 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   if (f.creatorElement == 0) {
     if (ds.tagExists(DcmTagKey(kPrivateGroup, 0x0016)) && ds.tagExists(DcmTagKey(kPrivateGroup, 0x0018))) {
       throw Error(ErrorCode::LegacyIodeep,
-                  where +
-                      ": an object of the published IODeep reference code (no private creator); "
-                      "convert it with 'iodeep pack --from-legacy'");
+                  "an object of the published IODeep reference code (no private creator); "
+                  "convert it with 'iodeep pack --from-legacy'",
+                  where);
     }
-    throw Error(ErrorCode::NotIodeep, where + ": not an IODeep object (no private creator \"" +
-                                          std::string(kPrivateCreator) + "\" in group 0017)");
+    throw Error(ErrorCode::NotIodeep,
+                "not an IODeep object (no private creator \"" + std::string(kPrivateCreator) + "\" in group 0017)",
+                where);
   }
   const auto p = [&](std::uint8_t offset) { return privateTag(f.creatorElement, offset); };
   auto& m = f.model;
@@ -321,7 +342,7 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   m.weightsSha256 = dcmtk::getString(ds, p(element::kWeightsSha256));
 
   const auto req = [&](const std::string& value, std::string_view what) {
-    if (value.empty()) throw Error(ErrorCode::MalformedIodeep, where + ": IODeep object without " + std::string(what));
+    if (value.empty()) throw Error(ErrorCode::MalformedIodeep, "IODeep object without " + std::string(what), where);
   };
   req(m.architectureJson, "DnnArchitecture");
   req(m.name, "DnnName");
@@ -331,8 +352,8 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   if (ds.findAndGetElement(p(element::kWeightsPayload), payload).good() && payload != nullptr &&
       payload->getLength() > 0) {
     Uint8* bytes = nullptr;
-    dcmtk::check(payload->getUint8Array(bytes), ErrorCode::MalformedIodeep, where + ": DnnWeightsPayload");
-    if (bytes == nullptr) throw Error(ErrorCode::MalformedIodeep, where + ": DnnWeightsPayload is not binary");
+    dcmtk::check(payload->getUint8Array(bytes), ErrorCode::MalformedIodeep, "DnnWeightsPayload", where);
+    if (bytes == nullptr) throw Error(ErrorCode::MalformedIodeep, "DnnWeightsPayload is not binary", where);
     // The buffer keeps the whole DICOM object alive: the payload is not copied.
     std::shared_ptr<DcmFileFormat> owner(std::move(fileFormat));
     m.weights = ByteBuffer::view(
@@ -341,9 +362,10 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
     Uint32 length = 0;
     if (ds.findAndGetUint32(p(element::kWeightsLength), length).good()) {
       if (length > m.weights.size() || m.weights.size() - length > 1) {
-        throw Error(ErrorCode::MalformedIodeep, where + ": DnnWeightsLength " + std::to_string(length) +
-                                                    " does not fit the " + std::to_string(m.weights.size()) +
-                                                    "-byte payload");
+        throw Error(ErrorCode::MalformedIodeep,
+                    "DnnWeightsLength " + std::to_string(length) + " does not fit the " +
+                        std::to_string(m.weights.size()) + "-byte payload",
+                    where);
       }
       m.weights = m.weights.slice(0, length);
     } else if (m.weightsFormat == kWeightsFormatSafetensors) {
@@ -354,17 +376,18 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
         // left as stored; verifyIodeep() reports why it does not parse
       }
     }
-    if (m.weightsFormat.empty()) throw Error(ErrorCode::MalformedIodeep, where + ": payload without DnnWeightsFormat");
-    if (m.weightsSha256.empty()) throw Error(ErrorCode::MalformedIodeep, where + ": payload without DnnWeightsSHA256");
+    if (m.weightsFormat.empty()) throw Error(ErrorCode::MalformedIodeep, "payload without DnnWeightsFormat", where);
+    if (m.weightsSha256.empty()) throw Error(ErrorCode::MalformedIodeep, "payload without DnnWeightsSHA256", where);
   } else if (m.weightsUri.empty()) {
-    throw Error(ErrorCode::MalformedIodeep, where + ": neither an embedded weights payload nor a DnnWeights URI");
+    throw Error(ErrorCode::MalformedIodeep, "neither an embedded weights payload nor a DnnWeights URI", where);
   }
 
   m.target.modality = dcmtk::getString(ds, DCM_Modality);
   m.target.bodyPartExamined = dcmtk::getString(ds, DCM_BodyPartExamined);
   Uint16 spp = 0;
   if (ds.findAndGetUint16(DCM_SamplesPerPixel, spp).bad()) {
-    f.findings.push_back({Finding::Severity::Error, "SamplesPerPixel (0028,0002) is missing"});
+    f.findings.push_back(
+        {Finding::Severity::Error, ErrorCode::MalformedIodeep, "SamplesPerPixel (0028,0002) is missing"});
   }
   m.target.samplesPerPixel = spp;
   m.target.photometricInterpretation = dcmtk::getString(ds, DCM_PhotometricInterpretation);
@@ -382,7 +405,7 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   f.sopClassUid = dcmtk::getString(ds, DCM_SOPClassUID);
 
   if (f.creatorElement != 0x10) {
-    f.findings.push_back({Finding::Severity::Warning,
+    f.findings.push_back({Finding::Severity::Warning, ErrorCode::MalformedIodeep,
                           "private block reserved at (0017," +
                               std::string(DcmTag(kPrivateGroup, f.creatorElement).toString().c_str()).substr(6, 4) +
                               ") rather than (0017,0010); read by its creator string"});
@@ -392,81 +415,78 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
 
 std::vector<Finding> verifyIodeep(const IodeepFile& f) {
   std::vector<Finding> out = f.findings;
-  const auto error = [&](std::string msg) { out.push_back({Finding::Severity::Error, std::move(msg)}); };
-  const auto warn = [&](std::string msg) { out.push_back({Finding::Severity::Warning, std::move(msg)}); };
+  const auto error = [&](ErrorCode code, std::string msg) {
+    out.push_back({Finding::Severity::Error, code, std::move(msg)});
+  };
+  const auto warn = [&](std::string msg) {
+    out.push_back({Finding::Severity::Warning, ErrorCode::MalformedIodeep, std::move(msg)});
+  };
   const auto& m = f.model;
 
   if (f.sopClassUid != kRawDataStorageUid) {
-    error("SOPClassUID is " + f.sopClassUid + ", not Raw Data Storage (" + std::string(kRawDataStorageUid) + ")");
+    error(ErrorCode::MalformedIodeep,
+          "SOPClassUID is " + f.sopClassUid + ", not Raw Data Storage (" + std::string(kRawDataStorageUid) + ")");
   }
   if (f.mediaStorageSopClassUid != f.sopClassUid) {
-    error("MediaStorageSOPClassUID " + f.mediaStorageSopClassUid + " differs from SOPClassUID " + f.sopClassUid);
+    error(ErrorCode::MalformedIodeep,
+          "MediaStorageSOPClassUID " + f.mediaStorageSopClassUid + " differs from SOPClassUID " + f.sopClassUid);
   }
   if (f.transferSyntaxUid != UID_LittleEndianExplicitTransferSyntax) {
     warn("transfer syntax " + f.transferSyntaxUid + " is not Explicit VR Little Endian");
   }
-  for (const auto& [uid, what] :
-       {std::pair{&m.studyInstanceUid, "StudyInstanceUID"}, std::pair{&m.seriesInstanceUid, "SeriesInstanceUID"},
-        std::pair{&m.sopInstanceUid, "SOPInstanceUID"}, std::pair{&m.dnnUid, "DnnUID"}}) {
-    if (!isValidUid(*uid)) error(std::string(what) + " '" + *uid + "' is not a valid UID");
-  }
-  if (m.studyInstanceUid == m.seriesInstanceUid || m.seriesInstanceUid == m.sopInstanceUid ||
-      m.studyInstanceUid == m.sopInstanceUid) {
-    error("Study, Series and SOP Instance UIDs are not distinct");
-  }
-  if (m.target.modality.empty()) error("Modality (0008,0060) is empty");
-  if (m.target.bodyPartExamined.empty()) error("BodyPartExamined (0018,0015) is empty");
+  for (auto& problem : uidProblems(m)) error(ErrorCode::MalformedIodeep, std::move(problem));
+  if (m.target.modality.empty()) error(ErrorCode::MalformedIodeep, "Modality (0008,0060) is empty");
+  if (m.target.bodyPartExamined.empty()) error(ErrorCode::MalformedIodeep, "BodyPartExamined (0018,0015) is empty");
   if (m.target.samplesPerPixel != 0 &&
       !validPhotometric(m.target.samplesPerPixel, m.target.photometricInterpretation)) {
-    error("PhotometricInterpretation '" + m.target.photometricInterpretation + "' does not fit SamplesPerPixel " +
-          std::to_string(m.target.samplesPerPixel));
+    error(ErrorCode::MalformedIodeep, "PhotometricInterpretation '" + m.target.photometricInterpretation +
+                                          "' does not fit SamplesPerPixel " + std::to_string(m.target.samplesPerPixel));
   }
   if (m.seriesDescription.rfind(kSeriesDescriptionPrefix, 0) != 0) {
     warn("SeriesDescription does not start with '" + std::string(kSeriesDescriptionPrefix) +
          "': C-FIND by the IODeep convention will not find it");
   }
 
-  bool architectureOk = true;
+  // The canonical architecture is needed for the DnnUID; making it also checks the JSON.
+  std::optional<std::string> canonical;
   try {
-    checkJson(m.architectureJson, "DnnArchitecture");
+    canonical = canonicalJson(m.architectureJson, "DnnArchitecture");
   } catch (const Error& e) {
-    architectureOk = false;
-    error(e.what());
+    error(e.code(), e.what());
   }
 
   if (m.weights.empty()) {
-    if (m.weightsUri.empty()) error("no weights: neither payload nor URI");
-    return out;
-  }
-  if (m.weightsFormat == kWeightsFormatTorchScript) {
-    warn("the network is a TorchScript archive: code as well as data; clients run it only when configured to");
-    const std::string actual = toHex(sha256(m.weights.bytes()));
-    if (actual != m.weightsSha256) {
-      error("SHA-256 mismatch: DnnWeightsSHA256 says " + m.weightsSha256 + ", payload has " + actual);
-    } else if (architectureOk && deriveDnnUid(m.architectureJson, m.weightsSha256) != m.dnnUid) {
-      error("DnnUID " + m.dnnUid + " does not match the network's content");
-    }
-    return out;
-  }
-  if (m.weightsFormat != kWeightsFormatSafetensors) {
-    error("DnnWeightsFormat '" + m.weightsFormat + "' is neither " + std::string(kWeightsFormatSafetensors) + " nor " +
-          std::string(kWeightsFormatTorchScript));
+    if (m.weightsUri.empty()) error(ErrorCode::MalformedIodeep, "no weights: neither payload nor URI");
     return out;
   }
   std::span<const std::byte> logical = m.weights.bytes();
-  try {
-    const Safetensors st = Safetensors::parse(m.weights, "DnnWeightsPayload");
-    logical = st.logicalBytes();
-    st.checkFinite("DnnWeightsPayload");
-  } catch (const Error& e) {
-    error(e.what());
+  if (m.weightsFormat == kWeightsFormatTorchScript) {
+    warn("the network is a TorchScript archive: code as well as data; clients run it only when configured to");
+  } else if (m.weightsFormat == kWeightsFormatSafetensors) {
+    try {
+      const Safetensors st = Safetensors::parse(m.weights, "DnnWeightsPayload");
+      logical = st.logicalBytes();
+      st.checkFinite("DnnWeightsPayload");
+    } catch (const Error& e) {
+      error(e.code(), e.what());
+    }
+  } else {
+    error(ErrorCode::MalformedIodeep, "DnnWeightsFormat '" + m.weightsFormat + "' is neither " +
+                                          std::string(kWeightsFormatSafetensors) + " nor " +
+                                          std::string(kWeightsFormatTorchScript));
+    return out;
   }
+  // One integrity check for every format: the payload's hash, then the DnnUID derived from it.
   const std::string actual = toHex(sha256(logical));
   if (actual != m.weightsSha256) {
-    error("SHA-256 mismatch: DnnWeightsSHA256 says " + m.weightsSha256 + ", payload has " + actual);
-  } else if (architectureOk) {
-    const std::string expected = deriveDnnUid(m.architectureJson, m.weightsSha256);
-    if (expected != m.dnnUid) error("DnnUID " + m.dnnUid + " does not match the network's content (" + expected + ")");
+    error(ErrorCode::ChecksumMismatch,
+          "SHA-256 mismatch: DnnWeightsSHA256 says " + m.weightsSha256 + ", payload has " + actual);
+  } else if (canonical) {
+    const std::string expected = dnnUidFromCanonical(*canonical, m.weightsSha256);
+    if (expected != m.dnnUid) {
+      error(ErrorCode::MalformedIodeep,
+            "DnnUID " + m.dnnUid + " does not match the network's content (" + expected + ")");
+    }
   }
   return out;
 }

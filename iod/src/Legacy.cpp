@@ -4,7 +4,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "Dcmtk.hpp"
+#include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 
 namespace iodeep::iod {
@@ -298,7 +298,7 @@ ByteBuffer decodeBase64(std::string_view text) {
 }
 
 LegacyObject readLegacy(const std::filesystem::path& path) {
-  auto file = dcmtk::loadPart10(path);
+  auto file = dcmtk::loadFile(path);
   DcmDataset& ds = *file->getDataset();
   DcmMetaInfo& meta = *file->getMetaInfo();
   const DcmTagKey archTag(kPrivateGroup, 0x0016);

@@ -1,46 +1,14 @@
 #include "iodeep/iod/Slice.hpp"
 
-#include <dcmtk/dcmdata/dcrledrg.h>
-#include <dcmtk/dcmjpeg/djdecode.h>
-#include <dcmtk/dcmjpls/djdecode.h>
-
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 
-#include "Dcmtk.hpp"
+#include "iodeep/iod/DcmtkBridge.hpp"
 
 namespace iodeep::iod {
 
 namespace {
-
-void registerCodecs() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    // JPEG decoder: convert YBR to RGB and set PhotometricInterpretation accordingly.
-    DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation);
-    DJLSDecoderRegistration::registerCodecs();
-    DcmRLEDecoderRegistration::registerCodecs();
-  });
-}
-
-// Images may come without a Part 10 header (pydicom writes some); accept a bare data set too.
-std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
-  registerCodecs();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::FileNotFound, path.string() + ": no such file");
-  if (dcmtk::hasPart10Prefix(path)) return dcmtk::loadPart10(path);
-  auto file = std::make_unique<DcmFileFormat>();
-  const OFCondition cond =
-      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_dataset);
-  DcmDataset* ds = file->getDataset();
-  if (cond.bad() || ds->card() == 0 || !ds->tagExists(DCM_SOPClassUID)) {
-    throw Error(ErrorCode::NotDicom,
-                path.string() + ": not a DICOM file (no Part 10 header and no data set with a SOP class)");
-  }
-  return file;
-}
 
 std::optional<double> getDouble(DcmItem& item, const DcmTagKey& key, unsigned long pos = 0) {
   Float64 v = 0;
@@ -120,8 +88,8 @@ SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   return a;
 }
 
-[[noreturn]] void unsupported(const std::filesystem::path& p, const std::string& what) {
-  throw Error(ErrorCode::UnsupportedImage, p.string() + ": " + what);
+[[noreturn]] void unsupported(const std::string& what) {
+  throw Error(ErrorCode::UnsupportedImage, what);
 }
 
 float ybrToRgb(float y, float cb, float cr, int channel) {
@@ -132,6 +100,14 @@ float ybrToRgb(float y, float cb, float cr, int channel) {
   return std::clamp(v, 0.0F, 255.0F);
 }
 
+std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
+  dcmtk::registerDecoders();
+  // Images may come without a Part 10 header (pydicom writes some): accept a bare data set too.
+  return dcmtk::loadFile(path, dcmtk::Accept::Part10OrBareDataset);
+}
+
+SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame);
+
 }  // namespace
 
 SliceAttributes readSliceAttributes(const std::filesystem::path& path) {
@@ -141,34 +117,45 @@ SliceAttributes readSliceAttributes(const std::filesystem::path& path) {
 
 SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   auto file = loadImage(path);
-  DcmDataset& ds = *file->getDataset();
+  try {
+    return decodeSlice(*file, frame);
+  } catch (Error& e) {
+    e.inFile(path.string());
+    throw;
+  }
+}
+
+namespace {
+
+SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
+  DcmDataset& ds = *file.getDataset();
   SliceImage img;
-  img.attributes = attributesOf(ds, *file->getMetaInfo());
+  img.attributes = attributesOf(ds, *file.getMetaInfo());
   auto& a = img.attributes;
-  if (!ds.tagExists(DCM_PixelData)) unsupported(path, "no Pixel Data (7FE0,0010)");
-  if (a.rows == 0 || a.columns == 0) unsupported(path, "Rows or Columns is 0");
+  if (!ds.tagExists(DCM_PixelData)) unsupported("no Pixel Data (7FE0,0010)");
+  if (a.rows == 0 || a.columns == 0) unsupported("Rows or Columns is 0");
   if (a.samplesPerPixel != 1 && a.samplesPerPixel != 3) {
-    unsupported(path, "SamplesPerPixel " + std::to_string(a.samplesPerPixel) + " (1 or 3 are decoded)");
+    unsupported("SamplesPerPixel " + std::to_string(a.samplesPerPixel) + " (1 or 3 are decoded)");
   }
   if (a.bitsAllocated != 1 && a.bitsAllocated != 8 && a.bitsAllocated != 16 && a.bitsAllocated != 32) {
-    unsupported(path, "BitsAllocated " + std::to_string(a.bitsAllocated) + " (1, 8, 16 or 32 are decoded)");
+    unsupported("BitsAllocated " + std::to_string(a.bitsAllocated) + " (1, 8, 16 or 32 are decoded)");
   }
-  if (a.bitsAllocated == 1 && a.samplesPerPixel != 1) unsupported(path, "1-bit colour data");
+  if (a.bitsAllocated == 1 && a.samplesPerPixel != 1) unsupported("1-bit colour data");
   if (a.bitsStored == 0 || a.bitsStored > a.bitsAllocated || a.highBit >= a.bitsAllocated ||
       a.highBit + 1 < a.bitsStored) {
-    unsupported(path, "inconsistent BitsStored/HighBit");
+    unsupported("inconsistent BitsStored/HighBit");
   }
   if (frame < 0 || frame >= a.numberOfFrames) {
-    throw Error(ErrorCode::InvalidArgument, path.string() + ": frame " + std::to_string(frame) + " out of range (" +
-                                                std::to_string(a.numberOfFrames) + " frame(s))");
+    throw Error(ErrorCode::InvalidArgument,
+                "frame " + std::to_string(frame) + " out of range (" + std::to_string(a.numberOfFrames) + " frame(s))");
   }
   const std::string& pi = a.photometricInterpretation;
   const bool mono = pi == "MONOCHROME1" || pi == "MONOCHROME2";
   const bool ybrFull = pi == "YBR_FULL";
   const bool ybr422 = pi == "YBR_FULL_422";
   if (!(mono && a.samplesPerPixel == 1) && !((pi == "RGB" || ybrFull || ybr422) && a.samplesPerPixel == 3)) {
-    unsupported(path, "PhotometricInterpretation " + pi + " with " + std::to_string(a.samplesPerPixel) +
-                          " sample(s) is not decoded (MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422 are)");
+    unsupported("PhotometricInterpretation " + pi + " with " + std::to_string(a.samplesPerPixel) +
+                " sample(s) is not decoded (MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422 are)");
   }
 
   // Decompress into Explicit VR Little Endian when needed.
@@ -176,9 +163,8 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   if (original.isEncapsulated()) {
     const OFCondition cond = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (cond.bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
-      unsupported(path, std::string("compressed pixel data in ") + original.getXferName() +
-                            " that DCMTK cannot decode here" +
-                            (cond.bad() ? std::string(" (") + cond.text() + ")" : ""));
+      unsupported(std::string("compressed pixel data in ") + original.getXferName() + " that DCMTK cannot decode here" +
+                  (cond.bad() ? std::string(" (") + cond.text() + ")" : ""));
     }
     // the decoder may have converted YBR to RGB
     a.photometricInterpretation = dcmtk::getString(ds, DCM_PhotometricInterpretation);
@@ -188,9 +174,9 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   const bool nowYbr422 = a.photometricInterpretation == "YBR_FULL_422";
 
   DcmElement* pixelData = nullptr;
-  if (ds.findAndGetElement(DCM_PixelData, pixelData).bad() || pixelData == nullptr) unsupported(path, "no Pixel Data");
+  if (ds.findAndGetElement(DCM_PixelData, pixelData).bad() || pixelData == nullptr) unsupported("no Pixel Data");
   Uint8* raw = nullptr;
-  if (pixelData->getUint8Array(raw).bad() || raw == nullptr) unsupported(path, "Pixel Data cannot be read");
+  if (pixelData->getUint8Array(raw).bad() || raw == nullptr) unsupported("Pixel Data cannot be read");
   const std::size_t bytesPerSample = a.bitsAllocated / 8U;
   const std::size_t pixelsPerFrame = static_cast<std::size_t>(a.rows) * a.columns;
   const std::size_t samplesPerFrame = nowYbr422 ? pixelsPerFrame * 2 : pixelsPerFrame * a.samplesPerPixel;
@@ -199,8 +185,7 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
     // bit-packed, least significant bit first, frames follow each other bit by bit
     const std::size_t firstBit = samplesPerFrame * static_cast<std::size_t>(frame);
     if ((firstBit + samplesPerFrame + 7) / 8 > available) {
-      throw Error(ErrorCode::TruncatedDicom,
-                  path.string() + ": Pixel Data is too short for frame " + std::to_string(frame));
+      throw Error(ErrorCode::TruncatedDicom, "Pixel Data is too short for frame " + std::to_string(frame));
     }
     img.frame = frame;
     img.rows = a.rows;
@@ -217,8 +202,8 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   }
   const std::size_t frameBytes = samplesPerFrame * bytesPerSample;
   if (available < frameBytes * static_cast<std::size_t>(frame + 1)) {
-    throw Error(ErrorCode::TruncatedDicom, path.string() + ": Pixel Data holds " + std::to_string(available) +
-                                               " bytes, frame " + std::to_string(frame) + " needs up to " +
+    throw Error(ErrorCode::TruncatedDicom, "Pixel Data holds " + std::to_string(available) + " bytes, frame " +
+                                               std::to_string(frame) + " needs up to " +
                                                std::to_string(frameBytes * static_cast<std::size_t>(frame + 1)));
   }
   const Uint8* base = raw + frameBytes * static_cast<std::size_t>(frame);
@@ -273,8 +258,6 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
   a.photometricInterpretation = "RGB";
   return img;
 }
-
-namespace {
 
 struct Frame {
   std::array<double, 3> origin, x, y;

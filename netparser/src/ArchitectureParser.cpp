@@ -20,11 +20,7 @@ using nlohmann::json;
 constexpr std::string_view kInputId = "input";
 
 [[noreturn]] void fail(ErrorCode code, const std::string& layer, const std::string& pointer, const std::string& what) {
-  std::string msg = "architecture";
-  if (!layer.empty()) msg += ": layer '" + layer + "'";
-  if (!pointer.empty()) msg += " (" + pointer + ")";
-  msg += ": " + what;
-  throw Error(code, msg, layer, pointer);
+  throw Error(code, what, ErrorContext{.part = "architecture", .layer = layer, .pointer = pointer});
 }
 
 std::string escapePointer(std::string_view key) {

@@ -78,12 +78,8 @@ std::shared_ptr<const Network> Network::build(const Architecture& arch, const io
   auto impl = std::make_unique<Impl>();
   impl->arch = arch;
   try {
+    checkBuildPolicy(arch, options);
     if (arch.kind == Architecture::Kind::TorchScript) {
-      if (!options.allowTorchScript) {
-        throw Error(ErrorCode::TorchScriptRefused,
-                    "a TorchScript network is code as well as data; it is refused unless the configuration allows "
-                    "TorchScript networks (allow_torchscript)");
-      }
       std::istringstream in(std::string(reinterpret_cast<const char*>(weights.data()), weights.size()));
       try {
         impl->script = torch::jit::load(in, c10::Device(c10::kCPU));
@@ -274,16 +270,41 @@ InferenceEngine& InferenceEngine::shared() {
   return engine;
 }
 
-std::shared_ptr<const Network> InferenceEngine::network(const std::string& dnnUid,
-                                                        const std::function<std::shared_ptr<const Network>()>& build) {
+void checkBuildPolicy(const Architecture& arch, const BuildOptions& options) {
+  if (arch.kind == Architecture::Kind::TorchScript && !options.allowTorchScript) {
+    throw Error(ErrorCode::TorchScriptRefused,
+                "a TorchScript network is code as well as data; it is refused unless the configuration allows "
+                "TorchScript networks (allow_torchscript)");
+  }
+}
+
+namespace {
+
+// The cache key: the network's identity and every option that decides whether or how it is built.
+std::string cacheKey(const std::string& dnnUid, const BuildOptions& o) {
+  const Limits& l = o.limits;
+  std::string key = dnnUid + (o.allowTorchScript ? "|ts" : "|no-ts");
+  for (const std::int64_t v : {l.maxLayers, l.maxChannels, l.maxSpatial, l.maxKernel, l.maxParameters,
+                               l.maxActivationBytes, static_cast<std::int64_t>(l.maxJsonBytes)}) {
+    key += "|" + std::to_string(v);
+  }
+  return key;
+}
+
+}  // namespace
+
+std::shared_ptr<const Network> InferenceEngine::network(const std::string& dnnUid, const Architecture& arch,
+                                                        const iod::ByteBuffer& weights, const BuildOptions& options) {
+  checkBuildPolicy(arch, options);  // on every use, cached or not
+  const std::string key = cacheKey(dnnUid, options);
   {
     std::lock_guard lock(mutex_);
-    if (const auto it = cache_.find(dnnUid); it != cache_.end()) return it->second;
+    if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
   }
-  auto net = build();  // outside the lock: building may take seconds
+  auto net = Network::build(arch, weights, options);  // outside the lock: building may take seconds
   std::lock_guard lock(mutex_);
   ++builds_;
-  return cache_.try_emplace(dnnUid, std::move(net)).first->second;
+  return cache_.try_emplace(key, std::move(net)).first->second;
 }
 
 std::size_t InferenceEngine::builds() const {

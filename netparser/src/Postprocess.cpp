@@ -241,8 +241,8 @@ iod::Ring simplifyRing(const iod::Ring& ring, double tolerance) {
   return out;
 }
 
-std::vector<Proposal> postprocess(const FloatTensor& output, const Placement& placement, const iod::SliceAttributes& s,
-                                  const Architecture& arch, PredictionTimings* timings) {
+Postprocessed postprocess(const FloatTensor& output, const Placement& placement, const iod::SliceAttributes& s,
+                          const Architecture& arch) {
   const auto t0 = Clock::now();
   double contourMs = 0.0;
   std::vector<std::int64_t> shape = output.shape;
@@ -346,11 +346,7 @@ std::vector<Proposal> postprocess(const FloatTensor& output, const Placement& pl
       if (!prop.rings.empty()) proposals.push_back(std::move(prop));
     }
   }
-  if (timings != nullptr) {
-    timings->contourMs = contourMs;
-    timings->postprocessMs = ms(t0, Clock::now()) - contourMs;
-  }
-  return proposals;
+  return {std::move(proposals), ms(t0, Clock::now()) - contourMs, contourMs};
 }
 
 }  // namespace iodeep::netparser

@@ -93,7 +93,7 @@ ShapeCheck checkTensorShape(const iod::SliceAttributes& s, const Architecture& a
 
 PreparedInput preprocess(const iod::SliceImage& img, const Architecture& arch) {
   const auto& s = img.attributes;
-  const ShapeCheck check = checkTensorShape(s, arch);
+  ShapeCheck check = checkTensorShape(s, arch);
   if (!check.ok()) {
     std::string list;
     for (const auto& p : check.problems) list += (list.empty() ? "" : "; ") + p;
@@ -204,6 +204,7 @@ PreparedInput preprocess(const iod::SliceImage& img, const Architecture& arch) {
       }
     }
   }
+  out.check = std::move(check);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
 
@@ -22,24 +23,15 @@ std::string get(Getter&& getter) {
   return str(v);
 }
 
-}  // namespace
-
-StructureSetInfo readStructureSet(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::FileNotFound, path.string() + ": no such file");
-  DcmFileFormat file;
-  const OFCondition load = file.loadFile(OFFilename(path.c_str()));
-  if (load.bad()) throw Error(ErrorCode::NotDicom, path.string() + ": cannot read DICOM: " + load.text());
-  DcmDataset& ds = *file.getDataset();
-  OFString modality;
-  ds.findAndGetOFString(DCM_Modality, modality);
-  if (modality != "RTSTRUCT")
-    throw Error(ErrorCode::MalformedIodeep,
-                path.string() + ": not an RT Structure Set (Modality " + str(modality) + ")");
+StructureSetInfo readDataset(DcmDataset& ds) {
+  const std::string modality = iod::dcmtk::getString(ds, DCM_Modality);
+  const std::string sopClass = iod::dcmtk::getString(ds, DCM_SOPClassUID);
+  if (modality != "RTSTRUCT" || sopClass != UID_RTStructureSetStorage) {
+    throw Error(ErrorCode::NotRtStructureSet,
+                "not an RT Structure Set (Modality '" + modality + "', SOP Class " + sopClass + ")");
+  }
   DRTStructureSetIOD rt;
-  const OFCondition read = rt.read(ds);
-  if (read.bad())
-    throw Error(ErrorCode::MalformedIodeep, path.string() + ": malformed RT Structure Set: " + read.text());
+  iod::dcmtk::check(rt.read(ds), ErrorCode::MalformedRtStructureSet, "malformed RT Structure Set");
 
   StructureSetInfo info;
   info.sopInstanceUid = get([&](OFString& v) { return rt.getSOPInstanceUID(v); });
@@ -75,7 +67,7 @@ StructureSetInfo readStructureSet(const std::filesystem::path& path) {
     try {
       roi.number = std::stoi(numberText);
     } catch (const std::exception&) {
-      throw Error(ErrorCode::MalformedIodeep, path.string() + ": ROINumber '" + numberText + "' is not a number");
+      throw Error(ErrorCode::MalformedRtStructureSet, "ROINumber '" + numberText + "' is not a number");
     }
     roi.name = get([&](OFString& v) { return item.getROIName(v); });
     roi.generationAlgorithm = get([&](OFString& v) { return item.getROIGenerationAlgorithm(v); });
@@ -97,8 +89,8 @@ StructureSetInfo readStructureSet(const std::filesystem::path& path) {
     const auto ref = get([&](OFString& v) { return item.getReferencedROINumber(v); });
     const auto it = byNumber.find(ref);
     if (it == byNumber.end()) {
-      throw Error(ErrorCode::MalformedIodeep,
-                  path.string() + ": ROI contour for ROI number " + ref + " that the set does not define");
+      throw Error(ErrorCode::MalformedRtStructureSet,
+                  "ROI contour for ROI number " + ref + " that the set does not define");
     }
     auto& roi = info.rois[it->second];
     for (unsigned long k = 0; k < 3; ++k) {
@@ -111,8 +103,8 @@ StructureSetInfo readStructureSet(const std::filesystem::path& path) {
       OFVector<Float64> data;
       // POINT and OPEN contours are kept as data; only closed ones with 3+ points become rings
       if (contour.getContourData(data).bad() || data.size() % 3 != 0 || data.empty()) {
-        throw Error(ErrorCode::MalformedIodeep,
-                    path.string() + ": ROI " + ref + " has ContourData that is not (x, y, z) triplets");
+        throw Error(ErrorCode::MalformedRtStructureSet,
+                    "ROI " + ref + " has ContourData that is not (x, y, z) triplets");
       }
       std::string image;
       auto& cis = contour.getContourImageSequence();
@@ -124,6 +116,18 @@ StructureSetInfo readStructureSet(const std::filesystem::path& path) {
     }
   }
   return info;
+}
+
+}  // namespace
+
+StructureSetInfo readStructureSet(const std::filesystem::path& path) {
+  const auto file = iod::dcmtk::loadFile(path, iod::dcmtk::Accept::Part10OrBareDataset);
+  try {
+    return readDataset(*file->getDataset());
+  } catch (Error& e) {
+    e.inFile(path.string());
+    throw;
+  }
 }
 
 std::vector<RoiOnImage> roisOnImage(const StructureSetInfo& set, const iod::SliceAttributes& image) {

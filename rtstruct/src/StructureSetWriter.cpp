@@ -10,6 +10,7 @@
 
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DateTime.hpp"
+#include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Uid.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
@@ -22,8 +23,12 @@ namespace iodeep::rtstruct {
 
 namespace {
 
+// Our structure sets' series: a high SeriesNumber keeps them after the images in a viewer's list.
+constexpr const char* kSeriesNumber = "9901";
+
+// Every dcmrt setter's condition, checked through the one DCMTK bridge.
 void check(const OFCondition& c, const std::string& what) {
-  if (c.bad()) throw Error(ErrorCode::DicomError, "RT Structure Set: " + what + ": " + c.text());
+  iod::dcmtk::check(c, ErrorCode::DicomError, what, ErrorContext{.part = "RT Structure Set"});
 }
 
 template <typename Seq>
@@ -115,7 +120,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   const std::string sop = iod::makeRandomUid();
   check(rt.setModality("RTSTRUCT"), "Modality");
   check(rt.setSeriesInstanceUID(series.c_str()), "SeriesInstanceUID");
-  check(rt.setSeriesNumber("9901"), "SeriesNumber");
+  check(rt.setSeriesNumber(kSeriesNumber), "SeriesNumber");
   check(rt.setSeriesDescription(in.approval == ApprovalStatus::Rejected ? "IODEEP REJECTED ROI" : "IODEEP AI ROI"),
         "SeriesDescription");
   check(rt.setOperatorsName(""), "OperatorsName");
@@ -227,7 +232,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   check(rt.write(*file.getDataset()), "cannot build the data set");
   iod::AtomicFile out(path);
   const OFCondition cond = file.saveFile(OFFilename(out.temporaryPath().c_str()), EXS_LittleEndianExplicit);
-  if (cond.bad()) throw Error(ErrorCode::OutputError, path.string() + ": cannot write: " + cond.text());
+  iod::dcmtk::check(cond, ErrorCode::OutputError, "cannot write", ErrorContext{.file = path.string()});
   out.commit();
   return {sop, series, contourCount};
 }

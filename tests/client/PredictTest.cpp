@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../iod/TestSupport.hpp"
+#include "iodeep/client/Pack.hpp"
 #include "iodeep/client/Predict.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Polygon.hpp"
@@ -72,6 +73,30 @@ TEST(Predict, SecondPredictionUsesTheCachedNetwork) {
   EXPECT_TRUE(again.networkFromCache);
 }
 
+// Regression (cache hole): the engine cached networks by DnnUID only, so a TorchScript model
+// predicted once with allowTorchScript ran again for a caller that did not allow it.
+TEST(Predict, TorchScriptPermissionIsNotInheritedFromTheCache) {
+  test::TempDir dir;
+  client::PackOptions pack;
+  pack.architecture = test::fixture("torchscript.arch.json");
+  pack.weights = test::fixture("torchscript.pt");
+  pack.name = "scripted";
+  pack.modality = "MR";
+  pack.bodyPart = "HEAD";
+  pack.output = dir / "scripted.dcm";
+  (void)client::pack(pack);
+  const client::PredictOptions allowed{pack.output, slicePath(30), 0, true};
+  (void)client::predict(allowed);  // built with permission, now cached
+  const client::PredictOptions refused{pack.output, slicePath(30), 0, false};
+  try {
+    (void)client::predict(refused);
+    ADD_FAILURE() << "the cached TorchScript network ran without permission";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::TorchScriptRefused) << e.what();
+    EXPECT_EQ(e.file(), pack.output.string()) << e.what();
+  }
+}
+
 TEST(Predict, RingsMapToPatientCoordinates) {
   const auto r = client::predict({kBrainModel, slicePath(22), 0, false});
   const auto j = nlohmann::json::parse(r.toJson());
@@ -120,7 +145,7 @@ TEST(Slice, ResizeWithPaddingMapsProposalsBackOntoTheSliceGrid) {
   EXPECT_EQ(in.tensor.shape, (std::vector<std::int64_t>{1, 64, 96}));
   EXPECT_DOUBLE_EQ(in.placement.scaleRow, 0.5);
   EXPECT_DOUBLE_EQ(in.placement.offsetColumn, 16.0);
-  const auto proposals = netparser::postprocess(in.tensor, in.placement, img.attributes, arch);
+  const auto proposals = netparser::postprocess(in.tensor, in.placement, img.attributes, arch).proposals;
   ASSERT_FALSE(proposals.empty());
   for (const auto& p : proposals) {
     for (const auto& ring : p.rings) {

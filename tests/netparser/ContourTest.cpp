@@ -127,16 +127,16 @@ FloatTensor logits(int channels, const std::vector<std::array<int, 5>>& boxes) {
 TEST(Postprocess, AreaFiltersKeepLargestAndHoles) {
   const auto out = logits(1, {{0, 2, 2, 11, 11}, {0, 15, 15, 16, 16}});  // 100 px and 4 px regions
   auto arch = outputArch(R"({"labels": [{"index": 0, "name": "A"}]})", "{}", 1);
-  EXPECT_EQ(postprocess(out, {}, slice20(false), arch).size(), 2U);
+  EXPECT_EQ(postprocess(out, {}, slice20(false), arch).proposals.size(), 2U);
   arch = outputArch(R"({"labels": [{"index": 0, "name": "A"}]})", R"({"min_area_px": 5})", 1);
-  EXPECT_EQ(postprocess(out, {}, slice20(false), arch).size(), 1U);
+  EXPECT_EQ(postprocess(out, {}, slice20(false), arch).proposals.size(), 1U);
   // 4 px of 0.25 mm2 = 1 mm2 < 2 mm2; min_area_px is not used when PixelSpacing is known
   arch = outputArch(R"({"labels": [{"index": 0, "name": "A"}]})", R"({"min_area_mm2": 2, "min_area_px": 1000})", 1);
-  const auto mm = postprocess(out, {}, slice20(true), arch);
+  const auto mm = postprocess(out, {}, slice20(true), arch).proposals;
   ASSERT_EQ(mm.size(), 1U);
   EXPECT_DOUBLE_EQ(mm[0].areaMm2, 25.0);
   arch = outputArch(R"({"labels": [{"index": 0, "name": "A"}]})", R"({"keep_largest": 1})", 1);
-  const auto largest = postprocess(out, {}, slice20(false), arch);
+  const auto largest = postprocess(out, {}, slice20(false), arch).proposals;
   ASSERT_EQ(largest.size(), 1U);
   EXPECT_EQ(largest[0].areaPixels, 100);
   EXPECT_GT(largest[0].meanProbability, 0.99);
@@ -146,13 +146,13 @@ TEST(Postprocess, AreaFiltersKeepLargestAndHoles) {
     for (int c = 5; c <= 7; ++c) ring.values[static_cast<std::size_t>(r * 20 + c)] = -10.0F;  // a hole
   }
   arch = outputArch(R"({"labels": [{"index": 0, "name": "A"}]})", "{}", 1);
-  const auto kept = postprocess(ring, {}, slice20(false), arch);
+  const auto kept = postprocess(ring, {}, slice20(false), arch).proposals;
   ASSERT_EQ(kept.size(), 1U);
   EXPECT_EQ(kept[0].rings.size(), 2U);
   EXPECT_TRUE(kept[0].rings[1].hole);
   EXPECT_EQ(kept[0].areaPixels, 91);
   arch = outputArch(R"({"labels": [{"index": 0, "name": "A"}]})", R"({"fill_holes": true})", 1);
-  const auto filled = postprocess(ring, {}, slice20(false), arch);
+  const auto filled = postprocess(ring, {}, slice20(false), arch).proposals;
   EXPECT_EQ(filled[0].rings.size(), 1U);
   EXPECT_EQ(filled[0].areaPixels, 100);
 }
@@ -166,7 +166,7 @@ TEST(Postprocess, SoftmaxAssignsEachPixelToOneLabel) {
   const auto arch = outputArch(
       R"({"activation": "softmax", "threshold": 0.5, "labels": [{"index": 1, "name": "one"}, {"index": 2, "name": "two", "color": [0, 255, 0]}]})",
       "{}", 3);
-  const auto p = postprocess(out, {}, slice20(false), arch);
+  const auto p = postprocess(out, {}, slice20(false), arch).proposals;
   ASSERT_EQ(p.size(), 2U);
   EXPECT_EQ(p[0].label.name, "one");
   EXPECT_EQ(p[0].areaPixels, 80);   // rows 0-7

@@ -181,18 +181,36 @@ TEST(InferenceEngine, CachesByDnnUid) {
   engine.clear();
   const auto before = engine.builds();
   const auto arch = tinyArch();
-  int calls = 0;
-  const auto build = [&] {
-    ++calls;
-    return Network::build(arch, initWeights(arch, 1));
-  };
-  const auto a = engine.network("2.25.1", build);
-  const auto b = engine.network("2.25.1", build);
-  const auto c = engine.network("2.25.2", build);
+  const auto weights = initWeights(arch, 1);
+  const auto a = engine.network("2.25.1", arch, weights);
+  const auto b = engine.network("2.25.1", arch, weights);
+  const auto c = engine.network("2.25.2", arch, weights);
   EXPECT_EQ(a.get(), b.get());
   EXPECT_NE(a.get(), c.get());
-  EXPECT_EQ(calls, 2);
   EXPECT_EQ(engine.builds() - before, 2U);
   EXPECT_EQ(engine.size(), 2U);
   EXPECT_EQ(configureThreads(0), static_cast<int>(std::max(1U, std::thread::hardware_concurrency())));
+}
+
+// Regression: the cache was keyed by DnnUID only, so a TorchScript network built once with
+// permission was handed to a later caller without it.
+TEST(InferenceEngine, TorchScriptPermissionIsCheckedOnEveryUse) {
+  auto& engine = InferenceEngine::shared();
+  engine.clear();
+  const auto arch = parseArchitecture(iod::readTextFile(test::fixture("torchscript.arch.json")));
+  const auto archive = iod::ByteBuffer::mapFile(test::fixture("torchscript.pt"));
+  BuildOptions allow;
+  allow.allowTorchScript = true;
+  const auto allowed = engine.network("2.25.77", arch, archive, allow);
+  ASSERT_NE(allowed, nullptr);
+  try {
+    (void)engine.network("2.25.77", arch, archive);
+    ADD_FAILURE() << "a TorchScript network came out of the cache without permission";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::TorchScriptRefused);
+  }
+  // with permission again: the cached network, not a second build
+  const auto builds = engine.builds();
+  EXPECT_EQ(engine.network("2.25.77", arch, archive, allow).get(), allowed.get());
+  EXPECT_EQ(engine.builds(), builds);
 }

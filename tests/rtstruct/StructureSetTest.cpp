@@ -190,12 +190,19 @@ TEST(StructureSet, ReaderTakesOtherSystemsFilesAndRefusesNonsense) {
   const auto set = readStructureSet(data + "rtstruct.dcm");  // written by another system
   EXPECT_FALSE(set.rois.empty());
   EXPECT_FALSE(set.rois[0].contours.empty());
-  for (const auto* bad : {"CT_small.dcm", "rtplan_truncated.dcm"}) {
+  const std::pair<const char*, ErrorCode> bad[] = {
+      {"CT_small.dcm", ErrorCode::NotRtStructureSet},       // DICOM, another IOD
+      {"rtplan.dcm", ErrorCode::NotRtStructureSet},         // an RT object, not a structure set
+      {"rtplan_truncated.dcm", ErrorCode::TruncatedDicom},  // cut short on purpose by pydicom
+      {"README.txt", ErrorCode::NotDicom},
+  };
+  for (const auto& [name, code] : bad) {
     try {
-      (void)readStructureSet(data + bad);
-      ADD_FAILURE() << bad;
+      (void)readStructureSet(data + name);
+      ADD_FAILURE() << name;
     } catch (const Error& e) {
-      EXPECT_TRUE(e.code() == ErrorCode::MalformedIodeep || e.code() == ErrorCode::NotDicom) << bad;
+      EXPECT_EQ(e.code(), code) << name << ": " << e.what();
+      EXPECT_EQ(e.file(), data + name) << "the error names the file";
     }
   }
 }

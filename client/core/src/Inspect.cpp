@@ -41,17 +41,20 @@ InspectReport inspect(const std::filesystem::path& path) {
   r.path = path;
   r.kind = iod::probeObject(path);
   if (r.kind == iod::ObjectKind::Other) {
-    throw Error(ErrorCode::NotIodeep, path.string() + ": DICOM, but not an IODeep object (no private creator \"" +
-                                          std::string(iod::kPrivateCreator) + "\" in group 0017, no legacy elements)");
+    throw Error(ErrorCode::NotIodeep,
+                "DICOM, but not an IODeep object (no private creator \"" + std::string(iod::kPrivateCreator) +
+                    "\" in group 0017, no legacy elements)",
+                ErrorContext{.file = path.string()});
   }
   if (r.kind == iod::ObjectKind::Legacy) {
     r.legacy = iod::readLegacy(path);
-    for (const auto& p : r.legacy->problems) r.findings.push_back({iod::Finding::Severity::Error, p});
+    for (const auto& p : r.legacy->problems)
+      r.findings.push_back({iod::Finding::Severity::Error, ErrorCode::LegacyIodeep, p});
     try {
       (void)iod::pythonLiteralToJson(r.legacy->architectureLiteral);
     } catch (const Error& e) {
       r.findings.push_back(
-          {iod::Finding::Severity::Error, std::string("(0017,0016) cannot be converted: ") + e.what()});
+          {iod::Finding::Severity::Error, e.code(), std::string("(0017,0016) cannot be converted: ") + e.what()});
     }
     try {
       const auto bytes = iod::decodeBase64(r.legacy->weightsBase64);
@@ -59,43 +62,47 @@ InspectReport inspect(const std::filesystem::path& path) {
       const auto b = bytes.bytes();
       if (b.size() >= 2 && b[0] == std::byte{'P'} && b[1] == std::byte{'K'}) {
         r.findings.push_back(
-            {iod::Finding::Severity::Warning,
+            {iod::Finding::Severity::Warning, ErrorCode::LegacyIodeep,
              "(0017,0018) holds a torch.save zip archive; 'iodeep pack --from-legacy' converts it when it is a "
              "plain dict of tensors"});
       } else {
-        r.findings.push_back({iod::Finding::Severity::Error,
+        r.findings.push_back({iod::Finding::Severity::Error, ErrorCode::UnsupportedWeights,
                               "(0017,0018) holds a pre-zip torch.save pickle that libtorch cannot read: re-export it"});
       }
     } catch (const Error& e) {
-      r.findings.push_back({iod::Finding::Severity::Error, std::string("(0017,0018): ") + e.what()});
+      r.findings.push_back({iod::Finding::Severity::Error, e.code(), std::string("(0017,0018): ") + e.what()});
     }
     return r;
   }
   r.file = iod::readIodeep(path);
   r.findings = iod::verifyIodeep(*r.file);
-  const auto error = [&](const std::string& msg) { r.findings.push_back({iod::Finding::Severity::Error, msg}); };
+  const auto error = [&](ErrorCode code, const std::string& msg) {
+    r.findings.push_back({iod::Finding::Severity::Error, code, msg});
+  };
   try {
     const auto arch = netparser::parseArchitecture(r.file->model.architectureJson);
     if (arch.kind == netparser::Architecture::Kind::TorchScript) {
       r.architectureFormat = "torchscript";
       if (r.file->model.weightsFormat != iod::kWeightsFormatTorchScript) {
-        error("the architecture is a TorchScript network but the payload is " + r.file->model.weightsFormat);
+        error(ErrorCode::WeightsMismatch,
+              "the architecture is a TorchScript network but the payload is " + r.file->model.weightsFormat);
       }
     } else {
       r.architectureFormat = arch.format == netparser::Architecture::Format::DnnParser ? "DNN-parser" : "iodeep";
       r.shapeTable = netparser::formatShapeTable(netparser::inferShapes(arch));
       if (r.file->model.weightsFormat != iod::kWeightsFormatSafetensors) {
-        error("a graph network needs SAFETENSORS weights, the payload is " + r.file->model.weightsFormat);
+        error(ErrorCode::WeightsMismatch,
+              "a graph network needs SAFETENSORS weights, the payload is " + r.file->model.weightsFormat);
       } else if (!r.file->model.weights.empty()) {
         try {
           netparser::checkWeights(arch, r.file->model.weights);
         } catch (const Error& e) {
-          error(e.what());
+          error(e.code(), e.what());
         }
       }
     }
   } catch (const Error& e) {
-    error(std::string("DnnArchitecture: ") + e.what());
+    error(e.code(), std::string("DnnArchitecture: ") + e.what());
   }
   r.payloadBytes = r.file->model.weights.size();
   if (!r.file->model.weights.empty() && r.file->model.weightsFormat == iod::kWeightsFormatSafetensors) {
@@ -218,7 +225,9 @@ std::string InspectReport::toJson() const {
     j["parameterCount"] = parameterCount;
   }
   nlohmann::json fs = nlohmann::json::array();
-  for (const auto& f : findings) fs.push_back({{"severity", severityName(f.severity)}, {"message", f.message}});
+  for (const auto& f : findings) {
+    fs.push_back({{"severity", severityName(f.severity)}, {"code", toString(f.code)}, {"message", f.message}});
+  }
   j["findings"] = fs;
   // DICOM text from elsewhere may hold bytes that are not UTF-8: replace them, do not fail.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

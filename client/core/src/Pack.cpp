@@ -14,25 +14,20 @@ namespace iodeep::client {
 
 namespace {
 
-std::uint16_t parseSamples(const std::string& text, const std::string& where) {
+std::uint16_t parseSamples(const std::string& text, const ErrorContext& where) {
   if (text == "1") return 1;
   if (text == "3") return 3;
-  throw Error(ErrorCode::InvalidArgument, where + ": SamplesPerPixel '" + text + "' is neither 1 nor 3");
+  throw Error(ErrorCode::InvalidArgument, "SamplesPerPixel '" + text + "' is neither 1 nor 3", where);
 }
 
-netparser::Architecture parseArchitectureFile(const std::string& json, const std::string& where) {
+// Adds where the architecture or the weights came from to an error thrown by @p step.
+template <typename Step>
+auto withContext(const ErrorContext& where, const Step& step) {
   try {
-    return netparser::parseArchitecture(json);
-  } catch (const Error& e) {
-    throw Error(e.code(), where + ": " + e.what(), e.layer(), e.pointer());
-  }
-}
-
-void checkFit(const netparser::Architecture& arch, const iod::ByteBuffer& weights, const std::string& where) {
-  try {
-    netparser::checkWeights(arch, weights);
-  } catch (const Error& e) {
-    throw Error(e.code(), where + ": " + e.what(), e.layer(), e.pointer());
+    return step();
+  } catch (Error& e) {
+    e.withTag(where.dicomTag).inFile(where.file);
+    throw;
   }
 }
 
@@ -43,7 +38,7 @@ PackResult pack(const PackOptions& o) {
   iod::PackInput in;
   PackResult result;
   std::optional<netparser::Architecture> graph;  // set for graph networks: the weights must fit it
-  std::string weightsSource;
+  ErrorContext weightsWhere;                     // where the weights came from, for errors about them
 
   if (!o.fromLegacy.empty()) {
     if (!o.architecture.empty() || !o.weights.empty()) {
@@ -53,33 +48,34 @@ PackResult pack(const PackOptions& o) {
     }
     const iod::LegacyObject legacy = iod::readLegacy(o.fromLegacy);
     const std::string where = o.fromLegacy.string();
-    try {
-      in.architectureJson = iod::pythonLiteralToJson(legacy.architectureLiteral);
-    } catch (const Error& e) {
-      throw Error(e.code(), where + ": (0017,0016): " + e.what());
-    }
+    const ErrorContext architectureWhere{.file = where, .dicomTag = "(0017,0016)"};
+    weightsWhere = {.file = where, .dicomTag = "(0017,0018)"};
+    in.architectureJson =
+        withContext(architectureWhere, [&] { return iod::pythonLiteralToJson(legacy.architectureLiteral); });
     iod::ByteBuffer torchBytes;
     try {
       torchBytes = iod::decodeBase64(legacy.weightsBase64);
     } catch (const Error& e) {
-      throw Error(ErrorCode::UnsupportedWeights, where + ": (0017,0018) is not base64: " + e.what());
+      throw Error(ErrorCode::UnsupportedWeights, "not base64: " + e.detail(), weightsWhere);
     }
     auto imported = netparser::importTorchBytes(torchBytes.bytes(), where + " (0017,0018)");
     in.weights = imported.safetensors;
-    graph = parseArchitectureFile(in.architectureJson, where + " (0017,0016)");
-    weightsSource = where + " (0017,0018)";
+    graph = withContext(architectureWhere, [&] { return netparser::parseArchitecture(in.architectureJson); });
     result.weightsSource = "legacy " + std::string(netparser::toString(imported.source));
     in.name = o.name.empty() ? legacy.name : o.name;
     in.target.modality = o.modality.empty() ? legacy.modality : o.modality;
     in.target.bodyPartExamined = o.bodyPart.empty() ? legacy.bodyPartExamined : o.bodyPart;
     if (in.target.bodyPartExamined.empty()) {
-      throw Error(ErrorCode::InvalidArgument, where + ": BodyPartExamined is empty; give it with --body-part");
+      throw Error(ErrorCode::InvalidArgument, "BodyPartExamined is empty; give it with --body-part",
+                  ErrorContext{.file = where});
     }
     if (in.target.modality.empty()) {
-      throw Error(ErrorCode::InvalidArgument, where + ": Modality is empty; give it with --modality");
+      throw Error(ErrorCode::InvalidArgument, "Modality is empty; give it with --modality",
+                  ErrorContext{.file = where});
     }
     in.target.samplesPerPixel = o.samplesPerPixel.value_or(
-        legacy.samplesPerPixel.empty() ? std::uint16_t{1} : parseSamples(legacy.samplesPerPixel, where));
+        legacy.samplesPerPixel.empty() ? std::uint16_t{1}
+                                       : parseSamples(legacy.samplesPerPixel, ErrorContext{.file = where}));
     in.target.photometricInterpretation = o.photometric.value_or(
         !legacy.photometricInterpretation.empty() ? legacy.photometricInterpretation
                                                   : (in.target.samplesPerPixel == 3 ? "RGB" : "MONOCHROME2"));
@@ -93,7 +89,8 @@ PackResult pack(const PackOptions& o) {
     if (o.weights.empty()) throw Error(ErrorCode::InvalidArgument, "no weights file (--weights)");
     in.architectureJson = iod::readTextFile(o.architecture);
     iod::checkJson(in.architectureJson, o.architecture.string());
-    const auto arch = parseArchitectureFile(in.architectureJson, o.architecture.string());
+    const auto arch = withContext(ErrorContext{.file = o.architecture.string()},
+                                  [&] { return netparser::parseArchitecture(in.architectureJson); });
     if (arch.kind == netparser::Architecture::Kind::TorchScript) {
       // The archive itself is the payload: graph and weights.
       in.weights = iod::ByteBuffer::mapFile(o.weights);
@@ -105,7 +102,7 @@ PackResult pack(const PackOptions& o) {
       in.weights = imported.safetensors;
       result.weightsSource = std::string(netparser::toString(imported.source));
       graph = arch;
-      weightsSource = o.weights.string();
+      weightsWhere = {.file = o.weights.string()};
     }
     in.name = o.name;
     in.target.modality = o.modality;
@@ -125,13 +122,13 @@ PackResult pack(const PackOptions& o) {
   // buildModel validates the payload once (parse, NaN/Inf scan, SHA-256); then the fit.
   try {
     result.model = iod::buildModel(std::move(in));
-  } catch (const Error& e) {
+  } catch (Error& e) {
     const bool aboutWeights = e.code() == ErrorCode::NonFiniteWeights || e.code() == ErrorCode::InvalidSafetensors ||
                               e.code() == ErrorCode::UnsupportedDtype;
-    if (!aboutWeights || weightsSource.empty()) throw;
-    throw Error(e.code(), weightsSource + ": " + e.what());
+    if (aboutWeights) e.withTag(weightsWhere.dicomTag).inFile(weightsWhere.file);
+    throw;
   }
-  if (graph) checkFit(*graph, result.model.weights, weightsSource);
+  if (graph) withContext(weightsWhere, [&] { netparser::checkWeights(*graph, result.model.weights); });
   if (result.model.weightsFormat == iod::kWeightsFormatSafetensors) {
     const auto st = iod::Safetensors::parse(result.model.weights);
     result.tensorCount = st.tensors().size();

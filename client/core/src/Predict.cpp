@@ -23,19 +23,19 @@ struct LoadedModel {
   netparser::Architecture arch;
 };
 
+// Reads and verifies the model (any error finding refuses it, with the finding's code) and parses
+// its architecture: once per prediction.
 LoadedModel loadModel(const std::filesystem::path& path) {
   LoadedModel m{iod::readIodeep(path), {}};
+  const ErrorContext where{.file = path.string()};
   for (const auto& f : iod::verifyIodeep(m.file)) {
-    if (f.severity == iod::Finding::Severity::Error) {
-      const bool checksum = f.message.find("SHA-256") != std::string::npos;
-      throw Error(checksum ? ErrorCode::ChecksumMismatch : ErrorCode::MalformedIodeep,
-                  path.string() + ": refused: " + f.message);
-    }
+    if (f.severity == iod::Finding::Severity::Error) throw Error(f.code, "refused: " + f.message, where);
   }
   try {
     m.arch = netparser::parseArchitecture(m.file.model.architectureJson);
-  } catch (const Error& e) {
-    throw Error(e.code(), path.string() + ": DnnArchitecture: " + e.what(), e.layer(), e.pointer());
+  } catch (Error& e) {
+    e.withTag("DnnArchitecture").inFile(where.file);
+    throw;
   }
   return m;
 }
@@ -50,25 +50,43 @@ PredictResult predict(const PredictOptions& o) {
   r.dnnVersion = m.version;
   r.dnnUid = m.dnnUid;
   r.modelSopInstanceUid = m.sopInstanceUid;
+
+  // The slice is read and checked before any network is built: a slice that does not fit costs
+  // no build.
+  auto t = Clock::now();
+  r.slice = iod::readSlice(o.image, o.frame);
+  r.timings.decodeMs = ms(t, Clock::now());
+  t = Clock::now();
+  netparser::PreparedInput input;
+  try {
+    input = netparser::preprocess(r.slice, model.arch);
+  } catch (Error& e) {
+    e.inFile(o.image.string());
+    throw;
+  }
+  r.timings.preprocessMs = ms(t, Clock::now());
+  r.check = std::move(input.check);
+
   auto& engine = netparser::InferenceEngine::shared();
   const auto before = engine.builds();
   netparser::BuildOptions build;
   build.allowTorchScript = o.allowTorchScript;
-  const auto network =
-      engine.network(m.dnnUid, [&] { return netparser::Network::build(model.arch, m.weights, build); });
+  std::shared_ptr<const netparser::Network> network;
+  try {
+    network = engine.network(m.dnnUid, model.arch, m.weights, build);
+  } catch (Error& e) {
+    e.inFile(o.model.string());
+    throw;
+  }
   r.networkFromCache = engine.builds() == before;
 
-  auto t = Clock::now();
-  r.slice = iod::readSlice(o.image, o.frame);
-  r.timings.decodeMs = ms(t, Clock::now());
-  r.check = netparser::checkTensorShape(r.slice.attributes, model.arch);
-  t = Clock::now();
-  const auto input = netparser::preprocess(r.slice, model.arch);
-  r.timings.preprocessMs = ms(t, Clock::now());
   t = Clock::now();
   const auto output = network->forward(input.tensor);
   r.timings.forwardMs = ms(t, Clock::now());
-  r.proposals = netparser::postprocess(output, input.placement, r.slice.attributes, model.arch, &r.timings);
+  auto post = netparser::postprocess(output, input.placement, r.slice.attributes, model.arch);
+  r.proposals = std::move(post.proposals);
+  r.timings.postprocessMs = post.postprocessMs;
+  r.timings.contourMs = post.contourMs;
   return r;
 }
 

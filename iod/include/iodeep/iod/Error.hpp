@@ -5,70 +5,112 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace iodeep {
 
 /// Stable error identifiers: tests assert these, never the wording.
 enum class ErrorCode {
-  InvalidArgument,       ///< a caller or command-line value is not acceptable
-  FileNotFound,          ///< an input file does not exist or cannot be opened
-  IoError,               ///< reading failed for a reason other than the content
-  OutputError,           ///< an output file cannot be written (nothing partial is left)
-  NotDicom,              ///< the file is not DICOM (no preamble/"DICM", no parsable data set)
-  TruncatedDicom,        ///< DICOM that ends before its declared content
-  NotIodeep,             ///< DICOM, but neither an IODeep object nor a legacy one
-  MalformedIodeep,       ///< an IODeep object with a missing/invalid attribute
-  LegacyIodeep,          ///< an object written by the published reference code (needs conversion)
-  ChecksumMismatch,      ///< the embedded weights do not match their SHA-256
-  InvalidJson,           ///< text that is not JSON (message carries line:column)
-  InvalidPythonLiteral,  ///< a legacy architecture that is not a Python literal
-  InvalidSafetensors,    ///< a weights payload that breaks the safetensors format
-  UnsupportedDtype,      ///< a tensor dtype we do not accept
-  NonFiniteWeights,      ///< NaN or Inf in a floating-point tensor
-  UnsupportedWeights,    ///< a weights file format we cannot read (with what to do instead)
-  InvalidArchitecture,   ///< architecture JSON with a missing or wrongly typed field
-  UnknownLayerType,      ///< a layer type (or DNN-parser code) we do not know
-  UnsupportedLayer,      ///< a known DNN-parser code we do not build (1-D, recurrent)
-  DanglingInput,         ///< a layer input names no layer
-  CyclicGraph,           ///< layer inputs form a cycle
-  ShapeMismatch,         ///< shapes that cannot be joined or consumed (spatial size, rank)
-  ChannelMismatch,       ///< channel counts that do not fit (join, grouped conv, norm)
-  ResourceLimit,         ///< the network would exceed a configured limit
-  WeightsMismatch,       ///< weights missing, unexpected, or of the wrong shape/dtype
-  TorchScriptRefused,    ///< a TorchScript network where the configuration does not allow code
-  UnsupportedImage,      ///< an image we cannot decode (compression, photometric, bits, no pixels)
-  IncompatibleImage,     ///< a slice the network cannot take (check_tensor_shape)
-  MissingGeometry,       ///< a slice without ImagePositionPatient/Orientation/PixelSpacing
-  DicomError,            ///< DCMTK reported a failure
-  TorchError,            ///< libtorch reported a failure
-  Internal,              ///< a bug: an invariant did not hold
+  InvalidArgument,          ///< a caller or command-line value is not acceptable
+  FileNotFound,             ///< an input file does not exist or cannot be opened
+  IoError,                  ///< reading failed for a reason other than the content
+  OutputError,              ///< an output file cannot be written (nothing partial is left)
+  NotDicom,                 ///< the file is not DICOM (no preamble/"DICM", no parsable data set)
+  TruncatedDicom,           ///< DICOM that ends before its declared content
+  NotIodeep,                ///< DICOM, but neither an IODeep object nor a legacy one
+  MalformedIodeep,          ///< an IODeep object with a missing/invalid attribute
+  LegacyIodeep,             ///< an object written by the published reference code (needs conversion)
+  ChecksumMismatch,         ///< the embedded weights do not match their SHA-256
+  InvalidJson,              ///< text that is not JSON (message carries line:column)
+  InvalidPythonLiteral,     ///< a legacy architecture that is not a Python literal
+  InvalidSafetensors,       ///< a weights payload that breaks the safetensors format
+  UnsupportedDtype,         ///< a tensor dtype we do not accept
+  NonFiniteWeights,         ///< NaN or Inf in a floating-point tensor
+  UnsupportedWeights,       ///< a weights file format we cannot read (with what to do instead)
+  InvalidArchitecture,      ///< architecture JSON with a missing or wrongly typed field
+  UnknownLayerType,         ///< a layer type (or DNN-parser code) we do not know
+  UnsupportedLayer,         ///< a known DNN-parser code we do not build (1-D, recurrent)
+  DanglingInput,            ///< a layer input names no layer
+  CyclicGraph,              ///< layer inputs form a cycle
+  ShapeMismatch,            ///< shapes that cannot be joined or consumed (spatial size, rank)
+  ChannelMismatch,          ///< channel counts that do not fit (join, grouped conv, norm)
+  ResourceLimit,            ///< the network would exceed a configured limit
+  WeightsMismatch,          ///< weights missing, unexpected, or of the wrong shape/dtype
+  TorchScriptRefused,       ///< a TorchScript network where the configuration does not allow code
+  UnsupportedImage,         ///< an image we cannot decode (compression, photometric, bits, no pixels)
+  IncompatibleImage,        ///< a slice the network cannot take (check_tensor_shape)
+  MissingGeometry,          ///< a slice without ImagePositionPatient/Orientation/PixelSpacing
+  NotRtStructureSet,        ///< DICOM, but not an RT Structure Set (Modality/SOP Class)
+  MalformedRtStructureSet,  ///< an RT Structure Set with a missing or invalid attribute
+  DicomError,               ///< DCMTK reported a failure
+  TorchError,               ///< libtorch reported a failure
+  Internal,                 ///< a bug: an invariant did not hold
 };
 
 /// Printable name of an ErrorCode (e.g. "ChecksumMismatch").
 [[nodiscard]] std::string_view toString(ErrorCode code) noexcept;
 
+/// Exit codes of the command-line tools (docs/cli.md).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitUsage = 2;      ///< unknown option, missing or invalid argument
+inline constexpr int kExitInput = 3;      ///< an input file is missing or unreadable
+inline constexpr int kExitContent = 4;    ///< invalid or inconsistent content
+inline constexpr int kExitOutput = 5;     ///< an output file cannot be written
+inline constexpr int kExitPacs = 6;       ///< reserved: PACS unreachable, association rejected, DIMSE failure
+inline constexpr int kExitNoMatch = 7;    ///< reserved: no IODeep model matches the slice
+inline constexpr int kExitInternal = 70;  ///< internal or toolkit failure (a bug)
+
 /// Exit code of the command-line tools for an error (see docs/cli.md).
 [[nodiscard]] int exitCodeFor(ErrorCode code) noexcept;
 
-/// Exception carrying an ErrorCode and a one-line message that already names the file,
-/// UID, layer or tensor concerned.
+/// Where an error happened. The code that throws fills what it knows; callers add what they
+/// know while the error propagates (Error::inFile, withUid, withTag, within). Rendered by what().
+struct ErrorContext {
+  std::string file{};      ///< path of the file concerned
+  std::string uid{};       ///< UID of the object concerned (DnnUID, SOP Instance UID)
+  std::string dicomTag{};  ///< DICOM element concerned, e.g. "(0017,0016)" or "DnnArchitecture"
+  std::string part{};      ///< what was being read, e.g. "architecture", "DnnWeightsPayload"
+  std::string layer{};     ///< architecture layer id
+  std::string pointer{};   ///< JSON pointer of the offending value, e.g. "/layers/3/out_channels"
+};
+
+/// Exception carrying an ErrorCode, a one-line detail and its context as fields. what() renders
+/// "<file>: <uid>: <tag>: <part>: layer '<id>' (<pointer>): <detail>", leaving out what is empty
+/// (a pointer without a layer: "<part> (<pointer>): <detail>").
 class Error : public std::runtime_error {
  public:
-  Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Error(ErrorCode code, std::string detail, ErrorContext context = {});
   /// An error about one layer of an architecture: @p layer is its id (may be empty), @p pointer
-  /// the JSON pointer of the offending value (e.g. "/layers/3/out_channels").
-  Error(ErrorCode code, const std::string& message, std::string layer, std::string pointer)
-      : std::runtime_error(message), code_(code), layer_(std::move(layer)), pointer_(std::move(pointer)) {}
+  /// the JSON pointer of the offending value.
+  Error(ErrorCode code, std::string detail, std::string layer, std::string pointer);
+
+  [[nodiscard]] const char* what() const noexcept override { return rendered_.c_str(); }
   [[nodiscard]] ErrorCode code() const noexcept { return code_; }
+  /// The message without its context.
+  [[nodiscard]] const std::string& detail() const noexcept { return detail_; }
+  [[nodiscard]] const ErrorContext& context() const noexcept { return context_; }
+  [[nodiscard]] const std::string& file() const noexcept { return context_.file; }
+  [[nodiscard]] const std::string& uid() const noexcept { return context_.uid; }
+  [[nodiscard]] const std::string& dicomTag() const noexcept { return context_.dicomTag; }
   /// Layer id the error is about, or empty.
-  [[nodiscard]] const std::string& layer() const noexcept { return layer_; }
+  [[nodiscard]] const std::string& layer() const noexcept { return context_.layer; }
   /// JSON pointer the error is about, or empty.
-  [[nodiscard]] const std::string& pointer() const noexcept { return pointer_; }
+  [[nodiscard]] const std::string& pointer() const noexcept { return context_.pointer; }
+
+  /// Context added while propagating (catch by reference, add, rethrow with `throw;`). Each
+  /// sets its field when it is still empty: the innermost, most precise value wins.
+  Error& inFile(const std::string& file);
+  Error& withUid(const std::string& uid);
+  Error& withTag(const std::string& tag);
+  /// Prefixes @p part to what was being read ("DnnArchitecture" around "architecture").
+  Error& within(const std::string& part);
 
  private:
+  void render();
   ErrorCode code_;
-  std::string layer_;
-  std::string pointer_;
+  std::string detail_;
+  ErrorContext context_;
+  std::string rendered_;
 };
 
 }  // namespace iodeep

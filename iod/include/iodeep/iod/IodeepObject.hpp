@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "iodeep/iod/ByteBuffer.hpp"
+#include "iodeep/iod/Error.hpp"
 
 namespace iodeep::iod {
 
@@ -111,10 +112,12 @@ struct PackInput {
 /// file in the same directory, then rename). Throws Error(OutputError, MalformedIodeep).
 void writeIodeep(const IodeepModel& model, const std::filesystem::path& path);
 
-/// A finding while reading or verifying a file.
+/// A finding while reading or verifying a file: what the error would be (the code), how
+/// serious it is, and a one-line message.
 struct Finding {
   enum class Severity { Warning, Error };
   Severity severity;
+  ErrorCode code;
   std::string message;
 };
 

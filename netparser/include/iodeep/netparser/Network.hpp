@@ -3,7 +3,6 @@
 /// A built network and the inference engine, behind a torch-free interface.
 
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -67,15 +66,22 @@ void checkWeights(const Architecture& arch, const iod::ByteBuffer& weights);
 /// Without a call, the first Network::build() sets the hardware core count.
 int configureThreads(int threads = 0);
 
+/// Throws Error(TorchScriptRefused) when @p options do not allow what @p arch is (a TorchScript
+/// network is code). Network::build and InferenceEngine::network call it before anything else.
+void checkBuildPolicy(const Architecture& arch, const BuildOptions& options);
+
 /// Built networks cached by DnnUID, so a second prediction does not rebuild.
 class InferenceEngine {
  public:
   /// The process-wide engine; its first use sets intra-op threads to the hardware cores.
   static InferenceEngine& shared();
 
-  /// The cached network for @p dnnUid, or the result of @p build (stored) when absent.
-  std::shared_ptr<const Network> network(const std::string& dnnUid,
-                                         const std::function<std::shared_ptr<const Network>()>& build);
+  /// The network @p dnnUid: cached, or built from @p arch and @p weights and stored. The build
+  /// policy of @p options is checked on every call, before the cache is consulted, and the
+  /// options are part of the cache key: a network built once with a permission is never handed
+  /// to a caller without it. Throws what Network::build throws.
+  std::shared_ptr<const Network> network(const std::string& dnnUid, const Architecture& arch,
+                                         const iod::ByteBuffer& weights, const BuildOptions& options = {});
   [[nodiscard]] std::size_t builds() const;
   [[nodiscard]] std::size_t size() const;
   void clear();

@@ -35,10 +35,11 @@ struct Placement {
 struct PreparedInput {
   FloatTensor tensor;  ///< C,H,W for the network
   Placement placement;
+  ShapeCheck check;  ///< what checkTensorShape adapted (it found no problem)
 };
 
-/// Pre-processing as the architecture says (window, normalisation, channels, resize).
-/// Throws Error(IncompatibleImage) listing checkTensorShape's problems.
+/// checkTensorShape, then pre-processing as the architecture says (window, normalisation,
+/// channels, resize). Throws Error(IncompatibleImage) listing checkTensorShape's problems.
 [[nodiscard]] PreparedInput preprocess(const iod::SliceImage& slice, const Architecture& arch);
 
 /// Time spent in each step of a prediction.
@@ -55,12 +56,17 @@ struct Proposal {
   double meanProbability{0.0};
 };
 
+/// The proposals of one output and the time post-processing took.
+struct Postprocessed {
+  std::vector<Proposal> proposals;
+  double postprocessMs{0};  ///< without contours
+  double contourMs{0};
+};
+
 /// Activation, mapping back to the slice grid (before thresholding), threshold, area filters,
 /// keep-largest, holes, contours, simplification.
-/// @p timings, when given, receives postprocessMs (without contours) and contourMs.
-[[nodiscard]] std::vector<Proposal> postprocess(const FloatTensor& output, const Placement& placement,
-                                                const iod::SliceAttributes& slice, const Architecture& arch,
-                                                PredictionTimings* timings = nullptr);
+[[nodiscard]] Postprocessed postprocess(const FloatTensor& output, const Placement& placement,
+                                        const iod::SliceAttributes& slice, const Architecture& arch);
 
 /// Mask (row-major, non-zero = inside) -> rings along pixel edges, outer rings clockwise on
 /// screen and holes counter-clockwise; refilled with the even-odd rule they give the mask back.

@@ -76,7 +76,7 @@ struct StructureSetInfo {
 };
 
 /// Reads any RT Structure Set. Throws Error(FileNotFound, NotDicom, TruncatedDicom,
-/// MalformedIodeep for a malformed structure set).
+/// NotRtStructureSet for other DICOM, MalformedRtStructureSet for a malformed structure set).
 StructureSetInfo readStructureSet(const std::filesystem::path& path);
 
 /// The ROIs' rings on @p image, in its pixel coordinates: contours referencing the image by SOP

@@ -1,7 +1,10 @@
-#include "Dcmtk.hpp"
+#include "iodeep/iod/DcmtkBridge.hpp"
 
 #include <dcmtk/dcmdata/dcdicent.h>
 #include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcrledrg.h>
+#include <dcmtk/dcmjpeg/djdecode.h>
+#include <dcmtk/dcmjpls/djdecode.h>
 
 #include <array>
 #include <chrono>
@@ -14,8 +17,22 @@
 
 namespace iodeep::iod::dcmtk {
 
-void check(const OFCondition& cond, ErrorCode code, std::string_view context) {
-  if (cond.bad()) throw Error(code, std::string(context) + ": " + cond.text());
+void check(const OFCondition& cond, ErrorCode code, std::string_view what, ErrorContext context) {
+  if (cond.bad()) throw Error(code, std::string(what) + ": " + cond.text(), std::move(context));
+}
+
+std::string tagString(const DcmTagKey& key) {
+  return key.toString().c_str();
+}
+
+void registerDecoders() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // JPEG decoder: convert YBR to RGB and set PhotometricInterpretation accordingly.
+    DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation);
+    DJLSDecoderRegistration::registerCodecs();
+    DcmRLEDecoderRegistration::registerCodecs();
+  });
 }
 
 void registerPrivateDictionary() {
@@ -57,19 +74,26 @@ bool hasPart10Prefix(const std::filesystem::path& path) {
   return in.gcount() == 132 && std::string_view(head.data() + 128, 4) == "DICM";
 }
 
-std::unique_ptr<DcmFileFormat> loadPart10(const std::filesystem::path& path) {
+std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, Accept accept) {
   registerPrivateDictionary();
+  const ErrorContext where{.file = path.string()};
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw Error(ErrorCode::FileNotFound, path.string() + ": no such file");
-  }
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    throw Error(ErrorCode::IoError, path.string() + ": not a regular file");
-  }
-  if (!hasPart10Prefix(path)) {
-    throw Error(ErrorCode::NotDicom, path.string() + ": not a DICOM file (no 128-byte preamble followed by \"DICM\")");
-  }
+  if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::FileNotFound, "no such file", where);
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(ErrorCode::IoError, "not a regular file", where);
   auto file = std::make_unique<DcmFileFormat>();
+  if (!hasPart10Prefix(path)) {
+    if (accept == Accept::Part10) {
+      throw Error(ErrorCode::NotDicom, "not a DICOM file (no 128-byte preamble followed by \"DICM\")", where);
+    }
+    const OFCondition cond =
+        file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_dataset);
+    DcmDataset* ds = file->getDataset();
+    if (cond.bad() || ds->card() == 0 || !ds->tagExists(DCM_SOPClassUID)) {
+      throw Error(ErrorCode::NotDicom, "not a DICOM file (no Part 10 header and no data set with a SOP class)",
+                  where);
+    }
+    return file;
+  }
   // Everything is read now: a truncated value is then reported here, not on first access.
   const OFCondition cond =
       file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_fileOnly);
@@ -78,7 +102,7 @@ std::unique_ptr<DcmFileFormat> loadPart10(const std::filesystem::path& path) {
                            cond == EC_InvalidStream || cond == EC_ItemEnd ||
                            std::string_view(cond.text()).find("remature") != std::string_view::npos;
     throw Error(truncated ? ErrorCode::TruncatedDicom : ErrorCode::NotDicom,
-                path.string() + ": cannot read DICOM" + (truncated ? " (truncated?)" : "") + ": " + cond.text());
+                std::string("cannot read DICOM") + (truncated ? " (truncated?)" : "") + ": " + cond.text(), where);
   }
   return file;
 }

@@ -1,0 +1,59 @@
+#include "iodeep/client/StructureSetReport.hpp"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace iodeep::client {
+
+namespace {
+
+// Contours per referenced image, in the order of the image UIDs.
+std::map<std::string, int> contoursPerImage(const rtstruct::StoredRoi& roi) {
+  std::map<std::string, int> perImage;
+  for (const auto& [uid, points] : roi.contours) ++perImage[uid.empty() ? "(no image reference)" : uid];
+  return perImage;
+}
+
+}  // namespace
+
+StructureSetReport showStructureSet(const std::filesystem::path& path) {
+  return {path, rtstruct::readStructureSet(path)};
+}
+
+std::string StructureSetReport::toJson() const {
+  nlohmann::json j;
+  j["label"] = set.label;
+  j["approvalStatus"] = set.approvalStatus;
+  j["reviewerName"] = set.reviewerName;
+  j["reviewDate"] = set.reviewDate;
+  j["reviewTime"] = set.reviewTime;
+  j["frameOfReferenceUid"] = set.frameOfReferenceUid;
+  j["proposedBy"] = set.contributingAlgorithm;
+  j["rois"] = nlohmann::json::array();
+  for (const auto& roi : set.rois) {
+    j["rois"].push_back({{"number", roi.number},
+                         {"name", roi.name},
+                         {"color", roi.color},
+                         {"interpretedType", roi.interpretedType},
+                         {"generationAlgorithm", roi.generationAlgorithm},
+                         {"generationDescription", roi.generationDescription},
+                         {"contoursPerImage", contoursPerImage(roi)}});
+  }
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string StructureSetReport::toText() const {
+  std::ostringstream o;
+  o << path.string() << ": RT Structure Set '" << set.label << "', " << set.approvalStatus;
+  if (!set.reviewerName.empty()) o << " by " << set.reviewerName << " on " << set.reviewDate << " " << set.reviewTime;
+  o << "\nproposed by: " << (set.contributingAlgorithm.empty() ? "(not recorded)" : set.contributingAlgorithm) << "\n";
+  for (const auto& roi : set.rois) {
+    o << "  ROI " << roi.number << " " << roi.name << " (" << roi.interpretedType << ", " << roi.generationAlgorithm
+      << ")\n";
+    for (const auto& [uid, n] : contoursPerImage(roi)) o << "    " << n << " contour(s) on " << uid << "\n";
+  }
+  return o.str();
+}
+
+}  // namespace iodeep::client

@@ -1,0 +1,54 @@
+#pragma once
+// The DCMTK bridge: the one place where DCMTK conditions become iodeep::Error and where files are
+// loaded. Private to the modules (iod, rtstruct, client core; CMake target iodeep::dcmtk_bridge):
+// never included from a public header.
+
+#include <dcmtk/dcmdata/dctk.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "iodeep/iod/Error.hpp"
+
+namespace iodeep::iod::dcmtk {
+
+/// Throws Error(@p code) "<what>: <DCMTK text>" with @p context when @p cond is bad. Call it on
+/// the line that produced the condition.
+void check(const OFCondition& cond, ErrorCode code, std::string_view what, ErrorContext context = {});
+
+/// "(gggg,eeee)" of a tag, for error context.
+[[nodiscard]] std::string tagString(const DcmTagKey& key);
+
+/// Registers the IODeep private dictionary entries once per process, so that Implicit VR
+/// copies made by a PACS still read with the right VRs.
+void registerPrivateDictionary();
+
+/// Registers DCMTK's image decoders (JPEG, JPEG-LS, RLE) once per process.
+void registerDecoders();
+
+/// True when @p path starts with the 128-byte preamble and "DICM".
+[[nodiscard]] bool hasPart10Prefix(const std::filesystem::path& path);
+
+/// What a loader accepts besides a Part 10 file (128-byte preamble + "DICM").
+enum class Accept {
+  Part10,               ///< a Part 10 file only
+  Part10OrBareDataset,  ///< also a data set without file meta information (with a SOP Class UID)
+};
+
+/// Loads a DICOM file; everything is read now, so a truncated value is reported here and not
+/// on first access. Throws Error(FileNotFound, IoError, NotDicom, TruncatedDicom), each with the
+/// file as context.
+[[nodiscard]] std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path,
+                                                      Accept accept = Accept::Part10);
+
+/// String value of an element, or empty when absent. Works for text VRs and for UN/OB values
+/// holding text (private tags read without a dictionary).
+[[nodiscard]] std::string getString(DcmItem& item, const DcmTagKey& key);
+
+/// Finds the element (gggg,0010-00FF) whose value is @p creator; 0 when absent.
+[[nodiscard]] std::uint16_t findPrivateCreator(DcmItem& item, std::uint16_t group, std::string_view creator);
+
+}  // namespace iodeep::iod::dcmtk
