@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "../iod/TestSupport.hpp"
@@ -61,6 +62,7 @@ TEST(Pack, WeightsThatDoNotFitTheArchitectureAreRefused) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::WeightsMismatch);
     EXPECT_NE(std::string(e.what()).find("missing conv.weight"), std::string::npos) << e.what();
+    EXPECT_EQ(e.file(), test::fixture("ref_unet.safetensors").string()) << "the weights file is named";
   }
   EXPECT_FALSE(std::filesystem::exists(dir / "out.dcm"));
 }
@@ -80,6 +82,21 @@ TEST(Pack, TorchScriptNetworksStoreTheArchiveAsIs) {
   // a TorchScript architecture with a weights file that is not an archive
   EXPECT_THROW((void)client::pack(options(dir, test::fixture("plain.pt"), test::fixture("torchscript.arch.json"))),
                Error);
+}
+
+TEST(Pack, ArchitectureErrorsNameTheFileLayerAndPointer) {
+  test::TempDir dir;
+  std::ofstream(dir / "bad.json") << R"({"input": {"channels": 1, "height": 8, "width": 8},
+    "layers": [{"id": "a", "type": "conv2d", "kernel_size": 3}]})";
+  try {
+    (void)client::pack(options(dir, test::fixture("ref_unet.safetensors"), dir / "bad.json"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.file(), (dir / "bad.json").string());
+    EXPECT_EQ(e.layer(), "a");
+    EXPECT_EQ(e.pointer(), "/layers/0/out_channels");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "out.dcm"));
 }
 
 TEST(Pack, FailureLeavesNoOutput) {

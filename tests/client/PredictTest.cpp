@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -157,6 +159,28 @@ TEST(Slice, ResizeWithPaddingMapsProposalsBackOntoTheSliceGrid) {
   }
 }
 
+// The refusal carries the verification finding's code (not a guess from its wording) and the file.
+TEST(Predict, AModelWithAFlippedPayloadBitIsRefusedAsChecksumMismatch) {
+  test::TempDir dir;
+  auto bytes = test::readBytes(kBrainModel);
+  // the payload is the example's safetensors file: find its header, flip a bit of tensor data
+  const auto weights = test::readBytes(IODEEP_SOURCE_DIR "/examples/brain-unet/weights.safetensors");
+  std::uint64_t headerLen = 0;
+  std::memcpy(&headerLen, weights.data(), 8);
+  const auto it = std::search(bytes.begin(), bytes.end(), weights.begin(), weights.begin() + 64);
+  ASSERT_NE(it, bytes.end());
+  bytes[static_cast<std::size_t>(it - bytes.begin()) + 8 + headerLen + 100] ^= std::byte{0x01};
+  const auto model = dir / "flipped.dcm";
+  test::writeBytes(model, bytes);
+  try {
+    (void)client::predict({model, slicePath(30), 0, false});
+    FAIL() << "a corrupted model was run";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ChecksumMismatch) << e.what();
+    EXPECT_EQ(e.file(), model.string());
+  }
+}
+
 TEST(Predict, SlicesTheNetworkCannotTakeAreClearErrors) {
   const auto expectCode = [](const std::filesystem::path& image, ErrorCode code) {
     try {
@@ -164,6 +188,7 @@ TEST(Predict, SlicesTheNetworkCannotTakeAreClearErrors) {
       ADD_FAILURE() << image << " accepted";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), code) << image << ": " << e.what();
+      EXPECT_EQ(e.file(), image.string()) << "the error names the slice";
     }
   };
   const std::string data = "/usr/lib/python3/dist-packages/pydicom/data/test_files/";

@@ -217,6 +217,9 @@ TEST(IodeepObject, OneFlippedBitInThePayloadFailsVerification) {
   const IodeepFile f = readIodeep(dir / "flipped.dcm");
   const auto findings = verifyIodeep(f);
   EXPECT_TRUE(hasError(findings, "SHA-256 mismatch")) << findings.size();
+  EXPECT_TRUE(std::any_of(findings.begin(), findings.end(), [](const Finding& x) {
+    return x.severity == Finding::Severity::Error && x.code == ErrorCode::ChecksumMismatch;
+  }));
 }
 
 TEST(IodeepObject, BlockIsFoundByItsCreatorWhereverItIsReserved) {
