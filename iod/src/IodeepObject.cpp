@@ -8,7 +8,6 @@
 #include <set>
 
 #include "Dcmtk.hpp"
-#include "JsonInternal.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DateTime.hpp"
 #include "iodeep/iod/Json.hpp"

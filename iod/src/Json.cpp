@@ -1,12 +1,16 @@
 #include "iodeep/iod/Json.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "JsonInternal.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/JsonParse.hpp"
 
 namespace iodeep::iod {
 
+namespace {
+
+// "line:column" (1-based) of a byte offset in @p text.
 std::string lineColumn(std::string_view text, std::size_t byteOffset) {
   std::size_t line = 1;
   std::size_t column = 1;
@@ -21,6 +25,8 @@ std::string lineColumn(std::string_view text, std::size_t byteOffset) {
   }
   return std::to_string(line) + ":" + std::to_string(column);
 }
+
+}  // namespace
 
 nlohmann::json parseJson(std::string_view text, std::string_view source) {
   try {
