@@ -8,7 +8,6 @@
 #include <optional>
 #include <set>
 
-#include "JsonInternal.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DateTime.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"

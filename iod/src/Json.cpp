@@ -1,12 +1,16 @@
 #include "iodeep/iod/Json.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "JsonInternal.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/JsonParse.hpp"
 
 namespace iodeep::iod {
 
+namespace {
+
+// "line:column" (1-based) of a byte offset in @p text.
 std::string lineColumn(std::string_view text, std::size_t byteOffset) {
   std::size_t line = 1;
   std::size_t column = 1;
@@ -22,6 +26,8 @@ std::string lineColumn(std::string_view text, std::size_t byteOffset) {
   return std::to_string(line) + ":" + std::to_string(column);
 }
 
+}  // namespace
+
 nlohmann::json parseJson(std::string_view text, std::string_view source) {
   try {
     return nlohmann::json::parse(text.begin(), text.end());
@@ -30,9 +36,11 @@ nlohmann::json parseJson(std::string_view text, std::string_view source) {
     const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
     std::string what = e.what();
     if (const auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
-    throw Error(ErrorCode::InvalidJson, std::string(source) + ":" + lineColumn(text, offset) + ": not JSON: " + what);
+    throw Error(ErrorCode::InvalidJson, "not JSON: " + what,
+                ErrorContext{.part = std::string(source) + ":" + lineColumn(text, offset)});
   } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range for a number like 2e999
-    throw Error(ErrorCode::InvalidJson, std::string(source) + ": not usable JSON: " + e.what());
+    throw Error(ErrorCode::InvalidJson, std::string("not usable JSON: ") + e.what(),
+                ErrorContext{.part = std::string(source)});
   }
 }
 

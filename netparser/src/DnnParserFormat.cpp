@@ -16,10 +16,7 @@ namespace {
 using nlohmann::json;
 
 [[noreturn]] void fail(ErrorCode code, const std::string& layer, const std::string& pointer, const std::string& what) {
-  std::string msg = "architecture (DNN-parser)";
-  if (!layer.empty()) msg += ": layer '" + layer + "'";
-  if (!pointer.empty()) msg += " (" + pointer + ")";
-  throw Error(code, msg + ": " + what, layer, pointer);
+  throw Error(code, what, ErrorContext{.part = "architecture (DNN-parser)", .layer = layer, .pointer = pointer});
 }
 
 // {"convolutional": {"cn1": 64}} -> 64; the section and key are told apart in errors.

@@ -147,11 +147,6 @@ struct Architecture {
   InputSpec input;
   std::vector<Layer> layers;  ///< in an order where every input comes first (topologically sorted)
   std::string output;         ///< id of the layer whose result is the network output
-  /// The "preprocessing", "output" and "postprocessing" objects as JSON text ("{}" when
-  /// absent); their content is defined by the slice -> proposals issue.
-  std::string preprocessingJson{"{}"};
-  std::string outputJson{"{}"};
-  std::string postprocessingJson{"{}"};
   PreprocessingSpec preprocessing;
   OutputSpec outputSpec;
   PostprocessingSpec postprocessing;
