@@ -12,7 +12,7 @@ echo "lint: ${#files[@]} files formatted as .clang-format says"
 if [ "${1:-}" = "--tidy" ]; then
   # the project's own sources, without the two libtorch files (slow to parse, and the checks
   # would mostly speak of libtorch's headers); needs build/compile_commands.json
-  mapfile -t tidy < <(printf '%s\n' "${files[@]}" | grep -E '^(iod|rtstruct|netparser|client/core)/src/.*\.cpp$' |
+  mapfile -t tidy < <(printf '%s\n' "${files[@]}" | grep -E '^(iod|selector|rtstruct|netparser|client/core)/src/.*\.cpp$' |
                       grep -vE 'netparser/src/(Network|WeightsImport)\.cpp')
   # two at a time; -Wno-unknown-warning-option: the build's GCC-only flags (-Wno-restrict)
   printf '%s\n' "${tidy[@]}" |
