@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# A private Orthanc on free loopback ports, for the tests and the demo.
+# A private Orthanc on free loopback ports, for the tests and the demo. Its configuration is what
+# a hospital would do for any client: our AE titles are registered as DICOM modalities, nothing
+# else. No private dictionary, nothing IODeep-specific: the product promises an unchanged PACS.
 #   orthanc.sh start DIR   config, storage and log under DIR; waits until it answers C-ECHO;
 #                          writes DIR/env (ORTHANC_PID, ORTHANC_AET, ORTHANC_DICOM_PORT,
 #                          ORTHANC_HTTP_PORT, MOVE_AET, MOVE_PORT, CLIENT_AET)
@@ -59,18 +61,7 @@ print(*[s.getsockname()[1] for s in socks])')
     "movescu": ["MOVESCU", "127.0.0.1", $move],
     "iodeep": ["IODEEP", "127.0.0.1", $client]
   },
-  "Dictionary": {
-    "0017,1001": ["UT", "DnnArchitecture", 1, 1, "IODEEP 1"],
-    "0017,1002": ["UT", "DnnWeights", 1, 1, "IODEEP 1"],
-    "0017,1003": ["LO", "DnnName", 1, 1, "IODEEP 1"],
-    "0017,1004": ["UI", "DnnUID", 1, 1, "IODEEP 1"],
-    "0017,1005": ["LO", "DnnVersion", 1, 1, "IODEEP 1"],
-    "0017,1006": ["UT", "DnnDescription", 1, 1, "IODEEP 1"],
-    "0017,1007": ["CS", "DnnWeightsFormat", 1, 1, "IODEEP 1"],
-    "0017,1008": ["LO", "DnnWeightsSHA256", 1, 1, "IODEEP 1"],
-    "0017,1009": ["UL", "DnnWeightsLength", 1, 1, "IODEEP 1"],
-    "0017,1010": ["OB", "DnnWeightsPayload", 1, 1, "IODEEP 1"]
-  },
+
   "StorageAccessOnFind": "Always",
   "OverwriteInstances": false,
   "Plugins": [],

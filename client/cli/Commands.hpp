@@ -15,6 +15,11 @@ int inspectCommand(const std::vector<std::string>& args);
 int archCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
 int rtstructCommand(const std::vector<std::string>& args);
+/// `rtstruct list`: structure sets on the PACS for a series.
+int rtstructListCommand(const std::vector<std::string>& args);
+/// The PACS commands (echo, upload, models, studies, series, instances, select, roi, outbox);
+/// -1 when @p command is none of them.
+int pacsCommand(const std::string& command, const std::vector<std::string>& args);
 
 /// Parses @p args against @p desc (and @p positional); prints the help and returns nothing when
 /// --help was given. Throws boost::program_options::error (exit code 2 in main).

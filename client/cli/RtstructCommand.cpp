@@ -8,8 +8,10 @@ namespace po = boost::program_options;
 namespace iodeep::cli {
 
 int rtstructCommand(const std::vector<std::string>& args) {
+  if (!args.empty() && args[0] == "list") return rtstructListCommand({args.begin() + 1, args.end()});
   if (args.empty() || args[0] != "show") {
-    std::cerr << "iodeep rtstruct: usage: iodeep rtstruct show FILE [--json]\n";
+    std::cerr
+        << "iodeep rtstruct: usage: iodeep rtstruct show FILE [--json] | list --pacs AET@host:port --series UID\n";
     return args.empty() ? kExitUsage : (args[0] == "--help" || args[0] == "-h" ? kExitOk : kExitUsage);
   }
   std::string file;

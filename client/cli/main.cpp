@@ -20,12 +20,24 @@ Commands:
   inspect    show and verify an IODeep (or legacy) file
   arch       check an architecture JSON (shape table), or write random weights that fit it
   predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay, RT Structure Sets)
-  rtstruct   show an RT Structure Set
+  rtstruct   show an RT Structure Set; list those on the PACS for a series
+
+PACS (docs/pacs-workflow.md; --pacs AET@host:port or the configuration file):
+  echo       C-ECHO
+  upload     check and store IODeep files (the PACS administrator)
+  models     the IODeep networks on the PACS
+  studies    browse: studies, then series, then instances
+  series
+  instances
+  select     which network a slice would get, and why every other one not
+  roi        AI ROI end to end: slice(s) -> network -> proposals -> approved RT Structure Set on the PACS
+  outbox     structure sets waiting for the PACS: list, flush
   version    print the version
 
 Run 'iodeep <command> --help' for a command's options.
 Exit codes: 0 ok, 2 usage, 3 input missing/unreadable, 4 invalid or inconsistent content,
-            5 output not writable, 70 internal error (docs/cli.md).
+            5 output not writable, 6 PACS (unreachable, rejected, failure status), 7 no network
+            matches, 70 internal error (docs/cli.md).
 )";
 
 }  // namespace
@@ -70,6 +82,7 @@ int main(int argc, char** argv) {
     if (command == "arch") return iodeep::cli::archCommand(rest);
     if (command == "predict") return iodeep::cli::predictCommand(rest);
     if (command == "rtstruct") return iodeep::cli::rtstructCommand(rest);
+    if (const int code = iodeep::cli::pacsCommand(command, rest); code >= 0) return code;
     if (command == "version" || command == "--version") {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";
       return iodeep::kExitOk;

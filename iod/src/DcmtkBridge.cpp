@@ -89,8 +89,7 @@ std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, Accep
         file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_dataset);
     DcmDataset* ds = file->getDataset();
     if (cond.bad() || ds->card() == 0 || !ds->tagExists(DCM_SOPClassUID)) {
-      throw Error(ErrorCode::NotDicom, "not a DICOM file (no Part 10 header and no data set with a SOP class)",
-                  where);
+      throw Error(ErrorCode::NotDicom, "not a DICOM file (no Part 10 header and no data set with a SOP class)", where);
     }
     return file;
   }

@@ -35,6 +35,10 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::MissingGeometry: return "MissingGeometry";
     case ErrorCode::NotRtStructureSet: return "NotRtStructureSet";
     case ErrorCode::MalformedRtStructureSet: return "MalformedRtStructureSet";
+    case ErrorCode::PacsUnreachable: return "PacsUnreachable";
+    case ErrorCode::AssociationRejected: return "AssociationRejected";
+    case ErrorCode::DimseFailure: return "DimseFailure";
+    case ErrorCode::NetworkError: return "NetworkError";
     case ErrorCode::DicomError: return "DicomError";
     case ErrorCode::TorchError: return "TorchError";
     case ErrorCode::Internal: return "Internal";
@@ -76,6 +80,10 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::NotRtStructureSet:
     case ErrorCode::MalformedRtStructureSet: return kExitContent;
     case ErrorCode::OutputError: return kExitOutput;
+    case ErrorCode::PacsUnreachable:
+    case ErrorCode::AssociationRejected:
+    case ErrorCode::DimseFailure:
+    case ErrorCode::NetworkError: return kExitPacs;
     case ErrorCode::DicomError:
     case ErrorCode::TorchError:
     case ErrorCode::Internal: return kExitInternal;
@@ -96,10 +104,11 @@ void Error::render() {
   if (!context_.layer.empty()) head += (head.empty() ? "" : ": ") + std::string("layer '") + context_.layer + "'";
   if (!context_.pointer.empty()) head += (head.empty() ? "(" : " (") + context_.pointer + ")";
   std::string out;
-  for (const std::string* s : {&context_.file, &context_.uid, &context_.dicomTag, &head}) {
+  for (const std::string* s : {&context_.peer, &context_.file, &context_.uid, &context_.dicomTag, &head}) {
     if (!s->empty()) out += *s + ": ";
   }
   rendered_ = out + detail_;
+  if (!context_.dimseStatus.empty()) rendered_ += " (status " + context_.dimseStatus + ")";
 }
 
 Error& Error::inFile(const std::string& file) {
@@ -116,6 +125,12 @@ Error& Error::withUid(const std::string& uid) {
 
 Error& Error::withTag(const std::string& tag) {
   if (context_.dicomTag.empty()) context_.dicomTag = tag;
+  render();
+  return *this;
+}
+
+Error& Error::withPeer(const std::string& peer) {
+  if (context_.peer.empty()) context_.peer = peer;
   render();
   return *this;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 #include <sstream>
 
 #include "iodeep/iod/Error.hpp"
@@ -37,22 +38,32 @@ std::vector<std::size_t> parseSelection(const std::string& text, std::size_t cou
 
 namespace {
 
-rtstruct::StructureSetInput setOf(const PredictResult& p, const std::vector<std::size_t>& which,
+// One ROI per label and occurrence within a slice ("Brain", "Brain (2)"), with its contours on
+// every slice where it was chosen: a series gives one ROI per structure, not one per slice.
+rtstruct::StructureSetInput setOf(std::span<const PredictResult> predictions,
+                                  const std::vector<std::pair<std::size_t, std::size_t>>& which,
                                   rtstruct::ApprovalStatus status, const std::string& reviewer) {
+  const PredictResult& first = predictions.front();
   rtstruct::StructureSetInput in;
-  in.network = {p.dnnName, p.dnnVersion, p.dnnUid, p.modelSopInstanceUid};
+  in.network = {first.dnnName, first.dnnVersion, first.dnnUid, first.modelSopInstanceUid};
   in.approval = status;
   in.reviewerName = reviewer;
-  std::map<std::string, int> seen;
-  for (std::size_t i : which) {
+  std::map<std::string, std::size_t> roiIndex;
+  std::map<std::pair<std::size_t, std::string>, int> perSlice;
+  for (const auto& [slice, i] : which) {
+    const PredictResult& p = predictions[slice];
     const auto& prop = p.proposals.at(i);
-    const int n = ++seen[prop.label.name];
-    rtstruct::RoiInput roi;
-    roi.name = n == 1 ? prop.label.name : prop.label.name + " (" + std::to_string(n) + ")";
-    roi.color = prop.label.color;
-    roi.interpretedType = prop.label.interpretedType;
-    roi.contours.push_back({p.slice.attributes, prop.rings});
-    in.rois.push_back(std::move(roi));
+    const int n = ++perSlice[{slice, prop.label.name}];
+    const std::string name = n == 1 ? prop.label.name : prop.label.name + " (" + std::to_string(n) + ")";
+    auto [it, added] = roiIndex.try_emplace(name, in.rois.size());
+    if (added) {
+      rtstruct::RoiInput roi;
+      roi.name = name;
+      roi.color = prop.label.color;
+      roi.interpretedType = prop.label.interpretedType;
+      in.rois.push_back(std::move(roi));
+    }
+    in.rois[it->second].contours.push_back({p.slice.attributes, prop.rings});
   }
   return in;
 }
@@ -61,24 +72,37 @@ rtstruct::StructureSetInput setOf(const PredictResult& p, const std::vector<std:
 
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath) {
+  return writeReview(std::span<const PredictResult>(&prediction, 1), decision, approvedPath, rejectedPath);
+}
+
+ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
+                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath) {
   if (decision.reviewer.empty())
     throw Error(ErrorCode::InvalidArgument, "approving or rejecting needs the reviewer's name (--reviewer)");
   if (decision.approved.empty() && !approvedPath.empty()) {
     throw Error(ErrorCode::InvalidArgument, "no proposal approved: an empty approved structure set is not written");
   }
-  std::vector<std::size_t> rejected;
-  for (std::size_t i = 0; i < prediction.proposals.size(); ++i) {
-    if (std::find(decision.approved.begin(), decision.approved.end(), i) == decision.approved.end())
-      rejected.push_back(i);
+  if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
+  std::vector<std::pair<std::size_t, std::size_t>> approved;
+  std::vector<std::pair<std::size_t, std::size_t>> rejected;
+  std::size_t flat = 0;
+  for (std::size_t s = 0; s < predictions.size(); ++s) {
+    for (std::size_t i = 0; i < predictions[s].proposals.size(); ++i, ++flat) {
+      const bool yes = std::find(decision.approved.begin(), decision.approved.end(), flat) != decision.approved.end();
+      (yes ? approved : rejected).emplace_back(s, i);
+    }
+  }
+  for (std::size_t i : decision.approved) {
+    if (i >= flat) throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(i + 1) + " does not exist");
   }
   ReviewFiles files;
   if (!approvedPath.empty()) {
     files.approved = rtstruct::writeStructureSet(
-        setOf(prediction, decision.approved, rtstruct::ApprovalStatus::Approved, decision.reviewer), approvedPath);
+        setOf(predictions, approved, rtstruct::ApprovalStatus::Approved, decision.reviewer), approvedPath);
   }
   if (!rejectedPath.empty() && !rejected.empty()) {
     files.rejected = rtstruct::writeStructureSet(
-        setOf(prediction, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer), rejectedPath);
+        setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer), rejectedPath);
   }
   return files;
 }

@@ -42,6 +42,10 @@ enum class ErrorCode {
   MissingGeometry,          ///< a slice without ImagePositionPatient/Orientation/PixelSpacing
   NotRtStructureSet,        ///< DICOM, but not an RT Structure Set (Modality/SOP Class)
   MalformedRtStructureSet,  ///< an RT Structure Set with a missing or invalid attribute
+  PacsUnreachable,          ///< no connection to the peer (refused, no route, timeout)
+  AssociationRejected,      ///< the peer rejected or aborted the association, or accepts no service we need
+  DimseFailure,             ///< the peer answered a request with a failure status (C-FIND/MOVE/GET/STORE)
+  NetworkError,             ///< the network failed during an exchange (timeout, lost connection, port taken)
   DicomError,               ///< DCMTK reported a failure
   TorchError,               ///< libtorch reported a failure
   Internal,                 ///< a bug: an invariant did not hold
@@ -66,17 +70,19 @@ inline constexpr int kExitInternal = 70;  ///< internal or toolkit failure (a bu
 /// Where an error happened. The code that throws fills what it knows; callers add what they
 /// know while the error propagates (Error::inFile, withUid, withTag, within). Rendered by what().
 struct ErrorContext {
-  std::string file{};      ///< path of the file concerned
-  std::string uid{};       ///< UID of the object concerned (DnnUID, SOP Instance UID)
-  std::string dicomTag{};  ///< DICOM element concerned, e.g. "(0017,0016)" or "DnnArchitecture"
-  std::string part{};      ///< what was being read, e.g. "architecture", "DnnWeightsPayload"
-  std::string layer{};     ///< architecture layer id
-  std::string pointer{};   ///< JSON pointer of the offending value, e.g. "/layers/3/out_channels"
+  std::string file{};         ///< path of the file concerned
+  std::string uid{};          ///< UID of the object concerned (DnnUID, SOP Instance UID)
+  std::string dicomTag{};     ///< DICOM element concerned, e.g. "(0017,0016)" or "DnnArchitecture"
+  std::string part{};         ///< what was being read, e.g. "architecture", "DnnWeightsPayload"
+  std::string layer{};        ///< architecture layer id
+  std::string pointer{};      ///< JSON pointer of the offending value, e.g. "/layers/3/out_channels"
+  std::string peer{};         ///< the DICOM peer, "AET@host:port"
+  std::string dimseStatus{};  ///< the DIMSE status the peer answered with, e.g. "0xA700"
 };
 
 /// Exception carrying an ErrorCode, a one-line detail and its context as fields. what() renders
-/// "<file>: <uid>: <tag>: <part>: layer '<id>' (<pointer>): <detail>", leaving out what is empty
-/// (a pointer without a layer: "<part> (<pointer>): <detail>").
+/// "<peer>: <file>: <uid>: <tag>: <part>: layer '<id>' (<pointer>): <detail> (status <dimseStatus>)",
+/// leaving out what is empty (a pointer without a layer: "<part> (<pointer>): <detail>").
 class Error : public std::runtime_error {
  public:
   Error(ErrorCode code, std::string detail, ErrorContext context = {});
@@ -96,6 +102,7 @@ class Error : public std::runtime_error {
   [[nodiscard]] const std::string& layer() const noexcept { return context_.layer; }
   /// JSON pointer the error is about, or empty.
   [[nodiscard]] const std::string& pointer() const noexcept { return context_.pointer; }
+  [[nodiscard]] const std::string& peer() const noexcept { return context_.peer; }
 
   /// Context added while propagating (catch by reference, add, rethrow with `throw;`). Each
   /// sets its field when it is still empty: the innermost, most precise value wins.
@@ -104,6 +111,8 @@ class Error : public std::runtime_error {
   Error& withTag(const std::string& tag);
   /// Prefixes @p part to what was being read ("DnnArchitecture" around "architecture").
   Error& within(const std::string& part);
+  /// The DICOM peer ("AET@host:port") the error is about.
+  Error& withPeer(const std::string& peer);
 
  private:
   void render();

@@ -17,6 +17,8 @@ struct PredictOptions {
   std::int32_t frame{0};
   /// A TorchScript network is code: run it only when this is set (docs/architecture-json.md).
   bool allowTorchScript{false};
+  /// The model was verified when it entered the model cache: do not hash it again.
+  bool modelVerified{false};
 };
 
 struct PredictResult {
@@ -26,6 +28,7 @@ struct PredictResult {
   std::vector<netparser::Proposal> proposals;
   netparser::PredictionTimings timings;
   bool networkFromCache{false};
+  double buildMs{0};  ///< building the network (0 when it came from the in-memory cache)
 
   [[nodiscard]] std::string toText() const;
   /// Proposals with rings in pixel coordinates and, when the slice has geometry, in patient mm.

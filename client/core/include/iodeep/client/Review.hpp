@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ struct ReviewFiles {
 /// Writes the approved proposals to @p approvedPath and, when @p rejectedPath is not empty, the
 /// others to it. Throws iodeep::Error (InvalidArgument for an empty approved set or no reviewer).
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
+                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {});
+
+/// The same for the slices of one series: @p decision.approved indexes the proposals of all
+/// @p predictions in order (slice by slice). A structure found on several slices is one ROI with
+/// contours on each of them.
+ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {});
 
 }  // namespace iodeep::client

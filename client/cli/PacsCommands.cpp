@@ -1,0 +1,300 @@
+// The commands that talk to the PACS: one per persona (docs/cli.md). They parse options, call
+// the client core and print its reports.
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "Commands.hpp"
+#include "iodeep/client/Browse.hpp"
+#include "iodeep/client/ClientConfig.hpp"
+#include "iodeep/client/ModelCache.hpp"
+#include "iodeep/client/Outbox.hpp"
+#include "iodeep/client/Roi.hpp"
+#include "iodeep/client/Upload.hpp"
+
+namespace po = boost::program_options;
+
+namespace iodeep::cli {
+
+namespace {
+
+// The network flags every PACS command takes; they override the configuration file.
+struct NetworkFlags {
+  std::string config, pacs, aet, retrieve, moveAet, cacheDir, outboxDir;
+  unsigned movePort{0}, timeout{0}, dimseTimeout{0}, maxPdu{0};
+  bool json{false};
+
+  void add(po::options_description& d) {
+    d.add_options()("config", po::value(&config), "client configuration file (docs/pacs-workflow.md)")(
+        "pacs", po::value(&pacs), "the PACS: AET@host:port")("aet", po::value(&aet), "our calling AE title")(
+        "retrieve", po::value(&retrieve), "move (C-MOVE to our storage SCP) or get (C-GET)")(
+        "move-port", po::value(&movePort), "our storage SCP's port during a C-MOVE")(
+        "move-aet", po::value(&moveAet), "the C-MOVE destination AE title (default: --aet)")(
+        "timeout", po::value(&timeout), "seconds to connect (association)")("dimse-timeout", po::value(&dimseTimeout),
+                                                                            "seconds to wait for one DIMSE message")(
+        "max-pdu", po::value(&maxPdu), "maximum PDU we receive (4096-131072)")(
+        "cache-dir", po::value(&cacheDir), "the model cache")("outbox-dir", po::value(&outboxDir), "the outbox")(
+        "json", po::bool_switch(&json), "print JSON");
+  }
+
+  [[nodiscard]] client::ClientConfig resolve() const {
+    auto c = client::loadClientConfig(config);
+    if (!pacs.empty()) c.network.pacs = client::Peer::parse(pacs);
+    if (!aet.empty()) c.network.callingAeTitle = aet;
+    if (!retrieve.empty()) {
+      if (retrieve != "move" && retrieve != "get") {
+        throw Error(ErrorCode::InvalidArgument, "--retrieve must be move or get, not '" + retrieve + "'");
+      }
+      c.network.retrieve = retrieve == "move" ? client::RetrieveMode::Move : client::RetrieveMode::Get;
+    }
+    if (movePort != 0) {
+      if (movePort > 65535) throw Error(ErrorCode::InvalidArgument, "--move-port must be 1-65535");
+      c.network.movePort = static_cast<std::uint16_t>(movePort);
+    }
+    if (!moveAet.empty()) c.network.moveAeTitle = moveAet;
+    if (timeout != 0) c.network.connectTimeoutSeconds = timeout;
+    if (dimseTimeout != 0) c.network.dimseTimeoutSeconds = dimseTimeout;
+    if (maxPdu != 0) c.network.maxPdu = maxPdu;
+    if (!cacheDir.empty()) c.cacheDir = cacheDir;
+    if (!outboxDir.empty()) c.outboxDir = outboxDir;
+    c.network.validate();
+    return c;
+  }
+};
+
+po::options_description described(const std::string& usage, NetworkFlags& flags) {
+  po::options_description d(usage + "\n\nOptions");
+  d.add_options()("help,h", "show this help");
+  flags.add(d);
+  return d;
+}
+
+int echo(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  auto d = described("usage: iodeep echo --pacs AET@host:port\n\nC-ECHO: checks that the PACS answers.", f);
+  if (!parseOptions(args, d)) return kExitOk;
+  const auto c = f.resolve();
+  client::Pacs(c.network).echo();
+  std::cout << "echo: " << c.network.pacs.toString() << " answers\n";
+  return kExitOk;
+}
+
+int upload(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  std::vector<std::string> files;
+  auto d = described(
+      "usage: iodeep upload --pacs AET@host:port FILE|DIR...\n\n"
+      "For the PACS administrator: checks that each file is a valid IODeep object (as inspect does), stores\n"
+      "the valid ones with C-STORE, and prints what was stored, refused and failed. Exit code 4 when a file was\n"
+      "refused, 6 when a store failed.",
+      f);
+  d.add_options()("file", po::value(&files), "IODeep files or directories");
+  po::positional_options_description pos;
+  pos.add("file", -1);
+  if (!parseOptions(args, d, &pos)) return kExitOk;
+  if (files.empty()) {
+    std::cerr << "iodeep upload: no file given (see 'iodeep upload --help')\n";
+    return kExitUsage;
+  }
+  const auto c = f.resolve();
+  const auto report = client::upload(client::Pacs(c.network), {files.begin(), files.end()});
+  std::cout << (f.json ? report.toJson() : report.toText());
+  return report.exitCode();
+}
+
+int models(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  std::string modality;
+  auto d = described(
+      "usage: iodeep models --pacs AET@host:port [--modality MR]\n\n"
+      "The IODeep networks on the PACS (C-FIND by the IODeep convention): name, version, modality, body part,\n"
+      "samples per pixel; DnnUID and size for those already in the model cache.",
+      f);
+  d.add_options()("modality", po::value(&modality), "only networks for this modality");
+  if (!parseOptions(args, d)) return kExitOk;
+  const auto c = f.resolve();
+  const client::ModelCache cache(c.cacheDir, c.cacheMaxBytes);
+  const auto found = client::findModels(client::Pacs(c.network), modality);
+  std::cout << client::modelsReport(found, cache, f.json);
+  return kExitOk;
+}
+
+int studies(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  client::StudyFilter filter;
+  auto d = described("usage: iodeep studies --pacs AET@host:port [--patient-name N] [--patient-id ID] [--date D]", f);
+  d.add_options()("patient-name", po::value(&filter.patientName), "PatientName (wildcards * and ?)")(
+      "patient-id", po::value(&filter.patientId), "PatientID")("date", po::value(&filter.studyDate),
+                                                               "StudyDate, YYYYMMDD or a range YYYYMMDD-YYYYMMDD")(
+      "description", po::value(&filter.studyDescription), "StudyDescription (wildcards)")(
+      "modality", po::value(&filter.modality), "a modality in the study");
+  if (!parseOptions(args, d)) return kExitOk;
+  const auto c = f.resolve();
+  const auto v = client::findStudies(client::Pacs(c.network), filter);
+  std::cout << (f.json ? client::toJson(v) : client::toText(v));
+  return kExitOk;
+}
+
+int series(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  std::string study;
+  auto d = described("usage: iodeep series --pacs AET@host:port --study UID", f);
+  d.add_options()("study", po::value(&study), "StudyInstanceUID");
+  if (!parseOptions(args, d)) return kExitOk;
+  if (study.empty()) throw Error(ErrorCode::InvalidArgument, "--study is required");
+  const auto c = f.resolve();
+  const auto v = client::findSeries(client::Pacs(c.network), study);
+  std::cout << (f.json ? client::toJson(v) : client::toText(v));
+  return kExitOk;
+}
+
+int instances(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  std::string study;
+  std::string seriesUid;
+  auto d = described("usage: iodeep instances --pacs AET@host:port --study UID --series UID", f);
+  d.add_options()("study", po::value(&study), "StudyInstanceUID")("series", po::value(&seriesUid), "SeriesInstanceUID");
+  if (!parseOptions(args, d)) return kExitOk;
+  if (study.empty() || seriesUid.empty()) throw Error(ErrorCode::InvalidArgument, "--study and --series are required");
+  const auto c = f.resolve();
+  const auto v = client::findInstances(client::Pacs(c.network), study, seriesUid);
+  std::cout << (f.json ? client::toJson(v) : client::toText(v));
+  return kExitOk;
+}
+
+void addSliceOptions(po::options_description& d, client::SliceRequest& r) {
+  d.add_options()("instance", po::value(&r.instances)->composing(), "SOP Instance UID of a slice (repeatable)")(
+      "study", po::value(&r.studyUid), "its StudyInstanceUID (optional: narrows the search)")(
+      "series", po::value(&r.seriesUid), "its SeriesInstanceUID (optional)")(
+      "frame", po::value(&r.frame)->default_value(0), "frame of a multi-frame image (0-based)");
+}
+
+int select(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  client::SliceRequest request;
+  auto d = described(
+      "usage: iodeep select --pacs AET@host:port --instance UID\n\n"
+      "Explains which IODeep network would be chosen for the slice, and why every other candidate was not\n"
+      "(docs/selection.md). Moves no model bytes. Exit code 7 when no network matches.",
+      f);
+  addSliceOptions(d, request);
+  if (!parseOptions(args, d)) return kExitOk;
+  const auto c = f.resolve();
+  const client::ModelCache cache(c.cacheDir, c.cacheMaxBytes);  // its parent holds the working directory
+  const auto work = cache.directory().parent_path() / ("select-" + std::to_string(::getpid()));
+  struct Cleanup {
+    std::filesystem::path p;
+    ~Cleanup() {
+      std::error_code ec;
+      std::filesystem::remove_all(p, ec);
+    }
+  } cleanup{work};
+  const auto report = client::selectForSlices(c, request, work);
+  std::cout << (f.json ? report.toJson() : report.toText());
+  return report.selection.exitCode();
+}
+
+int roi(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  client::RoiOptions o;
+  bool allowTorchScript = false;
+  auto d = described(
+      "usage: iodeep roi --pacs AET@host:port --instance UID [--instance UID ...] [--approve all|none|1,3]\n"
+      "                  --reviewer NAME [--rejected]\n\n"
+      "AI ROI end to end: retrieves the slice(s), selects the network on the PACS, retrieves it once into the\n"
+      "model cache (or reuses it), predicts, stores the approved proposals as one RT Structure Set for the\n"
+      "slices (through the outbox: nothing approved is lost) and checks that the PACS holds it. Exit code 7\n"
+      "when no network matches, 6 when the set could not be stored (it waits in the outbox).",
+      f);
+  addSliceOptions(d, o.slices);
+  d.add_options()("approve", po::value(&o.approve)->default_value("none"),
+                  "approved proposals: all, none, or numbers as printed (1,3)")(
+      "reviewer", po::value(&o.reviewer), "the approving physician, DICOM PN (e.g. Doe^Jane)")(
+      "rejected", po::bool_switch(&o.storeRejected), "also store the rejected proposals (ApprovalStatus REJECTED)")(
+      "allow-torchscript", po::bool_switch(&allowTorchScript),
+      "run a TorchScript network (overrides the configuration)");
+  if (!parseOptions(args, d)) return kExitOk;
+  auto c = f.resolve();
+  if (allowTorchScript) c.allowTorchScript = true;
+  const auto r = client::runRoi(c, o);
+  std::cout << (f.json ? r.toJson() : r.toText());
+  if (r.exitCode() == kExitPacs) {
+    std::cerr << "iodeep roi: the structure set could not be stored; it waits in the outbox (" << c.outboxDir.string()
+              << ")\n";
+  }
+  return r.exitCode();
+}
+
+int outbox(const std::vector<std::string>& args) {
+  if (args.empty() || (args[0] != "list" && args[0] != "flush")) {
+    std::cerr << "iodeep outbox: usage: iodeep outbox list|flush [options]\n";
+    return args.empty() || (args[0] != "--help" && args[0] != "-h") ? kExitUsage : kExitOk;
+  }
+  NetworkFlags f;
+  auto d = described(
+      "usage: iodeep outbox list|flush [--pacs AET@host:port]\n\n"
+      "Structure sets waiting for the PACS: list them, or send them (flush).",
+      f);
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (!parseOptions(rest, d)) return kExitOk;
+  client::ClientConfig c = client::loadClientConfig(f.config);
+  if (!f.outboxDir.empty()) c.outboxDir = f.outboxDir;
+  const client::Outbox box(c.outboxDir);
+  if (args[0] == "list") {
+    std::cout << client::outboxReport(box.list(), f.json);
+    return kExitOk;
+  }
+  c = f.resolve();
+  const auto r = box.flush(client::Pacs(c.network));
+  std::cout << client::flushReport(r, f.json);
+  return r.failed.empty() ? kExitOk : kExitPacs;
+}
+
+}  // namespace
+
+int pacsCommand(const std::string& command, const std::vector<std::string>& args) {
+  if (command == "echo") return echo(args);
+  if (command == "upload") return upload(args);
+  if (command == "models") return models(args);
+  if (command == "studies") return studies(args);
+  if (command == "series") return series(args);
+  if (command == "instances") return instances(args);
+  if (command == "select") return select(args);
+  if (command == "roi") return roi(args);
+  if (command == "outbox") return outbox(args);
+  return -1;
+}
+
+int rtstructListCommand(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  std::string study;
+  std::string seriesUid;
+  std::string directory;
+  auto d = described(
+      "usage: iodeep rtstruct list --pacs AET@host:port --series UID [--study UID] [--retrieve-to DIR]\n\n"
+      "The RT Structure Sets on the PACS with contours on the series (retrieved and read).",
+      f);
+  d.add_options()("series", po::value(&seriesUid), "SeriesInstanceUID of the images")(
+      "study", po::value(&study), "its StudyInstanceUID (optional)")(
+      "retrieve-to", po::value(&directory), "keep the retrieved structure sets in this directory");
+  if (!parseOptions(args, d)) return kExitOk;
+  if (seriesUid.empty()) throw Error(ErrorCode::InvalidArgument, "--series is required");
+  const auto c = f.resolve();
+  const bool keep = !directory.empty();
+  const std::filesystem::path dir =
+      keep ? std::filesystem::path(directory) : c.cacheDir.parent_path() / ("rtstruct-" + std::to_string(::getpid()));
+  struct Cleanup {
+    std::filesystem::path p;
+    bool keep;
+    ~Cleanup() {
+      std::error_code ec;
+      if (!keep) std::filesystem::remove_all(p, ec);
+    }
+  } cleanup{dir, keep};
+  const auto sets = client::findStructureSets(client::Pacs(c.network), study, seriesUid, dir);
+  std::cout << (f.json ? client::toJson(sets) : client::toText(sets));
+  return kExitOk;
+}
+
+}  // namespace iodeep::cli

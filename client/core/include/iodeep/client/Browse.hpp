@@ -1,0 +1,98 @@
+#pragma once
+/// @file Browse.hpp
+/// What the physician browses on the PACS (studies, series, instances), the IODeep models on
+/// it, and where an instance lives. Each function is one association.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "iodeep/client/Pacs.hpp"
+
+namespace iodeep::client {
+
+struct StudyInfo {
+  std::string studyInstanceUid, patientName, patientId, patientBirthDate, patientSex;
+  std::string studyDate, studyTime, studyDescription, accessionNumber, studyId, modalitiesInStudy;
+  std::string numberOfSeries;
+};
+
+struct SeriesInfo {
+  std::string studyInstanceUid, seriesInstanceUid, modality, seriesNumber, seriesDescription, bodyPartExamined;
+  std::string numberOfInstances;
+  bool iodeepModels{false};  ///< an IODeep model series (the C-FIND convention): not images to read
+};
+
+struct InstanceInfo {
+  std::string studyInstanceUid, seriesInstanceUid, sopInstanceUid, sopClassUid, instanceNumber;
+  std::string rows, columns, samplesPerPixel;
+};
+
+/// STUDY-level filter; empty fields do not restrict. DICOM wildcards (*, ?) allowed.
+struct StudyFilter {
+  std::string patientName, patientId, studyDate, studyDescription, modality;
+};
+
+[[nodiscard]] std::vector<StudyInfo> findStudies(const Pacs& pacs, const StudyFilter& filter = {});
+[[nodiscard]] std::vector<SeriesInfo> findSeries(const Pacs& pacs, const std::string& studyUid);
+[[nodiscard]] std::vector<InstanceInfo> findInstances(const Pacs& pacs, const std::string& studyUid,
+                                                      const std::string& seriesUid);
+
+/// Where an instance lives. Tries an IMAGE-level C-FIND by SOP Instance UID alone (Orthanc
+/// answers it); a PACS that insists on the hierarchy (dcmqrscp) is walked study by study.
+/// @p studyUid / @p seriesUid narrow the search when known. Throws Error(DimseFailure) when the
+/// instance is not on the PACS.
+[[nodiscard]] InstanceInfo locateInstance(const Pacs& pacs, const std::string& sopInstanceUid,
+                                          const std::string& studyUid = {}, const std::string& seriesUid = {});
+
+/// An IODeep model on the PACS as C-FIND describes it (docs/iodeep-iod.md, C-FIND convention).
+struct RemoteModel {
+  std::string studyInstanceUid, seriesInstanceUid, sopInstanceUid, sopClassUid;
+  std::string seriesDescription;  ///< "IODEEP <name> [<version>]"
+  std::string modality, bodyPartExamined, photometricInterpretation, contentDate, contentTime;
+  std::uint16_t samplesPerPixel{0};  ///< 0 when the PACS did not say
+};
+
+/// The IODeep models on the PACS: a SERIES-level C-FIND (SeriesDescription IODEEP*, and
+/// @p modality when not empty), then IMAGE-level C-FINDs on the same association for the
+/// instances and their selection attributes (BodyPartExamined from there when the SERIES level
+/// did not return it, as with dcmqrscp). Only Raw Data Storage instances are models.
+[[nodiscard]] std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality = {});
+
+/// Name and version as the series description carries them ("IODEEP <name> <version>": the
+/// last word is the version when it starts with a digit or 'v').
+[[nodiscard]] std::pair<std::string, std::string> nameAndVersion(const std::string& seriesDescription);
+
+/// An RT Structure Set on the PACS that has contours on a series.
+struct StructureSetOnPacs {
+  std::string studyInstanceUid, seriesInstanceUid, sopInstanceUid;
+  std::string label, approvalStatus, reviewerName, reviewDate, reviewTime, proposedBy;
+  std::vector<std::string> roiNames;
+  std::size_t contoursOnSeries{0};
+  std::filesystem::path file;  ///< where it was retrieved to
+};
+
+/// The structure sets of @p studyUid (found when empty) whose contours reference images of
+/// @p seriesUid: RTSTRUCT series found by C-FIND, retrieved into @p directory (kept there) and
+/// read. Throws iodeep::Error for PACS problems.
+[[nodiscard]] std::vector<StructureSetOnPacs> findStructureSets(const Pacs& pacs, const std::string& studyUid,
+                                                                const std::string& seriesUid,
+                                                                const std::filesystem::path& directory);
+
+class ModelCache;
+/// `iodeep models`: the networks with name and version (from the series description), modality,
+/// body part, samples per pixel, and DnnUID and size when the model is in @p cache.
+[[nodiscard]] std::string modelsReport(const std::vector<RemoteModel>& models, const ModelCache& cache, bool json);
+
+/// Reports for the command line and the viewer: a table (text) or a JSON array.
+[[nodiscard]] std::string toText(const std::vector<StudyInfo>& studies);
+[[nodiscard]] std::string toJson(const std::vector<StudyInfo>& studies);
+[[nodiscard]] std::string toText(const std::vector<SeriesInfo>& series);
+[[nodiscard]] std::string toJson(const std::vector<SeriesInfo>& series);
+[[nodiscard]] std::string toText(const std::vector<InstanceInfo>& instances);
+[[nodiscard]] std::string toJson(const std::vector<InstanceInfo>& instances);
+[[nodiscard]] std::string toText(const std::vector<StructureSetOnPacs>& sets);
+[[nodiscard]] std::string toJson(const std::vector<StructureSetOnPacs>& sets);
+
+}  // namespace iodeep::client

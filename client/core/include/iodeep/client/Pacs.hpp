@@ -1,0 +1,163 @@
+#pragma once
+/// @file Pacs.hpp
+/// DICOM networking with one PACS: C-ECHO, C-FIND (study, series, image), C-MOVE to our own
+/// storage SCP or C-GET, and C-STORE. Plain types only; DCMTK stays in client/core/src.
+/// Every call opens its own association (released, or aborted on error, when the call returns),
+/// checks the DCMTK condition and the DIMSE status separately, and throws iodeep::Error with the
+/// peer as context: PacsUnreachable, AssociationRejected, DimseFailure, NetworkError.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace iodeep::client {
+
+/// A DICOM application entity on the network.
+struct Peer {
+  std::string aeTitle;
+  std::string host;
+  std::uint16_t port{0};
+
+  /// Parses "AET@host:port". Throws Error(InvalidArgument).
+  [[nodiscard]] static Peer parse(std::string_view text);
+  /// "AET@host:port".
+  [[nodiscard]] std::string toString() const;
+};
+
+enum class RetrieveMode {
+  Move,  ///< C-MOVE to our storage SCP (the PACS must know our AE title, host and port)
+  Get,   ///< C-GET on the same association (no listening port)
+};
+
+/// How to talk to the PACS (flags or the client configuration file, docs/pacs-workflow.md).
+struct NetworkOptions {
+  Peer pacs;
+  std::string callingAeTitle{"IODEEP"};
+  RetrieveMode retrieve{RetrieveMode::Move};
+  std::uint16_t movePort{11113};  ///< our storage SCP's port during a C-MOVE
+  std::string moveAeTitle;        ///< the move destination; empty: callingAeTitle
+  std::uint32_t connectTimeoutSeconds{5};
+  std::uint32_t dimseTimeoutSeconds{60};  ///< longest wait for one DIMSE message
+  std::uint32_t maxPdu{131072};
+
+  /// Throws Error(InvalidArgument) when something required is missing or out of range.
+  void validate() const;
+};
+
+/// A DICOM tag as (group << 16) | element.
+using Tag = std::uint32_t;
+[[nodiscard]] constexpr Tag makeTag(std::uint16_t group, std::uint16_t element) {
+  return (static_cast<Tag>(group) << 16U) | element;
+}
+
+/// Tags used in queries (the C-FIND keys and return keys this client uses).
+namespace tags {
+inline constexpr Tag kSpecificCharacterSet = makeTag(0x0008, 0x0005);
+inline constexpr Tag kStudyDate = makeTag(0x0008, 0x0020);
+inline constexpr Tag kStudyTime = makeTag(0x0008, 0x0030);
+inline constexpr Tag kContentDate = makeTag(0x0008, 0x0023);
+inline constexpr Tag kContentTime = makeTag(0x0008, 0x0033);
+inline constexpr Tag kAccessionNumber = makeTag(0x0008, 0x0050);
+inline constexpr Tag kSopClassUid = makeTag(0x0008, 0x0016);
+inline constexpr Tag kSopInstanceUid = makeTag(0x0008, 0x0018);
+inline constexpr Tag kQueryRetrieveLevel = makeTag(0x0008, 0x0052);
+inline constexpr Tag kModality = makeTag(0x0008, 0x0060);
+inline constexpr Tag kModalitiesInStudy = makeTag(0x0008, 0x0061);
+inline constexpr Tag kStudyDescription = makeTag(0x0008, 0x1030);
+inline constexpr Tag kSeriesDescription = makeTag(0x0008, 0x103E);
+inline constexpr Tag kPatientName = makeTag(0x0010, 0x0010);
+inline constexpr Tag kPatientId = makeTag(0x0010, 0x0020);
+inline constexpr Tag kPatientBirthDate = makeTag(0x0010, 0x0030);
+inline constexpr Tag kPatientSex = makeTag(0x0010, 0x0040);
+inline constexpr Tag kBodyPartExamined = makeTag(0x0018, 0x0015);
+inline constexpr Tag kStudyInstanceUid = makeTag(0x0020, 0x000D);
+inline constexpr Tag kSeriesInstanceUid = makeTag(0x0020, 0x000E);
+inline constexpr Tag kStudyId = makeTag(0x0020, 0x0010);
+inline constexpr Tag kSeriesNumber = makeTag(0x0020, 0x0011);
+inline constexpr Tag kInstanceNumber = makeTag(0x0020, 0x0013);
+inline constexpr Tag kNumberOfSeriesRelatedInstances = makeTag(0x0020, 0x1209);
+inline constexpr Tag kNumberOfStudyRelatedSeries = makeTag(0x0020, 0x1206);
+inline constexpr Tag kSamplesPerPixel = makeTag(0x0028, 0x0002);
+inline constexpr Tag kPhotometricInterpretation = makeTag(0x0028, 0x0004);
+inline constexpr Tag kRows = makeTag(0x0028, 0x0010);
+inline constexpr Tag kColumns = makeTag(0x0028, 0x0011);
+}  // namespace tags
+
+/// One C-FIND match: the values of its return keys, as strings (trailing padding removed).
+struct DicomRecord {
+  std::vector<std::pair<Tag, std::string>> values;
+
+  /// The value of @p tag, or empty when absent or empty.
+  [[nodiscard]] std::string get(Tag tag) const;
+  /// True when the peer returned @p tag (possibly empty).
+  [[nodiscard]] bool has(Tag tag) const;
+};
+
+enum class QueryLevel { Study, Series, Image };
+
+/// A C-FIND query: the level, the matching keys (value: what to match, DICOM wildcards allowed)
+/// and the return keys (empty value).
+struct Query {
+  QueryLevel level{QueryLevel::Study};
+  std::vector<std::pair<Tag, std::string>> keys;
+};
+
+/// Instances received by a retrieval.
+struct RetrieveResult {
+  std::vector<std::filesystem::path> files;  ///< complete files in the target directory
+  std::uint64_t bytes{0};                    ///< their total size
+  std::uint32_t completed{0}, failed{0}, warnings{0};
+};
+
+/// Outcome of one C-STORE.
+struct StoreOutcome {
+  std::filesystem::path file;
+  std::string sopInstanceUid;
+  std::uint16_t status{0};  ///< the DIMSE status (0 = success; 0xB000-0xB0FF warnings)
+  bool warning{false};
+};
+
+/// The PACS as the client sees it. Copyable value holding the options; each call is one
+/// association.
+class Pacs {
+ public:
+  explicit Pacs(NetworkOptions options);
+
+  [[nodiscard]] const NetworkOptions& options() const noexcept { return options_; }
+
+  /// C-ECHO. Throws PacsUnreachable, AssociationRejected, DimseFailure, NetworkError.
+  void echo() const;
+
+  /// C-FIND (Study Root). Each match is handed to @p onMatch as it arrives; return false from
+  /// it to stop (a C-CANCEL is sent). Returns the number of matches handed over.
+  std::size_t find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const;
+  /// Several C-FINDs on one association, in order; @p onMatch also gets the query's index.
+  void findEach(const std::vector<Query>& queries,
+                const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const;
+  /// C-FIND collecting every match.
+  [[nodiscard]] std::vector<DicomRecord> findAll(const Query& query) const;
+
+  /// Retrieves the instances selected by @p level and UIDs (an IMAGE-level retrieval names all
+  /// three) into @p directory, by C-MOVE or C-GET as the options say. Files arrive in a
+  /// temporary directory beside @p directory and are renamed into it only when complete.
+  /// @p sopClassUids: the storage SOP classes to accept for C-GET (empty: the usual image,
+  /// RT and Raw Data classes). Throws DimseFailure when the PACS reports failed sub-operations
+  /// or nothing arrives, NetworkError when our storage port is taken, and the others.
+  RetrieveResult retrieve(QueryLevel level, const std::string& studyUid, const std::string& seriesUid,
+                          const std::string& sopInstanceUid, const std::filesystem::path& directory,
+                          const std::vector<std::string>& sopClassUids = {}) const;
+
+  /// C-STORE of each file on one association, in order. A failure status throws
+  /// Error(DimseFailure) naming the file and status (files before it are stored); a warning
+  /// status is returned in the outcome. Throws Error(FileNotFound, NotDicom) for a bad file.
+  std::vector<StoreOutcome> store(const std::vector<std::filesystem::path>& files) const;
+
+ private:
+  NetworkOptions options_;
+};
+
+}  // namespace iodeep::client

@@ -1,0 +1,90 @@
+#pragma once
+/// @file Roi.hpp
+/// AI ROI over DICOM, end to end (docs/pacs-workflow.md): retrieve the slice(s), find the IODeep
+/// networks on the PACS, select one (selector), retrieve it once into the model cache (or reuse
+/// it), predict, review, write the RT Structure Set into the outbox, C-STORE it, and read back
+/// what the PACS holds. The CLI (`iodeep select`, `iodeep roi`) and the viewer call this.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "iodeep/client/Browse.hpp"
+#include "iodeep/client/ClientConfig.hpp"
+#include "iodeep/client/ModelCache.hpp"
+#include "iodeep/client/Predict.hpp"
+#include "iodeep/selector/Selector.hpp"
+
+namespace iodeep::client {
+
+struct SliceRequest {
+  std::vector<std::string> instances;  ///< SOP Instance UIDs, all of one series
+  std::string studyUid, seriesUid;     ///< optional: narrow the search for them
+  std::int32_t frame{0};
+};
+
+/// Time spent in each step, ms.
+struct RoiTimings {
+  double locateMs{0}, sliceRetrieveMs{0}, discoveryMs{0}, selectMs{0}, modelRetrieveMs{0};
+  double buildMs{0}, inferenceMs{0}, contourMs{0}, rtstructMs{0}, storeMs{0}, totalMs{0};
+};
+
+/// The slices and the choice of network for them.
+struct SelectionReport {
+  std::vector<InstanceInfo> instances;
+  std::vector<std::filesystem::path> sliceFiles;  ///< in the run's working directory
+  selector::SliceQuery query;
+  std::vector<RemoteModel> models;
+  std::vector<selector::Candidate> candidates;
+  selector::Selection selection;
+  double locateMs{0}, sliceRetrieveMs{0}, discoveryMs{0}, selectMs{0};
+
+  [[nodiscard]] std::string toText() const;
+  [[nodiscard]] std::string toJson() const;
+};
+
+struct RoiOptions {
+  SliceRequest slices;
+  std::string approve{"none"};  ///< "all", "none" or "1,3" (1-based over all proposals, as printed)
+  std::string reviewer;         ///< ReviewerName; the configuration's when empty
+  bool storeRejected{false};    ///< also store the rejected proposals as a REJECTED set
+};
+
+/// What happened to one structure set.
+struct StoredSet {
+  std::string sopInstanceUid, seriesInstanceUid, approvalStatus;
+  std::size_t rois{0}, contours{0};
+  bool stored{false};                ///< the PACS answered the C-STORE with success
+  std::filesystem::path outboxFile;  ///< where it waits when not stored
+  std::string storeError;            ///< why the store failed
+  bool foundOnPacs{false};           ///< read back by C-FIND under the slices' study
+};
+
+struct RoiResult {
+  SelectionReport selection;
+  std::optional<CachedModel> model;
+  bool modelFromCache{false};  ///< no model bytes moved
+  std::uint64_t modelBytesMoved{0};
+  std::vector<PredictResult> predictions;
+  std::vector<std::size_t> approved;  ///< flat proposal indices
+  std::optional<StoredSet> approvedSet, rejectedSet;
+  RoiTimings timings;
+
+  /// kExitOk; kExitNoMatch when no network matched; kExitPacs when a set waits in the outbox.
+  [[nodiscard]] int exitCode() const noexcept;
+  [[nodiscard]] std::string toText() const;
+  [[nodiscard]] std::string toJson() const;
+};
+
+/// Retrieves the slices into @p workDir and selects the network (no model bytes move).
+/// Throws iodeep::Error for PACS and file problems; "no match" is in the result.
+[[nodiscard]] SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& request,
+                                              const std::filesystem::path& workDir);
+
+/// The whole AI ROI. Throws iodeep::Error for PACS and content problems before a structure set
+/// exists; once approved proposals exist they are in the outbox before the first store attempt,
+/// and a failed store is reported in the result (exit code 6), never lost.
+[[nodiscard]] RoiResult runRoi(const ClientConfig& config, const RoiOptions& options);
+
+}  // namespace iodeep::client

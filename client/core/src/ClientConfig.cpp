@@ -1,0 +1,123 @@
+#include "iodeep/client/ClientConfig.hpp"
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "iodeep/iod/ByteBuffer.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/JsonParse.hpp"
+
+namespace iodeep::client {
+
+namespace {
+
+std::filesystem::path envPath(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::filesystem::path(v) : std::filesystem::path();
+}
+
+std::filesystem::path home() {
+  auto h = envPath("HOME");
+  return h.empty() ? std::filesystem::temp_directory_path() : h;
+}
+
+std::filesystem::path xdg(const char* variable, const char* fallback) {
+  auto p = envPath(variable);
+  return p.empty() ? home() / fallback : p;
+}
+
+ClientConfig defaults() {
+  ClientConfig c;
+  c.cacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "models";
+  c.outboxDir = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "outbox";
+  return c;
+}
+
+}  // namespace
+
+ClientConfig parseClientConfig(const std::string& text, const std::string& source) {
+  ClientConfig c = defaults();
+  const nlohmann::json j = iod::parseJson(text, source);
+  const auto fail = [&](const std::string& key, const std::string& what) -> Error {
+    return Error(ErrorCode::InvalidArgument, what, ErrorContext{.file = source, .pointer = "/" + key});
+  };
+  if (!j.is_object()) throw fail("", "the configuration must be a JSON object");
+  static const std::set<std::string> known = {"pacs",
+                                              "aet",
+                                              "retrieve",
+                                              "move_port",
+                                              "move_aet",
+                                              "max_pdu",
+                                              "connect_timeout",
+                                              "dimse_timeout",
+                                              "allow_torchscript",
+                                              "cache_dir",
+                                              "cache_max_mb",
+                                              "outbox_dir",
+                                              "engine_max_mb",
+                                              "reviewer",
+                                              "comment"};
+  for (const auto& [key, value] : j.items()) {
+    if (known.count(key) == 0) throw fail(key, "unknown key '" + key + "'");
+  }
+  const auto str = [&](const char* key) -> std::string {
+    const auto& v = j.at(key);
+    if (!v.is_string()) throw fail(key, std::string("'") + key + "' must be a string");
+    return v.get<std::string>();
+  };
+  const auto integer = [&](const char* key, std::uint64_t min, std::uint64_t max) -> std::uint64_t {
+    const auto& v = j.at(key);
+    if (!v.is_number_unsigned() || v.get<std::uint64_t>() < min || v.get<std::uint64_t>() > max) {
+      throw fail(key, std::string("'") + key + "' must be an integer in [" + std::to_string(min) + ", " +
+                          std::to_string(max) + "]");
+    }
+    return v.get<std::uint64_t>();
+  };
+  try {
+    if (j.contains("pacs")) c.network.pacs = Peer::parse(str("pacs"));
+    if (j.contains("aet")) c.network.callingAeTitle = str("aet");
+    if (j.contains("retrieve")) {
+      const auto r = str("retrieve");
+      if (r != "move" && r != "get") throw fail("retrieve", "'retrieve' must be \"move\" or \"get\"");
+      c.network.retrieve = r == "move" ? RetrieveMode::Move : RetrieveMode::Get;
+    }
+    if (j.contains("move_port")) c.network.movePort = static_cast<std::uint16_t>(integer("move_port", 1, 65535));
+    if (j.contains("move_aet")) c.network.moveAeTitle = str("move_aet");
+    if (j.contains("max_pdu")) c.network.maxPdu = static_cast<std::uint32_t>(integer("max_pdu", 4096, 131072));
+    if (j.contains("connect_timeout")) {
+      c.network.connectTimeoutSeconds = static_cast<std::uint32_t>(integer("connect_timeout", 1, 3600));
+    }
+    if (j.contains("dimse_timeout")) {
+      c.network.dimseTimeoutSeconds = static_cast<std::uint32_t>(integer("dimse_timeout", 1, 86400));
+    }
+    if (j.contains("allow_torchscript")) {
+      if (!j.at("allow_torchscript").is_boolean()) throw fail("allow_torchscript", "must be true or false");
+      c.allowTorchScript = j.at("allow_torchscript").get<bool>();
+    }
+    if (j.contains("cache_dir")) c.cacheDir = str("cache_dir");
+    if (j.contains("cache_max_mb")) c.cacheMaxBytes = integer("cache_max_mb", 1, 1U << 24U) << 20U;
+    if (j.contains("outbox_dir")) c.outboxDir = str("outbox_dir");
+    if (j.contains("engine_max_mb")) c.engineMaxBytes = integer("engine_max_mb", 1, 1U << 24U) << 20U;
+    if (j.contains("reviewer")) c.reviewer = str("reviewer");
+  } catch (Error& e) {
+    e.inFile(source);
+    throw;
+  }
+  c.source = source;
+  return c;
+}
+
+ClientConfig loadClientConfig(const std::filesystem::path& path) {
+  std::filesystem::path file = path;
+  if (file.empty()) file = envPath("IODEEP_CONFIG");
+  if (file.empty()) {
+    const auto standard = xdg("XDG_CONFIG_HOME", ".config") / "iodeep" / "client.json";
+    std::error_code ec;
+    if (!std::filesystem::exists(standard, ec)) return defaults();
+    file = standard;
+  }
+  return parseClientConfig(iod::readTextFile(file), file.string());
+}
+
+}  // namespace iodeep::client

@@ -1,0 +1,630 @@
+// DICOM networking over DCMTK dcmnet: one association per call, released or aborted by RAII;
+// every OFCondition checked where it is produced and every DIMSE status checked on its own.
+#include "iodeep/client/Pacs.hpp"
+
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmnet/diutil.h>
+#include <dcmtk/dcmnet/dstorscp.h>
+#include <dcmtk/dcmnet/scu.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "iodeep/iod/DcmtkBridge.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Uid.hpp"
+
+namespace iodeep::client {
+
+namespace {
+
+// ---- statuses (PS3.4 C.4 and PS3.7 C) ---------------------------------------------------------
+constexpr Uint16 kSuccess = 0x0000;
+constexpr Uint16 kCancel = 0xFE00;
+bool isPending(Uint16 s) {
+  return s == 0xFF00 || s == 0xFF01;
+}
+bool isWarning(Uint16 s) {
+  return s == 0x0001 || (s & 0xF000) == 0xB000;
+}
+
+std::string statusHex(Uint16 s) {
+  static constexpr std::string_view kDigits = "0123456789ABCDEF";
+  std::string out = "0x";
+  for (int shift = 12; shift >= 0; shift -= 4) out.push_back(kDigits[(s >> static_cast<unsigned>(shift)) & 0xFU]);
+  return out;
+}
+
+// ---- transfer syntaxes -------------------------------------------------------------------------
+// Requests (C-ECHO/FIND/MOVE/GET) travel uncompressed: Explicit VR first, Implicit VR always.
+OFList<OFString> requestSyntaxes() {
+  OFList<OFString> l;
+  l.push_back(UID_LittleEndianExplicitTransferSyntax);
+  l.push_back(UID_LittleEndianImplicitTransferSyntax);
+  return l;
+}
+
+// What we accept for instances we receive: uncompressed always, and the compressed syntaxes the
+// slice decoder reads (DCMTK's JPEG, JPEG-LS and RLE codecs; deflate is read by dcmdata).
+OFList<OFString> acceptedStorageSyntaxes() {
+  OFList<OFString> l = requestSyntaxes();
+  for (const char* ts :
+       {UID_BigEndianExplicitTransferSyntax, UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+        UID_JPEGProcess1TransferSyntax, UID_JPEGProcess2_4TransferSyntax, UID_JPEGProcess14TransferSyntax,
+        UID_JPEGProcess14SV1TransferSyntax, UID_JPEGLSLosslessTransferSyntax, UID_JPEGLSLossyTransferSyntax,
+        UID_RLELosslessTransferSyntax}) {
+    l.push_back(ts);
+  }
+  return l;
+}
+
+// The storage classes offered for C-GET when the caller names none: images this client reads,
+// structure sets, and Raw Data (IODeep).
+const std::vector<std::string>& defaultStorageClasses() {
+  static const std::vector<std::string> classes = {UID_RawDataStorage,
+                                                   UID_CTImageStorage,
+                                                   UID_MRImageStorage,
+                                                   UID_EnhancedCTImageStorage,
+                                                   UID_EnhancedMRImageStorage,
+                                                   UID_SecondaryCaptureImageStorage,
+                                                   UID_RTStructureSetStorage,
+                                                   UID_ComputedRadiographyImageStorage,
+                                                   UID_DigitalXRayImageStorageForPresentation,
+                                                   UID_UltrasoundImageStorage,
+                                                   UID_PositronEmissionTomographyImageStorage,
+                                                   UID_NuclearMedicineImageStorage,
+                                                   UID_XRayAngiographicImageStorage};
+  return classes;
+}
+
+const char* levelName(QueryLevel level) {
+  switch (level) {
+    case QueryLevel::Study: return "STUDY";
+    case QueryLevel::Series: return "SERIES";
+    case QueryLevel::Image: return "IMAGE";
+  }
+  return "STUDY";
+}
+
+std::string trimmed(const OFString& s) {
+  std::string v(s.c_str(), s.length());
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\0')) v.pop_back();
+  while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+  return v;
+}
+
+DicomRecord toRecord(DcmDataset& ds) {
+  DicomRecord r;
+  for (unsigned long i = 0; i < ds.card(); ++i) {
+    DcmElement* e = ds.getElement(i);
+    if (e == nullptr) continue;
+    const DcmTag& t = e->getTag();
+    if (t.getGroup() == 0x0008 && t.getElement() == 0x0052) continue;  // QueryRetrieveLevel
+    OFString value;
+    if (e->ident() != EVR_SQ) (void)e->getOFStringArray(value);  // an empty value stays empty
+    r.values.emplace_back(makeTag(t.getGroup(), t.getElement()), trimmed(value));
+  }
+  return r;
+}
+
+// ---- the association -----------------------------------------------------------------------------
+
+// One association with the PACS. Released by release(), aborted by the destructor otherwise.
+class Association : public DcmSCU {
+ public:
+  Association(const NetworkOptions& o, std::string peer) : peer_(std::move(peer)) {
+    setAETitle(o.callingAeTitle.c_str());
+    setPeerAETitle(o.pacs.aeTitle.c_str());
+    setPeerHostName(o.pacs.host.c_str());
+    setPeerPort(o.pacs.port);
+    setMaxReceivePDULength(o.maxPdu);
+    setConnectionTimeout(static_cast<Sint32>(o.connectTimeoutSeconds));
+    setACSETimeout(o.connectTimeoutSeconds);
+    setDIMSEBlockingMode(DIMSE_NONBLOCKING);
+    setDIMSETimeout(o.dimseTimeoutSeconds);
+  }
+  Association(const Association&) = delete;
+  Association& operator=(const Association&) = delete;
+  Association(Association&&) = delete;
+  Association& operator=(Association&&) = delete;
+  ~Association() override {
+    if (isConnected()) (void)abortAssociation();
+  }
+
+  [[nodiscard]] ErrorContext where() const { return ErrorContext{.peer = peer_}; }
+
+  void propose(const char* abstractSyntax, const OFList<OFString>& syntaxes, T_ASC_SC_ROLE role = ASC_SC_ROLE_DEFAULT) {
+    iod::dcmtk::check(addPresentationContext(abstractSyntax, syntaxes, role), ErrorCode::Internal,
+                      std::string("cannot propose ") + abstractSyntax, where());
+  }
+
+  void open() {
+    iod::dcmtk::check(initNetwork(), ErrorCode::NetworkError, "cannot initialise the network", where());
+    const OFCondition cond = negotiateAssociation();
+    if (cond.good()) return;
+    const std::string text = cond.text();
+    if (cond == DUL_ASSOCIATIONREJECTED) {
+      throw Error(ErrorCode::AssociationRejected, "association rejected (" + text + "); is our AE title known?",
+                  where());
+    }
+    if (cond == NET_EC_NoAcceptablePresentationContexts) {
+      throw Error(ErrorCode::AssociationRejected, "the peer accepted none of the services we proposed", where());
+    }
+    if (cond == DUL_PEERABORTEDASSOCIATION || cond == DUL_PEERREQUESTEDRELEASE) {
+      throw Error(ErrorCode::AssociationRejected, "the peer aborted the association (" + text + ")", where());
+    }
+    throw Error(ErrorCode::PacsUnreachable, "cannot connect (" + text + ")", where());
+  }
+
+  // The accepted context for @p abstractSyntax; AssociationRejected when there is none.
+  T_ASC_PresentationContextID context(const char* abstractSyntax, const std::string& what) {
+    const T_ASC_PresentationContextID id = findAnyPresentationContextID(abstractSyntax, "");
+    if (id == 0) throw Error(ErrorCode::AssociationRejected, "the peer does not accept " + what, where());
+    return id;
+  }
+
+  void release() {
+    if (!isConnected()) return;
+    if (releaseAssociation().bad()) (void)abortAssociation();
+  }
+
+  // Throws NetworkError for a failed exchange (timeout, connection lost).
+  void checkExchange(const OFCondition& cond, const std::string& what) const {
+    if (cond.bad()) throw Error(ErrorCode::NetworkError, what + " failed: " + cond.text(), where());
+  }
+
+  // C-FIND: responses streamed to the handler
+  std::function<bool(const DicomRecord&)> onMatch;
+  std::size_t matches{0};
+  Uint16 finalStatus{kSuccess};
+  bool cancelled{false};
+
+  OFCondition handleFINDResponse(const T_ASC_PresentationContextID presID, QRResponse* response,
+                                 OFBool& waitForNextResponse) override {
+    waitForNextResponse = OFFalse;
+    if (response == nullptr) return EC_IllegalParameter;
+    const Uint16 s = response->m_status;
+    if (isPending(s)) {
+      waitForNextResponse = OFTrue;
+      if (!cancelled && response->m_dataset != nullptr) {
+        ++matches;
+        if (onMatch && !onMatch(toRecord(*response->m_dataset))) {
+          cancelled = true;
+          return sendCANCELRequest(presID);  // keep waiting for the final response
+        }
+      }
+      return EC_Normal;
+    }
+    finalStatus = s;
+    return EC_Normal;
+  }
+
+  // C-GET: instances arrive here on the same association
+  std::filesystem::path receiveDir;
+  std::uint32_t received{0};
+
+  OFCondition handleSTORERequest(const T_ASC_PresentationContextID /*presID*/, DcmDataset* incomingObject,
+                                 OFBool& continueCGETSession, Uint16& cStoreReturnStatus) override {
+    continueCGETSession = OFTrue;
+    if (incomingObject == nullptr) {
+      cStoreReturnStatus = STATUS_STORE_Error_CannotUnderstand;
+      return EC_IllegalParameter;
+    }
+    const E_TransferSyntax xfer = incomingObject->getOriginalXfer();
+    DcmFileFormat file(incomingObject, OFFalse);  // takes ownership, no copy
+    const auto path = receiveDir / ("get-" + std::to_string(++received) + ".part");
+    const OFCondition cond =
+        file.saveFile(OFFilename(path.c_str()), xfer == EXS_Unknown ? EXS_LittleEndianExplicit : xfer);
+    cStoreReturnStatus = cond.good() ? STATUS_Success : STATUS_STORE_Refused_OutOfResources;
+    return cond;
+  }
+
+ private:
+  std::string peer_;
+};
+
+// ---- our storage SCP for C-MOVE ----------------------------------------------------------------
+
+class MoveDestination : public DcmStorageSCP {
+ public:
+  MoveDestination(const NetworkOptions& o, const std::filesystem::path& dir, const std::vector<std::string>& classes) {
+    const std::string ae = o.moveAeTitle.empty() ? o.callingAeTitle : o.moveAeTitle;
+    setAETitle(ae.c_str());
+    setPort(o.movePort);
+    setMaxReceivePDULength(o.maxPdu);
+    setConnectionBlockingMode(DUL_NOBLOCK);
+    setConnectionTimeout(1);
+    setDIMSEBlockingMode(DIMSE_NONBLOCKING);
+    setDIMSETimeout(o.dimseTimeoutSeconds);
+    setACSETimeout(o.connectTimeoutSeconds);
+    setHostLookupEnabled(OFFalse);
+    setDatasetStorageMode(DGM_StoreBitPreserving);  // streamed to disk as received
+    setDirectoryGenerationMode(DGM_NoSubdirectory);
+    setFilenameGenerationMode(FGM_UniqueFromNewUID);
+    setFilenameExtension(".part");
+    const ErrorContext where{.file = dir.string()};
+    iod::dcmtk::check(setOutputDirectory(dir.c_str()), ErrorCode::OutputError, "cannot receive into", where);
+    const OFList<OFString> syntaxes = acceptedStorageSyntaxes();
+    // DcmSCP takes at most 128 contexts: the classes asked for and the usual ones
+    std::vector<std::string> all = classes;
+    for (const auto& c : defaultStorageClasses()) {
+      if (std::find(all.begin(), all.end(), c) == all.end()) all.push_back(c);
+    }
+    for (const auto& c : all) {
+      iod::dcmtk::check(addPresentationContext(c.c_str(), syntaxes), ErrorCode::Internal, "storage SCP context");
+    }
+    // (DcmStorageSCP adds the Verification SOP Class itself)
+  }
+
+  void stop() { stop_ = true; }
+
+ protected:
+  OFBool stopAfterConnectionTimeout() override { return stop_.load(); }
+  OFBool stopAfterCurrentAssociation() override { return stop_.load(); }
+
+ private:
+  std::atomic<bool> stop_{false};
+};
+
+// Wakes an SCP waiting in accept() so that it sees its stop flag at once.
+void nudge(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  (void)::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  ::close(fd);
+}
+
+// Runs the storage SCP in a thread for the lifetime of the object.
+class ListeningScp {
+ public:
+  ListeningScp(const NetworkOptions& o, const std::filesystem::path& dir, const std::vector<std::string>& classes,
+               const std::string& peer)
+      : scp_(o, dir, classes), port_(o.movePort), inputCorrection_(dcmEnableAutomaticInputDataCorrection.get()) {
+    const OFCondition cond = scp_.openListenPort();
+    if (cond.bad()) {
+      throw Error(ErrorCode::NetworkError,
+                  "our move destination cannot listen on port " + std::to_string(o.movePort) +
+                      " (already taken?): " + cond.text(),
+                  ErrorContext{.peer = peer});
+    }
+    thread_ = std::thread([this] { (void)scp_.acceptAssociations(); });
+  }
+  ListeningScp(const ListeningScp&) = delete;
+  ListeningScp& operator=(const ListeningScp&) = delete;
+  ListeningScp(ListeningScp&&) = delete;
+  ListeningScp& operator=(ListeningScp&&) = delete;
+  ~ListeningScp() {
+    scp_.stop();
+    nudge(port_);
+    if (thread_.joinable()) thread_.join();
+    // DcmSCP switches dcmdata's automatic input correction off for the whole process while it
+    // listens; the readers after it (dcmrt's among them) expect it on
+    dcmEnableAutomaticInputDataCorrection.set(inputCorrection_);
+  }
+
+ private:
+  MoveDestination scp_;
+  std::uint16_t port_;
+  OFBool inputCorrection_;
+  std::thread thread_;
+};
+
+// A temporary directory beside the target, removed with whatever is left in it.
+class TempDir {
+ public:
+  explicit TempDir(const std::filesystem::path& besides) {
+    std::filesystem::create_directories(besides);
+    path_ = besides / (".receiving-" + iod::makeRandomUid().substr(5, 16));
+    std::filesystem::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  TempDir(TempDir&&) = delete;
+  TempDir& operator=(TempDir&&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Moves every complete instance from @p from into @p to as <SOPInstanceUID>.dcm.
+void collect(const std::filesystem::path& from, const std::filesystem::path& to, RetrieveResult& result) {
+  for (const auto& entry : std::filesystem::directory_iterator(from)) {
+    if (!entry.is_regular_file()) continue;
+    std::string sop;
+    try {
+      auto file = iod::dcmtk::loadFile(entry.path());
+      sop = iod::dcmtk::getString(*file->getDataset(), DCM_SOPInstanceUID);
+    } catch (const Error&) {
+      continue;  // incomplete: not handed over
+    }
+    if (sop.empty() || !iod::isValidUid(sop)) continue;
+    const auto target = to / (sop + ".dcm");
+    std::filesystem::rename(entry.path(), target);
+    result.bytes += std::filesystem::file_size(target);
+    result.files.push_back(target);
+  }
+}
+
+void putKey(DcmDataset& ds, Tag tag, const std::string& value, const ErrorContext& where) {
+  iod::dcmtk::check(
+      ds.putAndInsertString(DcmTag(static_cast<Uint16>(tag >> 16U), static_cast<Uint16>(tag & 0xFFFFU)), value.c_str()),
+      ErrorCode::InvalidArgument, "query key", where);
+}
+
+}  // namespace
+
+// ---- Peer, options, records -------------------------------------------------------------------
+
+Peer Peer::parse(std::string_view text) {
+  const auto at = text.find('@');
+  const auto colon = text.rfind(':');
+  if (at == std::string_view::npos || colon == std::string_view::npos || colon < at || at == 0 || colon == at + 1 ||
+      colon + 1 == text.size()) {
+    throw Error(ErrorCode::InvalidArgument, "'" + std::string(text) + "' is not AET@host:port");
+  }
+  Peer p;
+  p.aeTitle = std::string(text.substr(0, at));
+  p.host = std::string(text.substr(at + 1, colon - at - 1));
+  const auto portText = text.substr(colon + 1);
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), port);
+  if (ec != std::errc() || end != portText.data() + portText.size() || port == 0 || port > 65535) {
+    throw Error(ErrorCode::InvalidArgument, "'" + std::string(portText) + "' is not a TCP port (1-65535)");
+  }
+  p.port = static_cast<std::uint16_t>(port);
+  if (p.aeTitle.size() > 16) throw Error(ErrorCode::InvalidArgument, "AE title '" + p.aeTitle + "' is longer than 16");
+  return p;
+}
+
+std::string Peer::toString() const {
+  return aeTitle + "@" + host + ":" + std::to_string(port);
+}
+
+void NetworkOptions::validate() const {
+  if (pacs.aeTitle.empty() || pacs.host.empty() || pacs.port == 0) {
+    throw Error(ErrorCode::InvalidArgument, "no PACS given (--pacs AET@host:port or the configuration file)");
+  }
+  for (const auto* ae : {&callingAeTitle, &moveAeTitle}) {
+    if (ae->size() > 16) throw Error(ErrorCode::InvalidArgument, "AE title '" + *ae + "' is longer than 16");
+  }
+  if (callingAeTitle.empty()) throw Error(ErrorCode::InvalidArgument, "our AE title (--aet) is empty");
+  if (retrieve == RetrieveMode::Move && movePort == 0) {
+    throw Error(ErrorCode::InvalidArgument, "C-MOVE needs our storage port (--move-port)");
+  }
+  if (maxPdu < 4096 || maxPdu > 131072) {
+    throw Error(ErrorCode::InvalidArgument, "maximum PDU " + std::to_string(maxPdu) + " is outside 4096-131072");
+  }
+  if (connectTimeoutSeconds == 0 || dimseTimeoutSeconds == 0) {
+    throw Error(ErrorCode::InvalidArgument, "timeouts must be at least 1 second");
+  }
+}
+
+std::string DicomRecord::get(Tag tag) const {
+  for (const auto& [t, v] : values) {
+    if (t == tag) return v;
+  }
+  return {};
+}
+
+bool DicomRecord::has(Tag tag) const {
+  for (const auto& [t, v] : values) {
+    if (t == tag) return true;
+  }
+  return false;
+}
+
+// ---- the services -----------------------------------------------------------------------------
+
+Pacs::Pacs(NetworkOptions options) : options_(std::move(options)) {
+  options_.validate();
+}
+
+void Pacs::echo() const {
+  Association a(options_, options_.pacs.toString());
+  a.propose(UID_VerificationSOPClass, requestSyntaxes());
+  a.open();
+  const auto id = a.context(UID_VerificationSOPClass, "C-ECHO");
+  a.checkExchange(a.sendECHORequest(id), "C-ECHO");
+  a.release();
+}
+
+namespace {
+
+// One C-FIND on an open association.
+std::size_t runFind(Association& a, T_ASC_PresentationContextID id, const Query& query,
+                    const std::function<bool(const DicomRecord&)>& onMatch) {
+  DcmDataset keys;
+  putKey(keys, tags::kQueryRetrieveLevel, levelName(query.level), a.where());
+  for (const auto& [tag, value] : query.keys) putKey(keys, tag, value, a.where());
+  a.onMatch = onMatch;
+  a.matches = 0;
+  a.cancelled = false;
+  a.finalStatus = kSuccess;
+  a.checkExchange(a.sendFINDRequest(id, &keys, nullptr), "C-FIND");
+  if (a.finalStatus != kSuccess && !(a.cancelled && a.finalStatus == kCancel) && !isWarning(a.finalStatus)) {
+    auto where = a.where();
+    where.dimseStatus = statusHex(a.finalStatus);
+    throw Error(ErrorCode::DimseFailure, std::string("C-FIND at ") + levelName(query.level) + " level failed", where);
+  }
+  return a.matches;
+}
+
+}  // namespace
+
+std::size_t Pacs::find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const {
+  std::size_t n = 0;
+  findEach({query}, [&](std::size_t, const DicomRecord& r) {
+    ++n;
+    return onMatch(r);
+  });
+  return n;
+}
+
+void Pacs::findEach(const std::vector<Query>& queries,
+                    const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const {
+  Association a(options_, options_.pacs.toString());
+  a.propose(UID_FINDStudyRootQueryRetrieveInformationModel, requestSyntaxes());
+  a.open();
+  const auto id = a.context(UID_FINDStudyRootQueryRetrieveInformationModel, "C-FIND (Study Root)");
+  for (std::size_t i = 0; i < queries.size(); ++i) {
+    (void)runFind(a, id, queries[i], [&](const DicomRecord& r) { return onMatch(i, r); });
+  }
+  a.release();
+}
+
+std::vector<DicomRecord> Pacs::findAll(const Query& query) const {
+  std::vector<DicomRecord> out;
+  (void)find(query, [&](const DicomRecord& r) {
+    out.push_back(r);
+    return true;
+  });
+  return out;
+}
+
+RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, const std::string& seriesUid,
+                              const std::string& sopInstanceUid, const std::filesystem::path& directory,
+                              const std::vector<std::string>& sopClassUids) const {
+  const bool move = options_.retrieve == RetrieveMode::Move;
+  const char* model =
+      move ? UID_MOVEStudyRootQueryRetrieveInformationModel : UID_GETStudyRootQueryRetrieveInformationModel;
+  TempDir incoming(directory);
+  Association a(options_, options_.pacs.toString());
+  a.propose(model, requestSyntaxes());
+  if (!move) {
+    const auto& classes = sopClassUids.empty() ? defaultStorageClasses() : sopClassUids;
+    const OFList<OFString> syntaxes = acceptedStorageSyntaxes();
+    for (const auto& c : classes) a.propose(c.c_str(), syntaxes, ASC_SC_ROLE_SCP);
+  }
+  DcmDataset keys;
+  putKey(keys, tags::kQueryRetrieveLevel, levelName(level), a.where());
+  putKey(keys, tags::kStudyInstanceUid, studyUid, a.where());
+  if (level != QueryLevel::Study) putKey(keys, tags::kSeriesInstanceUid, seriesUid, a.where());
+  if (level == QueryLevel::Image) putKey(keys, tags::kSopInstanceUid, sopInstanceUid, a.where());
+
+  OFList<RetrieveResponse*> responses;
+  // the responses are ours to free, whatever happens
+  struct Owner {
+    OFList<RetrieveResponse*>& list;
+    ~Owner() {
+      for (auto* r : list) delete r;  // NOLINT(cppcoreguidelines-owning-memory): DCMTK's ownership contract
+    }
+  } owner{responses};
+
+  RetrieveResult result;
+  {
+    std::unique_ptr<ListeningScp> scp;
+    if (move) scp = std::make_unique<ListeningScp>(options_, incoming.path(), sopClassUids, options_.pacs.toString());
+    a.open();
+    const auto id = a.context(model, move ? "C-MOVE (Study Root)" : "C-GET (Study Root)");
+    a.receiveDir = incoming.path();
+    const std::string destination = options_.moveAeTitle.empty() ? options_.callingAeTitle : options_.moveAeTitle;
+    const OFCondition cond =
+        move ? a.sendMOVERequest(id, destination.c_str(), &keys, &responses) : a.sendCGETRequest(id, &keys, &responses);
+    a.checkExchange(cond, move ? "C-MOVE" : "C-GET");
+    a.release();
+  }  // the storage SCP has stopped: every file it received is complete
+
+  Uint16 finalStatus = kSuccess;
+  if (!responses.empty()) {
+    const RetrieveResponse* last = responses.back();
+    finalStatus = last->m_status;
+    result.completed = last->m_numberOfCompletedSubops;
+    result.failed = last->m_numberOfFailedSubops;
+    result.warnings = last->m_numberOfWarningSubops;
+  }
+  auto where = a.where();
+  where.dimseStatus = statusHex(finalStatus);
+  const std::string what = move ? "C-MOVE" : "C-GET";
+  if (responses.empty()) throw Error(ErrorCode::NetworkError, what + ": no response", a.where());
+  if (finalStatus != kSuccess && !isWarning(finalStatus)) {
+    throw Error(ErrorCode::DimseFailure,
+                what + " failed (" + std::to_string(result.failed) + " sub-operation(s) failed)" +
+                    (move ? "; does the PACS know our AE title, host and port?" : ""),
+                where);
+  }
+  collect(incoming.path(), directory, result);
+  if (result.failed > 0 || result.files.empty()) {
+    throw Error(ErrorCode::DimseFailure,
+                what + ": " + std::to_string(result.files.size()) + " instance(s) received, " +
+                    std::to_string(result.failed) + " failed",
+                where);
+  }
+  return result;
+}
+
+std::vector<StoreOutcome> Pacs::store(const std::vector<std::filesystem::path>& files) const {
+  struct Item {
+    std::filesystem::path path;
+    std::unique_ptr<DcmFileFormat> file;
+    std::string sopClass, sopInstance, xfer;
+  };
+  std::vector<Item> items;
+  for (const auto& f : files) {
+    auto file = iod::dcmtk::loadFile(f);
+    Item it{f, nullptr, iod::dcmtk::getString(*file->getDataset(), DCM_SOPClassUID),
+            iod::dcmtk::getString(*file->getDataset(), DCM_SOPInstanceUID),
+            iod::dcmtk::getString(*file->getMetaInfo(), DCM_TransferSyntaxUID)};
+    if (it.sopClass.empty() || it.sopInstance.empty()) {
+      throw Error(ErrorCode::NotDicom, "no SOP Class or SOP Instance UID", ErrorContext{.file = f.string()});
+    }
+    it.file = std::move(file);
+    items.push_back(std::move(it));
+  }
+  std::vector<StoreOutcome> out;
+  if (items.empty()) return out;
+
+  Association a(options_, options_.pacs.toString());
+  std::vector<std::pair<std::string, std::string>> proposed;  // (class, syntax) pairs, once each
+  for (const auto& it : items) {
+    // the file's own syntax, then uncompressed ones, each in a context of its own
+    for (const std::string& ts : {it.xfer, std::string(UID_LittleEndianExplicitTransferSyntax),
+                                  std::string(UID_LittleEndianImplicitTransferSyntax)}) {
+      if (ts.empty()) continue;
+      const std::pair key{it.sopClass, ts};
+      if (std::find(proposed.begin(), proposed.end(), key) != proposed.end()) continue;
+      proposed.push_back(key);
+      OFList<OFString> one;
+      one.push_back(ts.c_str());
+      a.propose(it.sopClass.c_str(), one);
+    }
+  }
+  if (proposed.size() > 127) throw Error(ErrorCode::InvalidArgument, "too many SOP classes for one association");
+  a.setDatasetConversionMode(OFTrue);
+  a.open();
+  for (const auto& it : items) {
+    T_ASC_PresentationContextID id = a.findPresentationContextID(it.sopClass.c_str(), it.xfer.c_str());
+    if (id == 0) id = a.context(it.sopClass.c_str(), "storage of " + it.sopClass);
+    Uint16 status = 0;
+    a.checkExchange(a.sendSTORERequest(id, "", it.file->getDataset(), status), "C-STORE of " + it.path.string());
+    if (status != kSuccess && !isWarning(status)) {
+      auto where = a.where();
+      where.file = it.path.string();
+      where.uid = it.sopInstance;
+      where.dimseStatus = statusHex(status);
+      throw Error(ErrorCode::DimseFailure, "the PACS refused to store the instance", where);
+    }
+    out.push_back({it.path, it.sopInstance, status, status != kSuccess});
+  }
+  a.release();
+  return out;
+}
+
+}  // namespace iodeep::client

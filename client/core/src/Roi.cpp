@@ -1,0 +1,337 @@
+#include "iodeep/client/Roi.hpp"
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "iodeep/client/Outbox.hpp"
+#include "iodeep/client/Review.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Uid.hpp"
+
+namespace iodeep::client {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+// A working directory for one run, removed afterwards (slices are patient data: not kept).
+class WorkDir {
+ public:
+  explicit WorkDir(const fs::path& parent) : path_(parent / ("run-" + iod::makeRandomUid().substr(5, 20))) {
+    fs::create_directories(path_);
+  }
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+  WorkDir(WorkDir&&) = delete;
+  WorkDir& operator=(WorkDir&&) = delete;
+  ~WorkDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  [[nodiscard]] const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+selector::Candidate candidateOf(const RemoteModel& m, const std::string& peer) {
+  selector::Candidate c;
+  c.sopInstanceUid = m.sopInstanceUid;
+  c.seriesInstanceUid = m.seriesInstanceUid;
+  c.studyInstanceUid = m.studyInstanceUid;
+  std::tie(c.name, c.version) = nameAndVersion(m.seriesDescription);
+  c.modality = m.modality;
+  c.bodyPartExamined = m.bodyPartExamined;
+  if (m.samplesPerPixel != 0) c.samplesPerPixel = m.samplesPerPixel;
+  c.photometricInterpretation = m.photometricInterpretation;
+  c.contentDate = m.contentDate;
+  c.contentTime = m.contentTime;
+  c.source = peer;
+  return c;
+}
+
+// The approved (or rejected) set: into the outbox first, then to the PACS.
+StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::path& file,
+                             const rtstruct::WrittenStructureSet& written, std::string status, std::size_t rois,
+                             double& storeMs) {
+  StoredSet s;
+  s.sopInstanceUid = written.sopInstanceUid;
+  s.seriesInstanceUid = written.seriesInstanceUid;
+  s.approvalStatus = std::move(status);
+  s.rois = rois;
+  s.contours = written.contours;
+  const auto t = Clock::now();
+  try {
+    (void)pacs.store({file});
+    outbox.remove(file);
+    s.stored = true;
+  } catch (const Error& e) {
+    outbox.recordFailure(file, e.what());
+    s.outboxFile = file;
+    s.storeError = e.what();
+  }
+  storeMs += ms(t, Clock::now());
+  return s;
+}
+
+std::size_t countRois(const fs::path& file) {
+  return rtstruct::readStructureSet(file).rois.size();
+}
+
+}  // namespace
+
+SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& request, const fs::path& workDir) {
+  if (request.instances.empty()) throw Error(ErrorCode::InvalidArgument, "no instance given (--instance UID)");
+  const Pacs pacs(config.network);
+  SelectionReport r;
+  auto t = Clock::now();
+  // where the slices live: the first by search, the others must be in its series
+  r.instances.push_back(locateInstance(pacs, request.instances.front(), request.studyUid, request.seriesUid));
+  const auto& first = r.instances.front();
+  if (request.instances.size() > 1) {
+    const auto inSeries = findInstances(pacs, first.studyInstanceUid, first.seriesInstanceUid);
+    for (std::size_t i = 1; i < request.instances.size(); ++i) {
+      const auto it = std::find_if(inSeries.begin(), inSeries.end(),
+                                   [&](const InstanceInfo& x) { return x.sopInstanceUid == request.instances[i]; });
+      if (it == inSeries.end()) {
+        throw Error(ErrorCode::InvalidArgument, "instance " + request.instances[i] + " is not in the series of " +
+                                                    first.sopInstanceUid +
+                                                    " (one structure set covers the slices of one series)");
+      }
+      r.instances.push_back(*it);
+    }
+  }
+  r.locateMs = ms(t, Clock::now());
+  t = Clock::now();
+  for (const auto& inst : r.instances) {
+    const std::vector<std::string> classes =
+        inst.sopClassUid.empty() ? std::vector<std::string>{} : std::vector<std::string>{inst.sopClassUid};
+    const auto got = pacs.retrieve(QueryLevel::Image, inst.studyInstanceUid, inst.seriesInstanceUid,
+                                   inst.sopInstanceUid, workDir, classes);
+    r.sliceFiles.push_back(got.files.front());
+  }
+  r.sliceRetrieveMs = ms(t, Clock::now());
+  const auto attributes = iod::readSliceAttributes(r.sliceFiles.front());
+  r.query = selector::SliceQuery::from(attributes);
+  t = Clock::now();
+  r.models = findModels(pacs, attributes.modality);
+  r.discoveryMs = ms(t, Clock::now());
+  t = Clock::now();
+  for (const auto& m : r.models) r.candidates.push_back(candidateOf(m, config.network.pacs.toString()));
+  r.selection = selector::select(r.query, r.candidates);
+  r.selectMs = ms(t, Clock::now());
+  return r;
+}
+
+RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
+  const auto start = Clock::now();
+  RoiResult r;
+  const std::string reviewer = options.reviewer.empty() ? config.reviewer : options.reviewer;
+  if (options.approve != "none" && reviewer.empty()) {
+    throw Error(ErrorCode::InvalidArgument, "approving needs the reviewer's name (--reviewer or 'reviewer')");
+  }
+  const Pacs pacs(config.network);
+  ModelCache cache(config.cacheDir, config.cacheMaxBytes);
+  const Outbox outbox(config.outboxDir);
+  const WorkDir work(cache.directory().parent_path());
+
+  r.selection = selectForSlices(config, options.slices, work.path());
+  r.timings.locateMs = r.selection.locateMs;
+  r.timings.sliceRetrieveMs = r.selection.sliceRetrieveMs;
+  r.timings.discoveryMs = r.selection.discoveryMs;
+  r.timings.selectMs = r.selection.selectMs;
+  if (!r.selection.selection.matched()) {
+    r.timings.totalMs = ms(start, Clock::now());
+    return r;
+  }
+  const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
+
+  // the model: from the cache (no bytes move, no hash), or retrieved once and verified on entry
+  auto t = Clock::now();
+  r.model = cache.findBySopInstance(chosen.sopInstanceUid);
+  r.modelFromCache = r.model.has_value();
+  if (!r.model) {
+    const auto got =
+        pacs.retrieve(QueryLevel::Image, chosen.studyInstanceUid, chosen.seriesInstanceUid, chosen.sopInstanceUid,
+                      work.path() / "model", {std::string(iod::kRawDataStorageUid)});
+    r.modelBytesMoved = got.bytes;
+    r.model = cache.admit(got.files.front());
+  }
+  r.timings.modelRetrieveMs = ms(t, Clock::now());
+
+  // prediction on each slice
+  for (std::size_t i = 0; i < r.selection.sliceFiles.size(); ++i) {
+    PredictOptions po{r.model->file, r.selection.sliceFiles[i], options.slices.frame, config.allowTorchScript, true};
+    auto p = predict(po);
+    r.timings.buildMs += p.buildMs;
+    r.timings.inferenceMs += p.timings.decodeMs + p.timings.preprocessMs + p.timings.forwardMs;
+    r.timings.contourMs += p.timings.postprocessMs + p.timings.contourMs;
+    r.predictions.push_back(std::move(p));
+  }
+  std::size_t total = 0;
+  for (const auto& p : r.predictions) total += p.proposals.size();
+  r.approved = parseSelection(options.approve, total);
+
+  // review: approved (and rejected) sets go to the outbox, then to the PACS
+  t = Clock::now();
+  const ReviewDecision decision{r.approved, reviewer};
+  const auto approvedPath = r.approved.empty() ? fs::path() : outbox.pathFor(iod::makeRandomUid());
+  const auto rejectedPath =
+      options.storeRejected && r.approved.size() < total ? outbox.pathFor(iod::makeRandomUid()) : fs::path();
+  ReviewFiles files;
+  if (!approvedPath.empty() || !rejectedPath.empty()) {
+    files = writeReview(std::span<const PredictResult>(r.predictions), decision, approvedPath, rejectedPath);
+  }
+  r.timings.rtstructMs = ms(t, Clock::now());
+  if (files.approved) {
+    r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", countRois(approvedPath),
+                                       r.timings.storeMs);
+  }
+  if (files.rejected) {
+    r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", countRois(rejectedPath),
+                                       r.timings.storeMs);
+  }
+  // read back: the PACS holds the stored sets under the slices' study
+  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+    if (!*set || !(*set)->stored) continue;
+    const auto& first = r.selection.instances.front();
+    for (const auto& s : findSeries(pacs, first.studyInstanceUid)) {
+      if (s.seriesInstanceUid != (*set)->seriesInstanceUid) continue;
+      for (const auto& i : findInstances(pacs, first.studyInstanceUid, s.seriesInstanceUid)) {
+        if (i.sopInstanceUid == (*set)->sopInstanceUid) (*set)->foundOnPacs = true;
+      }
+    }
+  }
+  r.timings.totalMs = ms(start, Clock::now());
+  return r;
+}
+
+int RoiResult::exitCode() const noexcept {
+  if (!selection.selection.matched()) return kExitNoMatch;
+  for (const auto* set : {&approvedSet, &rejectedSet}) {
+    if (*set && !(*set)->stored) return kExitPacs;
+  }
+  return kExitOk;
+}
+
+std::string SelectionReport::toText() const {
+  return selector::explain(selection, query, candidates);
+}
+
+std::string SelectionReport::toJson() const {
+  nlohmann::json j;
+  j["slice"] = {{"modality", query.modality},
+                {"bodyPartExamined", query.bodyPartExamined},
+                {"studyDescription", query.studyDescription},
+                {"samplesPerPixel", query.samplesPerPixel}};
+  j["matched"] = selection.matched();
+  if (selection.matched()) {
+    const auto& c = candidates.at(*selection.chosen);
+    j["chosen"] = {{"name", c.name},
+                   {"version", c.version},
+                   {"sopInstanceUid", c.sopInstanceUid},
+                   {"rule", selector::toString(selection.verdicts.at(*selection.chosen).rule)}};
+  }
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto& c = candidates[i];
+    const auto& v = selection.verdicts.at(i);
+    list.push_back({{"name", c.name},
+                    {"version", c.version},
+                    {"modality", c.modality},
+                    {"bodyPartExamined", c.bodyPartExamined},
+                    {"sopInstanceUid", c.sopInstanceUid},
+                    {"matched", v.matched},
+                    {"rule", selector::toString(v.rule)},
+                    {"reason", selector::describe(v)}});
+  }
+  j["candidates"] = list;
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string RoiResult::toText() const {
+  std::ostringstream o;
+  o << selection.toText();
+  if (!selection.selection.matched()) return o.str();
+  o << "model:     " << model->name << (model->version.empty() ? "" : " " + model->version) << " (DnnUID "
+    << model->dnnUid << "), "
+    << (modelFromCache ? "from the model cache, no bytes moved"
+                       : "retrieved (" + std::to_string(modelBytesMoved) + " bytes) and verified into the cache")
+    << "\n";
+  std::size_t n = 0;
+  for (const auto& p : predictions) {
+    o << "slice:     " << p.slice.attributes.sopInstanceUid << ": " << p.proposals.size() << " proposal(s)\n";
+    for (const auto& prop : p.proposals) {
+      const bool yes = std::find(approved.begin(), approved.end(), n) != approved.end();
+      o << "  " << ++n << ". " << prop.label.name << ": " << prop.areaPixels << " px"
+        << (prop.areaMm2 >= 0 ? ", " + std::to_string(std::llround(prop.areaMm2)) + " mm2" : "") << " -> "
+        << (yes ? "approved" : "rejected") << "\n";
+    }
+  }
+  for (const auto* set : {&approvedSet, &rejectedSet}) {
+    if (!*set) continue;
+    const auto& s = **set;
+    o << "stored:    " << s.approvalStatus << " RT Structure Set " << s.sopInstanceUid << " (" << s.rois << " ROI(s), "
+      << s.contours << " contour(s)): ";
+    if (s.stored) {
+      o << "stored on the PACS" << (s.foundOnPacs ? ", found again by C-FIND" : ", NOT found again by C-FIND");
+    } else {
+      o << "NOT stored (" << s.storeError << "); kept in the outbox: " << s.outboxFile.string()
+        << " ('iodeep outbox flush' sends it)";
+    }
+    o << "\n";
+  }
+  if (!approvedSet && !rejectedSet) o << "stored:    nothing (no proposal approved)\n";
+  const auto& t = timings;
+  o << "timings:   locate " << std::llround(t.locateMs) << " ms, slice retrieval " << std::llround(t.sliceRetrieveMs)
+    << " ms, model discovery (C-FIND) " << std::llround(t.discoveryMs) << " ms, selection " << t.selectMs
+    << " ms, model " << std::llround(t.modelRetrieveMs) << " ms, build " << std::llround(t.buildMs) << " ms, inference "
+    << std::llround(t.inferenceMs) << " ms, contours " << std::llround(t.contourMs) << " ms, RT Structure Set "
+    << std::llround(t.rtstructMs) << " ms, C-STORE " << std::llround(t.storeMs) << " ms, total "
+    << std::llround(t.totalMs) << " ms\n";
+  return o.str();
+}
+
+std::string RoiResult::toJson() const {
+  nlohmann::json j = nlohmann::json::parse(selection.toJson());
+  if (model) {
+    j["model"] = {{"name", model->name},         {"version", model->version},
+                  {"dnnUid", model->dnnUid},     {"sopInstanceUid", model->sopInstanceUid},
+                  {"fromCache", modelFromCache}, {"bytesMoved", modelBytesMoved}};
+  }
+  nlohmann::json slices = nlohmann::json::array();
+  for (const auto& p : predictions) slices.push_back(nlohmann::json::parse(p.toJson()));
+  j["predictions"] = slices;
+  j["approved"] = approved;
+  for (const auto& [key, set] : {std::pair{"approvedSet", &approvedSet}, std::pair{"rejectedSet", &rejectedSet}}) {
+    if (!*set) continue;
+    const auto& s = **set;
+    j[key] = {{"sopInstanceUid", s.sopInstanceUid},
+              {"seriesInstanceUid", s.seriesInstanceUid},
+              {"approvalStatus", s.approvalStatus},
+              {"rois", s.rois},
+              {"contours", s.contours},
+              {"stored", s.stored},
+              {"foundOnPacs", s.foundOnPacs},
+              {"outboxFile", s.outboxFile.string()},
+              {"storeError", s.storeError}};
+  }
+  const auto& t = timings;
+  j["timingsMs"] = {{"locate", t.locateMs},       {"sliceRetrieve", t.sliceRetrieveMs},
+                    {"discovery", t.discoveryMs}, {"select", t.selectMs},
+                    {"model", t.modelRetrieveMs}, {"build", t.buildMs},
+                    {"inference", t.inferenceMs}, {"contours", t.contourMs},
+                    {"rtstruct", t.rtstructMs},   {"store", t.storeMs},
+                    {"total", t.totalMs}};
+  j["exitCode"] = exitCode();
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace iodeep::client
