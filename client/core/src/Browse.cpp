@@ -155,22 +155,47 @@ InstanceInfo locateInstance(const Pacs& pacs, const std::string& sopUid, const s
 
 std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality) {
   // 1. SERIES level: the convention's series, with what the PACS tells about them
-  const Query series{QueryLevel::Series,
-                     {{tags::kStudyInstanceUid, ""},
-                      {tags::kSeriesInstanceUid, ""},
-                      {tags::kModality, modality},
-                      {tags::kSeriesDescription, std::string(iod::kSeriesDescriptionPrefix.substr(0, 6)) + "*"},
-                      {tags::kBodyPartExamined, ""}}};
+  const auto seriesQuery = [&](const std::string& study) {
+    return Query{QueryLevel::Series,
+                 {{tags::kStudyInstanceUid, study},
+                  {tags::kSeriesInstanceUid, ""},
+                  {tags::kModality, modality},
+                  {tags::kSeriesDescription, std::string(iod::kSeriesDescriptionPrefix.substr(0, 6)) + "*"},
+                  {tags::kBodyPartExamined, ""}}};
+  };
   std::vector<DicomRecord> seriesFound;
-  std::vector<Query> images;
-  std::map<std::string, DicomRecord> bySeries;
-  pacs.findEach({series}, [&](std::size_t, const DicomRecord& r) {
-    if (!isModelSeries(r.get(tags::kSeriesDescription))) return true;  // a PACS that matches loosely
-    seriesFound.push_back(r);
+  bool describes = false;  // the PACS returns SeriesDescription (and so matched on it)
+  (void)pacs.find(seriesQuery(""), [&](const DicomRecord& r) {
+    describes = describes || r.has(tags::kSeriesDescription);
+    if (isModelSeries(r.get(tags::kSeriesDescription))) seriesFound.push_back(r);
     return true;
   });
+  if (!describes) {
+    // A PACS that ignores SeriesDescription (dcmqrscp): the convention's studies by their
+    // StudyDescription, then their series of the slice's modality.
+    seriesFound.clear();
+    std::vector<Query> perStudy;
+    (void)pacs.find({QueryLevel::Study,
+                     {{tags::kStudyInstanceUid, ""}, {tags::kStudyDescription, std::string(iod::kStudyDescription)}}},
+                    [&](const DicomRecord& r) {
+                      if (r.get(tags::kStudyDescription) == iod::kStudyDescription) {
+                        perStudy.push_back(seriesQuery(r.get(tags::kStudyInstanceUid)));
+                      }
+                      return true;
+                    });
+    if (!perStudy.empty()) {
+      pacs.findEach(perStudy, [&](std::size_t qi, const DicomRecord& r) {
+        DicomRecord s = r;
+        if (s.get(tags::kStudyInstanceUid).empty()) s.values.emplace_back(tags::kStudyInstanceUid, perStudy[qi].keys[0].second);
+        if (!modality.empty() && !s.get(tags::kModality).empty() && s.get(tags::kModality) != modality) return true;
+        seriesFound.push_back(std::move(s));
+        return true;
+      });
+    }
+  }
   if (seriesFound.empty()) return {};
   // 2. IMAGE level, one association for all series: the instances and their selection keys
+  std::vector<Query> images;
   for (const auto& s : seriesFound) {
     images.push_back({QueryLevel::Image,
                       {{tags::kStudyInstanceUid, s.get(tags::kStudyInstanceUid)},
@@ -311,9 +336,15 @@ std::vector<StructureSetOnPacs> findStructureSets(const Pacs& pacs, const std::s
 std::string modelsReport(const std::vector<RemoteModel>& models, const ModelCache& cache, bool json) {
   nlohmann::json a = nlohmann::json::array();
   std::vector<std::vector<std::string>> rows;
-  for (const auto& m : models) {
-    const auto [name, version] = nameAndVersion(m.seriesDescription);
+  for (auto m : models) {
     const auto cached = cache.findBySopInstance(m.sopInstanceUid);
+    if (cached) {  // what the PACS did not return, as verified in the cached object
+      if (m.seriesDescription.empty()) m.seriesDescription = cached->seriesDescription;
+      if (m.bodyPartExamined.empty()) m.bodyPartExamined = cached->bodyPartExamined;
+      if (m.samplesPerPixel == 0) m.samplesPerPixel = cached->samplesPerPixel;
+      if (m.photometricInterpretation.empty()) m.photometricInterpretation = cached->photometricInterpretation;
+    }
+    const auto [name, version] = nameAndVersion(m.seriesDescription);
     const std::string spp = m.samplesPerPixel == 0 ? "" : std::to_string(m.samplesPerPixel);
     rows.push_back({name, version, m.modality, m.bodyPartExamined, spp, cached ? cached->dnnUid : "(not retrieved)",
                     cached ? std::to_string(cached->bytes) : "", m.sopInstanceUid});

@@ -31,6 +31,13 @@ std::optional<CachedModel> readEntry(const fs::path& index) {
     m.name = j.value("name", "");
     m.version = j.value("version", "");
     m.bytes = j.at("bytes").get<std::uint64_t>();
+    m.modality = j.value("modality", "");
+    m.bodyPartExamined = j.value("bodyPartExamined", "");
+    m.photometricInterpretation = j.value("photometricInterpretation", "");
+    m.seriesDescription = j.value("seriesDescription", "");
+    m.contentDate = j.value("contentDate", "");
+    m.contentTime = j.value("contentTime", "");
+    m.samplesPerPixel = j.value("samplesPerPixel", std::uint16_t{0});
     m.file = fs::path(index).replace_extension(kModelExtension);
     std::error_code ec;
     if (!fs::is_regular_file(m.file, ec) || fs::file_size(m.file, ec) != m.bytes) return std::nullopt;
@@ -101,7 +108,14 @@ CachedModel ModelCache::admit(const fs::path& file) {
                     m.dnnUid,
                     m.name,
                     m.version,
-                    fs::file_size(file)};
+                    fs::file_size(file),
+                    m.target.modality,
+                    m.target.bodyPartExamined,
+                    m.target.photometricInterpretation,
+                    m.seriesDescription,
+                    m.contentDate,
+                    m.contentTime,
+                    m.target.samplesPerPixel};
   read = {};  // release the mapping before the file moves
   std::error_code ec;
   fs::rename(file, entry.file, ec);
@@ -114,7 +128,14 @@ CachedModel ModelCache::admit(const fs::path& file) {
                             {"name", entry.name},
                             {"version", entry.version},
                             {"bytes", entry.bytes},
-                            {"verified", "SHA-256 and DnnUID"}};
+                            {"verified", "SHA-256 and DnnUID"},
+                            {"modality", entry.modality},
+                            {"bodyPartExamined", entry.bodyPartExamined},
+                            {"samplesPerPixel", entry.samplesPerPixel},
+                            {"photometricInterpretation", entry.photometricInterpretation},
+                            {"seriesDescription", entry.seriesDescription},
+                            {"contentDate", entry.contentDate},
+                            {"contentTime", entry.contentTime}};
   iod::writeFileAtomically(fs::path(entry.file).replace_extension(kIndexExtension), std::string_view(j.dump(1)));
   evict(entry.sopInstanceUid);
   return entry;

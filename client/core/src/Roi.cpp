@@ -122,6 +122,26 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
   r.query = selector::SliceQuery::from(attributes);
   t = Clock::now();
   r.models = findModels(pacs, attributes.modality);
+  // A PACS that does not return BodyPartExamined or SeriesDescription at C-FIND (dcmqrscp): those
+  // candidates are described by the model cache, or retrieved into it once (verified) to be.
+  ModelCache cache(config.cacheDir, config.cacheMaxBytes);
+  for (auto& m : r.models) {
+    if (!m.bodyPartExamined.empty() && !m.seriesDescription.empty()) continue;
+    auto cached = cache.findBySopInstance(m.sopInstanceUid);
+    if (!cached) {
+      const auto got = pacs.retrieve(QueryLevel::Image, m.studyInstanceUid, m.seriesInstanceUid, m.sopInstanceUid,
+                                     workDir / "described", {std::string(iod::kRawDataStorageUid)});
+      r.describeBytes += got.bytes;
+      cached = cache.admit(got.files.front());
+    }
+    m.bodyPartExamined = cached->bodyPartExamined;
+    m.seriesDescription = cached->seriesDescription;
+    if (m.samplesPerPixel == 0) m.samplesPerPixel = cached->samplesPerPixel;
+    if (m.photometricInterpretation.empty()) m.photometricInterpretation = cached->photometricInterpretation;
+    if (m.contentDate.empty()) m.contentDate = cached->contentDate;
+    if (m.contentTime.empty()) m.contentTime = cached->contentTime;
+    ++r.described;
+  }
   r.discoveryMs = ms(t, Clock::now());
   t = Clock::now();
   for (const auto& m : r.models) r.candidates.push_back(candidateOf(m, config.network.pacs.toString()));
@@ -265,6 +285,11 @@ std::string RoiResult::toText() const {
     << (modelFromCache ? "from the model cache, no bytes moved"
                        : "retrieved (" + std::to_string(modelBytesMoved) + " bytes) and verified into the cache")
     << "\n";
+  if (selection.described > 0) {
+    o << "described: " << selection.described
+      << " candidate(s) the PACS did not describe at C-FIND, from the model cache ("
+      << selection.describeBytes << " bytes retrieved for that)\n";
+  }
   std::size_t n = 0;
   for (const auto& p : predictions) {
     o << "slice:     " << p.slice.attributes.sopInstanceUid << ": " << p.proposals.size() << " proposal(s)\n";
@@ -304,7 +329,9 @@ std::string RoiResult::toJson() const {
   if (model) {
     j["model"] = {{"name", model->name},         {"version", model->version},
                   {"dnnUid", model->dnnUid},     {"sopInstanceUid", model->sopInstanceUid},
-                  {"fromCache", modelFromCache}, {"bytesMoved", modelBytesMoved}};
+                  {"fromCache", modelFromCache},
+                  {"describedCandidates", selection.described},
+                  {"describeBytes", selection.describeBytes}, {"bytesMoved", modelBytesMoved}};
   }
   nlohmann::json slices = nlohmann::json::array();
   for (const auto& p : predictions) slices.push_back(nlohmann::json::parse(p.toJson()));

@@ -19,6 +19,10 @@ struct CachedModel {
   std::string dnnUid;
   std::string name, version;
   std::uint64_t bytes{0};
+  // what it was trained for and its identification, as verified in the object: selection can use
+  // them when the PACS does not return them at C-FIND
+  std::string modality, bodyPartExamined, photometricInterpretation, seriesDescription, contentDate, contentTime;
+  std::uint16_t samplesPerPixel{0};
 };
 
 class ModelCache {

@@ -39,6 +39,10 @@ struct SelectionReport {
   std::vector<selector::Candidate> candidates;
   selector::Selection selection;
   double locateMs{0}, sliceRetrieveMs{0}, discoveryMs{0}, selectMs{0};
+  /// Candidates whose selection attributes the PACS did not return at C-FIND, described from
+  /// the model cache; the bytes retrieved for those not yet in it.
+  std::size_t described{0};
+  std::uint64_t describeBytes{0};
 
   [[nodiscard]] std::string toText() const;
   [[nodiscard]] std::string toJson() const;
