@@ -6,6 +6,9 @@
 #                          writes DIR/env (ORTHANC_PID, ORTHANC_AET, ORTHANC_DICOM_PORT,
 #                          ORTHANC_HTTP_PORT, MOVE_AET, MOVE_PORT, CLIENT_AET)
 #   orthanc.sh stop DIR    stops it by PID and waits for it to exit
+#   orthanc.sh kill DIR    kills it (SIGKILL: a PACS that goes away), keeping its configuration,
+#                          ports and storage for restart
+#   orthanc.sh restart DIR starts it again after kill, same ports and storage
 # A missing Orthanc is an error (exit 1), never a skip.
 set -euo pipefail
 cmd=${1:?start|stop} dir=${2:?directory}
@@ -24,13 +27,56 @@ stop() {
   echo "orthanc.sh: stopped Orthanc (pid $ORTHANC_PID)"
 }
 
-start() {
+launch() {
+  # setsid + redirection: the server must not hold the caller's (CTest's) pipes open.
+  setsid "$1" "$dir/orthanc.json" >>"$dir/orthanc.log" 2>&1 < /dev/null &
+  echo $!
+}
+
+wait_echo() {
+  local pid=$1 dicom=$2
+  for _ in $(seq 1 150); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "orthanc.sh: Orthanc exited at start; log:" >&2; tail -20 "$dir/orthanc.log" >&2; rm -f "$dir/env"; exit 1
+    fi
+    if echoscu -aet IODEEP -aec ORTHANC 127.0.0.1 "$dicom" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  echo "orthanc.sh: Orthanc did not answer C-ECHO within 15 s; log:" >&2; tail -20 "$dir/orthanc.log" >&2
+  stop; exit 1
+}
+
+find_orthanc() {
   local orthanc
   orthanc=$(command -v Orthanc || true)
   [ -n "$orthanc" ] || [ ! -x /usr/sbin/Orthanc ] || orthanc=/usr/sbin/Orthanc
   if [ -z "$orthanc" ]; then
     echo "orthanc.sh: Orthanc is not installed (run scripts/install-deps.sh)" >&2; exit 1
   fi
+  echo "$orthanc"
+}
+
+kill_hard() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  kill -KILL "$ORTHANC_PID" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "$ORTHANC_PID" 2>/dev/null || break; sleep 0.1; done
+  echo "orthanc.sh: killed Orthanc (pid $ORTHANC_PID)"
+}
+
+restart() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  local pid
+  pid=$(launch "$(find_orthanc)")
+  sed -i "s/^ORTHANC_PID=.*/ORTHANC_PID=$pid/" "$dir/env"
+  wait_echo "$pid" "$ORTHANC_DICOM_PORT"
+  echo "orthanc.sh: Orthanc restarted, pid $pid"
+}
+
+start() {
+  local orthanc
+  orthanc=$(find_orthanc)
   [ -f "$dir/env" ] && stop
   rm -rf "$dir/storage" "$dir/index"
   mkdir -p "$dir/storage" "$dir/index"
@@ -68,9 +114,9 @@ print(*[s.getsockname()[1] for s in socks])')
   "StableAge": 1
 }
 JSON
-  # setsid + redirection: the server must not hold the caller's (CTest's) pipes open.
-  setsid "$orthanc" "$dir/orthanc.json" >"$dir/orthanc.log" 2>&1 < /dev/null &
-  local pid=$!
+  : >"$dir/orthanc.log"
+  local pid
+  pid=$(launch "$orthanc")
   cat >"$dir/env" <<ENV
 ORTHANC_PID=$pid
 ORTHANC_AET=ORTHANC
@@ -81,22 +127,14 @@ MOVE_PORT=$move
 CLIENT_AET=IODEEP
 CLIENT_PORT=$client
 ENV
-  for _ in $(seq 1 150); do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "orthanc.sh: Orthanc exited at start; log:" >&2; tail -20 "$dir/orthanc.log" >&2; rm -f "$dir/env"; exit 1
-    fi
-    if echoscu -aet IODEEP -aec ORTHANC 127.0.0.1 "$dicom" >/dev/null 2>&1; then
-      echo "orthanc.sh: Orthanc pid $pid, DICOM 127.0.0.1:$dicom (AE ORTHANC), HTTP 127.0.0.1:$http"
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "orthanc.sh: Orthanc did not answer C-ECHO within 15 s; log:" >&2; tail -20 "$dir/orthanc.log" >&2
-  stop; exit 1
+  wait_echo "$pid" "$dicom"
+  echo "orthanc.sh: Orthanc pid $pid, DICOM 127.0.0.1:$dicom (AE ORTHANC), HTTP 127.0.0.1:$http"
 }
 
 case $cmd in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: orthanc.sh start|stop DIR" >&2; exit 2 ;;
+  kill) kill_hard ;;
+  restart) restart ;;
+  *) echo "usage: orthanc.sh start|stop|kill|restart DIR" >&2; exit 2 ;;
 esac
