@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Quick-start command (a): installs what is missing, builds, and runs the main job on the
-# embedded default: packs the example network into an IODeep object, inspects and validates it,
-# uploads it with storescu to a private Orthanc on loopback, and finds it again with C-FIND the
-# way the client will (Modality + BodyPartExamined at SERIES level). Output in build/demo/.
+# Quick-start command (a): installs what is missing, builds, and runs the whole story on the
+# embedded default, a private Orthanc on loopback with the example data:
+#   the PACS administrator uploads three IODeep networks (the trained brain U-Net and two demo
+#   networks for other modalities/body parts, random weights, said so in their names); the example
+#   MR series arrives on the PACS (storescu, as any modality would send it); the physician browses,
+#   asks which network fits slice 23, runs AI ROI headless on it, approves, and the approved RT
+#   Structure Set is stored on the PACS and read back from it with C-FIND.
+# No Python at run time. Output in build/demo/.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
 . "$here/common.sh"
@@ -10,42 +14,70 @@ bash "$here/install-deps.sh"
 iodeep_build
 IODEEP="$IODEEP_BUILD/client/cli/iodeep"
 demo="$IODEEP_BUILD/demo"
+rm -rf "$demo"
 mkdir -p "$demo"
-ex="$IODEEP_ROOT/examples/tiny-unet"
+ex="$IODEEP_ROOT/examples"
+step() { echo; echo "== $*"; }
 
-echo; echo "== 0. check the example architecture (DNN-parser format) and its shape table"
-"$IODEEP" arch check "$ex/architecture.json" | tail -4
-
-echo; echo "== 1. pack the example network"
-"$IODEEP" pack --architecture "$ex/architecture.json" --weights "$ex/weights.safetensors" \
-  --name "Tiny UNet (example)" --version 1 --modality MR --body-part HEAD \
-  --description "2-level U-Net in the DNN-parser format, random weights: a demo, not a diagnostic tool" \
-  -o "$demo/tiny-unet.dcm"
-
-echo; echo "== 2. inspect and verify it"
-"$IODEEP" inspect "$demo/tiny-unet.dcm"
-
-echo; echo "== 3. validate it with dciodvfy (errors: $(dciodvfy "$demo/tiny-unet.dcm" 2>&1 | grep -c Error || true))"
-
-echo; echo "== 4. upload it to a private Orthanc and find it again"
+step "0. a private Orthanc on loopback (no private dictionary: an unchanged PACS)"
 pacs="$demo/orthanc"
 bash "$here/orthanc.sh" start "$pacs"
 trap 'bash "$here/orthanc.sh" stop "$pacs" >/dev/null' EXIT
 # shellcheck disable=SC1091
 . "$pacs/env"
-storescu -xe -aet IODEEP -aec "$ORTHANC_AET" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$demo/tiny-unet.dcm"
-echo "stored; C-FIND SERIES Modality=MR BodyPartExamined=HEAD SeriesDescription=IODEEP*:"
-rm -rf "$demo/find" && mkdir -p "$demo/find"
-findscu -S -aet IODEEP -aec "$ORTHANC_AET" 127.0.0.1 "$ORTHANC_DICOM_PORT" -X -od "$demo/find" \
-  -k QueryRetrieveLevel=SERIES -k Modality=MR -k BodyPartExamined=HEAD -k "SeriesDescription=IODEEP*" \
-  -k StudyInstanceUID -k SeriesInstanceUID
-for r in "$demo"/find/rsp*.dcm; do
-  dcmdump +P SeriesDescription +P SeriesInstanceUID +P Modality +P BodyPartExamined "$r"
-done
-echo; echo "== 5. AI ROI on a slice: the trained brain model on the example MR series"
-/usr/bin/python3 "$IODEEP_ROOT/examples/brain-unet/make_series.py" "$demo/brain-series" | tail -1
-"$IODEEP" predict --model "$IODEEP_ROOT/examples/brain-unet/brain-unet.dcm" --image "$demo/brain-series/slice_022.dcm" \
-  --json "$demo/proposals.json" --png "$demo/overlay.png" \
-  --rtstruct "$demo/approved-rtstruct.dcm" --approve all --reviewer "Demo^Reviewer"
-"$IODEEP" rtstruct show "$demo/approved-rtstruct.dcm"
-echo; echo "demo done: $demo/tiny-unet.dcm, $demo/proposals.json, $demo/overlay.png, $demo/approved-rtstruct.dcm"
+cat >"$demo/client.json" <<JSON
+{
+  "pacs": "$ORTHANC_AET@127.0.0.1:$ORTHANC_DICOM_PORT",
+  "aet": "$CLIENT_AET",
+  "retrieve": "move",
+  "move_port": $CLIENT_PORT,
+  "cache_dir": "$demo/cache/models",
+  "outbox_dir": "$demo/outbox",
+  "reviewer": "Demo^Reviewer"
+}
+JSON
+export IODEEP_CONFIG="$demo/client.json"
+echo "client configuration ($IODEEP_CONFIG):"; cat "$IODEEP_CONFIG"
+"$IODEEP" echo
+
+step "1. the model developer packs two demo networks (random weights) next to the trained brain U-Net"
+"$IODEEP" pack --architecture "$ex/tiny-unet/architecture.json" --weights "$ex/tiny-unet/weights.safetensors" \
+  --name "Tiny UNet CT chest (random weights, demo only)" --version 1 --modality CT --body-part CHEST \
+  -o "$demo/tiny-ct-chest.dcm" | tail -1
+"$IODEEP" pack --architecture "$ex/tiny-unet/architecture.json" --weights "$ex/tiny-unet/weights.safetensors" \
+  --name "Tiny UNet MR knee (random weights, demo only)" --version 1 --modality MR --body-part KNEE \
+  -o "$demo/tiny-mr-knee.dcm" | tail -1
+
+step "2. the PACS administrator uploads them (each checked before it is sent)"
+"$IODEEP" upload "$ex/brain-unet/brain-unet.dcm" "$demo/tiny-ct-chest.dcm" "$demo/tiny-mr-knee.dcm"
+
+step "3. the example MR series arrives on the PACS (storescu, like any modality)"
+storescu -xe -aet DEMOMRI -aec "$ORTHANC_AET" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$ex"/brain-unet/series/slice_*.dcm
+echo "stored $(ls "$ex"/brain-unet/series/slice_*.dcm | wc -l) slices"
+
+step "4. the networks on the PACS"
+"$IODEEP" models
+
+step "5. the physician browses: studies, series"
+"$IODEEP" studies
+study=$("$IODEEP" studies --patient-id ITK-KMEANS-T1 --json | sed -n 's/.*"studyInstanceUid": "\(.*\)".*/\1/p' | head -1)
+[ -n "$study" ] || { echo "demo: the example study was not found" >&2; exit 1; }
+"$IODEEP" series --study "$study"
+slice=$(dcmdump +P SOPInstanceUID "$ex/brain-unet/series/slice_022.dcm" | sed -n 's/.*\[\(.*\)\].*/\1/p')
+
+step "6. which network fits slice 23 ($slice), and why not the others"
+"$IODEEP" select --instance "$slice"
+
+step "7. AI ROI on it: retrieve the slice, select, retrieve the network once, predict, approve all, store"
+"$IODEEP" roi --instance "$slice" --approve all | tee "$demo/roi.txt"
+
+step "7b. AI ROI again (nothing approved this time): the network comes from the model cache"
+"$IODEEP" roi --instance "$slice" --approve none --json >"$demo/roi-again.json"
+grep -E '"fromCache"|"bytesMoved"' "$demo/roi-again.json"
+
+step "8. read back from the PACS: the structure sets on the series (C-FIND, then retrieved)"
+series=$(dcmdump +P SeriesInstanceUID "$ex/brain-unet/series/slice_022.dcm" | sed -n 's/.*\[\(.*\)\].*/\1/p')
+"$IODEEP" rtstruct list --series "$series" --retrieve-to "$demo/rtstruct"
+first=$(ls "$demo"/rtstruct/*.dcm | head -1)
+"$IODEEP" rtstruct show "$first"
+echo; echo "demo done: $demo (client.json, roi.txt, roi-again.json, rtstruct/)"

@@ -282,7 +282,9 @@ std::string candidateLabel(const Candidate& c, std::size_t index) {
   std::string out = "#" + std::to_string(index);
   if (!c.name.empty()) out += " " + c.name;
   if (!c.version.empty()) out += " " + c.version;
-  out += " (DnnUID " + shown(c.dnnUid);
+  // a PACS candidate's DnnUID is known only once retrieved: name it by its SOP Instance UID then
+  out += c.dnnUid.empty() && !c.sopInstanceUid.empty() ? " (SOP Instance " + c.sopInstanceUid
+                                                        : " (DnnUID " + shown(c.dnnUid);
   if (!c.source.empty()) out += ", " + c.source;
   return out + ")";
 }
