@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "../iod/TestSupport.hpp"
 #include "iodeep/client/Predict.hpp"
@@ -63,6 +64,23 @@ TEST(Predict, BrainModelOnHeldOutSlicesHasDiceAbove09) {
     // area in mm2 from PixelSpacing 2 x 2
     EXPECT_DOUBLE_EQ(r.proposals[0].areaMm2, 4.0 * static_cast<double>(r.proposals[0].areaPixels));
   }
+}
+
+TEST(Predict, BrainReportNamesExactlyTheTrainedNeighboursOfValidationSlices) {
+  // examples/brain-unet: held-out blocks 20-25 and 44-47; their end slices have trained neighbours
+  std::ifstream in(IODEEP_SOURCE_DIR "/examples/brain-unet/training-report.json");
+  const auto report = nlohmann::json::parse(in);
+  const auto validation = report["validation_slices"].get<std::vector<int>>();
+  EXPECT_EQ(validation, (std::vector<int>{20, 21, 22, 23, 24, 25, 44, 45, 46, 47}));  // as the Dice test uses
+  std::set<int> neighbours;
+  for (const int k : validation) {
+    for (const int n : {k - 1, k + 1}) {
+      if (std::find(validation.begin(), validation.end(), n) == validation.end()) neighbours.insert(n);
+    }
+  }
+  EXPECT_EQ(std::vector<int>(neighbours.begin(), neighbours.end()),
+            report["trained_neighbours_of_validation"].get<std::vector<int>>());
+  EXPECT_EQ(neighbours, (std::set<int>{19, 26, 43, 48}));
 }
 
 TEST(Predict, SecondPredictionUsesTheCachedNetwork) {
