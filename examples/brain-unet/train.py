@@ -9,7 +9,9 @@ so re-training gives weights whose Dice matches within a few thousandths, not id
 Data: KmeansTest_T1UCharRaw.nii.gz (T1 MR, 128x128x62, 2x2x3 mm) and
 KmeansTest_T1RawSkullStrip.nii.gz (labels 4, 5, 6 inside the brain -> mask = label > 0).
 Slices are the third axis (coronal). Held out for validation: slices 20-25 and 44-47 (two
-contiguous blocks, so neighbours of a validation slice are not in training).
+contiguous blocks). Inside a block both neighbours of a slice are held out too, but each block's
+end slices have one trained neighbour 3 mm away: 19 (of 20), 26 (of 25), 43 (of 44) and 48 (of 47)
+are in training. The report lists them ("trained_neighbours_of_validation").
 """
 import argparse
 import json
@@ -141,7 +143,8 @@ def main():
     write_safetensors(args.out, model.state_dict())
     report = {"validation_slices": VALIDATION, "dice_overall": dice(pv, y[VALIDATION]),
               "dice_per_slice": per_slice, "epochs": args.epochs,
-              "parameters": sum(p.numel() for p in model.parameters())}
+              "parameters": sum(p.numel() for p in model.parameters()),
+              "trained_neighbours_of_validation": sorted({n for k in VALIDATION for n in (k - 1, k + 1)} - set(VALIDATION))}
     with open(os.path.join(here, "training-report.json"), "w") as f:
         json.dump(report, f, indent=1)
     print(json.dumps(report, indent=1))

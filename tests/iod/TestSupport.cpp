@@ -1,9 +1,13 @@
 #include "TestSupport.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
-#include <memory>
 #include <random>
 #include <sstream>
 
@@ -76,17 +80,50 @@ iod::PackInput samplePackInput(std::uint32_t seed) {
 }
 
 std::vector<std::string> dciodvfyErrors(const std::filesystem::path& file, std::string* fullOutput) {
-  const std::string cmd = std::string(IODEEP_DCIODVFY) + " '" + file.string() + "' 2>&1";
-  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
+  // dciodvfy (Debian dicom3tools 1.00~20220618) writes everything to stderr: the IOD it recognised on a
+  // line of its own ("RawData", "MRImage", "RTStructureSet"), then "Warning - ..." / "Error - ..." lines
+  // (some prefixed with the tag). It exits 0 when it found no error and 1 when it did or could not read
+  // the file ("Abort - ..."). A missing tool, an abort, no IOD line or an exit status that disagrees
+  // with the error lines is reported as an error line, so a test cannot pass without a real validation.
+  std::vector<std::string> errors;
+  const std::filesystem::path tool(IODEEP_DCIODVFY);
+  if (access(tool.c_str(), X_OK) != 0) {
+    errors.push_back("dciodvfy helper: tool not executable: " + tool.string());
+    return errors;
+  }
+  const std::string cmd = tool.string() + " '" + file.string() + "' 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    errors.push_back("dciodvfy helper: cannot run " + cmd);
+    return errors;
+  }
   std::string out;
   std::array<char, 4096> buf{};
-  while (pipe && fgets(buf.data(), buf.size(), pipe.get()) != nullptr) out += buf.data();
+  while (fgets(buf.data(), buf.size(), pipe) != nullptr) out += buf.data();
+  const int status = pclose(pipe);
   if (fullOutput != nullptr) *fullOutput = out;
-  std::vector<std::string> errors;
+  bool iodLine = false;
+  bool aborted = false;
   std::istringstream lines(out);
   for (std::string line; std::getline(lines, line);) {
-    if (line.find("Error") != std::string::npos) errors.push_back(line);
+    if (line.starts_with("Error") || line.find(" - Error - ") != std::string::npos) errors.push_back(line);
+    if (line.starts_with("Abort")) aborted = true;
+    if (!line.empty() && std::all_of(line.begin(), line.end(), [](unsigned char c) { return std::isalnum(c) != 0; }) &&
+        std::isupper(static_cast<unsigned char>(line.front())) != 0) {
+      iodLine = true;
+    }
   }
+  const bool exited = status != -1 && WIFEXITED(status);
+  const int code = exited ? WEXITSTATUS(status) : -1;
+  if (!exited || (code != 0 && code != 1)) {
+    errors.push_back("dciodvfy helper: abnormal exit (status " + std::to_string(status) + ") for " + file.string());
+  } else if ((code == 0) != errors.empty()) {
+    errors.push_back("dciodvfy helper: exit status " + std::to_string(code) + " disagrees with " +
+                     std::to_string(errors.size()) + " error lines");
+  }
+  if (aborted) errors.push_back("dciodvfy helper: dciodvfy aborted on " + file.string());
+  if (!iodLine)
+    errors.push_back("dciodvfy helper: no IOD name line (not dciodvfy's normal output) for " + file.string());
   return errors;
 }
 

@@ -36,7 +36,8 @@ iod::ByteBuffer smallWeights(std::uint32_t seed = 1, std::size_t extraFloats = 0
 /// A PackInput for an MR HEAD network with smallWeights().
 iod::PackInput samplePackInput(std::uint32_t seed = 1);
 
-/// Runs dciodvfy; returns the lines that contain "Error".
+/// Runs dciodvfy; returns its error lines ("Error - ...", "(tag) ... - Error - ..."), plus one line saying why
+/// if the tool is missing, aborted, exited abnormally, or did not print the IOD it recognised.
 std::vector<std::string> dciodvfyErrors(const std::filesystem::path& file, std::string* fullOutput = nullptr);
 
 }  // namespace iodeep::test

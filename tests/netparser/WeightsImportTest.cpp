@@ -26,23 +26,26 @@ ErrorCode importError(const std::filesystem::path& p, std::string* message = nul
   return ErrorCode::Internal;
 }
 
-double sumOf(const iod::Safetensors& st, const iod::TensorInfo& t) {
+// Every element of tensor @p t, as doubles (float32 and int64 values convert exactly).
+std::vector<double> valuesOf(const iod::Safetensors& st, const iod::TensorInfo& t) {
   const auto d = st.data(t);
-  double s = 0;
+  std::vector<double> values;
   if (t.dtype == iod::DType::F32) {
-    for (std::size_t i = 0; i < d.size(); i += 4) {
+    for (std::size_t i = 0; i + 4 <= d.size(); i += 4) {
       float v;
       std::memcpy(&v, d.data() + i, 4);
-      s += v;
+      values.push_back(v);
     }
   } else if (t.dtype == iod::DType::I64) {
-    for (std::size_t i = 0; i < d.size(); i += 8) {
+    for (std::size_t i = 0; i + 8 <= d.size(); i += 8) {
       std::int64_t v;
       std::memcpy(&v, d.data() + i, 8);
-      s += static_cast<double>(v);
+      values.push_back(static_cast<double>(v));
     }
+  } else {
+    ADD_FAILURE() << t.name << ": unexpected dtype";
   }
-  return s;
+  return values;
 }
 
 }  // namespace
@@ -57,7 +60,12 @@ TEST(WeightsImport, PlainStateDictMatchesPyTorchExactly) {
   for (const auto& t : st.tensors()) {
     ASSERT_TRUE(expected.contains(t.name)) << t.name;
     EXPECT_EQ(nlohmann::json(t.shape), expected[t.name]["shape"]) << t.name;
-    EXPECT_NEAR(sumOf(st, t), expected[t.name]["sum"].get<double>(), 1e-4) << t.name;
+    // every element, exactly, in PyTorch's row-major order
+    const auto want = expected[t.name]["values"].get<std::vector<double>>();
+    const auto got = valuesOf(st, t);
+    ASSERT_EQ(got.size(), want.size()) << t.name;
+    ASSERT_FALSE(want.empty()) << t.name;
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(got[i], want[i]) << t.name << "[" << i << "]";
   }
   EXPECT_EQ(st.tensors().front().name, "bn.bias");  // name order
 }
