@@ -186,7 +186,8 @@ std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modalit
     if (!perStudy.empty()) {
       pacs.findEach(perStudy, [&](std::size_t qi, const DicomRecord& r) {
         DicomRecord s = r;
-        if (s.get(tags::kStudyInstanceUid).empty()) s.values.emplace_back(tags::kStudyInstanceUid, perStudy[qi].keys[0].second);
+        if (s.get(tags::kStudyInstanceUid).empty())
+          s.values.emplace_back(tags::kStudyInstanceUid, perStudy[qi].keys[0].second);
         if (!modality.empty() && !s.get(tags::kModality).empty() && s.get(tags::kModality) != modality) return true;
         seriesFound.push_back(std::move(s));
         return true;
@@ -196,6 +197,7 @@ std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modalit
   if (seriesFound.empty()) return {};
   // 2. IMAGE level, one association for all series: the instances and their selection keys
   std::vector<Query> images;
+  images.reserve(seriesFound.size());
   for (const auto& s : seriesFound) {
     images.push_back({QueryLevel::Image,
                       {{tags::kStudyInstanceUid, s.get(tags::kStudyInstanceUid)},
@@ -371,6 +373,7 @@ std::string modelsReport(const std::vector<RemoteModel>& models, const ModelCach
 
 std::string toText(const std::vector<StudyInfo>& v) {
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(v.size());
   for (const auto& s : v) {
     rows.push_back({s.patientName, s.patientId, s.patientBirthDate, s.studyDate, s.studyDescription,
                     s.modalitiesInStudy, s.studyInstanceUid});
@@ -400,6 +403,7 @@ std::string toJson(const std::vector<StudyInfo>& v) {
 
 std::string toText(const std::vector<SeriesInfo>& v) {
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(v.size());
   for (const auto& s : v) {
     rows.push_back({s.seriesNumber, s.modality, s.seriesDescription + (s.iodeepModels ? " [IODeep models]" : ""),
                     s.numberOfInstances, s.seriesInstanceUid});
@@ -424,6 +428,7 @@ std::string toJson(const std::vector<SeriesInfo>& v) {
 
 std::string toText(const std::vector<InstanceInfo>& v) {
   std::vector<std::vector<std::string>> rows;
+  rows.reserve(v.size());
   for (const auto& i : v) rows.push_back({i.instanceNumber, i.rows + "x" + i.columns, i.sopInstanceUid});
   return table({"Number", "Size", "SOPInstanceUID"}, rows);
 }

@@ -152,6 +152,7 @@ std::vector<CachedModel> ModelCache::list() const {
     return a.first != b.first ? a.first > b.first : a.second.sopInstanceUid < b.second.sopInstanceUid;
   });
   std::vector<CachedModel> out;
+  out.reserve(found.size());
   for (auto& [t, m] : found) out.push_back(std::move(m));
   return out;
 }

@@ -79,6 +79,7 @@ std::vector<OutboxEntry> Outbox::list() const {
     return a.first != b.first ? a.first < b.first : a.second.file < b.second.file;
   });
   std::vector<OutboxEntry> out;
+  out.reserve(found.size());
   for (auto& [t, e] : found) out.push_back(std::move(e));
   return out;
 }

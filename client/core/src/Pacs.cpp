@@ -49,8 +49,8 @@ std::string statusHex(Uint16 s) {
 // Requests (C-ECHO/FIND/MOVE/GET) travel uncompressed: Explicit VR first, Implicit VR always.
 OFList<OFString> requestSyntaxes() {
   OFList<OFString> l;
-  l.push_back(UID_LittleEndianExplicitTransferSyntax);
-  l.push_back(UID_LittleEndianImplicitTransferSyntax);
+  l.emplace_back(UID_LittleEndianExplicitTransferSyntax);
+  l.emplace_back(UID_LittleEndianImplicitTransferSyntax);
   return l;
 }
 
@@ -63,7 +63,7 @@ OFList<OFString> acceptedStorageSyntaxes() {
         UID_JPEGProcess1TransferSyntax, UID_JPEGProcess2_4TransferSyntax, UID_JPEGProcess14TransferSyntax,
         UID_JPEGProcess14SV1TransferSyntax, UID_JPEGLSLosslessTransferSyntax, UID_JPEGLSLossyTransferSyntax,
         UID_RLELosslessTransferSyntax}) {
-    l.push_back(ts);
+    l.emplace_back(ts);
   }
   return l;
 }
@@ -608,7 +608,7 @@ std::vector<StoreOutcome> Pacs::store(const std::vector<std::filesystem::path>& 
       if (std::find(proposed.begin(), proposed.end(), key) != proposed.end()) continue;
       proposed.push_back(key);
       OFList<OFString> one;
-      one.push_back(ts.c_str());
+      one.emplace_back(ts.c_str());
       a.propose(it.sopClass.c_str(), one);
     }
   }
