@@ -12,6 +12,7 @@
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Polygon.hpp"
 #include "iodeep/iod/Slice.hpp"
+#include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/Prediction.hpp"
 
 using namespace iodeep;
@@ -278,4 +279,20 @@ TEST(Predict, PaperUNetPackedForGreySlicesReplicatesThem) {
   EXPECT_EQ(r.slice.attributes.samplesPerPixel, 1);
   EXPECT_NE(std::find(r.check.adaptations.begin(), r.check.adaptations.end(), "grey replicated into 3 channels"),
             r.check.adaptations.end());
+}
+
+// The configuration's engine_max_mb reaches the process-wide engine through PredictOptions.
+TEST(Predict, EngineBudgetFromTheOptionsBoundsTheNetworkCache) {
+  auto& engine = netparser::InferenceEngine::shared();
+  const auto before = engine.memoryBudget();
+  client::PredictOptions o{kBrainModel, slicePath(30), 0, false};
+  o.engineMaxBytes = 1;  // below any network: only the one just used stays
+  const auto r = client::predict(o);
+  EXPECT_EQ(engine.memoryBudget(), 1U);
+  EXPECT_EQ(engine.size(), 1U);
+  EXPECT_TRUE(engine.contains(r.dnnUid));
+  o.engineMaxBytes = 0;  // leaves the budget as it is
+  (void)client::predict(o);
+  EXPECT_EQ(engine.memoryBudget(), 1U);
+  engine.setMemoryBudget(before);
 }
