@@ -13,6 +13,7 @@ int packCommand(const std::vector<std::string>& args) {
   std::string architecture;
   std::string weights;
   std::string legacy;
+  std::string preprocessing;
   std::string output;
   unsigned samples = 0;
   std::string photometric;
@@ -30,7 +31,12 @@ int packCommand(const std::vector<std::string>& args) {
       ("name,n", po::value(&o.name), "network name (DnnName, at most 64 characters)")                   //
       ("modality,m", po::value(&o.modality), "Modality the network was trained on, e.g. MR, CT")        //
       ("body-part,b", po::value(&o.bodyPart), "BodyPartExamined it was trained on, e.g. HEAD")          //
-      ("samples-per-pixel", po::value(&samples), "1 (default) or 3")                                    //
+      ("samples-per-pixel", po::value(&samples),
+       "1 or 3 (default: 1 when the network takes grey slices, else its 3 channels); refused when it can never "
+       "feed the network")  //
+      ("preprocessing", po::value(&preprocessing),
+       "file with a JSON object to store as the architecture's \"preprocessing\" section, e.g. "
+       "{\"channels\": \"replicate\"} for a DNN-parser import")                                         //
       ("photometric", po::value(&photometric), "MONOCHROME2 (default for 1 sample), RGB (for 3), ...")  //
       ("patient-orientation", po::value(&o.patientOrientation),
        "PatientOrientation of the training images, e.g. 'L\\P'")                                              //
@@ -45,6 +51,7 @@ int packCommand(const std::vector<std::string>& args) {
   o.architecture = architecture;
   o.weights = weights;
   o.fromLegacy = legacy;
+  o.preprocessing = preprocessing;
   o.output = output;
   if (vm.count("samples-per-pixel") != 0) {
     if (samples != 1 && samples != 3) {
@@ -60,7 +67,10 @@ int packCommand(const std::vector<std::string>& args) {
             << "  DnnName " << r.model.name << (r.model.version.empty() ? "" : " " + r.model.version) << "\n"
             << "  DnnUID  " << r.model.dnnUid << "\n"
             << "  trained for " << r.model.target.modality << " " << r.model.target.bodyPartExamined << ", "
-            << r.model.target.samplesPerPixel << " sample(s), " << r.model.target.photometricInterpretation << "\n"
+            << r.model.target.samplesPerPixel << " sample(s)"
+            << (r.samplesPerPixelDefaulted ? " (from the network's input)" : "") << ", "
+            << r.model.target.photometricInterpretation << "\n"
+            << "  channels " << (r.channelAdaptation.empty() ? "as is" : r.channelAdaptation) << "\n"
             << "  weights " << r.weightsSource << ": " << r.tensorCount << " tensors, " << r.parameterCount
             << " values, " << r.model.weights.size() << " bytes, SHA-256 " << r.model.weightsSha256 << "\n";
   return kExitOk;

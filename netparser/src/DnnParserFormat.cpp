@@ -241,6 +241,12 @@ Architecture parseDnnParserFormat(const json& root, const Limits& limits) {
   ours["layers"] = layers;
   Architecture arch = parseIodeepFormat(ours, limits);
   arch.format = Architecture::Format::DnnParser;
+  // The published format has no pre-processing: its check_tensor_shape adapts the slice to the
+  // network's channels (grey replicated, RGB to luminance). That is the import's default; a
+  // "preprocessing" section (ours, e.g. added by `iodeep pack --preprocessing`) may say otherwise.
+  if (const auto pre = ours.find("preprocessing"); pre == ours.end() || !pre->contains("channels")) {
+    arch.preprocessing.channels = PreprocessingSpec::Channels::Adapt;
+  }
   // label_shape must match what the network puts out.
   if (labelShape) {
     const auto report = inferShapes(arch, std::nullopt, limits);

@@ -60,6 +60,7 @@ struct Network::Impl {
   std::size_t outputIndex{0};  // value table index of the output
   std::optional<torch::jit::Module> script;
   mutable std::mutex scriptMutex;
+  std::size_t bytes{0};  // weights held (Network::bytes)
 
   at::Tensor run(const at::Tensor& x) const;
 };
@@ -68,6 +69,9 @@ Network::Network(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Network::~Network() = default;
 const Architecture& Network::architecture() const noexcept {
   return impl_->arch;
+}
+std::size_t Network::bytes() const noexcept {
+  return impl_->bytes;
 }
 
 std::shared_ptr<const Network> Network::build(const Architecture& arch, const iod::ByteBuffer& weights,
@@ -87,6 +91,7 @@ std::shared_ptr<const Network> Network::build(const Architecture& arch, const io
         throw Error(ErrorCode::UnsupportedWeights, "TorchScript archive does not load: " + firstLine(e));
       }
       impl->script->eval();
+      impl->bytes = weights.size();
       return std::shared_ptr<const Network>(new Network(std::move(impl)));
     }
 
@@ -123,6 +128,9 @@ std::shared_ptr<const Network> Network::build(const Architecture& arch, const io
       b.runningMean = tensor(l.id + ".running_mean");
       b.runningVar = tensor(l.id + ".running_var");
       b.groups = l.params.depthwise ? inChannels.at(l.id) : l.params.groups;
+      for (const at::Tensor* t : {&b.weight, &b.bias, &b.runningMean, &b.runningVar}) {
+        if (t->defined()) impl->bytes += t->nbytes();
+      }
       impl->layers.push_back(std::move(b));
       valueIndex[l.id] = impl->layers.size();
     }
@@ -261,7 +269,7 @@ int configureThreads(int threads) {
   return at::get_num_threads();
 }
 
-InferenceEngine::InferenceEngine() {
+InferenceEngine::InferenceEngine(std::uint64_t memoryBudget) : budget_(memoryBudget) {
   configureThreads(0);
 }
 
@@ -299,12 +307,60 @@ std::shared_ptr<const Network> InferenceEngine::network(const std::string& dnnUi
   const std::string key = cacheKey(dnnUid, options);
   {
     std::lock_guard lock(mutex_);
-    if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
+    if (const auto it = index_.find(key); it != index_.end()) {
+      touch(it->second);
+      return it->second->network;
+    }
   }
   auto net = Network::build(arch, weights, options);  // outside the lock: building may take seconds
   std::lock_guard lock(mutex_);
   ++builds_;
-  return cache_.try_emplace(key, std::move(net)).first->second;
+  if (const auto it = index_.find(key); it != index_.end()) {  // built meanwhile by another thread
+    touch(it->second);
+    return it->second->network;
+  }
+  const std::uint64_t bytes = net->bytes();
+  lru_.push_front(Entry{key, std::move(net), bytes});
+  index_.emplace(key, lru_.begin());
+  bytes_ += bytes;
+  evict();
+  return lru_.front().network;
+}
+
+void InferenceEngine::touch(std::list<Entry>::iterator it) {
+  lru_.splice(lru_.begin(), lru_, it);  // iterators stay valid
+}
+
+void InferenceEngine::evict() {
+  while (bytes_ > budget_ && lru_.size() > 1) {
+    const Entry& last = lru_.back();
+    bytes_ -= last.bytes;
+    index_.erase(last.key);
+    lru_.pop_back();  // only the cache's reference: callers holding the network keep it
+    ++evictions_;
+  }
+}
+
+void InferenceEngine::setMemoryBudget(std::uint64_t bytes) {
+  std::lock_guard lock(mutex_);
+  budget_ = bytes;
+  evict();
+}
+
+std::uint64_t InferenceEngine::memoryBudget() const {
+  std::lock_guard lock(mutex_);
+  return budget_;
+}
+
+std::uint64_t InferenceEngine::memoryBytes() const {
+  std::lock_guard lock(mutex_);
+  return bytes_;
+}
+
+bool InferenceEngine::contains(const std::string& dnnUid, const BuildOptions& options) const {
+  const std::string key = cacheKey(dnnUid, options);
+  std::lock_guard lock(mutex_);
+  return index_.count(key) != 0;
 }
 
 std::size_t InferenceEngine::builds() const {
@@ -312,14 +368,21 @@ std::size_t InferenceEngine::builds() const {
   return builds_;
 }
 
+std::size_t InferenceEngine::evictions() const {
+  std::lock_guard lock(mutex_);
+  return evictions_;
+}
+
 std::size_t InferenceEngine::size() const {
   std::lock_guard lock(mutex_);
-  return cache_.size();
+  return lru_.size();
 }
 
 void InferenceEngine::clear() {
   std::lock_guard lock(mutex_);
-  cache_.clear();
+  lru_.clear();
+  index_.clear();
+  bytes_ = 0;
 }
 
 }  // namespace iodeep::netparser

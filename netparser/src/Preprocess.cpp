@@ -50,26 +50,37 @@ float bilinear(const float* img, std::int64_t h, std::int64_t w, double y, doubl
 
 }  // namespace
 
+ChannelFit fitChannels(std::uint16_t samples, const Architecture& arch) {
+  using Ch = PreprocessingSpec::Channels;
+  const auto mode = arch.preprocessing.channels;
+  const auto want = arch.input.channels;
+  const std::string n = std::to_string(want);
+  if (samples == want) return {true, ""};
+  if (samples == 1 && want > 1) {
+    if (mode == Ch::Replicate || mode == Ch::Adapt) return {true, "grey replicated into " + n + " channels"};
+    return {false, "a 1-sample slice for a " + n +
+                       "-channel network (set preprocessing.channels to \"replicate\" or \"adapt\")"};
+  }
+  if (samples == 3 && want == 1) {
+    if (mode == Ch::Luminance || mode == Ch::Adapt) return {true, "RGB converted to luminance"};
+    return {false, "an RGB slice for a 1-channel network (set preprocessing.channels to \"luminance\" or \"adapt\")"};
+  }
+  return {false, "SamplesPerPixel " + std::to_string(samples) + " for a " + n + "-channel network"};
+}
+
+bool feedsChannels(std::uint16_t samplesPerPixel, const Architecture& arch) {
+  return fitChannels(samplesPerPixel, arch).feeds;
+}
+
 ShapeCheck checkTensorShape(const iod::SliceAttributes& s, const Architecture& arch) {
   ShapeCheck c;
   const auto& pre = arch.preprocessing;
-  const auto want = arch.input.channels;
   if (s.rows == 0 || s.columns == 0) c.problems.emplace_back("the slice has 0 rows or columns");
-  if (s.samplesPerPixel == 1 && want == 3) {
-    if (pre.channels == PreprocessingSpec::Channels::Replicate) {
-      c.adaptations.emplace_back("grey replicated into 3 channels");
-    } else {
-      c.problems.emplace_back("a 1-sample slice for a 3-channel network (set preprocessing.channels to \"replicate\")");
-    }
-  } else if (s.samplesPerPixel == 3 && want == 1) {
-    if (pre.channels == PreprocessingSpec::Channels::Luminance) {
-      c.adaptations.emplace_back("RGB converted to luminance");
-    } else {
-      c.problems.emplace_back("an RGB slice for a 1-channel network (set preprocessing.channels to \"luminance\")");
-    }
-  } else if (s.samplesPerPixel != want) {
-    c.problems.emplace_back("SamplesPerPixel " + std::to_string(s.samplesPerPixel) + " for a " + std::to_string(want) +
-                            "-channel network");
+  auto channels = fitChannels(s.samplesPerPixel, arch);
+  if (!channels.feeds) {
+    c.problems.push_back(std::move(channels.detail));
+  } else if (!channels.detail.empty()) {
+    c.adaptations.push_back(std::move(channels.detail));
   }
   const auto& pi = s.photometricInterpretation;
   if (pi == "MONOCHROME1") c.adaptations.emplace_back("MONOCHROME1 inverted (higher = brighter, as MONOCHROME2)");
@@ -169,7 +180,7 @@ PreparedInput preprocess(const iod::SliceImage& img, const Architecture& arch) {
       case PreprocessingSpec::Normalize::None: break;
     }
   }
-  if (planes.size() == 1 && outChannels == 3) planes = {planes[0], planes[0], planes[0]};
+  if (planes.size() == 1 && outChannels > 1) planes.assign(static_cast<std::size_t>(outChannels), planes[0]);
 
   // 5. resize into the network grid
   const std::int64_t H = arch.input.height;  // both kinds declare their input (parser: >= 1)

@@ -89,12 +89,13 @@ PreprocessingSpec parsePreprocessing(const json& pre, const Limits& lim) {
     r.finish();
   }
   if (const auto c = pre.find("channels"); c != pre.end()) {
-    if (!c->is_string() || (*c != "strict" && *c != "replicate" && *c != "luminance")) {
+    if (!c->is_string() || (*c != "strict" && *c != "replicate" && *c != "luminance" && *c != "adapt")) {
       fail(ErrorCode::InvalidArchitecture, "", "/preprocessing/channels",
-           "channels must be strict, replicate or luminance");
+           "channels must be strict, replicate, luminance or adapt");
     }
     p.channels = *c == "replicate"   ? PreprocessingSpec::Channels::Replicate
                  : *c == "luminance" ? PreprocessingSpec::Channels::Luminance
+                 : *c == "adapt"     ? PreprocessingSpec::Channels::Adapt
                                      : PreprocessingSpec::Channels::Strict;
   }
   return p;

@@ -186,6 +186,41 @@ expect 4 "secondary capture without geometry" -- "$IODEEP" predict -m "$SRC/exam
   -i "$work/nogeo.dcm" --approve all --reviewer "Doe^Jane" --rtstruct "$work/x.dcm"
 expect 4 "rtstruct show of a CT" -- "$IODEEP" rtstruct show /usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm
 
+# --- SamplesPerPixel against the network's input channels (PACS-workflow issue; channels branch) ---
+# Regression: a 3-channel network packed with the default SamplesPerPixel 1 was accepted, and
+# selection would then choose it for slices that every prediction refuses.
+printf '{"input": {"channels": 3, "height": 8, "width": 8}, "layers": [{"id": "head", "type": "conv2d", "out_channels": 1, "kernel_size": 1}]}' >"$work/rgb3.json"
+expect 0 "arch init 3-channel" -- "$IODEEP" arch init "$work/rgb3.json" --seed 1 -o "$work/rgb3.safetensors"
+expect 4 "3-channel strict network with SamplesPerPixel 1" -- "$IODEEP" pack -a "$work/rgb3.json" -w "$work/rgb3.safetensors" \
+  -n rgb -m MR -b HEAD --samples-per-pixel 1 -o "$work/rgb3-1.dcm"
+grep -q "ChannelMismatch" "$work/err" && grep -q "rgb3.json" "$work/err" && ok || bad "SamplesPerPixel 1 not refused as ChannelMismatch: $(cat "$work/err")"
+[ ! -e "$work/rgb3-1.dcm" ] && ok || bad "partial output after ChannelMismatch"
+expect 0 "SamplesPerPixel from the network" -- "$IODEEP" pack -a "$work/rgb3.json" -w "$work/rgb3.safetensors" -n rgb -m MR -b HEAD -o "$work/rgb3.dcm"
+grep -q "3 sample(s) (from the network's input), RGB" "$work/out" && ok || bad "default SamplesPerPixel: $(cat "$work/out")"
+printf '{"channels": "replicate"}' >"$work/replicate.json"
+expect 0 "pack with --preprocessing" -- "$IODEEP" pack -a "$work/rgb3.json" -w "$work/rgb3.safetensors" -n rgb -m MR -b HEAD \
+  --samples-per-pixel 1 --preprocessing "$work/replicate.json" -o "$work/rgb3-rep.dcm"
+expect 0 "inspect the replicated object" -- "$IODEEP" inspect "$work/rgb3-rep.dcm"
+grep -q "channels:    SamplesPerPixel 1 -> 3 input channel(s): grey replicated into 3 channels" "$work/out" && ok || bad "inspect channels line: $(cat "$work/out")"
+printf '{"channels": "rgb"}' >"$work/badpre.json"
+expect 4 "invalid --preprocessing" -- "$IODEEP" pack -a "$work/rgb3.json" -w "$work/rgb3.safetensors" -n rgb -m MR -b HEAD \
+  --preprocessing "$work/badpre.json" -o "$work/rgb3-bad.dcm"
+grep -q "badpre.json" "$work/err" && grep -q "/preprocessing/channels" "$work/err" && ok || bad "invalid --preprocessing: $(cat "$work/err")"
+expect 2 "--preprocessing over an existing section" -- "$IODEEP" pack -a "$SRC/examples/brain-unet/architecture.json" -w "$W" -n t -m MR -b HEAD \
+  --preprocessing "$work/replicate.json" -o "$work/rgb3-twice.dcm"
+# an object another tool wrote with SamplesPerPixel 1: inspect flags it (DnnUID does not cover the target)
+/usr/bin/python3 - "$work/rgb3.dcm" "$work/rgb3-grey.dcm" <<'PY'
+import sys, pydicom
+ds = pydicom.dcmread(sys.argv[1])
+ds.SamplesPerPixel = 1
+ds.PhotometricInterpretation = "MONOCHROME2"
+ds.save_as(sys.argv[2])
+PY
+expect 4 "inspect SamplesPerPixel that never feeds" -- "$IODEEP" inspect "$work/rgb3-grey.dcm" --json
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert any(f["code"]=="ChannelMismatch" and f["severity"]=="error" for f in d["findings"])' "$work/out" &&
+  ok || bad "inspect --json: no ChannelMismatch finding: $(cat "$work/out")"
+# --- end of the channels block ---
+
 # no temporary files left anywhere in the work directory
 leftovers=$(find "$work" -name '.*.tmp-*' | wc -l)
 [ "$leftovers" -eq 0 ] && ok || bad "$leftovers temporary files left behind"

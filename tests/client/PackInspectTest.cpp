@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -9,6 +10,7 @@
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Safetensors.hpp"
+#include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/WeightsImport.hpp"
 
 using namespace iodeep;
@@ -175,4 +177,126 @@ TEST(Inspect, NonIodeepDicomIsNotIodeep) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::NotDicom);
   }
+}
+
+// --- SamplesPerPixel against the network's input channels (PACS-workflow issue) ---
+
+namespace {
+
+// A 3-channel network in our format (strict channels unless @p preprocessing says otherwise),
+// written with weights that fit; returns the architecture path.
+std::filesystem::path writeRgbNetwork(const test::TempDir& dir, const std::string& preprocessing = "") {
+  const std::string json = R"({"input": {"channels": 3, "height": 8, "width": 8},
+    "layers": [{"id": "head", "type": "conv2d", "out_channels": 1, "kernel_size": 1}])" +
+                           (preprocessing.empty() ? "" : R"(, "preprocessing": )" + preprocessing) + "}";
+  const auto arch = dir / ("rgb" + std::to_string(preprocessing.size()) + ".json");
+  std::ofstream(arch) << json;
+  const auto w = netparser::initWeights(netparser::parseArchitecture(json), 1);
+  test::writeBytes(dir / "rgb.safetensors", std::vector<std::byte>(w.bytes().begin(), w.bytes().end()));
+  return arch;
+}
+
+}  // namespace
+
+// Regression: a 3-channel network packed with the default SamplesPerPixel 1 was accepted;
+// selection would choose it for grey slices and every prediction would refuse them.
+TEST(Pack, SamplesPerPixelThatNeverFeedsTheNetworkIsRefused) {
+  test::TempDir dir;
+  auto o = options(dir, dir / "rgb.safetensors", writeRgbNetwork(dir));
+  o.samplesPerPixel = 1;
+  try {
+    (void)client::pack(o);
+    FAIL() << "packed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::ChannelMismatch) << e.what();
+    EXPECT_EQ(e.file(), o.architecture.string());
+    EXPECT_EQ(e.pointer(), "/preprocessing/channels");
+    EXPECT_NE(std::string(e.what()).find("--samples-per-pixel 3"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.output));
+  // not given: taken from the network, so the default is never the hole
+  o.samplesPerPixel.reset();
+  const auto r = client::pack(o);
+  EXPECT_TRUE(r.samplesPerPixelDefaulted);
+  EXPECT_EQ(r.model.target.samplesPerPixel, 3);
+  EXPECT_EQ(r.model.target.photometricInterpretation, "RGB");
+  EXPECT_TRUE(client::inspect(o.output).ok());
+  // a grey network still defaults to 1
+  test::TempDir grey;
+  const auto g = client::pack(options(grey, test::fixture("plain.pt")));
+  EXPECT_EQ(g.model.target.samplesPerPixel, 1);
+  EXPECT_TRUE(g.samplesPerPixelDefaulted);
+}
+
+TEST(Pack, PreprocessingFileLetsAGreyObjectFeedAThreeChannelNetwork) {
+  test::TempDir dir;
+  auto o = options(dir, dir / "rgb.safetensors", writeRgbNetwork(dir));
+  std::ofstream(dir / "pre.json") << R"({"channels": "replicate"})";
+  o.preprocessing = dir / "pre.json";
+  o.samplesPerPixel = 1;
+  const auto r = client::pack(o);
+  EXPECT_EQ(r.channelAdaptation, "grey replicated into 3 channels");
+  EXPECT_EQ(r.model.target.samplesPerPixel, 1);
+  EXPECT_NE(r.model.architectureJson.find(R"("preprocessing": {"channels":"replicate"})"), std::string::npos)
+      << r.model.architectureJson;
+  EXPECT_EQ(r.model.architectureJson.find(R"({"input": {"channels": 3)"), 0U) << "the rest is kept as written";
+  const auto report = client::inspect(o.output);
+  EXPECT_TRUE(report.ok()) << report.toText();
+  EXPECT_NE(report.channels.find("grey replicated"), std::string::npos) << report.channels;
+  // the pre-processing is part of the network's identity
+  auto plain = options(dir, dir / "rgb.safetensors", o.architecture);
+  plain.output = dir / "plain.dcm";
+  EXPECT_NE(client::pack(plain).model.dnnUid, r.model.dnnUid);
+
+  // an architecture with a section of its own is not silently overridden
+  auto twice = options(dir, dir / "rgb.safetensors", writeRgbNetwork(dir, R"({"channels": "strict"})"));
+  twice.preprocessing = dir / "pre.json";
+  twice.output = dir / "twice.dcm";
+  try {
+    (void)client::pack(twice);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << e.what();
+  }
+  // an invalid section names the pre-processing file and the pointer
+  std::ofstream(dir / "bad.json") << R"({"channels": "rgb"})";
+  o.preprocessing = dir / "bad.json";
+  o.output = dir / "bad.dcm";
+  try {
+    (void)client::pack(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArchitecture) << e.what();
+    EXPECT_EQ(e.file(), (dir / "bad.json").string());
+    EXPECT_EQ(e.pointer(), "/preprocessing/channels");
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "twice.dcm"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "bad.dcm"));
+}
+
+// An object written by other software (or before pack checked): inspect flags it.
+TEST(Inspect, SamplesPerPixelThatNeverFeedsTheNetworkIsAnError) {
+  test::TempDir dir;
+  const auto archPath = writeRgbNetwork(dir);
+  iod::PackInput in;
+  in.architectureJson = iod::readTextFile(archPath);
+  in.weights = iod::ByteBuffer::mapFile(dir / "rgb.safetensors");
+  in.name = "rgb";
+  in.target.modality = "MR";
+  in.target.bodyPartExamined = "HEAD";
+  in.target.samplesPerPixel = 1;
+  in.target.photometricInterpretation = "MONOCHROME2";
+  iod::writeIodeep(iod::buildModel(in), dir / "inconsistent.dcm");
+  const auto report = client::inspect(dir / "inconsistent.dcm");
+  EXPECT_FALSE(report.ok());
+  const auto it = std::find_if(report.findings.begin(), report.findings.end(),
+                               [](const iod::Finding& f) { return f.code == ErrorCode::ChannelMismatch; });
+  ASSERT_NE(it, report.findings.end()) << report.toText();
+  EXPECT_EQ(it->severity, iod::Finding::Severity::Error);
+  EXPECT_NE(report.toJson().find("\"ChannelMismatch\""), std::string::npos);
+
+  in.target.samplesPerPixel = 3;
+  in.target.photometricInterpretation = "RGB";
+  iod::writeIodeep(iod::buildModel(in), dir / "consistent.dcm");
+  EXPECT_TRUE(client::inspect(dir / "consistent.dcm").ok());
 }

@@ -14,6 +14,7 @@
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Polygon.hpp"
 #include "iodeep/iod/Slice.hpp"
+#include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/Prediction.hpp"
 
 using namespace iodeep;
@@ -310,4 +311,51 @@ TEST(Slice, DecodesLikeIndependentDecodersAcrossSyntaxesPhotometricsAndFrames) {
     EXPECT_LE(worst, tolerance) << name << " (" << e["photometric"].get<std::string>() << ", frame " << e["frame"]
                                 << ", " << e["syntax"].get<std::string>() << ")";
   }
+}
+
+// The paper's own U-Net (DNN-parser, 224x224x3) and a grey MR slice: the import adapts the
+// slice to the network's channels as the paper's check_tensor_shape does, so `pack` keeps
+// SamplesPerPixel 1 and prediction replicates the slice. The declared input is made 32x32 for
+// speed (same layers and weights; the network is fully convolutional).
+TEST(Predict, PaperUNetPackedForGreySlicesReplicatesThem) {
+  test::TempDir dir;
+  auto j = nlohmann::json::parse(iod::readTextFile(IODEEP_SOURCE_DIR "/examples/dnn-parser-unet/architecture.json"));
+  j["input_shape"]["input_shape0"] = 32;
+  j["input_shape"]["input_shape1"] = 32;
+  std::ofstream(dir / "unet.json") << j.dump();
+  const auto arch = netparser::parseArchitecture(j.dump());
+  {
+    const auto w = netparser::initWeights(arch, 7);
+    test::writeBytes(dir / "unet.safetensors", std::vector<std::byte>(w.bytes().begin(), w.bytes().end()));
+  }
+  client::PackOptions o;
+  o.architecture = dir / "unet.json";
+  o.weights = dir / "unet.safetensors";
+  o.name = "paper U-Net";
+  o.modality = "MR";
+  o.bodyPart = "HEAD";
+  o.output = dir / "unet.dcm";
+  const auto packed = client::pack(o);
+  EXPECT_EQ(packed.model.target.samplesPerPixel, 1);
+  EXPECT_EQ(packed.channelAdaptation, "grey replicated into 3 channels");
+  const auto r = client::predict({o.output, slicePath(22), 0, false});
+  EXPECT_EQ(r.slice.attributes.samplesPerPixel, 1);
+  EXPECT_NE(std::find(r.check.adaptations.begin(), r.check.adaptations.end(), "grey replicated into 3 channels"),
+            r.check.adaptations.end());
+}
+
+// The configuration's engine_max_mb reaches the process-wide engine through PredictOptions.
+TEST(Predict, EngineBudgetFromTheOptionsBoundsTheNetworkCache) {
+  auto& engine = netparser::InferenceEngine::shared();
+  const auto before = engine.memoryBudget();
+  client::PredictOptions o{kBrainModel, slicePath(30), 0, false};
+  o.engineMaxBytes = 1;  // below any network: only the one just used stays
+  const auto r = client::predict(o);
+  EXPECT_EQ(engine.memoryBudget(), 1U);
+  EXPECT_EQ(engine.size(), 1U);
+  EXPECT_TRUE(engine.contains(r.dnnUid));
+  o.engineMaxBytes = 0;  // leaves the budget as it is
+  (void)client::predict(o);
+  EXPECT_EQ(engine.memoryBudget(), 1U);
+  engine.setMemoryBudget(before);
 }

@@ -5,6 +5,7 @@
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/netparser/Architecture.hpp"
+#include "iodeep/netparser/Prediction.hpp"
 
 using namespace iodeep;
 using namespace iodeep::netparser;
@@ -361,4 +362,93 @@ TEST(DnnParser, DenseAndDepthwiseSeparable) {
   EXPECT_EQ(tensors["1.weight"], (std::vector<std::int64_t>{8, 3, 1, 1}));     // pointwise
   EXPECT_EQ(tensors["6.weight"], (std::vector<std::int64_t>{10, 8 * 4 * 4}));
   EXPECT_EQ(tensors["8.weight"], (std::vector<std::int64_t>{5, 10}));  // last dense: label_shape
+}
+
+// SamplesPerPixel against input channels: the rule check_tensor_shape applies to each slice, and
+// pack/inspect apply to what an object declares.
+TEST(Channels, FitDependsOnSamplesChannelsAndPreprocessing) {
+  using Ch = PreprocessingSpec::Channels;
+  const auto fits = [](std::uint16_t samples, std::int64_t channels, Ch mode) {
+    Architecture a;
+    a.input = {channels, 8, 8};
+    a.preprocessing.channels = mode;
+    return feedsChannels(samples, a);
+  };
+  for (const Ch mode : {Ch::Strict, Ch::Replicate, Ch::Luminance, Ch::Adapt}) {
+    EXPECT_TRUE(fits(1, 1, mode));
+    EXPECT_TRUE(fits(3, 3, mode));
+  }
+  EXPECT_FALSE(fits(1, 3, Ch::Strict));  // the hole: a 3-channel network packed with SamplesPerPixel 1
+  EXPECT_FALSE(fits(1, 3, Ch::Luminance));
+  EXPECT_TRUE(fits(1, 3, Ch::Replicate));
+  EXPECT_TRUE(fits(1, 3, Ch::Adapt));
+  EXPECT_TRUE(fits(1, 4, Ch::Replicate));  // grey into any number of channels
+  EXPECT_FALSE(fits(3, 1, Ch::Strict));
+  EXPECT_FALSE(fits(3, 1, Ch::Replicate));
+  EXPECT_TRUE(fits(3, 1, Ch::Luminance));
+  EXPECT_TRUE(fits(3, 1, Ch::Adapt));
+  EXPECT_FALSE(fits(3, 4, Ch::Adapt));  // nothing turns RGB into 4 channels
+  Architecture a;
+  a.input = {3, 8, 8};
+  const auto fit = fitChannels(1, a);
+  EXPECT_FALSE(fit.feeds);
+  EXPECT_NE(fit.detail.find("replicate"), std::string::npos) << "says what to change: " << fit.detail;
+  // checkTensorShape applies the same rule to a slice
+  iod::SliceAttributes grey;
+  grey.samplesPerPixel = 1;
+  grey.rows = grey.columns = 8;
+  grey.photometricInterpretation = "MONOCHROME2";
+  EXPECT_FALSE(checkTensorShape(grey, a).ok());
+  a.preprocessing.channels = Ch::Adapt;
+  const auto check = checkTensorShape(grey, a);
+  ASSERT_TRUE(check.ok());
+  EXPECT_EQ(check.adaptations, std::vector<std::string>{"grey replicated into 3 channels"});
+}
+
+TEST(Channels, AdaptParsesInOurFormat) {
+  auto j = base();
+  j["preprocessing"] = {{"channels", "adapt"}};
+  EXPECT_EQ(parseArchitecture(j.dump()).preprocessing.channels, PreprocessingSpec::Channels::Adapt);
+  EXPECT_EQ(parseArchitecture(base().dump()).preprocessing.channels, PreprocessingSpec::Channels::Strict);
+  j["preprocessing"] = {{"channels", "rgb"}};
+  const auto e = parseError(j);
+  EXPECT_EQ(e.code, ErrorCode::InvalidArchitecture);
+  EXPECT_EQ(e.pointer, "/preprocessing/channels");
+}
+
+// The published format has no pre-processing; the paper's check_tensor_shape adapts the slice
+// to the network's channels, and so does the import unless a "preprocessing" section says otherwise.
+TEST(DnnParser, ChannelsAdaptUnlessThePreprocessingSectionSaysOtherwise) {
+  auto j = json::parse(fixtureText(IODEEP_SOURCE_DIR "/examples/dnn-parser-unet/architecture.json"));
+  const auto paper = parseArchitecture(j.dump());
+  EXPECT_EQ(paper.preprocessing.channels, PreprocessingSpec::Channels::Adapt);
+  EXPECT_TRUE(feedsChannels(1, paper));  // an MR slice feeds the paper's 224x224x3 U-Net
+  EXPECT_TRUE(feedsChannels(3, paper));
+  j["preprocessing"] = {{"window", {{"mode", "percentile"}}}};  // a section without "channels"
+  EXPECT_EQ(parseArchitecture(j.dump()).preprocessing.channels, PreprocessingSpec::Channels::Adapt);
+  j["preprocessing"] = {{"channels", "strict"}};
+  const auto strict = parseArchitecture(j.dump());
+  EXPECT_EQ(strict.preprocessing.channels, PreprocessingSpec::Channels::Strict);
+  EXPECT_FALSE(feedsChannels(1, strict));
+}
+
+TEST(Channels, PreprocessReplicatesGreyIntoEveryChannel) {
+  iod::SliceImage img;
+  img.rows = img.columns = 2;
+  img.pixels = {1.0F, 2.0F, 3.0F, 4.0F};
+  img.attributes.samplesPerPixel = 1;
+  img.attributes.rows = img.attributes.columns = 2;
+  img.attributes.bitsStored = 16;
+  img.attributes.photometricInterpretation = "MONOCHROME2";
+  for (const std::int64_t channels : {3, 4}) {
+    Architecture a;
+    a.input = {channels, 2, 2};
+    a.preprocessing.channels = PreprocessingSpec::Channels::Adapt;
+    const auto in = preprocess(img, a);
+    EXPECT_EQ(in.tensor.shape, (std::vector<std::int64_t>{channels, 2, 2}));
+    for (std::int64_t c = 0; c < channels; ++c) {
+      EXPECT_EQ(std::vector<float>(in.tensor.values.begin() + c * 4, in.tensor.values.begin() + c * 4 + 4), img.pixels)
+          << "channel " << c;
+    }
+  }
 }

@@ -214,3 +214,103 @@ TEST(InferenceEngine, TorchScriptPermissionIsCheckedOnEveryUse) {
   EXPECT_EQ(engine.network("2.25.77", arch, archive, allow).get(), allowed.get());
   EXPECT_EQ(engine.builds(), builds);
 }
+
+// --- the memory bound of the in-memory network cache (PACS-workflow issue) ---
+
+namespace {
+
+// A 1x1 convolution to @p outChannels: its weights hold 8 * outChannels bytes (weight and bias).
+Architecture convArch(int outChannels) {
+  return parseArchitecture(R"({"input": {"channels": 1, "height": 4, "width": 4},
+    "layers": [{"id": "c", "type": "conv2d", "out_channels": )" +
+                           std::to_string(outChannels) + R"(, "kernel_size": 1}]})");
+}
+
+}  // namespace
+
+TEST(InferenceEngine, NetworkBytesAreTheWeightsItHolds) {
+  const auto arch = convArch(10);
+  EXPECT_EQ(Network::build(arch, initWeights(arch, 1))->bytes(), 80U);
+  const auto ref = parseArchitecture(iod::readTextFile(test::fixture("ref_unet.json")));
+  const auto st = iod::Safetensors::parse(iod::ByteBuffer::mapFile(test::fixture("ref_unet.safetensors")));
+  std::size_t expected = 0;  // every tensor but the optional num_batches_tracked is bound
+  for (const auto& t : st.tensors()) {
+    if (t.name.find("num_batches_tracked") == std::string::npos) expected += t.byteSize();
+  }
+  EXPECT_EQ(Network::build(ref, iod::ByteBuffer::mapFile(test::fixture("ref_unet.safetensors")))->bytes(), expected);
+  BuildOptions allow;
+  allow.allowTorchScript = true;
+  const auto archive = iod::ByteBuffer::mapFile(test::fixture("torchscript.pt"));
+  EXPECT_EQ(Network::build(parseArchitecture(iod::readTextFile(test::fixture("torchscript.arch.json"))), archive, allow)
+                ->bytes(),
+            archive.size());
+}
+
+TEST(InferenceEngine, LeastRecentlyUsedNetworkIsEvictedFirst) {
+  InferenceEngine engine(240);  // three networks of 80 bytes
+  const auto arch = convArch(10);
+  const auto w = initWeights(arch, 1);
+  (void)engine.network("2.25.1", arch, w);
+  (void)engine.network("2.25.2", arch, w);
+  (void)engine.network("2.25.3", arch, w);
+  EXPECT_EQ(engine.memoryBytes(), 240U);
+  EXPECT_EQ(engine.evictions(), 0U);
+  (void)engine.network("2.25.1", arch, w);  // a cache hit makes 1 the most recent: 2 is now the oldest
+  EXPECT_EQ(engine.builds(), 3U);
+  (void)engine.network("2.25.4", arch, w);
+  EXPECT_FALSE(engine.contains("2.25.2"));
+  EXPECT_TRUE(engine.contains("2.25.1"));
+  EXPECT_TRUE(engine.contains("2.25.3"));
+  EXPECT_TRUE(engine.contains("2.25.4"));
+  EXPECT_EQ(engine.evictions(), 1U);
+  EXPECT_EQ(engine.memoryBytes(), 240U);
+  // contains() does not count as use: 3 is still the oldest
+  (void)engine.network("2.25.2", arch, w);  // rebuilt
+  EXPECT_EQ(engine.builds(), 5U);
+  EXPECT_FALSE(engine.contains("2.25.3"));
+  EXPECT_EQ(engine.evictions(), 2U);
+  EXPECT_EQ(engine.size(), 3U);
+}
+
+TEST(InferenceEngine, BudgetIsRespectedWhenLowered) {
+  InferenceEngine engine;
+  EXPECT_EQ(engine.memoryBudget(), InferenceEngine::kDefaultMemoryBudget);
+  const auto small = convArch(10);  // 80 bytes
+  const auto large = convArch(50);  // 400 bytes
+  (void)engine.network("2.25.10", large, initWeights(large, 1));
+  (void)engine.network("2.25.11", small, initWeights(small, 1));
+  (void)engine.network("2.25.12", small, initWeights(small, 1));
+  EXPECT_EQ(engine.memoryBytes(), 560U);
+  engine.setMemoryBudget(200);
+  EXPECT_EQ(engine.memoryBudget(), 200U);
+  EXPECT_LE(engine.memoryBytes(), 200U);
+  EXPECT_EQ(engine.memoryBytes(), 160U);
+  EXPECT_FALSE(engine.contains("2.25.10"));
+  EXPECT_EQ(engine.evictions(), 1U);
+  engine.clear();
+  EXPECT_EQ(engine.memoryBytes(), 0U);
+  EXPECT_EQ(engine.size(), 0U);
+}
+
+TEST(InferenceEngine, MostRecentNetworkStaysEvenAloneOverBudget) {
+  InferenceEngine engine(50);
+  const auto arch = convArch(10);  // 80 bytes, over the budget on its own
+  const auto w = initWeights(arch, 1);
+  auto a = engine.network("2.25.20", arch, w);
+  EXPECT_TRUE(engine.contains("2.25.20"));
+  EXPECT_EQ(engine.memoryBytes(), 80U);
+  EXPECT_EQ(engine.network("2.25.20", arch, w).get(), a.get()) << "kept, so not rebuilt";
+  EXPECT_EQ(engine.builds(), 1U);
+  (void)engine.network("2.25.21", arch, w);
+  EXPECT_FALSE(engine.contains("2.25.20"));
+  EXPECT_TRUE(engine.contains("2.25.21"));
+  EXPECT_EQ(engine.evictions(), 1U);
+  engine.setMemoryBudget(0);
+  EXPECT_EQ(engine.size(), 1U);
+  // evicted, but alive where it is used; and the cache keeps no reference of its own
+  EXPECT_EQ(a->forward(FloatTensor{{1, 4, 4}, std::vector<float>(16, 1.0F)}).shape,
+            (std::vector<std::int64_t>{1, 10, 4, 4}));
+  const std::weak_ptr<const Network> weak = a;
+  a.reset();
+  EXPECT_TRUE(weak.expired());
+}

@@ -8,6 +8,7 @@
 #include "iodeep/iod/Sha256.hpp"
 #include "iodeep/netparser/Architecture.hpp"
 #include "iodeep/netparser/Network.hpp"
+#include "iodeep/netparser/Prediction.hpp"
 
 namespace iodeep::client {
 
@@ -81,6 +82,17 @@ InspectReport inspect(const std::filesystem::path& path) {
   };
   try {
     const auto arch = netparser::parseArchitecture(r.file->model.architectureJson);
+    // Selection compares SamplesPerPixel: an object whose value never feeds its network would be
+    // chosen and then refuse every slice.
+    const auto samples = r.file->model.target.samplesPerPixel;
+    const auto fit = netparser::fitChannels(samples, arch);
+    r.channels = "SamplesPerPixel " + std::to_string(samples) + " -> " + std::to_string(arch.input.channels) +
+                 " input channel(s): " + (fit.feeds ? (fit.detail.empty() ? "as is" : fit.detail) : "NEVER FED");
+    if (!fit.feeds) {
+      error(ErrorCode::ChannelMismatch, "SamplesPerPixel " + std::to_string(samples) +
+                                            " can never feed the network's input channels: " + fit.detail +
+                                            "; every slice selected for this object would be refused");
+    }
     if (arch.kind == netparser::Architecture::Kind::TorchScript) {
       r.architectureFormat = "torchscript";
       if (r.file->model.weightsFormat != iod::kWeightsFormatTorchScript) {
@@ -159,6 +171,7 @@ std::string InspectReport::toText() const {
       o << "  " << t.name << "  " << iod::toString(t.dtype) << "  " << netparser::formatShape(t.shape) << "\n";
     }
     o << "network:     " << (architectureFormat.empty() ? "INVALID" : architectureFormat) << " architecture\n";
+    if (!channels.empty()) o << "channels:    " << channels << "\n";
     if (!shapeTable.empty()) o << shapeTable;
   }
   if (findings.empty()) {
@@ -222,6 +235,7 @@ std::string InspectReport::toJson() const {
     j["tensors"] = ts;
     j["architectureFormat"] = architectureFormat;
     j["shapeTable"] = shapeTable;
+    j["channels"] = channels;
     j["parameterCount"] = parameterCount;
   }
   nlohmann::json fs = nlohmann::json::array();

@@ -1,13 +1,16 @@
 #include "iodeep/client/Pack.hpp"
 
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Json.hpp"
+#include "iodeep/iod/JsonParse.hpp"
 #include "iodeep/iod/Legacy.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/netparser/Architecture.hpp"
 #include "iodeep/netparser/Network.hpp"
+#include "iodeep/netparser/Prediction.hpp"
 #include "iodeep/netparser/WeightsImport.hpp"
 
 namespace iodeep::client {
@@ -31,6 +34,71 @@ auto withContext(const ErrorContext& where, const Step& step) {
   }
 }
 
+// The architecture text with @p file (a JSON object) as its "preprocessing" section. The rest of
+// the developer's text is kept byte for byte; the section goes in before the closing brace.
+std::string withPreprocessing(const std::string& architecture, const std::filesystem::path& file,
+                              const std::string& architectureWhere) {
+  const ErrorContext where{.file = file.string(), .part = "preprocessing"};
+  const nlohmann::json pre = iod::parseJson(iod::readTextFile(file), file.string());
+  if (!pre.is_object()) {
+    throw Error(ErrorCode::InvalidArgument, "must be a JSON object, e.g. {\"channels\": \"adapt\"}", where);
+  }
+  const nlohmann::json root = iod::parseJson(architecture, architectureWhere);
+  const auto close = architecture.rfind('}');
+  if (!root.is_object() || close == std::string::npos) {
+    throw Error(ErrorCode::InvalidArchitecture, "the top level must be an object",
+                ErrorContext{.file = architectureWhere, .part = "architecture"});
+  }
+  if (root.contains("preprocessing")) {
+    throw Error(ErrorCode::InvalidArgument,
+                "the architecture has a \"preprocessing\" section already: change it there instead of giving "
+                "--preprocessing",
+                ErrorContext{.file = architectureWhere, .part = "architecture", .pointer = "/preprocessing"});
+  }
+  const auto last = architecture.find_last_not_of(" \t\r\n", close - 1);  // '{' at least
+  return architecture.substr(0, last + 1) + (root.empty() ? "\n" : ",\n") + "  \"preprocessing\": " + pre.dump() +
+         "\n" + architecture.substr(close);
+}
+
+// Parses the architecture; errors about the section that --preprocessing added name that file.
+netparser::Architecture parseWithPreprocessing(const std::string& json, const std::string& architectureWhere,
+                                               const std::filesystem::path& preprocessing) {
+  try {
+    return netparser::parseArchitecture(json);
+  } catch (Error& e) {
+    const bool fromPreprocessing = !preprocessing.empty() && e.pointer().rfind("/preprocessing", 0) == 0;
+    e.inFile(fromPreprocessing ? preprocessing.string() : architectureWhere);
+    throw;
+  }
+}
+
+// SamplesPerPixel when none is given: grey when the network takes grey slices, else what it takes.
+std::uint16_t defaultSamples(const netparser::Architecture& arch) {
+  if (netparser::feedsChannels(1, arch)) return 1;
+  if (netparser::feedsChannels(3, arch)) return 3;
+  return 1;  // nothing feeds it: the check that follows says so
+}
+
+// The hole this closes: an object whose SamplesPerPixel can never feed its network is chosen by
+// selection (which compares SamplesPerPixel) and then refused by every prediction.
+std::string checkChannels(std::uint16_t samples, const netparser::Architecture& arch, const std::string& where) {
+  auto fit = netparser::fitChannels(samples, arch);
+  if (fit.feeds) return fit.detail;
+  std::string advice;
+  const std::uint16_t other = samples == 1 ? 3 : 1;
+  if (netparser::feedsChannels(other, arch)) advice += "give --samples-per-pixel " + std::to_string(other) + ", or ";
+  if (arch.input.channels == 1 || arch.input.channels == 3) {
+    advice += "give --preprocessing with {\"channels\": \"adapt\"} (or change preprocessing.channels)";
+  } else {
+    advice = "DICOM slices have 1 or 3 samples per pixel";
+  }
+  throw Error(ErrorCode::ChannelMismatch,
+              "SamplesPerPixel " + std::to_string(samples) + " can never feed the network's " +
+                  std::to_string(arch.input.channels) + " input channel(s): " + fit.detail +
+                  "; selection would choose this object and every prediction would refuse the slice: " + advice,
+              ErrorContext{.file = where, .part = "SamplesPerPixel", .pointer = "/preprocessing/channels"});
+}
+
 }  // namespace
 
 PackResult pack(const PackOptions& o) {
@@ -38,7 +106,11 @@ PackResult pack(const PackOptions& o) {
   iod::PackInput in;
   PackResult result;
   std::optional<netparser::Architecture> graph;  // set for graph networks: the weights must fit it
+  netparser::Architecture arch;                  // either kind: its input channels
   ErrorContext weightsWhere;                     // where the weights came from, for errors about them
+  std::string archFile;                          // the file the architecture came from
+  std::optional<std::uint16_t> samples = o.samplesPerPixel;
+  std::optional<std::string> photometric = o.photometric;
 
   if (!o.fromLegacy.empty()) {
     if (!o.architecture.empty() || !o.weights.empty()) {
@@ -52,6 +124,7 @@ PackResult pack(const PackOptions& o) {
     weightsWhere = {.file = where, .dicomTag = "(0017,0018)"};
     in.architectureJson =
         withContext(architectureWhere, [&] { return iod::pythonLiteralToJson(legacy.architectureLiteral); });
+    if (!o.preprocessing.empty()) in.architectureJson = withPreprocessing(in.architectureJson, o.preprocessing, where);
     iod::ByteBuffer torchBytes;
     try {
       torchBytes = iod::decodeBase64(legacy.weightsBase64);
@@ -60,7 +133,10 @@ PackResult pack(const PackOptions& o) {
     }
     auto imported = netparser::importTorchBytes(torchBytes.bytes(), where + " (0017,0018)");
     in.weights = imported.safetensors;
-    graph = withContext(architectureWhere, [&] { return netparser::parseArchitecture(in.architectureJson); });
+    arch = withContext(architectureWhere,
+                       [&] { return parseWithPreprocessing(in.architectureJson, where, o.preprocessing); });
+    graph = arch;
+    archFile = where;
     result.weightsSource = "legacy " + std::string(netparser::toString(imported.source));
     in.name = o.name.empty() ? legacy.name : o.name;
     in.target.modality = o.modality.empty() ? legacy.modality : o.modality;
@@ -73,12 +149,9 @@ PackResult pack(const PackOptions& o) {
       throw Error(ErrorCode::InvalidArgument, "Modality is empty; give it with --modality",
                   ErrorContext{.file = where});
     }
-    in.target.samplesPerPixel = o.samplesPerPixel.value_or(
-        legacy.samplesPerPixel.empty() ? std::uint16_t{1}
-                                       : parseSamples(legacy.samplesPerPixel, ErrorContext{.file = where}));
-    in.target.photometricInterpretation = o.photometric.value_or(
-        !legacy.photometricInterpretation.empty() ? legacy.photometricInterpretation
-                                                  : (in.target.samplesPerPixel == 3 ? "RGB" : "MONOCHROME2"));
+    if (!samples && !legacy.samplesPerPixel.empty())
+      samples = parseSamples(legacy.samplesPerPixel, ErrorContext{.file = where});
+    if (!photometric && !legacy.photometricInterpretation.empty()) photometric = legacy.photometricInterpretation;
     in.description = o.description;
     if (!legacy.uid.empty()) {
       if (!in.description.empty()) in.description += "\n";
@@ -87,10 +160,12 @@ PackResult pack(const PackOptions& o) {
   } else {
     if (o.architecture.empty()) throw Error(ErrorCode::InvalidArgument, "no architecture file (--architecture)");
     if (o.weights.empty()) throw Error(ErrorCode::InvalidArgument, "no weights file (--weights)");
+    archFile = o.architecture.string();
     in.architectureJson = iod::readTextFile(o.architecture);
-    iod::checkJson(in.architectureJson, o.architecture.string());
-    const auto arch = withContext(ErrorContext{.file = o.architecture.string()},
-                                  [&] { return netparser::parseArchitecture(in.architectureJson); });
+    iod::checkJson(in.architectureJson, archFile);
+    if (!o.preprocessing.empty())
+      in.architectureJson = withPreprocessing(in.architectureJson, o.preprocessing, archFile);
+    arch = parseWithPreprocessing(in.architectureJson, archFile, o.preprocessing);
     if (arch.kind == netparser::Architecture::Kind::TorchScript) {
       // The archive itself is the payload: graph and weights.
       in.weights = iod::ByteBuffer::mapFile(o.weights);
@@ -107,13 +182,14 @@ PackResult pack(const PackOptions& o) {
     in.name = o.name;
     in.target.modality = o.modality;
     in.target.bodyPartExamined = o.bodyPart;
-    in.target.samplesPerPixel = o.samplesPerPixel.value_or(1);
-    in.target.photometricInterpretation =
-        o.photometric.value_or(in.target.samplesPerPixel == 3 ? "RGB" : "MONOCHROME2");
     in.description = o.description;
   }
+  result.samplesPerPixelDefaulted = !samples;
+  in.target.samplesPerPixel = samples.value_or(defaultSamples(arch));
+  in.target.photometricInterpretation = photometric.value_or(in.target.samplesPerPixel == 3 ? "RGB" : "MONOCHROME2");
   if (in.target.modality.empty()) throw Error(ErrorCode::InvalidArgument, "no modality (--modality)");
   if (in.target.bodyPartExamined.empty()) throw Error(ErrorCode::InvalidArgument, "no body part (--body-part)");
+  result.channelAdaptation = checkChannels(in.target.samplesPerPixel, arch, archFile);
   in.target.patientOrientation = o.patientOrientation;
   in.version = o.version;
   in.weightsUri = o.weightsUri;

@@ -70,6 +70,7 @@ PredictResult predict(const PredictOptions& o) {
   r.check = std::move(input.check);
 
   auto& engine = netparser::InferenceEngine::shared();
+  if (o.engineMaxBytes != 0) engine.setMemoryBudget(o.engineMaxBytes);
   const auto before = engine.builds();
   netparser::BuildOptions build;
   build.allowTorchScript = o.allowTorchScript;

@@ -104,15 +104,19 @@ struct Limits {
 struct PreprocessingSpec {
   enum class Window { None, Fixed, Percentile, Dicom };
   enum class Normalize { None, MinMax, ZScore, Fixed };
-  enum class Channels { Strict, Replicate, Luminance };
+  /// How a slice's samples become the network's input channels (check_tensor_shape):
+  /// Strict: they must be equal; Replicate: grey is copied into every channel; Luminance: RGB
+  /// becomes one grey channel; Adapt: both, whichever the slice needs (the paper's
+  /// check_tensor_shape, and the default of a DNN-parser import).
+  enum class Channels { Strict, Replicate, Luminance, Adapt };
   Window window{Window::None};
   double windowCenter{0.0}, windowWidth{0.0};       ///< Fixed
   double percentileLow{1.0}, percentileHigh{99.0};  ///< Percentile
   Normalize normalize{Normalize::None};
-  double mean{0.0}, std{1.0};  ///< Fixed
-  bool keepAspect{true};       ///< resize: pad (true) or stretch
-  double padValue{0.0};        ///< value of padded pixels, after normalisation
-  Channels channels{Channels::Strict};
+  double mean{0.0}, std{1.0};           ///< Fixed
+  bool keepAspect{true};                ///< resize: pad (true) or stretch
+  double padValue{0.0};                 ///< value of padded pixels, after normalisation
+  Channels channels{Channels::Strict};  ///< a DNN-parser import without "channels": Adapt
 };
 
 struct LabelSpec {

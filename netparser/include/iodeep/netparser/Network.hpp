@@ -3,6 +3,7 @@
 /// A built network and the inference engine, behind a torch-free interface.
 
 #include <cstdint>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -46,6 +47,9 @@ class Network {
   /// with a batch dimension (1,C,H,W or 1,F). Throws Error(ShapeMismatch, TorchError).
   [[nodiscard]] FloatTensor forward(const FloatTensor& input) const;
   [[nodiscard]] const Architecture& architecture() const noexcept;
+  /// Bytes of the weights the network holds (parameters and buffers as bound; a TorchScript
+  /// network: the size of its archive). What InferenceEngine counts against its budget.
+  [[nodiscard]] std::size_t bytes() const noexcept;
 
  private:
   struct Impl;
@@ -70,27 +74,59 @@ int configureThreads(int threads = 0);
 /// network is code). Network::build and InferenceEngine::network call it before anything else.
 void checkBuildPolicy(const Architecture& arch, const BuildOptions& options);
 
-/// Built networks cached by DnnUID, so a second prediction does not rebuild.
+/// Built networks cached by DnnUID (and build options), within a memory budget: when the
+/// networks' bytes (Network::bytes) exceed it, the least recently used are dropped from the cache.
+/// Dropping only releases the cache's reference: a caller still holding a network keeps it alive.
+/// The network just built or asked for is never dropped, even when it alone exceeds the budget.
+/// Thread-safe.
 class InferenceEngine {
  public:
+  /// The default budget: 2 GiB (the client configuration's engine_max_mb default).
+  static constexpr std::uint64_t kDefaultMemoryBudget = 2ULL << 30U;
+
   /// The process-wide engine; its first use sets intra-op threads to the hardware cores.
   static InferenceEngine& shared();
+  /// An engine of its own (tests, tools); sets intra-op threads as shared() does.
+  explicit InferenceEngine(std::uint64_t memoryBudget = kDefaultMemoryBudget);
+  InferenceEngine(const InferenceEngine&) = delete;
+  InferenceEngine& operator=(const InferenceEngine&) = delete;
 
   /// The network @p dnnUid: cached, or built from @p arch and @p weights and stored. The build
   /// policy of @p options is checked on every call, before the cache is consulted, and the
   /// options are part of the cache key: a network built once with a permission is never handed
-  /// to a caller without it. Throws what Network::build throws.
+  /// to a caller without it. Either way it becomes the most recently used; storing a new one
+  /// drops least recently used networks beyond the budget. Throws what Network::build throws.
   std::shared_ptr<const Network> network(const std::string& dnnUid, const Architecture& arch,
                                          const iod::ByteBuffer& weights, const BuildOptions& options = {});
+  /// Sets the budget in bytes (the client configuration's engine_max_mb) and drops least recently
+  /// used networks beyond it at once (the most recent stays).
+  void setMemoryBudget(std::uint64_t bytes);
+  [[nodiscard]] std::uint64_t memoryBudget() const;
+  /// Bytes of the cached networks (Network::bytes), as counted against the budget.
+  [[nodiscard]] std::uint64_t memoryBytes() const;
+  /// Whether @p dnnUid built with @p options is cached; does not change the order of use.
+  [[nodiscard]] bool contains(const std::string& dnnUid, const BuildOptions& options = {}) const;
   [[nodiscard]] std::size_t builds() const;
+  /// Networks dropped to stay within the budget, since construction.
+  [[nodiscard]] std::size_t evictions() const;
   [[nodiscard]] std::size_t size() const;
   void clear();
 
  private:
-  InferenceEngine();
+  struct Entry {
+    std::string key;
+    std::shared_ptr<const Network> network;
+    std::uint64_t bytes{0};
+  };
+  void touch(std::list<Entry>::iterator it);  // caller holds mutex_
+  void evict();                               // caller holds mutex_
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, std::shared_ptr<const Network>> cache_;
+  std::list<Entry> lru_;  // most recently used first
+  std::unordered_map<std::string, std::list<Entry>::iterator> index_;
+  std::uint64_t budget_;
+  std::uint64_t bytes_{0};
   std::size_t builds_{0};
+  std::size_t evictions_{0};
 };
 
 }  // namespace iodeep::netparser

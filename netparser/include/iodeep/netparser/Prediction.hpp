@@ -22,6 +22,23 @@ struct ShapeCheck {
   [[nodiscard]] bool ok() const noexcept { return problems.empty(); }
 };
 
+/// How slices of a given SamplesPerPixel become the network's input channels.
+struct ChannelFit {
+  bool feeds{false};  ///< pre-processing turns such a slice into the network's channels
+  /// feeds: what is adapted ("grey replicated into 3 channels"), empty when nothing is;
+  /// otherwise: why not, with what to change.
+  std::string detail;
+};
+
+/// check_tensor_shape's SamplesPerPixel rule alone: whether slices of @p samplesPerPixel samples
+/// can ever feed @p arch's input channels under its own pre-processing (preprocessing.channels).
+/// Depends only on what an IODeep object declares, so `pack` and `inspect` use it to refuse an
+/// object that selection would choose and every prediction would then refuse. Torch-free.
+[[nodiscard]] ChannelFit fitChannels(std::uint16_t samplesPerPixel, const Architecture& arch);
+
+/// fitChannels(samplesPerPixel, arch).feeds.
+[[nodiscard]] bool feedsChannels(std::uint16_t samplesPerPixel, const Architecture& arch);
+
 /// The paper's check_tensor_shape: SamplesPerPixel, Rows, Columns, PhotometricInterpretation,
 /// PixelRepresentation of @p slice against the network's input and pre-processing rules.
 [[nodiscard]] ShapeCheck checkTensorShape(const iod::SliceAttributes& slice, const Architecture& arch);

@@ -25,6 +25,9 @@ struct InspectReport {
   std::vector<iod::Finding> findings;
   std::string architectureFormat;  ///< "iodeep", "DNN-parser", "torchscript", or empty when invalid
   std::string shapeTable;          ///< per-layer output shapes and parameters (graph networks)
+  /// How slices of the declared SamplesPerPixel feed the network's input channels ("as is",
+  /// "grey replicated into 3 channels", ...); a ChannelMismatch finding when they never can.
+  std::string channels;
 
   /// True when the file is an IODeep object with no error finding.
   [[nodiscard]] bool ok() const noexcept;

@@ -2,6 +2,7 @@
 /// @file Predict.hpp
 /// The paper's Algorithm 2 on one slice, locally: model file + image file -> ROI proposals.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -19,6 +20,9 @@ struct PredictOptions {
   bool allowTorchScript{false};
   /// The model was verified when it entered the model cache: do not hash it again.
   bool modelVerified{false};
+  /// When non-zero, the in-memory network cache's budget (the configuration's engine_max_mb):
+  /// least recently used networks beyond it are dropped (InferenceEngine::setMemoryBudget).
+  std::uint64_t engineMaxBytes{0};
 };
 
 struct PredictResult {
