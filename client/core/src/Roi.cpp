@@ -189,6 +189,7 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   // prediction on each slice
   for (std::size_t i = 0; i < r.selection.sliceFiles.size(); ++i) {
     PredictOptions po{r.model->file, r.selection.sliceFiles[i], options.slices.frame, config.allowTorchScript, true};
+    po.engineMaxBytes = config.engineMaxBytes;
     auto p = predict(po);
     r.timings.buildMs += p.buildMs;
     r.timings.inferenceMs += p.timings.decodeMs + p.timings.preprocessMs + p.timings.forwardMs;
