@@ -56,7 +56,7 @@ class PrivateOrthanc {
  public:
   PrivateOrthanc() {
     script("start");
-    env_ = readEnv(dir_ / "env");
+    env_ = readEnv(dir_ / "orthanc" / "env");
   }
   ~PrivateOrthanc() {
     try {
