@@ -1,0 +1,279 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+
+#include "../iod/TestSupport.hpp"
+#include "iodeep/client/ClientConfig.hpp"
+#include "iodeep/client/Pacs.hpp"
+#include "iodeep/iod/Error.hpp"
+
+using namespace iodeep;
+
+namespace {
+
+// Sets (or unsets, with nullopt) an environment variable for the lifetime of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) {
+      ::setenv(name, value->c_str(), 1);
+    } else {
+      ::unsetenv(name);
+    }
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+Error parseError(const std::string& json) {
+  try {
+    (void)client::parseClientConfig(json, "client.json");
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no error for " << json;
+  return Error(ErrorCode::Internal, "none");
+}
+
+void writeText(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+}  // namespace
+
+TEST(ClientConfig, EveryKey) {
+  const auto c = client::parseClientConfig(R"({
+    "pacs": "HOSPITAL@pacs.example.org:11112", "aet": "WS1", "retrieve": "get", "move_port": 11200,
+    "move_aet": "WS1MOVE", "max_pdu": 65536, "connect_timeout": 7, "dimse_timeout": 90,
+    "allow_torchscript": true, "cache_dir": "/var/cache/m", "cache_max_mb": 100, "outbox_dir": "/var/lib/o",
+    "engine_max_mb": 50, "reviewer": "Doe^Jane", "comment": "anything"})",
+                                           "client.json");
+  EXPECT_EQ(c.network.pacs.aeTitle, "HOSPITAL");
+  EXPECT_EQ(c.network.pacs.host, "pacs.example.org");
+  EXPECT_EQ(c.network.pacs.port, 11112);
+  EXPECT_EQ(c.network.callingAeTitle, "WS1");
+  EXPECT_EQ(c.network.retrieve, client::RetrieveMode::Get);
+  EXPECT_EQ(c.network.movePort, 11200);
+  EXPECT_EQ(c.network.moveAeTitle, "WS1MOVE");
+  EXPECT_EQ(c.network.maxPdu, 65536U);
+  EXPECT_EQ(c.network.connectTimeoutSeconds, 7U);
+  EXPECT_EQ(c.network.dimseTimeoutSeconds, 90U);
+  EXPECT_TRUE(c.allowTorchScript);
+  EXPECT_EQ(c.cacheDir, "/var/cache/m");
+  EXPECT_EQ(c.cacheMaxBytes, 100ULL << 20U);
+  EXPECT_EQ(c.outboxDir, "/var/lib/o");
+  EXPECT_EQ(c.engineMaxBytes, 50ULL << 20U);
+  EXPECT_EQ(c.reviewer, "Doe^Jane");
+  EXPECT_EQ(c.source, "client.json");
+  EXPECT_NO_THROW(c.network.validate());
+}
+
+TEST(ClientConfig, Defaults) {
+  const ScopedEnv cache("XDG_CACHE_HOME", "/xdg/cache");
+  const ScopedEnv data("XDG_DATA_HOME", "/xdg/data");
+  const auto c = client::parseClientConfig("{}", "empty.json");
+  EXPECT_EQ(c.network.callingAeTitle, "IODEEP");
+  EXPECT_EQ(c.network.retrieve, client::RetrieveMode::Move);
+  EXPECT_EQ(c.network.movePort, 11113);
+  EXPECT_TRUE(c.network.moveAeTitle.empty());
+  EXPECT_EQ(c.network.connectTimeoutSeconds, 5U);
+  EXPECT_EQ(c.network.dimseTimeoutSeconds, 60U);
+  EXPECT_EQ(c.network.maxPdu, 131072U);
+  EXPECT_TRUE(c.network.pacs.aeTitle.empty());
+  EXPECT_FALSE(c.allowTorchScript);  // code from the PACS: off unless asked for
+  EXPECT_EQ(c.cacheMaxBytes, 4ULL << 30U);
+  EXPECT_EQ(c.engineMaxBytes, 2ULL << 30U);
+  EXPECT_EQ(c.cacheDir, std::filesystem::path("/xdg/cache/iodeep/models"));
+  EXPECT_EQ(c.outboxDir, std::filesystem::path("/xdg/data/iodeep/outbox"));
+  EXPECT_TRUE(c.reviewer.empty());
+  // no PACS: the options are not usable yet
+  EXPECT_THROW(c.network.validate(), Error);
+}
+
+TEST(ClientConfig, XdgFallbacksToHome) {
+  const ScopedEnv cache("XDG_CACHE_HOME", std::nullopt);
+  const ScopedEnv data("XDG_DATA_HOME", std::nullopt);
+  const ScopedEnv home("HOME", "/home/jane");
+  const auto c = client::parseClientConfig("{}", "x");
+  EXPECT_EQ(c.cacheDir, std::filesystem::path("/home/jane/.cache/iodeep/models"));
+  EXPECT_EQ(c.outboxDir, std::filesystem::path("/home/jane/.local/share/iodeep/outbox"));
+}
+
+TEST(ClientConfig, UnknownKeyIsRefusedByName) {
+  const auto e = parseError(R"({"pacs": "A@h:104", "move_prot": 11113})");
+  EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(e.pointer(), "/move_prot");
+  EXPECT_EQ(e.file(), "client.json");
+  EXPECT_NE(std::string(e.what()).find("move_prot"), std::string::npos);
+}
+
+TEST(ClientConfig, WrongTypesAndValues) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"pacs": 104})", "/pacs"},
+      {R"({"aet": ["A"]})", "/aet"},
+      {R"({"retrieve": "post"})", "/retrieve"},
+      {R"({"retrieve": true})", "/retrieve"},
+      {R"({"move_port": 0})", "/move_port"},
+      {R"({"move_port": 70000})", "/move_port"},
+      {R"({"move_port": "11113"})", "/move_port"},
+      {R"({"move_port": -1})", "/move_port"},
+      {R"({"move_port": 11113.5})", "/move_port"},
+      {R"({"max_pdu": 1024})", "/max_pdu"},
+      {R"({"connect_timeout": 0})", "/connect_timeout"},
+      {R"({"dimse_timeout": 100000})", "/dimse_timeout"},
+      {R"({"allow_torchscript": "yes"})", "/allow_torchscript"},
+      {R"({"allow_torchscript": 1})", "/allow_torchscript"},
+      {R"({"cache_dir": 5})", "/cache_dir"},
+      {R"({"cache_max_mb": 0})", "/cache_max_mb"},
+      {R"({"outbox_dir": null})", "/outbox_dir"},
+      {R"({"engine_max_mb": "big"})", "/engine_max_mb"},
+      {R"({"reviewer": 1})", "/reviewer"},
+  };
+  for (const auto& [json, pointer] : cases) {
+    const auto e = parseError(json);
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << json;
+    EXPECT_EQ(e.pointer(), pointer) << json;
+    EXPECT_EQ(e.file(), "client.json") << json;
+  }
+  // a PACS string that is not AET@host:port: InvalidArgument in the file
+  const auto bad = parseError(R"({"pacs": "pacs.example.org"})");
+  EXPECT_EQ(bad.code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(bad.file(), "client.json");
+}
+
+TEST(ClientConfig, NotAnObjectOrNotJson) {
+  EXPECT_EQ(parseError("[1, 2]").code(), ErrorCode::InvalidArgument);
+  const auto e = parseError("{\"pacs\": ");
+  EXPECT_EQ(e.code(), ErrorCode::InvalidJson);
+}
+
+TEST(ClientConfig, LoadFromPathEnvironmentAndXdgConfig) {
+  test::TempDir dir;
+  const ScopedEnv noConfig("IODEEP_CONFIG", std::nullopt);
+  const ScopedEnv xdg("XDG_CONFIG_HOME", (dir / "xdg").string());
+  // no file anywhere: the defaults, no source
+  EXPECT_TRUE(client::loadClientConfig().source.empty());
+  // the XDG location
+  writeText(dir / "xdg" / "iodeep" / "client.json", R"({"aet": "FROMXDG"})");
+  auto c = client::loadClientConfig();
+  EXPECT_EQ(c.network.callingAeTitle, "FROMXDG");
+  EXPECT_EQ(c.source, (dir / "xdg" / "iodeep" / "client.json").string());
+  // $IODEEP_CONFIG before XDG
+  writeText(dir / "env.json", R"({"aet": "FROMENV"})");
+  {
+    const ScopedEnv env("IODEEP_CONFIG", (dir / "env.json").string());
+    EXPECT_EQ(client::loadClientConfig().network.callingAeTitle, "FROMENV");
+    // an explicit path before both
+    writeText(dir / "explicit.json", R"({"aet": "EXPLICIT"})");
+    EXPECT_EQ(client::loadClientConfig(dir / "explicit.json").network.callingAeTitle, "EXPLICIT");
+  }
+  // a path that does not exist
+  try {
+    (void)client::loadClientConfig(dir / "absent.json");
+    FAIL() << "no error for a missing configuration file";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+    EXPECT_NE(std::string(e.what()).find("absent.json"), std::string::npos);
+  }
+  {
+    const ScopedEnv env("IODEEP_CONFIG", (dir / "absent-too.json").string());
+    try {
+      (void)client::loadClientConfig();
+      FAIL() << "no error for a missing $IODEEP_CONFIG";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+    }
+  }
+  // an error in the file names the file
+  writeText(dir / "bad.json", R"({"colour": "blue"})");
+  try {
+    (void)client::loadClientConfig(dir / "bad.json");
+    FAIL() << "no error for an unknown key";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);
+    EXPECT_EQ(e.file(), (dir / "bad.json").string());
+    EXPECT_EQ(e.pointer(), "/colour");
+  }
+}
+
+// ---- Peer and NetworkOptions -------------------------------------------------------------------
+
+TEST(Peer, Parse) {
+  const auto p = client::Peer::parse("ORTHANC@127.0.0.1:4242");
+  EXPECT_EQ(p.aeTitle, "ORTHANC");
+  EXPECT_EQ(p.host, "127.0.0.1");
+  EXPECT_EQ(p.port, 4242);
+  EXPECT_EQ(p.toString(), "ORTHANC@127.0.0.1:4242");
+  EXPECT_EQ(client::Peer::parse("A@pacs.example.org:65535").port, 65535);
+  EXPECT_EQ(client::Peer::parse("SIXTEENCHARSAETX@h:1").aeTitle, "SIXTEENCHARSAETX");
+}
+
+TEST(Peer, ParseErrors) {
+  for (const char* text : {"", "ORTHANC", "127.0.0.1:4242", "ORTHANC@127.0.0.1", "@127.0.0.1:4242", "ORTHANC@:4242",
+                           "ORTHANC@h:", "ORTHANC@h:0", "ORTHANC@h:65536", "ORTHANC@h:42x", "ORTHANC@h:-1",
+                           "ORTHANC@h: 42", "SEVENTEENCHARSAET@h:4242", "h:4242@ORTHANC"}) {
+    try {
+      (void)client::Peer::parse(text);
+      ADD_FAILURE() << "accepted '" << text << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << text;
+    }
+  }
+}
+
+TEST(NetworkOptions, Validate) {
+  client::NetworkOptions o;
+  o.pacs = client::Peer::parse("ORTHANC@127.0.0.1:4242");
+  EXPECT_NO_THROW(o.validate());
+  const auto refused = [](const client::NetworkOptions& x, const char* what) {
+    try {
+      x.validate();
+      ADD_FAILURE() << "accepted: " << what;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << what;
+    }
+  };
+  refused(client::NetworkOptions{}, "no PACS");
+  auto x = o;
+  x.callingAeTitle.clear();
+  refused(x, "empty calling AE");
+  x = o;
+  x.callingAeTitle = "SEVENTEENCHARSAET";
+  refused(x, "calling AE of 17 characters");
+  x = o;
+  x.moveAeTitle = "SEVENTEENCHARSAET";
+  refused(x, "move AE of 17 characters");
+  x = o;
+  x.movePort = 0;
+  refused(x, "C-MOVE without a port");
+  x.retrieve = client::RetrieveMode::Get;
+  EXPECT_NO_THROW(x.validate());  // C-GET needs no port
+  x = o;
+  x.maxPdu = 4095;
+  refused(x, "PDU below 4096");
+  x.maxPdu = 131073;
+  refused(x, "PDU above 131072");
+  x = o;
+  x.connectTimeoutSeconds = 0;
+  refused(x, "connect timeout 0");
+  x = o;
+  x.dimseTimeoutSeconds = 0;
+  refused(x, "DIMSE timeout 0");
+  // Pacs validates on construction
+  EXPECT_THROW(client::Pacs(client::NetworkOptions{}), Error);
+}

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# The PACS workflow end to end with the iodeep commands against a real peer (the CTest fixture's
+# Orthanc or dcmqrscp): echo; upload (three networks packed here with random weights, the trained
+# brain model, a file that is not DICOM); the example MR series stored with storescu; models;
+# studies/series/instances; select; roi (cold, then warm from the model cache); rtstruct list and
+# show of what the PACS returns; several slices in one set; a REJECTED set; C-GET; no match.
+# Usage: roi_workflow.sh IODEEP SERVER_DIR SOURCE_DIR orthanc|dcmqrscp
+set -uo pipefail
+IODEEP=$1 SDIR=$2 SRC=$3 PEER=$4
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# shellcheck source=tests/pacs/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# shellcheck disable=SC1091
+. "$SDIR/env" || { echo "FAIL: no $PEER fixture env in $SDIR"; exit 1; }
+case $PEER in
+  orthanc) AEC=$ORTHANC_AET PORT=$ORTHANC_DICOM_PORT ;;
+  dcmqrscp) AEC=$DCMQR_AET PORT=$DCMQR_PORT ;;
+  *) echo "FAIL: unknown peer $PEER"; exit 1 ;;
+esac
+# each run has its own model cache and outbox
+NET=(--pacs "$AEC@127.0.0.1:$PORT" --aet "$CLIENT_AET" --move-port "$CLIENT_PORT" --timeout 5 --dimse-timeout 30)
+P=("${NET[@]}" --cache-dir "$work/cache" --outbox-dir "$work/outbox")
+SERIES_DIR=$SRC/examples/brain-unet/series
+BRAIN=$SRC/examples/brain-unet/brain-unet.dcm
+BRAIN_NAME="Brain UNet (ITK T1 example)"
+BRAIN_SOP=$(dicom_value "$BRAIN" SOPInstanceUID)
+BRAIN_DNN=$("$IODEEP" inspect --json "$BRAIN" | $PY -c 'import json, sys; print(json.load(sys.stdin)["dnn"]["uid"])')
+STUDY=$(dicom_value "$SERIES_DIR/slice_022.dcm" StudyInstanceUID)
+SERIES=$(dicom_value "$SERIES_DIR/slice_022.dcm" SeriesInstanceUID)
+S21=$(dicom_value "$SERIES_DIR/slice_021.dcm" SOPInstanceUID)
+S22=$(dicom_value "$SERIES_DIR/slice_022.dcm" SOPInstanceUID)
+S23=$(dicom_value "$SERIES_DIR/slice_023.dcm" SOPInstanceUID)
+for u in "$BRAIN_SOP" "$BRAIN_DNN" "$STUDY" "$SERIES" "$S21" "$S22" "$S23"; do
+  [[ "$u" =~ ^[0-9]+(\.[0-9]+)+$ ]] || { echo "FAIL: not a UID: '$u'"; exit 1; }
+done
+
+# --- echo ---------------------------------------------------------------------------------------
+run 0 "echo" "$work/echo" -- "$IODEEP" echo "${P[@]}"
+grep -qF "$AEC@127.0.0.1:$PORT answers" "$work/echo" && ok || bad "echo output: $(cat "$work/echo")"
+
+# --- upload: the brain model, three packed networks, one file that is not DICOM ------------------
+pack_net "$work/ct.dcm" "Tiny CT chest (random weights)" CT CHEST 2 11
+pack_net "$work/knee.dcm" "Tiny MR knee (random weights)" MR KNEE 3 12
+pack_net "$work/head.dcm" "Tiny MR head (random weights)" MR HEAD 0.5 13   # older than the brain model's 1
+echo "not a DICOM file" >"$work/invalid.dcm"
+run 4 "upload with one invalid file" "$work/upload.json" -- "$IODEEP" upload "${P[@]}" --json "$BRAIN" \
+  "$work/ct.dcm" "$work/knee.dcm" "$work/head.dcm" "$work/invalid.dcm"
+check "upload summary" "$work/upload.json" 'd["stored"] == 4 and d["refused"] == 1 and d["failed"] == 0'
+check "upload refusal" "$work/upload.json" \
+  '[(i["outcome"], i.get("code")) for i in d["items"] if i["file"].endswith("invalid.dcm")] == [("refused", "NotDicom")]'
+declare -A SOP
+for n in ct knee head; do SOP[$n]=$(dicom_value "$work/$n.dcm" SOPInstanceUID); done
+
+# --- the example MR series, with DCMTK's storescu ---------------------------------------------------
+storescu -aet "$CLIENT_AET" -aec "$AEC" 127.0.0.1 "$PORT" "$SERIES_DIR"/slice_*.dcm >"$work/storescu.log" 2>&1 &&
+  ok || bad "storescu of the series: $(tail -3 "$work/storescu.log")"
+
+# --- models ---------------------------------------------------------------------------------------
+# (on the shared fixture Orthanc, pacs_store_find_get_move may have stored its "PACS test net": ignored)
+run 0 "models" "$work/models.json" -- "$IODEEP" models "${P[@]}" --json
+MINE="{'$BRAIN_SOP', '${SOP[ct]}', '${SOP[knee]}', '${SOP[head]}'}"
+check "models: our four networks" "$work/models.json" \
+  "{m['sopInstanceUid'] for m in d if m['name'] != 'PACS test net'} == $MINE"
+check "models: fields" "$work/models.json" \
+  "all({'name', 'version', 'modality', 'bodyPartExamined', 'samplesPerPixel', 'sopInstanceUid', 'seriesInstanceUid', 'studyInstanceUid', 'cached'} <= set(m) for m in d)"
+check "models: none cached yet" "$work/models.json" 'not any(m["cached"] for m in d)'
+check "models: modalities" "$work/models.json" \
+  "{m['sopInstanceUid']: m['modality'] for m in d if m['sopInstanceUid'] in $MINE} == {'$BRAIN_SOP': 'MR', '${SOP[ct]}': 'CT', '${SOP[knee]}': 'MR', '${SOP[head]}': 'MR'}"
+if [ "$PEER" = orthanc ]; then
+  # Orthanc returns the convention's SeriesDescription and BodyPartExamined at C-FIND
+  check "models: described by the PACS" "$work/models.json" \
+    "{m['sopInstanceUid']: (m['name'], m['version'], m['bodyPartExamined'], m['samplesPerPixel']) for m in d if m['sopInstanceUid'] in $MINE} == {'$BRAIN_SOP': ('$BRAIN_NAME', '1', 'HEAD', 1), '${SOP[ct]}': ('Tiny CT chest (random weights)', '2', 'CHEST', 1), '${SOP[knee]}': ('Tiny MR knee (random weights)', '3', 'KNEE', 1), '${SOP[head]}': ('Tiny MR head (random weights)', '0.5', 'HEAD', 1)}"
+fi
+
+# --- browse ----------------------------------------------------------------------------------------
+run 0 "studies" "$work/studies.json" -- "$IODEEP" studies "${P[@]}" --json
+check "studies: the example study" "$work/studies.json" \
+  "[(s['patientName'], s['studyDescription']) for s in d if s['studyInstanceUid'] == '$STUDY'] == [('Example^Brain', 'Brain T1 (ITK example volume)')]"
+check "studies: the models' studies" "$work/studies.json" \
+  "sum(1 for s in d if s['studyDescription'] == 'IODEEP MODELS') >= 4"
+run 0 "series" "$work/series.json" -- "$IODEEP" series "${P[@]}" --study "$STUDY" --json
+check "series: the MR series, not models" "$work/series.json" \
+  "[(s['modality'], s['iodeepModels']) for s in d if s['seriesInstanceUid'] == '$SERIES'] == [('MR', False)]"
+BRAIN_STUDY=$(dicom_value "$BRAIN" StudyInstanceUID)
+BRAIN_SERIES=$(dicom_value "$BRAIN" SeriesInstanceUID)
+run 0 "series of the brain model's study" "$work/mseries.json" -- "$IODEEP" series "${P[@]}" --study "$BRAIN_STUDY" --json
+if [ "$PEER" = orthanc ]; then
+  check "series: the IODeep series flagged" "$work/mseries.json" \
+    "[(s['seriesDescription'], s['iodeepModels']) for s in d if s['seriesInstanceUid'] == '$BRAIN_SERIES'] == [('IODEEP $BRAIN_NAME 1', True)]"
+else
+  # dcmqrscp does not return SeriesDescription: the series is listed, not recognised as models
+  check "series: the model series listed" "$work/mseries.json" \
+    "[s['modality'] for s in d if s['seriesInstanceUid'] == '$BRAIN_SERIES'] == ['MR']"
+fi
+run 0 "instances" "$work/instances.json" -- "$IODEEP" instances "${P[@]}" --study "$STUDY" --series "$SERIES" --json
+check "instances: 62 slices with slice 22" "$work/instances.json" \
+  "len(d) == 62 and len({i['sopInstanceUid'] for i in d}) == 62 and '$S22' in {i['sopInstanceUid'] for i in d}"
+if [ "$PEER" = orthanc ]; then
+  check "instances: MR image storage 128x128" "$work/instances.json" \
+    "all((i['sopClassUid'], i['rows'], i['columns']) == ('1.2.840.10008.5.1.4.1.1.4', '128', '128') for i in d)"
+fi
+
+# --- select: the brain model for slice 22 (the MR HEAD 0.5 loses on version; KNEE is rejected) ------
+run 0 "select" "$work/select.json" -- "$IODEEP" select "${P[@]}" --instance "$S22" --json
+check "select: matched, brain model" "$work/select.json" \
+  "d['matched'] and d['chosen']['name'] == '$BRAIN_NAME' and d['chosen']['sopInstanceUid'] == '$BRAIN_SOP' and d['chosen']['rule'] == 'BodyPartExact'"
+check "select: the other candidates" "$work/select.json" \
+  "{c['sopInstanceUid']: c['matched'] for c in d['candidates'] if c['sopInstanceUid'] in $MINE} == {'$BRAIN_SOP': True, '${SOP[head]}': True, '${SOP[knee]}': False}"
+check "select: reasons" "$work/select.json" \
+  "all('lost to' in c['reason'] and 'version' in c['reason'] for c in d['candidates'] if c['sopInstanceUid'] == '${SOP[head]}') and all('KNEE' in c['reason'] for c in d['candidates'] if c['sopInstanceUid'] == '${SOP[knee]}')"
+no_partial "$work" "select"
+if [ "$PEER" = orthanc ]; then
+  [ -z "$(ls -A "$work/cache")" ] && ok || bad "select moved model bytes into the cache: $(ls "$work/cache")"
+fi
+
+# --- roi, cold then warm -------------------------------------------------------------------------------
+run 0 "roi (cold)" "$work/roi1.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22" --approve all --reviewer 'Doe^Jane' --json
+check "roi: approved set stored and found" "$work/roi1.json" \
+  "d['exitCode'] == 0 and d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs'] and d['approvedSet']['approvalStatus'] == 'APPROVED' and d['approvedSet']['contours'] == 1 and 'rejectedSet' not in d"
+check "roi: the brain model" "$work/roi1.json" "d['model']['name'] == '$BRAIN_NAME' and d['model']['dnnUid'] == '$BRAIN_DNN'"
+if [ "$PEER" = orthanc ]; then
+  # exactly the chosen model's bytes moved, nothing retrieved to describe candidates
+  check "roi (cold): model retrieved" "$work/roi1.json" \
+    "not d['model']['fromCache'] and d['model']['bytesMoved'] > 0 and d['model']['describedCandidates'] == 0 and d['model']['describeBytes'] == 0"
+  moved=$(jval "$work/roi1.json" "d['model']['bytesMoved']")
+  [ "$moved" = "$(stat -c %s "$work/cache/$BRAIN_SOP.dcm" 2>/dev/null)" ] && ok || bad "bytesMoved $moved is not the cached model's size"
+  cached=$(cd "$work/cache" && ls | sort | tr '\n' ' ')
+  [ "$cached" = "$BRAIN_SOP.dcm $BRAIN_SOP.json " ] && ok || bad "cache after the cold roi: $cached"
+else
+  # dcmqrscp returns neither SeriesDescription nor BodyPartExamined: select already retrieved the
+  # three MR candidates once into the cache to describe them, so the chosen one is there
+  check "roi (cold): candidates described from the cache" "$work/roi1.json" \
+    "d['model']['describedCandidates'] == 3 and d['model']['describeBytes'] == 0 and d['model']['fromCache'] and d['model']['bytesMoved'] == 0"
+  n=$(find "$work/cache" -name '*.dcm' | wc -l)
+  [ "$n" -eq 3 ] && ok || bad "cache after the cold roi holds $n models, wanted the 3 MR candidates"
+fi
+SET1=$(jval "$work/roi1.json" "d['approvedSet']['sopInstanceUid']")
+run 0 "roi (warm)" "$work/roi2.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22" --approve all --reviewer 'Doe^Jane' --json
+check "roi (warm): from the cache, no bytes" "$work/roi2.json" \
+  "d['model']['fromCache'] and d['model']['bytesMoved'] == 0 and d['model']['describeBytes'] == 0 and d['approvedSet']['stored']"
+[ -z "$(ls -A "$work/outbox")" ] && ok || bad "outbox not empty after stored sets: $(ls "$work/outbox")"
+no_partial "$work" "roi"
+if [ "$PEER" = dcmqrscp ]; then
+  # what the PACS did not say, models now takes from the cache
+  run 0 "models after roi" "$work/models2.json" -- "$IODEEP" models "${P[@]}" --json
+  check "models: described from the cache" "$work/models2.json" \
+    "[(m['name'], m['bodyPartExamined'], m['cached'], m.get('dnnUid')) for m in d if m['sopInstanceUid'] == '$BRAIN_SOP'] == [('$BRAIN_NAME', 'HEAD', True, '$BRAIN_DNN')]"
+fi
+
+# --- the structure set as the PACS returns it ---------------------------------------------------------------
+run 0 "rtstruct list" "$work/list.json" -- "$IODEEP" rtstruct list "${P[@]}" --series "$SERIES" --json --retrieve-to "$work/rt"
+check "rtstruct list: the approved set" "$work/list.json" \
+  "[(s['approvalStatus'], s['reviewerName'], s['studyInstanceUid'], s['rois'], s['contoursOnSeries']) for s in d if s['sopInstanceUid'] == '$SET1'] == [('APPROVED', 'Doe^Jane', '$STUDY', ['Brain'], 1)]"
+check "rtstruct list: proposing network" "$work/list.json" \
+  "all('$BRAIN_DNN' in s['proposedBy'] and '$BRAIN_NAME' in s['proposedBy'] for s in d if s['sopInstanceUid'] == '$SET1')"
+RT1=$work/rt/$SET1.dcm
+[ -f "$RT1" ] && ok || bad "the structure set was not retrieved to $RT1"
+dciodvfy_clean "$RT1" "retrieved structure set"
+run 0 "rtstruct show" "$work/show1.json" -- "$IODEEP" rtstruct show "$RT1" --json
+check "rtstruct show: approval" "$work/show1.json" \
+  "d['approvalStatus'] == 'APPROVED' and d['reviewerName'] == 'Doe^Jane' and len(d['reviewDate']) == 8 and d['reviewTime'] != ''"
+check "rtstruct show: network" "$work/show1.json" "'$BRAIN_DNN' in d['proposedBy'] and '$BRAIN_SOP' in d['proposedBy']"
+check "rtstruct show: referenced image" "$work/show1.json" \
+  "[r['name'] for r in d['rois']] == ['Brain'] and set(d['rois'][0]['contoursPerImage']) == {'$S22'}"
+
+# --- several slices, one structure set ------------------------------------------------------------------------
+run 0 "roi on 3 slices" "$work/roi3.json" -- "$IODEEP" roi "${P[@]}" --instance "$S21" --instance "$S22" \
+  --instance "$S23" --approve all --reviewer 'Doe^Jane' --json
+check "roi 3 slices: one set, 3 contours" "$work/roi3.json" \
+  "len(d['predictions']) == 3 and d['approved'] == [0, 1, 2] and d['approvedSet']['contours'] == 3 and d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs'] and 'rejectedSet' not in d"
+SET3=$(jval "$work/roi3.json" "d['approvedSet']['sopInstanceUid']")
+
+# --- C-GET, a cold cache, and the rejected proposals as their own set --------------------------------------------
+G=("${NET[@]}" --retrieve get --cache-dir "$work/cache-get" --outbox-dir "$work/outbox")
+run 0 "roi by C-GET, approve 2, rejected" "$work/roi4.json" -- "$IODEEP" roi "${G[@]}" --instance "$S21" \
+  --instance "$S22" --instance "$S23" --approve 2 --rejected --reviewer 'Doe^Jane' --json
+check "roi by C-GET: sets" "$work/roi4.json" \
+  "d['approved'] == [1] and d['approvedSet']['contours'] == 1 and d['approvedSet']['stored'] and d['rejectedSet']['approvalStatus'] == 'REJECTED' and d['rejectedSet']['contours'] == 2 and d['rejectedSet']['stored'] and d['rejectedSet']['foundOnPacs']"
+if [ "$PEER" = orthanc ]; then
+  check "roi by C-GET: model retrieved by C-GET" "$work/roi4.json" "not d['model']['fromCache'] and d['model']['bytesMoved'] > 0"
+else
+  check "roi by C-GET: candidates retrieved by C-GET" "$work/roi4.json" "d['model']['describeBytes'] > 0"
+fi
+[ -f "$work/cache-get/$BRAIN_SOP.json" ] && ok || bad "C-GET: the brain model is not in the cache"
+SET4=$(jval "$work/roi4.json" "d['approvedSet']['sopInstanceUid']")
+REJ4=$(jval "$work/roi4.json" "d['rejectedSet']['sopInstanceUid']")
+run 0 "rtstruct list by C-GET" "$work/list2.json" -- "$IODEEP" rtstruct list "${G[@]}" --series "$SERIES" --json --retrieve-to "$work/rt2"
+check "rtstruct list: every set" "$work/list2.json" \
+  "{s['sopInstanceUid']: (s['approvalStatus'], s['contoursOnSeries']) for s in d if s['sopInstanceUid'] in ('$SET1', '$SET3', '$SET4', '$REJ4')} == {'$SET1': ('APPROVED', 1), '$SET3': ('APPROVED', 3), '$SET4': ('APPROVED', 1), '$REJ4': ('REJECTED', 2)}"
+run 0 "rtstruct show (3 slices)" "$work/show3.json" -- "$IODEEP" rtstruct show "$work/rt2/$SET3.dcm" --json
+check "rtstruct show: the 3 requested images" "$work/show3.json" \
+  "set(d['rois'][0]['contoursPerImage']) == {'$S21', '$S22', '$S23'} and d['approvalStatus'] == 'APPROVED'"
+dciodvfy_clean "$work/rt2/$REJ4.dcm" "retrieved REJECTED structure set"
+run 0 "rtstruct show (rejected)" "$work/showr.json" -- "$IODEEP" rtstruct show "$work/rt2/$REJ4.dcm" --json
+check "rtstruct show: rejected" "$work/showr.json" \
+  "d['approvalStatus'] == 'REJECTED' and sum(d['rois'][0]['contoursPerImage'].values()) == 2 and '$S22' not in d['rois'][0]['contoursPerImage']"
+
+# --- no network for the slice: a FOOT slice (new SOP and series UIDs) ---------------------------------------------
+cp "$SERIES_DIR/slice_030.dcm" "$work/foot.dcm"
+dcmodify -nb -m "(0018,0015)=FOOT" -m "SeriesInstanceUID=$SERIES.9" -m "SOPInstanceUID=$S22.9" "$work/foot.dcm" >"$work/dcmodify.log" 2>&1 || bad "dcmodify: $(cat "$work/dcmodify.log")"
+storescu -aet "$CLIENT_AET" -aec "$AEC" 127.0.0.1 "$PORT" "$work/foot.dcm" >"$work/storescu2.log" 2>&1 &&
+  ok || bad "storescu of the FOOT slice: $(tail -3 "$work/storescu2.log")"
+run 7 "select: no match" "$work/select-foot.txt" -- "$IODEEP" select "${P[@]}" --instance "$S22.9"
+n=$(grep -c "rejected: BodyPartExamined: slice FOOT" "$work/select-foot.txt")
+[ "$n" -ge 3 ] && ok || bad "select: not every candidate's reason printed: $(cat "$work/select-foot.txt")"
+grep -q "^no match" "$work/select-foot.txt" && ok || bad "select: no 'no match' line: $(cat "$work/select-foot.txt")"
+run 7 "roi: no match" "$work/roi-foot.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22.9" --approve all \
+  --reviewer 'Doe^Jane' --json
+check "roi: no match, reasons" "$work/roi-foot.json" \
+  "not d['matched'] and d['exitCode'] == 7 and 'model' not in d and 'approvedSet' not in d and len(d['candidates']) >= 3 and all(c['reason'].startswith('rejected: BodyPartExamined: slice FOOT') for c in d['candidates'])"
+[ -z "$(ls -A "$work/outbox")" ] && ok || bad "outbox not empty: $(ls "$work/outbox")"
+no_partial "$work" "end"
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
