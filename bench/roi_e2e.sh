@@ -5,7 +5,7 @@
 #   brain (default)  the trained brain U-Net (examples/brain-unet, 482 KB)
 #   paper            the paper's DNN-parser U-Net, 31.4 M parameters (126 MB, random weights,
 #                    input 1x224x224 so the grey slice fits), to see the transfer rate of a big model
-# RETRIEVE=move|get. Nothing approved is stored (--approve none), so runs do not pile up sets.
+# RETRIEVE=move|get. Every run approves all proposals and stores the RT Structure Set (end to end).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/.."
@@ -41,7 +41,7 @@ run() {  # run cold|warm N: N runs, one JSON each
   local kind=$1 n=$2
   for i in $(seq 1 "$n"); do
     [ "$kind" = cold ] && rm -rf "$work/cache/models"
-    "$IODEEP" roi "${net[@]}" --instance "$slice" --approve none --json >"$work/$kind-$i.json"
+    "$IODEEP" roi "${net[@]}" --instance "$slice" --approve all --reviewer "Bench^Reviewer" --json >"$work/$kind-$i.json"
   done
 }
 run cold "$RUNS"

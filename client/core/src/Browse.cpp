@@ -22,7 +22,7 @@ bool isModelSeries(const std::string& description) {
 InstanceInfo instanceOf(const DicomRecord& r) {
   return {r.get(tags::kStudyInstanceUid), r.get(tags::kSeriesInstanceUid), r.get(tags::kSopInstanceUid),
           r.get(tags::kSopClassUid),      r.get(tags::kInstanceNumber),    r.get(tags::kRows),
-          r.get(tags::kColumns),          r.get(tags::kSamplesPerPixel)};
+          r.get(tags::kColumns),          r.get(tags::kSamplesPerPixel),   r.get(tags::kModality)};
 }
 
 Query imageQuery(const std::string& study, const std::string& series, const std::string& sop = {}) {
@@ -34,7 +34,8 @@ Query imageQuery(const std::string& study, const std::string& series, const std:
            {tags::kInstanceNumber, ""},
            {tags::kRows, ""},
            {tags::kColumns, ""},
-           {tags::kSamplesPerPixel, ""}}};
+           {tags::kSamplesPerPixel, ""},
+           {tags::kModality, ""}}};
 }
 
 }  // namespace

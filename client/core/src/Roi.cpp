@@ -1,6 +1,7 @@
 #include "iodeep/client/Roi.hpp"
 
 #include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -109,7 +110,18 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
     }
   }
   r.locateMs = ms(t, Clock::now());
+  // Model discovery does not need the slice's pixels, only its modality, which the PACS returned
+  // with the instance: it runs on its own association while the slices are retrieved.
   t = Clock::now();
+  double discoverMs = 0;  // the discovery's own time (it overlaps the slice retrieval)
+  const auto discover = [&pacs, &discoverMs](const std::string& modality) {
+    const auto t0 = Clock::now();
+    auto found = findModels(pacs, modality);
+    discoverMs = ms(t0, Clock::now());
+    return found;
+  };
+  std::future<std::vector<RemoteModel>> early;
+  if (!first.modality.empty()) early = std::async(std::launch::async, discover, first.modality);
   for (const auto& inst : r.instances) {
     const std::vector<std::string> classes =
         inst.sopClassUid.empty() ? std::vector<std::string>{} : std::vector<std::string>{inst.sopClassUid};
@@ -120,10 +132,15 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
   r.sliceRetrieveMs = ms(t, Clock::now());
   const auto attributes = iod::readSliceAttributes(r.sliceFiles.front());
   r.query = selector::SliceQuery::from(attributes);
-  t = Clock::now();
-  r.models = findModels(pacs, attributes.modality);
+  bool discovered = false;
+  if (early.valid()) {
+    r.models = early.get();
+    discovered = first.modality == attributes.modality;
+  }
+  if (!discovered) r.models = discover(attributes.modality);
   // A PACS that does not return BodyPartExamined or SeriesDescription at C-FIND (dcmqrscp): those
   // candidates are described by the model cache, or retrieved into it once (verified) to be.
+  const auto t1 = Clock::now();
   ModelCache cache(config.cacheDir, config.cacheMaxBytes);
   for (auto& m : r.models) {
     if (!m.bodyPartExamined.empty() && !m.seriesDescription.empty()) continue;
@@ -142,7 +159,7 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
     if (m.contentTime.empty()) m.contentTime = cached->contentTime;
     ++r.described;
   }
-  r.discoveryMs = ms(t, Clock::now());
+  r.discoveryMs = discoverMs + ms(t1, Clock::now());
   t = Clock::now();
   for (const auto& m : r.models) r.candidates.push_back(candidateOf(m, config.network.pacs.toString()));
   r.selection = selector::select(r.query, r.candidates);
@@ -219,15 +236,12 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
     r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", countRois(rejectedPath),
                                        r.timings.storeMs);
   }
-  // read back: the PACS holds the stored sets under the slices' study
+  // read back: the PACS returns each stored set by C-FIND under the slices' study
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
     if (!*set || !(*set)->stored) continue;
     const auto& first = r.selection.instances.front();
-    for (const auto& s : findSeries(pacs, first.studyInstanceUid)) {
-      if (s.seriesInstanceUid != (*set)->seriesInstanceUid) continue;
-      for (const auto& i : findInstances(pacs, first.studyInstanceUid, s.seriesInstanceUid)) {
-        if (i.sopInstanceUid == (*set)->sopInstanceUid) (*set)->foundOnPacs = true;
-      }
+    for (const auto& i : findInstances(pacs, first.studyInstanceUid, (*set)->seriesInstanceUid)) {
+      if (i.sopInstanceUid == (*set)->sopInstanceUid) (*set)->foundOnPacs = true;
     }
   }
   r.timings.totalMs = ms(start, Clock::now());
@@ -288,8 +302,8 @@ std::string RoiResult::toText() const {
     << "\n";
   if (selection.described > 0) {
     o << "described: " << selection.described
-      << " candidate(s) the PACS did not describe at C-FIND, from the model cache ("
-      << selection.describeBytes << " bytes retrieved for that)\n";
+      << " candidate(s) the PACS did not describe at C-FIND, from the model cache (" << selection.describeBytes
+      << " bytes retrieved for that)\n";
   }
   std::size_t n = 0;
   for (const auto& p : predictions) {
@@ -328,11 +342,14 @@ std::string RoiResult::toText() const {
 std::string RoiResult::toJson() const {
   nlohmann::json j = nlohmann::json::parse(selection.toJson());
   if (model) {
-    j["model"] = {{"name", model->name},         {"version", model->version},
-                  {"dnnUid", model->dnnUid},     {"sopInstanceUid", model->sopInstanceUid},
+    j["model"] = {{"name", model->name},
+                  {"version", model->version},
+                  {"dnnUid", model->dnnUid},
+                  {"sopInstanceUid", model->sopInstanceUid},
                   {"fromCache", modelFromCache},
                   {"describedCandidates", selection.described},
-                  {"describeBytes", selection.describeBytes}, {"bytesMoved", modelBytesMoved}};
+                  {"describeBytes", selection.describeBytes},
+                  {"bytesMoved", modelBytesMoved}};
   }
   nlohmann::json slices = nlohmann::json::array();
   for (const auto& p : predictions) slices.push_back(nlohmann::json::parse(p.toJson()));

@@ -27,6 +27,7 @@ struct SeriesInfo {
 struct InstanceInfo {
   std::string studyInstanceUid, seriesInstanceUid, sopInstanceUid, sopClassUid, instanceNumber;
   std::string rows, columns, samplesPerPixel;
+  std::string modality;  ///< when the PACS returns it at IMAGE level (Orthanc and dcmqrscp do)
 };
 
 /// STUDY-level filter; empty fields do not restrict. DICOM wildcards (*, ?) allowed.
