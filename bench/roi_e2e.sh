@@ -3,8 +3,8 @@
 # cached), RUNS times each (default 5): the median of each step as `iodeep roi --json` reports it,
 # and the forward pass alone for the targets of the PACS-workflow issue. MODEL chooses the network:
 #   brain (default)  the trained brain U-Net (examples/brain-unet, 482 KB)
-#   paper            the paper's DNN-parser U-Net, 31.4 M parameters (126 MB, random weights,
-#                    input 1x224x224 so the grey slice fits), to see the transfer rate of a big model
+#   paper            the paper's DNN-parser U-Net, 31.4 M parameters (126 MB, random weights; its
+#                    224x224x3 input takes the grey slice replicated), the transfer rate of a big model
 # RETRIEVE=move|get. Every run approves all proposals and stores the RT Structure Set (end to end).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,10 +25,10 @@ net=(--pacs "$ORTHANC_AET@127.0.0.1:$ORTHANC_DICOM_PORT" --aet "$CLIENT_AET" --m
 case $MODEL in
   brain) model="$root/examples/brain-unet/brain-unet.dcm" ;;
   paper)
-    sed 's/"input_shape0": 224/"input_shape0": 224/' "$root/examples/dnn-parser-unet/architecture.json" >"$work/paper.json"
+    cp "$root/examples/dnn-parser-unet/architecture.json" "$work/paper.json"
     "$IODEEP" arch init "$work/paper.json" --seed 1 -o "$work/paper.safetensors" >/dev/null
     "$IODEEP" pack -a "$work/paper.json" -w "$work/paper.safetensors" -n "Paper UNet (random weights, bench)" \
-      -m MR -b HEAD --samples-per-pixel 3 --photometric RGB -o "$work/paper.dcm" >/dev/null
+      -m MR -b HEAD -o "$work/paper.dcm" >/dev/null
     model="$work/paper.dcm" ;;
   *) echo "MODEL must be brain or paper" >&2; exit 2 ;;
 esac

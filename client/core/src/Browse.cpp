@@ -154,7 +154,7 @@ InstanceInfo locateInstance(const Pacs& pacs, const std::string& sopUid, const s
   return i;
 }
 
-std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality) {
+std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality, ModelDetail detail) {
   // 1. SERIES level: the convention's series, with what the PACS tells about them
   const auto seriesQuery = [&](const std::string& study) {
     return Query{QueryLevel::Series,
@@ -200,16 +200,21 @@ std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modalit
   std::vector<Query> images;
   images.reserve(seriesFound.size());
   for (const auto& s : seriesFound) {
-    images.push_back({QueryLevel::Image,
-                      {{tags::kStudyInstanceUid, s.get(tags::kStudyInstanceUid)},
-                       {tags::kSeriesInstanceUid, s.get(tags::kSeriesInstanceUid)},
-                       {tags::kSopInstanceUid, ""},
-                       {tags::kSopClassUid, ""},
-                       {tags::kBodyPartExamined, ""},
-                       {tags::kSamplesPerPixel, ""},
-                       {tags::kPhotometricInterpretation, ""},
-                       {tags::kContentDate, ""},
-                       {tags::kContentTime, ""}}});
+    Query q{QueryLevel::Image,
+            {{tags::kStudyInstanceUid, s.get(tags::kStudyInstanceUid)},
+             {tags::kSeriesInstanceUid, s.get(tags::kSeriesInstanceUid)},
+             {tags::kSopInstanceUid, ""},
+             {tags::kInstanceCreationDate, ""},
+             {tags::kInstanceCreationTime, ""}}};
+    if (s.get(tags::kBodyPartExamined).empty()) q.keys.emplace_back(tags::kBodyPartExamined, "");
+    if (detail == ModelDetail::Full) {
+      q.keys.emplace_back(tags::kSopClassUid, "");
+      q.keys.emplace_back(tags::kSamplesPerPixel, "");
+      q.keys.emplace_back(tags::kPhotometricInterpretation, "");
+      q.keys.emplace_back(tags::kContentDate, "");
+      q.keys.emplace_back(tags::kContentTime, "");
+    }
+    images.push_back(std::move(q));
   }
   std::vector<RemoteModel> out;
   pacs.findEach(images, [&](std::size_t qi, const DicomRecord& r) {
@@ -225,14 +230,38 @@ std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modalit
     m.bodyPartExamined = s.get(tags::kBodyPartExamined);
     if (m.bodyPartExamined.empty()) m.bodyPartExamined = r.get(tags::kBodyPartExamined);
     m.photometricInterpretation = r.get(tags::kPhotometricInterpretation);
-    m.contentDate = r.get(tags::kContentDate);
-    m.contentTime = r.get(tags::kContentTime);
+    // IODeep objects carry their content date/time as instance creation date/time too, which a
+    // PACS keeps in its index
+    m.contentDate = r.get(tags::kContentDate).empty() ? r.get(tags::kInstanceCreationDate) : r.get(tags::kContentDate);
+    m.contentTime = r.get(tags::kContentTime).empty() ? r.get(tags::kInstanceCreationTime) : r.get(tags::kContentTime);
     const std::string spp = r.get(tags::kSamplesPerPixel);
     m.samplesPerPixel = spp == "1" ? 1 : spp == "3" ? 3 : 0;
     if (!m.sopInstanceUid.empty()) out.push_back(std::move(m));
     return true;
   });
   return out;
+}
+
+void queryImageAttributes(const Pacs& pacs, const std::vector<RemoteModel*>& models) {
+  if (models.empty()) return;
+  std::vector<Query> queries;
+  queries.reserve(models.size());
+  for (const RemoteModel* m : models) {
+    queries.push_back({QueryLevel::Image,
+                       {{tags::kStudyInstanceUid, m->studyInstanceUid},
+                        {tags::kSeriesInstanceUid, m->seriesInstanceUid},
+                        {tags::kSopInstanceUid, m->sopInstanceUid},
+                        {tags::kSamplesPerPixel, ""},
+                        {tags::kPhotometricInterpretation, ""}}});
+  }
+  pacs.findEach(queries, [&](std::size_t qi, const DicomRecord& r) {
+    RemoteModel& m = *models[qi];
+    if (r.get(tags::kSopInstanceUid) != m.sopInstanceUid) return true;
+    const std::string spp = r.get(tags::kSamplesPerPixel);
+    m.samplesPerPixel = spp == "1" ? 1 : spp == "3" ? 3 : 0;
+    if (m.photometricInterpretation.empty()) m.photometricInterpretation = r.get(tags::kPhotometricInterpretation);
+    return true;
+  });
 }
 
 std::pair<std::string, std::string> nameAndVersion(const std::string& description) {

@@ -64,11 +64,11 @@ ModelCache::ModelCache(fs::path directory, std::uint64_t maxBytes)
   }
 }
 
-std::optional<CachedModel> ModelCache::findBySopInstance(const std::string& sopInstanceUid) const {
+std::optional<CachedModel> ModelCache::findBySopInstance(const std::string& sopInstanceUid, bool markUsed) const {
   if (!iod::isValidUid(sopInstanceUid)) return std::nullopt;
   const auto index = directory_ / (sopInstanceUid + std::string(kIndexExtension));
   auto m = readEntry(index);
-  if (m) touch(index);
+  if (m && markUsed) touch(index);
   return m;
 }
 

@@ -116,7 +116,7 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
   double discoverMs = 0;  // the discovery's own time (it overlaps the slice retrieval)
   const auto discover = [&pacs, &discoverMs](const std::string& modality) {
     const auto t0 = Clock::now();
-    auto found = findModels(pacs, modality);
+    auto found = findModels(pacs, modality, ModelDetail::Index);
     discoverMs = ms(t0, Clock::now());
     return found;
   };
@@ -144,7 +144,7 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
   ModelCache cache(config.cacheDir, config.cacheMaxBytes);
   for (auto& m : r.models) {
     if (!m.bodyPartExamined.empty() && !m.seriesDescription.empty()) continue;
-    auto cached = cache.findBySopInstance(m.sopInstanceUid);
+    auto cached = cache.findBySopInstance(m.sopInstanceUid, false);
     if (!cached) {
       const auto got = pacs.retrieve(QueryLevel::Image, m.studyInstanceUid, m.seriesInstanceUid, m.sopInstanceUid,
                                      workDir / "described", {std::string(iod::kRawDataStorageUid)});
@@ -161,8 +161,29 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
   }
   r.discoveryMs = discoverMs + ms(t1, Clock::now());
   t = Clock::now();
-  for (const auto& m : r.models) r.candidates.push_back(candidateOf(m, config.network.pacs.toString()));
+  const std::string peer = config.network.pacs.toString();
+  for (const auto& m : r.models) r.candidates.push_back(candidateOf(m, peer));
   r.selection = selector::select(r.query, r.candidates);
+  // SamplesPerPixel is a criterion a PACS answers only by reading the stored object (Orthanc):
+  // it is asked only for the candidates that match on everything else (the cache knows it for
+  // cached ones), on one association, and the choice is made again with it known.
+  std::vector<RemoteModel*> ask;
+  for (std::size_t i = 0; i < r.models.size(); ++i) {
+    if (!r.selection.verdicts[i].matched || r.candidates[i].samplesPerPixel.has_value()) continue;
+    RemoteModel& m = r.models[i];
+    if (const auto cached = cache.findBySopInstance(m.sopInstanceUid, false)) {
+      m.samplesPerPixel = cached->samplesPerPixel;
+      if (m.photometricInterpretation.empty()) m.photometricInterpretation = cached->photometricInterpretation;
+    } else {
+      ask.push_back(&m);
+    }
+  }
+  queryImageAttributes(pacs, ask);
+  r.attributeQueries = ask.size();
+  if (!ask.empty() || r.selection.matched()) {
+    for (std::size_t i = 0; i < r.models.size(); ++i) r.candidates[i] = candidateOf(r.models[i], peer);
+    r.selection = selector::select(r.query, r.candidates);
+  }
   r.selectMs = ms(t, Clock::now());
   return r;
 }

@@ -55,11 +55,27 @@ struct RemoteModel {
   std::uint16_t samplesPerPixel{0};  ///< 0 when the PACS did not say
 };
 
+/// What the IMAGE-level queries of findModels ask for.
+enum class ModelDetail {
+  /// SOP Instance UID and instance creation date/time only: what a PACS answers from its index.
+  /// Orthanc reads the whole stored file to answer SOPClassUID, SamplesPerPixel or
+  /// PhotometricInterpretation at IMAGE level (not in its index): 240 ms per query for a 125 MB
+  /// network (bench/README.md). The SOP class is then checked when the object is read.
+  Index,
+  /// Also SOPClassUID, SamplesPerPixel, PhotometricInterpretation, ContentDate/Time (`iodeep models`).
+  Full,
+};
+
 /// The IODeep models on the PACS: a SERIES-level C-FIND (SeriesDescription IODEEP*, and
-/// @p modality when not empty), then IMAGE-level C-FINDs on the same association for the
-/// instances and their selection attributes (BodyPartExamined from there when the SERIES level
-/// did not return it, as with dcmqrscp). Only Raw Data Storage instances are models.
-[[nodiscard]] std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality = {});
+/// @p modality when not empty), then IMAGE-level C-FINDs on one association for the instances
+/// (BodyPartExamined from there when the SERIES level did not return it). Only Raw Data Storage
+/// instances are models. See samplesOf for SamplesPerPixel when @p detail is Index.
+[[nodiscard]] std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality = {},
+                                                  ModelDetail detail = ModelDetail::Full);
+
+/// SamplesPerPixel and PhotometricInterpretation of @p models by IMAGE-level C-FINDs on one
+/// association (fills them in; samplesPerPixel stays 0 when the PACS does not return it).
+void queryImageAttributes(const Pacs& pacs, const std::vector<RemoteModel*>& models);
 
 /// Name and version as the series description carries them ("IODEEP <name> <version>": the
 /// last word is the version when it starts with a digit or 'v').

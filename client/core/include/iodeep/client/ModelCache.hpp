@@ -30,8 +30,10 @@ class ModelCache {
   /// Creates @p directory when missing. Throws Error(OutputError) when it cannot.
   ModelCache(std::filesystem::path directory, std::uint64_t maxBytes);
 
-  /// The verified entry for an IODeep SOP Instance UID, marked as used; nothing when absent.
-  [[nodiscard]] std::optional<CachedModel> findBySopInstance(const std::string& sopInstanceUid) const;
+  /// The verified entry for an IODeep SOP Instance UID, marked as used unless @p markUsed is
+  /// false; nothing when absent.
+  [[nodiscard]] std::optional<CachedModel> findBySopInstance(const std::string& sopInstanceUid,
+                                                             bool markUsed = true) const;
   /// The verified entry with this DnnUID, marked as used; nothing when absent.
   [[nodiscard]] std::optional<CachedModel> findByDnnUid(const std::string& dnnUid) const;
 

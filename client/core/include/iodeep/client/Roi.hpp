@@ -43,6 +43,8 @@ struct SelectionReport {
   /// the model cache; the bytes retrieved for those not yet in it.
   std::size_t described{0};
   std::uint64_t describeBytes{0};
+  /// IMAGE-level C-FINDs for a chosen candidate's SamplesPerPixel (not asked of every model).
+  std::size_t attributeQueries{0};
 
   [[nodiscard]] std::string toText() const;
   [[nodiscard]] std::string toJson() const;
