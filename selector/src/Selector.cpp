@@ -284,7 +284,7 @@ std::string candidateLabel(const Candidate& c, std::size_t index) {
   if (!c.version.empty()) out += " " + c.version;
   // a PACS candidate's DnnUID is known only once retrieved: name it by its SOP Instance UID then
   out += c.dnnUid.empty() && !c.sopInstanceUid.empty() ? " (SOP Instance " + c.sopInstanceUid
-                                                        : " (DnnUID " + shown(c.dnnUid);
+                                                       : " (DnnUID " + shown(c.dnnUid);
   if (!c.source.empty()) out += ", " + c.source;
   return out + ")";
 }
