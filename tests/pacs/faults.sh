@@ -4,7 +4,8 @@
 # restarts and stops: unreachable peer, a peer that never answers, wrong called AE title, C-FIND
 # without answers, a calling AE or move destination the PACS does not know, our move port taken, a PACS that
 # refuses our C-STORE (the set waits in the outbox), a PACS killed
-# (then the outbox flushed after its restart), a model whose payload does not match its hash.
+# (then the outbox flushed after its restart), a model whose payload does not match its hash, and
+# the PACS killed in the middle of a 126 MB model transfer.
 # Usage: faults.sh IODEEP SOURCE_DIR
 set -uo pipefail
 IODEEP=$1 SRC=$2
@@ -208,6 +209,36 @@ run 4 "roi, tampered model" "$work/tampered" -- "$IODEEP" roi "${P[@]}" --instan
 one_error "$work/tampered" ChecksumMismatch "roi, tampered model" "$TAMPERED"
 cache_clean "tampered model"
 no_partial "$work" "tampered model"
+
+# --- the PACS killed in the middle of a model transfer --------------------------------------------------------------
+# The paper's 126 MB U-Net (random weights), preferred by selection (version 99): the test waits
+# until more than 1 MB of it has arrived in the run's receiving directory, then kills Orthanc.
+"$IODEEP" arch init "$SRC/examples/dnn-parser-unet/architecture.json" --seed 3 -o "$work/big.safetensors" \
+  >"$work/big-init.log" 2>&1 || bad "arch init of the paper U-Net: $(cat "$work/big-init.log")"
+"$IODEEP" pack -a "$SRC/examples/dnn-parser-unet/architecture.json" -w "$work/big.safetensors" \
+  -n "Paper UNet (random weights)" -m MR -b HEAD --version 99 -o "$work/big.dcm" >"$work/big-pack.log" 2>&1 ||
+  bad "pack of the paper U-Net: $(cat "$work/big-pack.log")"
+rm -f "$work/big.safetensors"
+run 0 "upload the 126 MB network" "$work/upbig.json" -- "$IODEEP" upload "${P[@]}" --json "$work/big.dcm"
+rm -rf "$work/cache"
+"$IODEEP" roi "${P[@]}" --instance "$S22" --approve all --reviewer 'Doe^Jane' >"$work/midkill" 2>"$work/midkill.err" &
+roi_pid=$!
+arrived=
+for _ in $(seq 1 1000); do
+  arrived=$(find "$work" -path '*/.receiving-*' -name '*.part' -size +1M 2>/dev/null | head -1)
+  [ -n "$arrived" ] && break
+  kill -0 "$roi_pid" 2>/dev/null || break
+  sleep 0.01
+done
+bash "$SRC/scripts/orthanc.sh" kill "$ODIR" >/dev/null
+wait "$roi_pid"; rc=$?
+[ -n "$arrived" ] && ok || bad "mid-transfer kill: the model never started to arrive (roi exit $rc: $(cat "$work/midkill.err"))"
+[ "$rc" -eq 6 ] && ok || bad "mid-transfer kill: exit $rc, wanted 6: $(cat "$work/midkill.err")"
+one_error "$work/midkill" NetworkError "roi, PACS killed mid-transfer" "$PEER_NAME"
+cache_clean "PACS killed mid-transfer"
+no_partial "$work" "PACS killed mid-transfer"
+[ -z "$(find "$work/outbox" -name '*.dcm' -newer "$work/big.dcm" 2>/dev/null)" ] && ok ||
+  bad "mid-transfer kill: a structure set was written although nothing was predicted"
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]
