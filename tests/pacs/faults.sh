@@ -108,6 +108,8 @@ check "studies, no match" "$work/nostudy.json" 'd == []'
 run 6 "roi, unknown calling AE" "$work/stranger" -- "$IODEEP" roi --pacs "$PEER_NAME" --aet STRANGER "${BASE[@]}" \
   --instance "$S22" --approve all --reviewer 'Doe^Jane'
 one_error "$work/stranger" NetworkError "roi, unknown calling AE" "$PEER_NAME: C-MOVE failed: Peer aborted"
+grep -q "does the peer know our AE title" "$work/stranger.err" && ok ||
+  bad "roi, unknown calling AE: no hint about our AE title: $(cat "$work/stranger.err")"
 cache_clean "unknown calling AE"
 # --- a move destination the PACS does not know: C-MOVE answered with a failure status --------------------------
 run 6 "roi, unknown move destination" "$work/dest" -- "$IODEEP" roi "${P[@]}" --move-aet STRANGER --instance "$S22" \

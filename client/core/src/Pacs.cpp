@@ -219,7 +219,14 @@ class Association : public DcmSCU {
 
   // Throws NetworkError for a failed exchange (timeout, connection lost).
   void checkExchange(const OFCondition& cond, const std::string& what) const {
-    if (cond.bad()) throw Error(ErrorCode::NetworkError, what + " failed: " + cond.text(), where());
+    if (cond.good()) return;
+    // Orthanc accepts the association of a calling AE title it does not know and aborts it at the
+    // first request that needs a known peer (C-MOVE, C-STORE)
+    const bool aborted = cond == DUL_PEERABORTEDASSOCIATION;
+    throw Error(ErrorCode::NetworkError,
+                what + " failed: " + cond.text() +
+                    (aborted ? " (does the peer know our AE title and allow it this service?)" : ""),
+                where());
   }
 
   // C-FIND: responses streamed to the handler
