@@ -352,11 +352,11 @@ std::string RoiResult::toText() const {
   if (!approvedSet && !rejectedSet) o << "stored:    nothing (no proposal approved)\n";
   const auto& t = timings;
   o << "timings:   locate " << std::llround(t.locateMs) << " ms, slice retrieval " << std::llround(t.sliceRetrieveMs)
-    << " ms, model discovery (C-FIND) " << std::llround(t.discoveryMs) << " ms, selection " << t.selectMs
-    << " ms, model " << std::llround(t.modelRetrieveMs) << " ms, build " << std::llround(t.buildMs) << " ms, inference "
-    << std::llround(t.inferenceMs) << " ms, contours " << std::llround(t.contourMs) << " ms, RT Structure Set "
-    << std::llround(t.rtstructMs) << " ms, C-STORE " << std::llround(t.storeMs) << " ms, total "
-    << std::llround(t.totalMs) << " ms\n";
+    << " ms, model discovery (C-FIND) " << std::llround(t.discoveryMs) << " ms, selection "
+    << static_cast<double>(std::llround(t.selectMs * 10)) / 10.0 << " ms, model " << std::llround(t.modelRetrieveMs)
+    << " ms, build " << std::llround(t.buildMs) << " ms, inference " << std::llround(t.inferenceMs) << " ms, contours "
+    << std::llround(t.contourMs) << " ms, RT Structure Set " << std::llround(t.rtstructMs) << " ms, C-STORE "
+    << std::llround(t.storeMs) << " ms, total " << std::llround(t.totalMs) << " ms\n";
   return o.str();
 }
 
