@@ -1,7 +1,5 @@
 // The commands that talk to the PACS: one per persona (docs/cli.md). They parse options, call
 // the client core and print its reports.
-#include <unistd.h>
-
 #include <boost/program_options.hpp>
 #include <iostream>
 
@@ -12,6 +10,7 @@
 #include "iodeep/client/Outbox.hpp"
 #include "iodeep/client/Roi.hpp"
 #include "iodeep/client/Upload.hpp"
+#include "iodeep/iod/AtomicFile.hpp"
 
 namespace po = boost::program_options;
 
@@ -181,16 +180,8 @@ int select(const std::vector<std::string>& args) {
   addSliceOptions(d, request);
   if (!parseOptions(args, d)) return kExitOk;
   const auto c = f.resolve();
-  const client::ModelCache cache(c.cacheDir, c.cacheMaxBytes);  // its parent holds the working directory
-  const auto work = cache.directory().parent_path() / ("select-" + std::to_string(::getpid()));
-  struct Cleanup {
-    std::filesystem::path p;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(p, ec);
-    }
-  } cleanup{work};
-  const auto report = client::selectForSlices(c, request, work);
+  const iod::TemporaryDirectory work(c.cacheDir.parent_path(), "select-");
+  const auto report = client::selectForSlices(c, request, work.path());
   std::cout << (f.json ? report.toJson() : report.toText());
   return report.selection.exitCode();
 }
@@ -281,17 +272,9 @@ int rtstructListCommand(const std::vector<std::string>& args) {
   if (!parseOptions(args, d)) return kExitOk;
   if (seriesUid.empty()) throw Error(ErrorCode::InvalidArgument, "--series is required");
   const auto c = f.resolve();
-  const bool keep = !directory.empty();
-  const std::filesystem::path dir =
-      keep ? std::filesystem::path(directory) : c.cacheDir.parent_path() / ("rtstruct-" + std::to_string(::getpid()));
-  struct Cleanup {
-    std::filesystem::path p;
-    bool keep;
-    ~Cleanup() {
-      std::error_code ec;
-      if (!keep) std::filesystem::remove_all(p, ec);
-    }
-  } cleanup{dir, keep};
+  std::optional<iod::TemporaryDirectory> temporary;  // unless the caller keeps the files
+  if (directory.empty()) temporary.emplace(c.cacheDir.parent_path(), "rtstruct-");
+  const std::filesystem::path dir = temporary ? temporary->path() : std::filesystem::path(directory);
   const auto sets = client::findStructureSets(client::Pacs(c.network), study, seriesUid, dir);
   std::cout << (f.json ? client::toJson(sets) : client::toText(sets));
   return kExitOk;

@@ -14,7 +14,7 @@ namespace iodeep::iod {
 namespace {
 
 [[noreturn]] void outputError(const std::filesystem::path& p, const std::string& what) {
-  throw Error(ErrorCode::OutputError, p.string() + ": cannot write: " + what);
+  throw Error(ErrorCode::OutputError, "cannot write: " + what, ErrorContext{.file = p.string()});
 }
 
 void fsyncPath(const std::filesystem::path& p, int flags, const std::filesystem::path& reported) {
@@ -82,6 +82,19 @@ void writeFileAtomically(const std::filesystem::path& target, std::span<const st
 
 void writeFileAtomically(const std::filesystem::path& target, std::string_view text) {
   writeFileAtomically(target, std::as_bytes(std::span<const char>(text.data(), text.size())));
+}
+
+TemporaryDirectory::TemporaryDirectory(const std::filesystem::path& parent, std::string_view prefix) {
+  std::random_device rd;
+  path_ = parent / (std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+  std::error_code ec;
+  std::filesystem::create_directories(path_, ec);
+  if (ec) outputError(path_, ec.message());
+}
+
+TemporaryDirectory::~TemporaryDirectory() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
 }
 
 }  // namespace iodeep::iod

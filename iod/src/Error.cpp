@@ -111,28 +111,26 @@ void Error::render() {
   if (!context_.dimseStatus.empty()) rendered_ += " (status " + context_.dimseStatus + ")";
 }
 
-Error& Error::inFile(const std::string& file) {
-  if (context_.file.empty()) context_.file = file;
+Error& Error::setOnce(std::string ErrorContext::*field, const std::string& value) {
+  if ((context_.*field).empty()) context_.*field = value;  // the innermost, most precise value wins
   render();
   return *this;
+}
+
+Error& Error::inFile(const std::string& file) {
+  return setOnce(&ErrorContext::file, file);
 }
 
 Error& Error::withUid(const std::string& uid) {
-  if (context_.uid.empty()) context_.uid = uid;
-  render();
-  return *this;
+  return setOnce(&ErrorContext::uid, uid);
 }
 
 Error& Error::withTag(const std::string& tag) {
-  if (context_.dicomTag.empty()) context_.dicomTag = tag;
-  render();
-  return *this;
+  return setOnce(&ErrorContext::dicomTag, tag);
 }
 
 Error& Error::withPeer(const std::string& peer) {
-  if (context_.peer.empty()) context_.peer = peer;
-  render();
-  return *this;
+  return setOnce(&ErrorContext::peer, peer);
 }
 
 Error& Error::within(const std::string& part) {

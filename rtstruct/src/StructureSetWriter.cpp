@@ -234,7 +234,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   const OFCondition cond = file.saveFile(OFFilename(out.temporaryPath().c_str()), EXS_LittleEndianExplicit);
   iod::dcmtk::check(cond, ErrorCode::OutputError, "cannot write", ErrorContext{.file = path.string()});
   out.commit();
-  return {sop, series, contourCount};
+  return {sop, series, contourCount, in.rois.size()};
 }
 
 }  // namespace iodeep::rtstruct

@@ -29,8 +29,8 @@ Outbox::Outbox(fs::path directory) : directory_(std::move(directory)) {
   }
 }
 
-fs::path Outbox::pathFor(const std::string& sopInstanceUid) const {
-  return directory_ / (sopInstanceUid + ".dcm");
+fs::path Outbox::pathFor(const std::string& uniqueName) const {
+  return directory_ / (uniqueName + ".dcm");
 }
 
 void Outbox::recordFailure(const fs::path& file, const std::string& error) const {

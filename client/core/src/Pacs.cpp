@@ -23,6 +23,7 @@
 #include <mutex>
 #include <thread>
 
+#include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Uid.hpp"
@@ -370,28 +371,6 @@ class ListeningScp {
   std::thread thread_;
 };
 
-// A temporary directory beside the target, removed with whatever is left in it.
-class TempDir {
- public:
-  explicit TempDir(const std::filesystem::path& besides) {
-    std::filesystem::create_directories(besides);
-    path_ = besides / (".receiving-" + iod::makeRandomUid().substr(5, 16));
-    std::filesystem::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  TempDir(TempDir&&) = delete;
-  TempDir& operator=(TempDir&&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 // Moves every complete instance from @p from into @p to as <SOPInstanceUID>.dcm.
 void collect(const std::filesystem::path& from, const std::filesystem::path& to, RetrieveResult& result) {
   for (const auto& entry : std::filesystem::directory_iterator(from)) {
@@ -558,7 +537,8 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   const bool move = options_.retrieve == RetrieveMode::Move;
   const char* model =
       move ? UID_MOVEStudyRootQueryRetrieveInformationModel : UID_GETStudyRootQueryRetrieveInformationModel;
-  TempDir incoming(directory);
+  // files arrive beside the target and enter it only when complete
+  const iod::TemporaryDirectory incoming(directory, ".receiving-");
   Association a(options_, options_.pacs.toString());
   a.propose(model, requestSyntaxes());
   if (!move) {

@@ -7,6 +7,7 @@
 
 #include "iodeep/client/Outbox.hpp"
 #include "iodeep/client/Review.hpp"
+#include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Uid.hpp"
@@ -21,26 +22,6 @@ using Clock = std::chrono::steady_clock;
 double ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
-
-// A working directory for one run, removed afterwards (slices are patient data: not kept).
-class WorkDir {
- public:
-  explicit WorkDir(const fs::path& parent) : path_(parent / ("run-" + iod::makeRandomUid().substr(5, 20))) {
-    fs::create_directories(path_);
-  }
-  WorkDir(const WorkDir&) = delete;
-  WorkDir& operator=(const WorkDir&) = delete;
-  WorkDir(WorkDir&&) = delete;
-  WorkDir& operator=(WorkDir&&) = delete;
-  ~WorkDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 selector::Candidate candidateOf(const RemoteModel& m, const std::string& peer) {
   selector::Candidate c;
@@ -60,13 +41,12 @@ selector::Candidate candidateOf(const RemoteModel& m, const std::string& peer) {
 
 // The approved (or rejected) set: into the outbox first, then to the PACS.
 StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::path& file,
-                             const rtstruct::WrittenStructureSet& written, std::string status, std::size_t rois,
-                             double& storeMs) {
+                             const rtstruct::WrittenStructureSet& written, std::string status, double& storeMs) {
   StoredSet s;
   s.sopInstanceUid = written.sopInstanceUid;
   s.seriesInstanceUid = written.seriesInstanceUid;
   s.approvalStatus = std::move(status);
-  s.rois = rois;
+  s.rois = written.rois;
   s.contours = written.contours;
   const auto t = Clock::now();
   try {
@@ -80,10 +60,6 @@ StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::p
   }
   storeMs += ms(t, Clock::now());
   return s;
-}
-
-std::size_t countRois(const fs::path& file) {
-  return rtstruct::readStructureSet(file).rois.size();
 }
 
 }  // namespace
@@ -198,7 +174,8 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   const Pacs pacs(config.network);
   ModelCache cache(config.cacheDir, config.cacheMaxBytes);
   const Outbox outbox(config.outboxDir);
-  const WorkDir work(cache.directory().parent_path());
+  // the run's working directory, removed afterwards: slices are patient data, not kept
+  const iod::TemporaryDirectory work(cache.directory().parent_path(), "run-");
 
   r.selection = selectForSlices(config, options.slices, work.path());
   r.timings.locateMs = r.selection.locateMs;
@@ -250,12 +227,10 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   }
   r.timings.rtstructMs = ms(t, Clock::now());
   if (files.approved) {
-    r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", countRois(approvedPath),
-                                       r.timings.storeMs);
+    r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", r.timings.storeMs);
   }
   if (files.rejected) {
-    r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", countRois(rejectedPath),
-                                       r.timings.storeMs);
+    r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.timings.storeMs);
   }
   // read back: the PACS returns each stored set by C-FIND under the slices' study
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {

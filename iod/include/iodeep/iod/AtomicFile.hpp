@@ -30,6 +30,24 @@ class AtomicFile {
   bool committed_{false};
 };
 
+/// A uniquely named directory "<prefix><random>" inside @p parent (created when missing), removed
+/// with everything in it by the destructor: where partial downloads and per-run files live.
+class TemporaryDirectory {
+ public:
+  /// Throws Error(OutputError) when it cannot be created.
+  TemporaryDirectory(const std::filesystem::path& parent, std::string_view prefix);
+  ~TemporaryDirectory();
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  TemporaryDirectory(TemporaryDirectory&&) = delete;
+  TemporaryDirectory& operator=(TemporaryDirectory&&) = delete;
+
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
 /// Writes @p bytes to @p target atomically. Throws Error(OutputError).
 void writeFileAtomically(const std::filesystem::path& target, std::span<const std::byte> bytes);
 void writeFileAtomically(const std::filesystem::path& target, std::string_view text);

@@ -115,6 +115,7 @@ class Error : public std::runtime_error {
   Error& withPeer(const std::string& peer);
 
  private:
+  Error& setOnce(std::string ErrorContext::*field, const std::string& value);
   void render();
   ErrorCode code_;
   std::string detail_;

@@ -49,6 +49,7 @@ struct WrittenStructureSet {
   std::string sopInstanceUid;
   std::string seriesInstanceUid;
   std::size_t contours{0};
+  std::size_t rois{0};
 };
 
 /// Writes @p input as an RT Structure Set (atomically). Patient, study and frame of reference come

@@ -33,8 +33,9 @@ class Outbox {
   /// Creates @p directory when missing. Throws Error(OutputError) when it cannot.
   explicit Outbox(std::filesystem::path directory);
 
-  /// Where a structure set with this SOP Instance UID is kept: write it there (atomically).
-  [[nodiscard]] std::filesystem::path pathFor(const std::string& sopInstanceUid) const;
+  /// A file in the outbox named after @p uniqueName (a fresh UID, say): write a structure set there
+  /// (atomically). The SOP Instance UID read from the file is what list() reports.
+  [[nodiscard]] std::filesystem::path pathFor(const std::string& uniqueName) const;
   /// Records a failed attempt for @p file (kept beside it; the set itself is never touched).
   void recordFailure(const std::filesystem::path& file, const std::string& error) const;
   /// Removes a set that the PACS stored.
