@@ -4,6 +4,9 @@
 #include <cstring>
 #include <fstream>
 
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
+
 #include "iodeep/iod/DcmtkBridge.hpp"
 
 namespace iodeep::iod {
@@ -108,6 +111,75 @@ std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
 
 SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame);
 
+bool isDcmjpegSyntax(E_TransferSyntax xfer) {
+  switch (xfer) {
+    case EXS_JPEGProcess1:
+    case EXS_JPEGProcess2_4:
+    case EXS_JPEGProcess3_5:
+    case EXS_JPEGProcess6_8:
+    case EXS_JPEGProcess7_9:
+    case EXS_JPEGProcess10_12:
+    case EXS_JPEGProcess11_13:
+    case EXS_JPEGProcess14:
+    case EXS_JPEGProcess15:
+    case EXS_JPEGProcess16_18:
+    case EXS_JPEGProcess17_19:
+    case EXS_JPEGProcess20_22:
+    case EXS_JPEGProcess21_23:
+    case EXS_JPEGProcess24_26:
+    case EXS_JPEGProcess25_27:
+    case EXS_JPEGProcess28:
+    case EXS_JPEGProcess29:
+    case EXS_JPEGProcess14SV1:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// DCMTK's JPEG decoder (3.6.7) first walks the markers of the first fragment to find the sample
+// precision, and that walk never advances past a TEM marker (FF01): a hostile or corrupt file would
+// hang the caller (found by the slice fuzzer). Walk the same way first and refuse such a stream.
+// TEM is a stand-alone marker no DICOM JPEG header needs before its SOF.
+void refuseStallingJpegHeader(DcmDataset& ds) {
+  DcmElement* element = nullptr;
+  if (ds.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return;
+  auto* pixelData = dynamic_cast<DcmPixelData*>(element);
+  if (pixelData == nullptr) return;
+  DcmPixelSequence* sequence = nullptr;
+  if (pixelData->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence).bad() ||
+      sequence == nullptr) {
+    return;
+  }
+  DcmPixelItem* item = nullptr;
+  Uint8* data = nullptr;
+  if (sequence->getItem(item, 1).bad() || item == nullptr || item->getUint8Array(data).bad() || data == nullptr) {
+    return;  // DCMTK reports these itself
+  }
+  const std::uint64_t length = item->getLength();
+  const auto word = [&](std::uint64_t at) { return static_cast<unsigned>((data[at] << 8U) | data[at + 1]); };
+  std::uint64_t offset = 0;
+  while (offset + 4 < length) {
+    const unsigned marker = word(offset);
+    const bool startOfFrame = marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 && marker != 0xFFC8 &&
+                              marker != 0xFFCC;
+    if (startOfFrame) return;
+    if (marker == 0xFF01) {
+      unsupported("JPEG stream in the first fragment has a TEM marker (FF01) at byte " + std::to_string(offset) +
+                  " before its start-of-frame (corrupt header)");
+    }
+    if (marker == 0xFFFF) {
+      offset += 1;
+    } else if ((marker >= 0xFFD0 && marker <= 0xFFD9) || (marker >= 0xFF03 && marker <= 0xFFBF)) {
+      offset += 2;
+    } else if (marker >= 0xFFC4) {
+      offset += word(offset + 2) + 2ULL;  // segment with a length
+    } else {
+      return;  // DCMTK stops here with a syntax error
+    }
+  }
+}
+
 }  // namespace
 
 SliceAttributes readSliceAttributes(const std::filesystem::path& path) {
@@ -161,6 +233,7 @@ SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
   // Decompress into Explicit VR Little Endian when needed.
   DcmXfer original(ds.getOriginalXfer());
   if (original.isEncapsulated()) {
+    if (isDcmjpegSyntax(original.getXfer())) refuseStallingJpegHeader(ds);
     const OFCondition cond = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (cond.bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
       unsupported(std::string("compressed pixel data in ") + original.getXferName() + " that DCMTK cannot decode here" +

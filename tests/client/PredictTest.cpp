@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -223,6 +224,28 @@ TEST(Predict, SlicesTheNetworkCannotTakeAreClearErrors) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);  // frame out of range
+  }
+}
+
+// DCMTK 3.6.7's JPEG decoder never gets past a TEM marker (FF01) while it looks for the sample
+// precision: the slice fuzzer hung there. readSlice must refuse such a stream, not hang.
+TEST(Predict, ATemMarkerBeforeTheJpegFrameHeaderIsRefusedNotAHang) {
+  test::TempDir dir;
+  auto bytes = test::readBytes(kPydicomTestFiles / "JPEG-lossy.dcm");
+  const std::array<std::byte, 3> soi{std::byte{0xFF}, std::byte{0xD8}, std::byte{0xFF}};
+  const auto at = std::search(bytes.begin(), bytes.end(), soi.begin(), soi.end());
+  ASSERT_NE(at, bytes.end());
+  ASSERT_EQ(std::search(at + 1, bytes.end(), soi.begin(), soi.end()), bytes.end()) << "one JPEG stream";
+  *(at + 3) = std::byte{0x01};  // FFD8 FFC1 (SOF1) becomes FFD8 FF01 (TEM)
+  const auto corrupt = dir.path() / "tem.dcm";
+  test::writeBytes(corrupt, bytes);
+  EXPECT_NO_THROW((void)iod::readSlice(kPydicomTestFiles / "JPEG-lossy.dcm"));  // the untouched file decodes
+  try {
+    (void)iod::readSlice(corrupt);
+    FAIL() << "a JPEG stream with TEM before its SOF was decoded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::UnsupportedImage) << e.what();
+    EXPECT_NE(std::string(e.what()).find("FF01"), std::string::npos) << e.what();
   }
 }
 
