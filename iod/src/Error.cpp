@@ -39,6 +39,7 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::AssociationRejected: return "AssociationRejected";
     case ErrorCode::DimseFailure: return "DimseFailure";
     case ErrorCode::NetworkError: return "NetworkError";
+    case ErrorCode::Cancelled: return "Cancelled";
     case ErrorCode::DicomError: return "DicomError";
     case ErrorCode::TorchError: return "TorchError";
     case ErrorCode::Internal: return "Internal";
@@ -83,7 +84,8 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::PacsUnreachable:
     case ErrorCode::AssociationRejected:
     case ErrorCode::DimseFailure:
-    case ErrorCode::NetworkError: return kExitPacs;
+    case ErrorCode::NetworkError:
+    case ErrorCode::Cancelled: return kExitPacs;
     case ErrorCode::DicomError:
     case ErrorCode::TorchError:
     case ErrorCode::Internal: return kExitInternal;

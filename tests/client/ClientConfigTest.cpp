@@ -277,3 +277,66 @@ TEST(NetworkOptions, Validate) {
   // Pacs validates on construction
   EXPECT_THROW(client::Pacs(client::NetworkOptions{}), Error);
 }
+
+// The settings dialog writes the configuration; what it writes reads back to the same values.
+TEST(ClientConfig, SavedConfigurationReadsBackToTheSameValues) {
+  test::TempDir dir;
+  client::ClientConfig c;
+  c.network.pacs = client::Peer::parse("ORTHANC@127.0.0.1:4242");
+  c.network.callingAeTitle = "VIEWER";
+  c.network.retrieve = client::RetrieveMode::Get;
+  c.network.movePort = 11999;
+  c.network.moveAeTitle = "VIEWERSCP";
+  c.network.maxPdu = 65536;
+  c.network.connectTimeoutSeconds = 7;
+  c.network.dimseTimeoutSeconds = 90;
+  c.allowTorchScript = true;
+  c.cacheDir = dir / "models";
+  c.cacheMaxBytes = 123ULL << 20U;
+  c.outboxDir = dir / "outbox";
+  c.engineMaxBytes = 456ULL << 20U;
+  c.imageCacheDir = dir / "images";
+  c.imageCacheMaxBytes = 789ULL << 20U;
+  c.reviewer = "Doe^Jane";
+  const auto path = dir / "sub" / "client.json";
+  client::saveClientConfig(c, path, "written by the test");
+  const auto back = client::loadClientConfig(path);
+  EXPECT_EQ(back.network.pacs.toString(), "ORTHANC@127.0.0.1:4242");
+  EXPECT_EQ(back.network.callingAeTitle, "VIEWER");
+  EXPECT_EQ(back.network.retrieve, client::RetrieveMode::Get);
+  EXPECT_EQ(back.network.movePort, 11999);
+  EXPECT_EQ(back.network.moveAeTitle, "VIEWERSCP");
+  EXPECT_EQ(back.network.maxPdu, 65536U);
+  EXPECT_EQ(back.network.connectTimeoutSeconds, 7U);
+  EXPECT_EQ(back.network.dimseTimeoutSeconds, 90U);
+  EXPECT_TRUE(back.allowTorchScript);
+  EXPECT_EQ(back.cacheDir, c.cacheDir);
+  EXPECT_EQ(back.cacheMaxBytes, c.cacheMaxBytes);
+  EXPECT_EQ(back.outboxDir, c.outboxDir);
+  EXPECT_EQ(back.engineMaxBytes, c.engineMaxBytes);
+  EXPECT_EQ(back.imageCacheDir, c.imageCacheDir);
+  EXPECT_EQ(back.imageCacheMaxBytes, c.imageCacheMaxBytes);
+  EXPECT_EQ(back.reviewer, "Doe^Jane");
+  EXPECT_EQ(back.source, path);
+  EXPECT_EQ(client::configSavePath(back), path);  // saved again where it came from
+  // nothing but the file itself is left in its directory (written through a temporary file)
+  std::size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(path.parent_path())) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1U);
+}
+
+TEST(ClientConfig, DefaultsSaveAndReadBack) {
+  test::TempDir dir;
+  const ScopedEnv cache("XDG_CACHE_HOME", (dir / "c").string());
+  const ScopedEnv data("XDG_DATA_HOME", (dir / "d").string());
+  const auto c = client::parseClientConfig("{}", "inline");
+  EXPECT_EQ(c.imageCacheDir, dir / "c" / "iodeep" / "images");
+  client::saveClientConfig(c, dir / "defaults.json");
+  const auto back = client::loadClientConfig(dir / "defaults.json");
+  EXPECT_EQ(back.cacheDir, c.cacheDir);
+  EXPECT_EQ(back.imageCacheDir, c.imageCacheDir);
+  EXPECT_EQ(back.network.pacs.aeTitle, "");  // no PACS configured stays unconfigured
+}

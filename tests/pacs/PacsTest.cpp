@@ -8,7 +8,9 @@
 #include <map>
 
 #include "../iod/TestSupport.hpp"
+#include "OrthancSupport.hpp"
 #include "iodeep/client/Browse.hpp"
+#include "iodeep/client/ImageCache.hpp"
 #include "iodeep/client/ModelCache.hpp"
 #include "iodeep/client/Outbox.hpp"
 #include "iodeep/client/Pack.hpp"
@@ -22,6 +24,9 @@
 #include "iodeep/iod/Uid.hpp"
 
 using namespace iodeep;
+using test::optionsFrom;
+using test::PrivateOrthanc;
+using test::readEnv;
 namespace fs = std::filesystem;
 
 namespace {
@@ -29,58 +34,6 @@ namespace {
 const fs::path kSource = IODEEP_SOURCE_DIR;
 const fs::path kBrain = kSource / "examples/brain-unet/brain-unet.dcm";
 const fs::path kSlice22 = kSource / "examples/brain-unet/series/slice_022.dcm";
-
-std::map<std::string, std::string> readEnv(const fs::path& file) {
-  std::map<std::string, std::string> env;
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    const auto eq = line.find('=');
-    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  if (env.empty()) throw std::runtime_error("no Orthanc env in " + file.string() + " (the orthanc fixture)");
-  return env;
-}
-
-client::NetworkOptions optionsFrom(const std::map<std::string, std::string>& env) {
-  client::NetworkOptions o;
-  o.pacs = client::Peer::parse(env.at("ORTHANC_AET") + "@127.0.0.1:" + env.at("ORTHANC_DICOM_PORT"));
-  o.callingAeTitle = env.at("CLIENT_AET");
-  o.movePort = static_cast<std::uint16_t>(std::stoi(env.at("CLIENT_PORT")));
-  o.connectTimeoutSeconds = 3;
-  o.dimseTimeoutSeconds = 30;
-  return o;
-}
-
-// An Orthanc of the test's own, stopped (by PID) when the test ends.
-class PrivateOrthanc {
- public:
-  PrivateOrthanc() {
-    script("start");
-    env_ = readEnv(dir_ / "orthanc" / "env");
-  }
-  ~PrivateOrthanc() {
-    try {
-      script("stop");
-    } catch (const std::exception&) {
-      // already reported by the test
-    }
-  }
-  PrivateOrthanc(const PrivateOrthanc&) = delete;
-  PrivateOrthanc& operator=(const PrivateOrthanc&) = delete;
-  void kill() { script("kill"); }
-  void restart() { script("restart"); }
-  [[nodiscard]] client::NetworkOptions options() const { return optionsFrom(env_); }
-
- private:
-  void script(const std::string& command) {
-    const std::string cmd = "bash '" + (kSource / "scripts/orthanc.sh").string() + "' " + command + " '" +
-                            (dir_ / "orthanc").string() + "' >'" + (dir_ / (command + ".log")).string() + "' 2>&1";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("orthanc.sh " + command + " failed: see " + cmd);
-  }
-  test::TempDir tmp_;
-  fs::path dir_{tmp_.path()};
-  std::map<std::string, std::string> env_;
-};
 
 template <typename F>
 ErrorCode codeOf(F&& f) {
@@ -274,4 +227,125 @@ TEST(OutboxFlush, KilledThenRestartedPacs) {
   const auto found = client::findInstances(pacs, slice.studyInstanceUid, written.approved->seriesInstanceUid);
   ASSERT_EQ(found.size(), 1U);
   EXPECT_EQ(found[0].sopInstanceUid, sop);
+}
+
+// ---- what the viewer uses: the image cache with progress and cancel, local selection, review ----
+
+namespace {
+
+std::vector<fs::path> exampleSeries() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(kSource / "examples/brain-unet/series")) {
+    if (e.path().extension() == ".dcm") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+TEST(ViewerCore, ImageCacheRetrievesOnlyWhatIsMissingInSliceOrder) {
+  PrivateOrthanc orthanc;
+  for (const auto mode : {client::RetrieveMode::Move, client::RetrieveMode::Get}) {
+    auto options = orthanc.options();
+    options.retrieve = mode;
+    const client::Pacs pacs(options);
+    const auto files = exampleSeries();
+    ASSERT_EQ(files.size(), 62U);
+    (void)pacs.store(files);
+    const auto a = iod::readSliceAttributes(files.front());
+    test::TempDir dir;
+    client::ImageCache cache(dir / "images", 1ULL << 30U);
+    std::vector<client::SeriesProgress> seen;
+    const auto record = [&](const client::SeriesProgress& p) {
+      seen.push_back(p);
+      return true;
+    };
+    auto series = cache.openSeries(pacs, a.studyInstanceUid, a.seriesInstanceUid, record);
+    ASSERT_EQ(series.size(), 62U);
+    EXPECT_EQ(seen.front().present, 0U);  // nothing local at first
+    EXPECT_EQ(seen.back().present, 62U);
+    EXPECT_EQ(seen.back().total, 62U);
+    EXPECT_GT(seen.size(), 2U) << "the PACS's pending responses reach the progress handler";
+    // in order along the slice normal (this series' positions fall as its instance numbers rise:
+    // the order of the instance numbers is kept)
+    for (std::size_t i = 1; i < series.size(); ++i) {
+      EXPECT_LT(series[i - 1].instanceNumber, series[i].instanceNumber);
+      EXPECT_GT(series[i - 1].position, series[i].position);
+    }
+    // everything local: opening again moves nothing
+    seen.clear();
+    series = cache.openSeries(pacs, a.studyInstanceUid, a.seriesInstanceUid, record);
+    EXPECT_EQ(seen.front().present, 62U);
+    // two removed: only those two come back, one by one
+    fs::remove(series[3].file);
+    fs::remove(series[40].file);
+    seen.clear();
+    series = cache.openSeries(pacs, a.studyInstanceUid, a.seriesInstanceUid, record);
+    ASSERT_EQ(series.size(), 62U);
+    EXPECT_EQ(seen.front().present, 60U);
+    EXPECT_EQ(seen.size(), 4U);  // 60, 61, 62, and the final report
+    EXPECT_EQ(cache.localSeries(a.seriesInstanceUid).size(), 62U);
+    // a hostile series UID cannot leave the cache directory
+    EXPECT_THROW((void)cache.seriesDirectory("../../etc"), Error);
+  }
+}
+
+TEST(ViewerCore, CancelledRetrievalKeepsOnlyCompleteFiles) {
+  PrivateOrthanc orthanc;
+  const client::Pacs pacs(orthanc.options());
+  const auto files = exampleSeries();
+  (void)pacs.store(files);
+  const auto a = iod::readSliceAttributes(files.front());
+  test::TempDir dir;
+  client::ImageCache cache(dir / "images", 1ULL << 30U);
+  std::size_t calls = 0;
+  try {
+    (void)cache.openSeries(pacs, a.studyInstanceUid, a.seriesInstanceUid,
+                           [&](const client::SeriesProgress&) { return ++calls < 3; });
+    FAIL() << "the cancel was not reported";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Cancelled) << e.what();
+  }
+  // whatever arrived before the PACS saw the C-CANCEL is complete and readable
+  const auto kept = cache.localSeries(a.seriesInstanceUid);
+  EXPECT_LE(kept.size(), 62U);
+  for (const auto& k : kept) EXPECT_NO_THROW((void)iod::readSlice(k.file)) << k.file;
+  for (const auto& e : fs::directory_iterator(cache.seriesDirectory(a.seriesInstanceUid))) {
+    EXPECT_EQ(e.path().extension(), ".dcm") << "no partial file left: " << e.path();
+  }
+  // and the next open completes the series
+  EXPECT_EQ(cache.openSeries(pacs, a.studyInstanceUid, a.seriesInstanceUid).size(), 62U);
+}
+
+TEST(ViewerCore, LocalSelectionFetchPredictStoreReview) {
+  PrivateOrthanc orthanc;
+  const client::Pacs pacs(orthanc.options());
+  (void)pacs.store({kBrain, kSlice22});
+  test::TempDir dir;
+  client::ClientConfig config;
+  config.network = orthanc.options();
+  config.cacheDir = dir / "models";
+  config.outboxDir = dir / "outbox";
+  const auto selection = client::selectForLocalSlices(config, {kSlice22}, dir / "work");
+  ASSERT_TRUE(selection.selection.matched()) << selection.toText();
+  const auto& chosen = selection.models.at(*selection.selection.chosen);
+  const auto first = client::fetchModel(config, chosen, dir / "work");
+  EXPECT_FALSE(first.fromCache);
+  EXPECT_GT(first.bytesMoved, 0U);
+  const auto again = client::fetchModel(config, chosen, dir / "work");
+  EXPECT_TRUE(again.fromCache);
+  EXPECT_EQ(again.bytesMoved, 0U);
+  const auto p = client::predict({again.model.file, kSlice22, 0, false, true});
+  ASSERT_GE(p.proposals.size(), 1U);
+  const std::vector<client::PredictResult> predictions{p};
+  // no reviewer: refused before anything is written
+  EXPECT_EQ(codeOf([&] { (void)client::storeReview(config, predictions, {{0}, ""}); }), ErrorCode::InvalidArgument);
+  const auto stored = client::storeReview(config, predictions, {{0}, "Doe^Jane"});
+  ASSERT_TRUE(stored.approvedSet);
+  EXPECT_TRUE(stored.approvedSet->stored);
+  EXPECT_TRUE(stored.approvedSet->foundOnPacs);
+  EXPECT_EQ(stored.approvedSet->rois, 1U);
+  EXPECT_FALSE(stored.rejectedSet);
+  EXPECT_TRUE(client::Outbox(config.outboxDir).list().empty());
 }

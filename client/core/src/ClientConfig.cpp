@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/JsonParse.hpp"
@@ -31,6 +32,7 @@ ClientConfig defaults() {
   ClientConfig c;
   c.cacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "models";
   c.outboxDir = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "outbox";
+  c.imageCacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "images";
   return c;
 }
 
@@ -56,6 +58,8 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "cache_max_mb",
                                               "outbox_dir",
                                               "engine_max_mb",
+                                              "image_cache_dir",
+                                              "image_cache_max_mb",
                                               "reviewer",
                                               "comment"};
   for (const auto& [key, value] : j.items()) {
@@ -99,6 +103,10 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
     if (j.contains("cache_max_mb")) c.cacheMaxBytes = integer("cache_max_mb", 1, 1U << 24U) << 20U;
     if (j.contains("outbox_dir")) c.outboxDir = str("outbox_dir");
     if (j.contains("engine_max_mb")) c.engineMaxBytes = integer("engine_max_mb", 1, 1U << 24U) << 20U;
+    if (j.contains("image_cache_dir")) c.imageCacheDir = str("image_cache_dir");
+    if (j.contains("image_cache_max_mb")) {
+      c.imageCacheMaxBytes = integer("image_cache_max_mb", 1, 1U << 24U) << 20U;
+    }
     if (j.contains("reviewer")) c.reviewer = str("reviewer");
   } catch (Error& e) {
     e.inFile(source);
@@ -118,6 +126,44 @@ ClientConfig loadClientConfig(const std::filesystem::path& path) {
     file = standard;
   }
   return parseClientConfig(iod::readTextFile(file), file.string());
+}
+
+std::string toJson(const ClientConfig& config, const std::string& comment) {
+  const auto& n = config.network;
+  nlohmann::ordered_json j;
+  if (!comment.empty()) j["comment"] = comment;
+  if (!n.pacs.aeTitle.empty()) j["pacs"] = n.pacs.toString();
+  j["aet"] = n.callingAeTitle;
+  j["retrieve"] = n.retrieve == RetrieveMode::Move ? "move" : "get";
+  j["move_port"] = n.movePort;
+  if (!n.moveAeTitle.empty()) j["move_aet"] = n.moveAeTitle;
+  j["max_pdu"] = n.maxPdu;
+  j["connect_timeout"] = n.connectTimeoutSeconds;
+  j["dimse_timeout"] = n.dimseTimeoutSeconds;
+  j["allow_torchscript"] = config.allowTorchScript;
+  j["cache_dir"] = config.cacheDir.string();
+  j["cache_max_mb"] = config.cacheMaxBytes >> 20U;
+  j["outbox_dir"] = config.outboxDir.string();
+  j["engine_max_mb"] = config.engineMaxBytes >> 20U;
+  j["image_cache_dir"] = config.imageCacheDir.string();
+  j["image_cache_max_mb"] = config.imageCacheMaxBytes >> 20U;
+  if (!config.reviewer.empty()) j["reviewer"] = config.reviewer;
+  return j.dump(2) + "\n";
+}
+
+void saveClientConfig(const ClientConfig& config, const std::filesystem::path& path, const std::string& comment) {
+  const std::string text = toJson(config, comment);
+  (void)parseClientConfig(text, path.string());  // never write what we would refuse to read
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  iod::writeFileAtomically(path, std::string_view(text));
+}
+
+std::filesystem::path configSavePath(const ClientConfig& config) {
+  if (!config.source.empty()) return config.source;
+  const auto env = envPath("IODEEP_CONFIG");
+  if (!env.empty()) return env;
+  return xdg("XDG_CONFIG_HOME", ".config") / "iodeep" / "client.json";
 }
 
 }  // namespace iodeep::client

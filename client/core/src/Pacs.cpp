@@ -256,6 +256,34 @@ class Association : public DcmSCU {
     return EC_Normal;
   }
 
+  // C-MOVE / C-GET: pending responses report progress; the handler may cancel
+  RetrieveProgressHandler onProgress;
+  bool retrieveCancelled{false};
+
+  OFCondition reportProgress(const T_ASC_PresentationContextID presID, const RetrieveResponse& response) {
+    if (!isPending(response.m_status) || !onProgress || retrieveCancelled) return EC_Normal;
+    const RetrieveProgress p{static_cast<std::uint32_t>(response.m_numberOfCompletedSubops) +
+                                 response.m_numberOfWarningSubops,
+                             response.m_numberOfRemainingSubops, response.m_numberOfFailedSubops};
+    if (onProgress(p)) return EC_Normal;
+    retrieveCancelled = true;
+    return sendCANCELRequest(presID);  // the PACS then ends the retrieval with a final response
+  }
+
+  OFCondition handleMOVEResponse(const T_ASC_PresentationContextID presID, RetrieveResponse* response,
+                                 OFBool& waitForNextResponse) override {
+    const OFCondition cond = DcmSCU::handleMOVEResponse(presID, response, waitForNextResponse);
+    if (cond.bad() || response == nullptr) return cond;
+    return reportProgress(presID, *response);
+  }
+
+  OFCondition handleCGETResponse(const T_ASC_PresentationContextID presID, RetrieveResponse* response,
+                                 OFBool& continueCGETSession) override {
+    const OFCondition cond = DcmSCU::handleCGETResponse(presID, response, continueCGETSession);
+    if (cond.bad() || response == nullptr) return cond;
+    return reportProgress(presID, *response);
+  }
+
   // C-GET: instances arrive here on the same association
   std::filesystem::path receiveDir;
   std::uint32_t received{0};
@@ -533,7 +561,8 @@ std::vector<DicomRecord> Pacs::findAll(const Query& query) const {
 
 RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, const std::string& seriesUid,
                               const std::string& sopInstanceUid, const std::filesystem::path& directory,
-                              const std::vector<std::string>& sopClassUids) const {
+                              const std::vector<std::string>& sopClassUids,
+                              const RetrieveProgressHandler& onProgress) const {
   const bool move = options_.retrieve == RetrieveMode::Move;
   const char* model =
       move ? UID_MOVEStudyRootQueryRetrieveInformationModel : UID_GETStudyRootQueryRetrieveInformationModel;
@@ -568,6 +597,7 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
     a.open();
     const auto id = a.context(model, move ? "C-MOVE (Study Root)" : "C-GET (Study Root)");
     a.receiveDir = incoming.path();
+    a.onProgress = onProgress;
     const std::string destination = options_.moveAeTitle.empty() ? options_.callingAeTitle : options_.moveAeTitle;
     const OFCondition cond =
         move ? a.sendMOVERequest(id, destination.c_str(), &keys, &responses) : a.sendCGETRequest(id, &keys, &responses);
@@ -587,6 +617,11 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   where.dimseStatus = statusHex(finalStatus);
   const std::string what = move ? "C-MOVE" : "C-GET";
   if (responses.empty()) throw Error(ErrorCode::NetworkError, what + ": no response", a.where());
+  if (a.retrieveCancelled) {
+    collect(incoming.path(), directory, result);  // what arrived complete is kept
+    throw Error(ErrorCode::Cancelled,
+                what + " cancelled after " + std::to_string(result.files.size()) + " instance(s)", where);
+  }
   if (finalStatus != kSuccess && !isWarning(finalStatus)) {
     throw Error(ErrorCode::DimseFailure,
                 what + " failed (" + std::to_string(result.failed) + " sub-operation(s) failed)" +

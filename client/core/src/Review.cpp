@@ -107,4 +107,44 @@ ReviewFiles writeReview(std::span<const PredictResult> predictions, const Review
   return files;
 }
 
+void ReviewState::reset(std::span<const PredictResult> predictions) {
+  refs_.clear();
+  for (std::size_t p = 0; p < predictions.size(); ++p) {
+    for (std::size_t i = 0; i < predictions[p].proposals.size(); ++i) refs_.push_back({p, i});
+  }
+  verdicts_.assign(refs_.size(), Verdict::Pending);
+}
+
+const ProposalRef& ReviewState::at(std::size_t flat) const {
+  if (flat >= refs_.size()) throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(flat + 1) + " does not exist");
+  return refs_[flat];
+}
+
+Verdict ReviewState::verdict(std::size_t flat) const {
+  (void)at(flat);
+  return verdicts_[flat];
+}
+
+void ReviewState::set(std::size_t flat, Verdict verdict) {
+  (void)at(flat);
+  verdicts_[flat] = verdict;
+}
+
+void ReviewState::approveAll() {
+  std::fill(verdicts_.begin(), verdicts_.end(), Verdict::Approved);
+}
+
+std::size_t ReviewState::count(Verdict verdict) const noexcept {
+  return static_cast<std::size_t>(std::count(verdicts_.begin(), verdicts_.end(), verdict));
+}
+
+ReviewDecision ReviewState::decision(const std::string& reviewer) const {
+  ReviewDecision d;
+  d.reviewer = reviewer;
+  for (std::size_t i = 0; i < verdicts_.size(); ++i) {
+    if (verdicts_[i] == Verdict::Approved) d.approved.push_back(i);
+  }
+  return d;
+}
+
 }  // namespace iodeep::client

@@ -62,6 +62,9 @@ StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::p
   return s;
 }
 
+void chooseNetwork(const ClientConfig& config, const Pacs& pacs, SelectionReport& r,
+                   std::future<std::vector<RemoteModel>>& early, double& discoverMs, const fs::path& workDir);
+
 }  // namespace
 
 SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& request, const fs::path& workDir) {
@@ -106,17 +109,34 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
     r.sliceFiles.push_back(got.files.front());
   }
   r.sliceRetrieveMs = ms(t, Clock::now());
+  chooseNetwork(config, pacs, r, early, discoverMs, workDir);
+  return r;
+}
+
+namespace {
+
+// Selection once the slices are local: discovery (unless @p early has it for the right
+// modality), description of the candidates the PACS did not describe, the choice.
+void chooseNetwork(const ClientConfig& config, const Pacs& pacs, SelectionReport& r,
+                   std::future<std::vector<RemoteModel>>& early, double& discoverMs, const fs::path& workDir) {
+  const auto discover = [&pacs, &discoverMs](const std::string& modality) {
+    const auto t0 = Clock::now();
+    auto found = findModels(pacs, modality, ModelDetail::Index);
+    discoverMs = ms(t0, Clock::now());
+    return found;
+  };
   const auto attributes = iod::readSliceAttributes(r.sliceFiles.front());
   r.query = selector::SliceQuery::from(attributes);
   bool discovered = false;
   if (early.valid()) {
     r.models = early.get();
-    discovered = first.modality == attributes.modality;
+    discovered = !r.instances.empty() && r.instances.front().modality == attributes.modality;
   }
   if (!discovered) r.models = discover(attributes.modality);
   // A PACS that does not return BodyPartExamined or SeriesDescription at C-FIND (dcmqrscp): those
   // candidates are described by the model cache, or retrieved into it once (verified) to be.
   const auto t1 = Clock::now();
+  auto t = t1;
   ModelCache cache(config.cacheDir, config.cacheMaxBytes);
   for (auto& m : r.models) {
     if (!m.bodyPartExamined.empty() && !m.seriesDescription.empty()) continue;
@@ -161,6 +181,96 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
     r.selection = selector::select(r.query, r.candidates);
   }
   r.selectMs = ms(t, Clock::now());
+}
+
+}  // namespace
+
+SelectionReport selectForLocalSlices(const ClientConfig& config, const std::vector<fs::path>& sliceFiles,
+                                     const fs::path& workDir) {
+  if (sliceFiles.empty()) throw Error(ErrorCode::InvalidArgument, "no slice given");
+  const Pacs pacs(config.network);
+  SelectionReport r;
+  r.sliceFiles = sliceFiles;
+  for (const auto& f : sliceFiles) {
+    const auto a = iod::readSliceAttributes(f);
+    InstanceInfo i;
+    i.studyInstanceUid = a.studyInstanceUid;
+    i.seriesInstanceUid = a.seriesInstanceUid;
+    i.sopInstanceUid = a.sopInstanceUid;
+    i.sopClassUid = a.sopClassUid;
+    i.instanceNumber = a.instanceNumber;
+    i.modality = a.modality;
+    i.rows = std::to_string(a.rows);
+    i.columns = std::to_string(a.columns);
+    i.samplesPerPixel = std::to_string(a.samplesPerPixel);
+    if (!r.instances.empty() && i.seriesInstanceUid != r.instances.front().seriesInstanceUid) {
+      throw Error(ErrorCode::InvalidArgument, "the slices are not all of one series",
+                  ErrorContext{.file = f.string()});
+    }
+    r.instances.push_back(std::move(i));
+  }
+  std::future<std::vector<RemoteModel>> none;
+  double discoverMs = 0;
+  chooseNetwork(config, pacs, r, none, discoverMs, workDir);
+  return r;
+}
+
+ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, const fs::path& workDir) {
+  const auto t = Clock::now();
+  ModelCache cache(config.cacheDir, config.cacheMaxBytes);
+  ModelFetch f;
+  if (auto cached = cache.findBySopInstance(chosen.sopInstanceUid)) {
+    f.model = std::move(*cached);
+    f.fromCache = true;
+  } else {
+    const Pacs pacs(config.network);
+    const auto got = pacs.retrieve(QueryLevel::Image, chosen.studyInstanceUid, chosen.seriesInstanceUid,
+                                   chosen.sopInstanceUid, workDir, {std::string(iod::kRawDataStorageUid)});
+    f.bytesMoved = got.bytes;
+    f.model = cache.admit(got.files.front());
+  }
+  f.ms = ms(t, Clock::now());
+  return f;
+}
+
+StoreReport storeReview(const ClientConfig& config, std::span<const PredictResult> predictions,
+                        const ReviewDecision& decision, bool storeRejected) {
+  StoreReport r;
+  if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
+  if (decision.reviewer.empty()) {
+    throw Error(ErrorCode::InvalidArgument, "storing a review needs the reviewer's name (--reviewer or 'reviewer')");
+  }
+  std::size_t total = 0;
+  for (const auto& p : predictions) total += p.proposals.size();
+  const Pacs pacs(config.network);
+  const Outbox outbox(config.outboxDir);
+  auto t = Clock::now();
+  const auto approvedPath = decision.approved.empty() ? fs::path() : outbox.pathFor(iod::makeRandomUid());
+  const auto rejectedPath =
+      storeRejected && decision.approved.size() < total ? outbox.pathFor(iod::makeRandomUid()) : fs::path();
+  ReviewFiles files;
+  if (!approvedPath.empty() || !rejectedPath.empty()) {
+    files = writeReview(predictions, decision, approvedPath, rejectedPath);
+  }
+  r.rtstructMs = ms(t, Clock::now());
+  if (files.approved) {
+    r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", r.storeMs);
+  }
+  if (files.rejected) {
+    r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
+  }
+  // read back: the PACS returns each stored set by C-FIND under the slices' study
+  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+    if (!*set || !(*set)->stored) continue;
+    try {
+      const auto& study = predictions.front().slice.attributes.studyInstanceUid;
+      for (const auto& i : findInstances(pacs, study, (*set)->seriesInstanceUid)) {
+        if (i.sopInstanceUid == (*set)->sopInstanceUid) (*set)->foundOnPacs = true;
+      }
+    } catch (const Error&) {
+      // stored (the PACS said so); only the read-back failed: foundOnPacs stays false
+    }
+  }
   return r;
 }
 
@@ -189,21 +299,15 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
 
   // the model: from the cache (no bytes move, no hash), or retrieved once and verified on entry
-  auto t = Clock::now();
-  r.model = cache.findBySopInstance(chosen.sopInstanceUid);
-  r.modelFromCache = r.model.has_value();
-  if (!r.model) {
-    const auto got =
-        pacs.retrieve(QueryLevel::Image, chosen.studyInstanceUid, chosen.seriesInstanceUid, chosen.sopInstanceUid,
-                      work.path() / "model", {std::string(iod::kRawDataStorageUid)});
-    r.modelBytesMoved = got.bytes;
-    r.model = cache.admit(got.files.front());
-  }
-  r.timings.modelRetrieveMs = ms(t, Clock::now());
+  auto fetched = fetchModel(config, chosen, work.path() / "model");
+  r.model = std::move(fetched.model);
+  r.modelFromCache = fetched.fromCache;
+  r.modelBytesMoved = fetched.bytesMoved;
+  r.timings.modelRetrieveMs = fetched.ms;
 
   // prediction on each slice
-  for (std::size_t i = 0; i < r.selection.sliceFiles.size(); ++i) {
-    PredictOptions po{r.model->file, r.selection.sliceFiles[i], options.slices.frame, config.allowTorchScript, true};
+  for (const auto& slice : r.selection.sliceFiles) {
+    PredictOptions po{r.model->file, slice, options.slices.frame, config.allowTorchScript, true};
     po.engineMaxBytes = config.engineMaxBytes;
     auto p = predict(po);
     r.timings.buildMs += p.buildMs;
@@ -216,29 +320,12 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   r.approved = parseSelection(options.approve, total);
 
   // review: approved (and rejected) sets go to the outbox, then to the PACS
-  t = Clock::now();
-  const ReviewDecision decision{r.approved, reviewer};
-  const auto approvedPath = r.approved.empty() ? fs::path() : outbox.pathFor(iod::makeRandomUid());
-  const auto rejectedPath =
-      options.storeRejected && r.approved.size() < total ? outbox.pathFor(iod::makeRandomUid()) : fs::path();
-  ReviewFiles files;
-  if (!approvedPath.empty() || !rejectedPath.empty()) {
-    files = writeReview(std::span<const PredictResult>(r.predictions), decision, approvedPath, rejectedPath);
-  }
-  r.timings.rtstructMs = ms(t, Clock::now());
-  if (files.approved) {
-    r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", r.timings.storeMs);
-  }
-  if (files.rejected) {
-    r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.timings.storeMs);
-  }
-  // read back: the PACS returns each stored set by C-FIND under the slices' study
-  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
-    if (!*set || !(*set)->stored) continue;
-    const auto& first = r.selection.instances.front();
-    for (const auto& i : findInstances(pacs, first.studyInstanceUid, (*set)->seriesInstanceUid)) {
-      if (i.sopInstanceUid == (*set)->sopInstanceUid) (*set)->foundOnPacs = true;
-    }
+  if (!r.approved.empty() || options.storeRejected) {
+    auto stored = storeReview(config, r.predictions, ReviewDecision{r.approved, reviewer}, options.storeRejected);
+    r.approvedSet = std::move(stored.approvedSet);
+    r.rejectedSet = std::move(stored.rejectedSet);
+    r.timings.rtstructMs = stored.rtstructMs;
+    r.timings.storeMs = stored.storeMs;
   }
   r.timings.totalMs = ms(start, Clock::now());
   return r;

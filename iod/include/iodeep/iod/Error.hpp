@@ -46,6 +46,7 @@ enum class ErrorCode {
   AssociationRejected,      ///< the peer rejected or aborted the association, or accepts no service we need
   DimseFailure,             ///< the peer answered a request with a failure status (C-FIND/MOVE/GET/STORE)
   NetworkError,             ///< the network failed during an exchange (timeout, lost connection, port taken)
+  Cancelled,                ///< the user cancelled the operation (a retrieval, a series of predictions)
   DicomError,               ///< DCMTK reported a failure
   TorchError,               ///< libtorch reported a failure
   Internal,                 ///< a bug: an invariant did not hold

@@ -19,7 +19,9 @@ struct ClientConfig {
   std::uint64_t cacheMaxBytes{4ULL << 30U};   ///< least recently used models go beyond this
   std::filesystem::path outboxDir;            ///< structure sets waiting to be stored
   std::uint64_t engineMaxBytes{2ULL << 30U};  ///< networks kept built in memory (long-running viewer)
-  std::string reviewer;                       ///< default ReviewerName (PN)
+  std::filesystem::path imageCacheDir;             ///< slices the viewer retrieved (patient data)
+  std::uint64_t imageCacheMaxBytes{2ULL << 30U};  ///< least recently opened series go beyond this
+  std::string reviewer;                           ///< default ReviewerName (PN)
   std::filesystem::path source;               ///< the file read, or empty when none was
 };
 
@@ -32,5 +34,17 @@ struct ClientConfig {
 
 /// Parses configuration JSON text; @p source names it in errors.
 [[nodiscard]] ClientConfig parseClientConfig(const std::string& json, const std::string& source);
+
+/// The configuration as JSON text in the documented format (every key; parseClientConfig reads
+/// it back to the same values). @p comment, when not empty, is kept under "comment".
+[[nodiscard]] std::string toJson(const ClientConfig& config, const std::string& comment = {});
+
+/// Writes toJson(@p config) to @p path atomically (the viewer's settings dialog). Throws
+/// Error(OutputError).
+void saveClientConfig(const ClientConfig& config, const std::filesystem::path& path, const std::string& comment = {});
+
+/// Where the viewer saves settings: @p config.source when it came from a file, else
+/// $IODEEP_CONFIG, else $XDG_CONFIG_HOME/iodeep/client.json.
+[[nodiscard]] std::filesystem::path configSavePath(const ClientConfig& config);
 
 }  // namespace iodeep::client

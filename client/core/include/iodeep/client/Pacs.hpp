@@ -115,6 +115,14 @@ struct RetrieveResult {
   std::uint32_t completed{0}, failed{0}, warnings{0};
 };
 
+/// Progress of a retrieval as the PACS reports it in its pending responses: sub-operations
+/// completed (plus failed and warning ones) and remaining. Return false to cancel (a C-CANCEL is
+/// sent; the instances already received are kept and Error(Cancelled) is thrown).
+struct RetrieveProgress {
+  std::uint32_t completed{0}, remaining{0}, failed{0};
+};
+using RetrieveProgressHandler = std::function<bool(const RetrieveProgress&)>;
+
 /// Outcome of one C-STORE.
 struct StoreOutcome {
   std::filesystem::path file;
@@ -149,9 +157,12 @@ class Pacs {
   /// @p sopClassUids: the storage SOP classes to accept for C-GET (empty: the usual image,
   /// RT and Raw Data classes). Throws DimseFailure when the PACS reports failed sub-operations
   /// or nothing arrives, NetworkError when our storage port is taken, and the others.
+  /// @p onProgress (optional) sees each pending response and may cancel: the complete files
+  /// received so far are moved into @p directory and Error(Cancelled) is thrown.
   RetrieveResult retrieve(QueryLevel level, const std::string& studyUid, const std::string& seriesUid,
                           const std::string& sopInstanceUid, const std::filesystem::path& directory,
-                          const std::vector<std::string>& sopClassUids = {}) const;
+                          const std::vector<std::string>& sopClassUids = {},
+                          const RetrieveProgressHandler& onProgress = {}) const;
 
   /// C-STORE of each file on one association, in order. A failure status throws
   /// Error(DimseFailure) naming the file and status (files before it are stored); a warning

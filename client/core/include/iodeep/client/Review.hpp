@@ -23,6 +23,34 @@ struct ReviewDecision {
 /// Throws Error(InvalidArgument).
 [[nodiscard]] std::vector<std::size_t> parseSelection(const std::string& text, std::size_t count);
 
+/// The physician's verdict on one proposal.
+enum class Verdict { Pending, Approved, Rejected };
+
+/// Where proposal @p flat (0-based over all predictions, slice by slice) is.
+struct ProposalRef {
+  std::size_t prediction{0}, proposal{0};
+};
+
+/// The verdicts on the proposals of one or more slices, as the viewer's review panel keeps them.
+class ReviewState {
+ public:
+  /// @p predictions' proposals, all pending.
+  void reset(std::span<const PredictResult> predictions);
+  [[nodiscard]] std::size_t size() const noexcept { return refs_.size(); }
+  [[nodiscard]] const ProposalRef& at(std::size_t flat) const;
+  [[nodiscard]] Verdict verdict(std::size_t flat) const;
+  /// Throws Error(InvalidArgument) for an index out of range.
+  void set(std::size_t flat, Verdict verdict);
+  void approveAll();
+  [[nodiscard]] std::size_t count(Verdict verdict) const noexcept;
+  /// The approved proposals (flat indices, ascending) with @p reviewer.
+  [[nodiscard]] ReviewDecision decision(const std::string& reviewer) const;
+
+ private:
+  std::vector<ProposalRef> refs_;
+  std::vector<Verdict> verdicts_;
+};
+
 struct ReviewFiles {
   std::optional<rtstruct::WrittenStructureSet> approved;
   std::optional<rtstruct::WrittenStructureSet> rejected;

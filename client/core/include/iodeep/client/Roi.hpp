@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "iodeep/client/ClientConfig.hpp"
 #include "iodeep/client/ModelCache.hpp"
 #include "iodeep/client/Predict.hpp"
+#include "iodeep/client/Review.hpp"
 #include "iodeep/selector/Selector.hpp"
 
 namespace iodeep::client {
@@ -87,6 +89,34 @@ struct RoiResult {
 /// Throws iodeep::Error for PACS and file problems; "no match" is in the result.
 [[nodiscard]] SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& request,
                                               const std::filesystem::path& workDir);
+
+/// The same for slices already on local disk (the viewer's image cache), all of one series: no
+/// slice is retrieved; discovery and the choice as above.
+[[nodiscard]] SelectionReport selectForLocalSlices(const ClientConfig& config,
+                                                   const std::vector<std::filesystem::path>& sliceFiles,
+                                                   const std::filesystem::path& workDir);
+
+/// The chosen network, local: from the model cache (no bytes move, no hash) or retrieved into
+/// @p workDir and admitted to the cache (verified once there).
+struct ModelFetch {
+  CachedModel model;
+  bool fromCache{false};
+  std::uint64_t bytesMoved{0};
+  double ms{0};
+};
+[[nodiscard]] ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen,
+                                    const std::filesystem::path& workDir);
+
+/// The review, stored: the approved proposals (and, with @p storeRejected, the others) written
+/// as RT Structure Sets into the outbox, then C-STORE'd, then read back by C-FIND. A failed store
+/// leaves the set in the outbox and is reported in the StoredSet, never thrown. Throws
+/// Error(InvalidArgument) without a reviewer, and the writer's errors.
+struct StoreReport {
+  std::optional<StoredSet> approvedSet, rejectedSet;
+  double rtstructMs{0}, storeMs{0};
+};
+[[nodiscard]] StoreReport storeReview(const ClientConfig& config, std::span<const PredictResult> predictions,
+                                      const ReviewDecision& decision, bool storeRejected = false);
 
 /// The whole AI ROI. Throws iodeep::Error for PACS and content problems before a structure set
 /// exists; once approved proposals exist they are in the outbox before the first store attempt,

@@ -1,0 +1,60 @@
+#pragma once
+/// @file ImageCache.hpp
+/// The viewer's local copy of the series it opened: one directory per series under the
+/// configuration's image_cache_dir, one file per instance (<SOP Instance UID>.dcm), entered by
+/// rename when complete. Opening a series again retrieves only what is missing. Bounded in bytes:
+/// the least recently opened series leave first. These are patient data: the directory is the
+/// user's own cache (docs/viewer.md).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "iodeep/client/Browse.hpp"
+#include "iodeep/client/Pacs.hpp"
+
+namespace iodeep::client {
+
+/// One instance of an opened series, in display order.
+struct LocalInstance {
+  std::filesystem::path file;
+  std::string sopInstanceUid;
+  std::int32_t instanceNumber{0};
+  double position{0};  ///< along the slice normal (mm), when the file has geometry
+};
+
+/// Progress of opening a series: instances present locally out of the series' total.
+struct SeriesProgress {
+  std::size_t present{0}, total{0};
+};
+/// Return false to cancel.
+using SeriesProgressHandler = std::function<bool(const SeriesProgress&)>;
+
+class ImageCache {
+ public:
+  /// Creates @p directory when missing. Throws Error(OutputError).
+  ImageCache(std::filesystem::path directory, std::uint64_t maxBytes);
+
+  /// The instances of a series, local, in display order (by position along the slice normal when
+  /// every slice has geometry, else InstanceNumber, then SOP Instance UID). Asks the PACS which
+  /// instances the series has (C-FIND), retrieves the missing ones (one series-level retrieval
+  /// when none is local, else instance by instance), reporting progress; a cancel keeps what
+  /// arrived and throws Error(Cancelled). Non-image instances (no Rows) are left out.
+  std::vector<LocalInstance> openSeries(const Pacs& pacs, const std::string& studyUid, const std::string& seriesUid,
+                                        const SeriesProgressHandler& onProgress = {});
+
+  /// What is already local for a series, in display order (no PACS).
+  [[nodiscard]] std::vector<LocalInstance> localSeries(const std::string& seriesUid) const;
+
+  [[nodiscard]] std::filesystem::path seriesDirectory(const std::string& seriesUid) const;
+  [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
+
+ private:
+  void evict(const std::string& keep) const;
+  std::filesystem::path directory_;
+  std::uint64_t maxBytes_;
+};
+
+}  // namespace iodeep::client

@@ -1,0 +1,87 @@
+#include "SettingsDialog.hpp"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QFormLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include "iodeep/iod/Error.hpp"
+
+namespace iodeep::gui {
+
+SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* parent)
+    : QDialog(parent), base_(config) {
+  setWindowTitle(tr("Connection settings"));
+  const auto& n = config.network;
+  auto* form = new QFormLayout;
+  pacsAe = new QLineEdit(QString::fromStdString(n.pacs.aeTitle));
+  pacsAe->setMaxLength(16);
+  pacsHost = new QLineEdit(QString::fromStdString(n.pacs.host));
+  pacsPort = new QSpinBox;
+  pacsPort->setRange(1, 65535);
+  pacsPort->setValue(n.pacs.port == 0 ? 104 : n.pacs.port);
+  ourAe = new QLineEdit(QString::fromStdString(n.callingAeTitle));
+  ourAe->setMaxLength(16);
+  retrieve = new QComboBox;
+  retrieve->addItem(tr("C-MOVE to our storage SCP"), "move");
+  retrieve->addItem(tr("C-GET"), "get");
+  retrieve->setCurrentIndex(n.retrieve == client::RetrieveMode::Move ? 0 : 1);
+  movePort = new QSpinBox;
+  movePort->setRange(1, 65535);
+  movePort->setValue(n.movePort);
+  moveAe = new QLineEdit(QString::fromStdString(n.moveAeTitle));
+  moveAe->setMaxLength(16);
+  moveAe->setPlaceholderText(tr("same as our AE title"));
+  reviewer = new QLineEdit(QString::fromStdString(config.reviewer));
+  reviewer->setPlaceholderText(tr("Family^Given"));
+  form->addRow(tr("PACS AE title"), pacsAe);
+  form->addRow(tr("PACS host"), pacsHost);
+  form->addRow(tr("PACS port"), pacsPort);
+  form->addRow(tr("Our AE title"), ourAe);
+  form->addRow(tr("Retrieve with"), retrieve);
+  form->addRow(tr("Move destination port"), movePort);
+  form->addRow(tr("Move destination AE title"), moveAe);
+  form->addRow(tr("Reviewer name"), reviewer);
+  problem_ = new QLabel;
+  problem_->setStyleSheet("color: #c00000");
+  problem_->setWordWrap(true);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel);
+  connect(buttons, &QDialogButtonBox::accepted, this, &SettingsDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, this, &SettingsDialog::reject);
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(form);
+  layout->addWidget(problem_);
+  layout->addWidget(new QLabel(tr("Saved to %1").arg(QString::fromStdString(client::configSavePath(config).string()))));
+  layout->addWidget(buttons);
+}
+
+client::ClientConfig SettingsDialog::config() const {
+  client::ClientConfig c = base_;
+  auto& n = c.network;
+  n.pacs.aeTitle = pacsAe->text().trimmed().toStdString();
+  n.pacs.host = pacsHost->text().trimmed().toStdString();
+  n.pacs.port = static_cast<std::uint16_t>(pacsPort->value());
+  n.callingAeTitle = ourAe->text().trimmed().toStdString();
+  n.retrieve = retrieve->currentData().toString() == "move" ? client::RetrieveMode::Move : client::RetrieveMode::Get;
+  n.movePort = static_cast<std::uint16_t>(movePort->value());
+  n.moveAeTitle = moveAe->text().trimmed().toStdString();
+  c.reviewer = reviewer->text().trimmed().toStdString();
+  n.validate();
+  // the same rules as the configuration file
+  (void)client::parseClientConfig(client::toJson(c), "the settings");
+  return c;
+}
+
+void SettingsDialog::accept() {
+  try {
+    (void)config();
+    QDialog::accept();
+  } catch (const Error& e) {
+    problem_->setText(QString::fromStdString(e.what()));
+  }
+}
+
+}  // namespace iodeep::gui

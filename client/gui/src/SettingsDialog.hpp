@@ -1,0 +1,40 @@
+#pragma once
+// Connection and reviewer settings: the same client configuration file as the CLI
+// (docs/pacs-workflow.md). The dialog edits a copy; the window saves it (client::saveClientConfig).
+
+#include <QDialog>
+
+#include "iodeep/client/ClientConfig.hpp"
+
+class QComboBox;
+class QLineEdit;
+class QSpinBox;
+class QLabel;
+
+namespace iodeep::gui {
+
+class SettingsDialog : public QDialog {
+  Q_OBJECT
+ public:
+  SettingsDialog(const client::ClientConfig& config, QWidget* parent = nullptr);
+
+  /// The configuration with the dialog's values. Throws Error(InvalidArgument) for a value the
+  /// core refuses (an AE title too long, no host).
+  [[nodiscard]] client::ClientConfig config() const;
+
+  QLineEdit* pacsAe{nullptr};
+  QLineEdit* pacsHost{nullptr};
+  QSpinBox* pacsPort{nullptr};
+  QLineEdit* ourAe{nullptr};
+  QComboBox* retrieve{nullptr};
+  QSpinBox* movePort{nullptr};
+  QLineEdit* moveAe{nullptr};
+  QLineEdit* reviewer{nullptr};
+
+ private:
+  void accept() override;
+  client::ClientConfig base_;
+  QLabel* problem_{nullptr};
+};
+
+}  // namespace iodeep::gui

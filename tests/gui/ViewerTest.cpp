@@ -1,0 +1,384 @@
+// The viewer's real widgets, driven as a physician would (mouse and keys, QTest, offscreen), against
+// private Orthancs started by scripts/orthanc.sh. Checks what the PACS holds afterwards over DICOM.
+// Screenshots go to $IODEEP_SCREENSHOT_DIR (scripts/screenshots.sh sets it to docs/images).
+#include <QAbstractItemModel>
+#include <QApplication>
+#include <QComboBox>
+#include <QDir>
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTest>
+#include <algorithm>
+#include <memory>
+
+#include "../iod/TestSupport.hpp"
+#include "../pacs/OrthancSupport.hpp"
+#include "MainWindow.hpp"
+#include "SliceView.hpp"
+#include "iodeep/client/Browse.hpp"
+#include "iodeep/client/Outbox.hpp"
+#include "iodeep/client/Pacs.hpp"
+#include "iodeep/iod/Logging.hpp"
+#include "iodeep/iod/Slice.hpp"
+#include "iodeep/rtstruct/StructureSet.hpp"
+
+using namespace iodeep;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kSource = IODEEP_SOURCE_DIR;
+const fs::path kBrain = kSource / "examples/brain-unet/brain-unet.dcm";
+const fs::path kSeriesDir = kSource / "examples/brain-unet/series";
+const fs::path kCtSmall = "/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm";
+constexpr int kTimeout = 60000;  // ms; a cold AI ROI builds the network
+
+std::vector<fs::path> exampleSeries() {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(kSeriesDir)) {
+    if (e.path().extension() == ".dcm") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+void screenshot(QWidget& w, const QString& name) {
+  QString dir = qEnvironmentVariable("IODEEP_SCREENSHOT_DIR");
+  if (dir.isEmpty()) dir = QDir::temp().filePath("iodeep-screenshots");
+  QDir().mkpath(dir);
+  const QString path = QDir(dir).filePath(name);
+  QVERIFY2(w.grab().save(path), qPrintable("cannot save " + path));
+  qInfo("screenshot %s", qPrintable(path));
+}
+
+// One PACS with the demo study, the brain network and a CT that no network matches.
+struct Demo {
+  test::PrivateOrthanc orthanc;
+  test::TempDir dir;
+  client::ClientConfig config;
+
+  Demo() {
+    const client::Pacs pacs(orthanc.options());
+    (void)pacs.store(exampleSeries());
+    (void)pacs.store({kBrain, kCtSmall});
+    config.network = orthanc.options();
+    config.cacheDir = dir / "models";
+    config.outboxDir = dir / "outbox";
+    config.imageCacheDir = dir / "images";
+    config.reviewer = "Doe^Jane";
+    config.source = dir / "client.json";
+  }
+};
+
+// Clicks a row of a table view with the mouse.
+void clickRow(QAbstractItemView* view, const QModelIndex& index, bool twice = false) {
+  view->scrollTo(index);
+  const QPoint at = view->visualRect(index).center();
+  if (twice) {
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, at);
+    QTest::mouseDClick(view->viewport(), Qt::LeftButton, {}, at);
+  } else {
+    QTest::mouseClick(view->viewport(), Qt::LeftButton, {}, at);
+  }
+}
+
+int rowOf(QTableWidget* table, int column, const QString& text) {
+  for (int r = 0; r < table->rowCount(); ++r) {
+    if (table->item(r, column) != nullptr && table->item(r, column)->text() == text) return r;
+  }
+  return -1;
+}
+
+int indexOfSop(const gui::MainWindow& w, const std::string& sop) {
+  const auto& all = w.instances();
+  const auto it = std::find_if(all.begin(), all.end(), [&](const auto& i) { return i.sopInstanceUid == sop; });
+  return it == all.end() ? -1 : static_cast<int>(it - all.begin());
+}
+
+// Opens the demo study's MR series as a user would: filter, click the study, double-click the series.
+bool openDemoSeries(gui::MainWindow& w) {
+  const auto& ui = w.widgets();
+  QSignalSpy studies(&w, &gui::MainWindow::studiesLoaded);
+  if (ui.studies->model()->rowCount() == 0 && !studies.wait(kTimeout)) return false;
+  QTest::keyClicks(ui.studyFilter, "Example");
+  if (ui.studies->model()->rowCount() != 1) return false;
+  QSignalSpy series(&w, &gui::MainWindow::seriesListed);
+  clickRow(ui.studies, ui.studies->model()->index(0, 0));
+  if (!series.wait(kTimeout)) return false;
+  const int row = rowOf(ui.series, 1, "MR");
+  if (row < 0) return false;
+  QSignalSpy opened(&w, &gui::MainWindow::seriesOpened);
+  clickRow(ui.series, ui.series->model()->index(row, 0), true);
+  return opened.wait(kTimeout) && opened.takeFirst().at(0).toInt() == 62;
+}
+
+// Moves to slice @p target with the keyboard (Home, then Right).
+void goToSlice(gui::MainWindow& w, int target) {
+  w.widgets().view->setFocus();
+  QTest::keyClick(w.widgets().view, Qt::Key_Home);
+  for (int i = 0; i < target; ++i) QTest::keyClick(w.widgets().view, Qt::Key_Right);
+}
+
+// Clicks AI ROI; the number of proposals shown, or -1 (the failure printed).
+int pressAiRoi(gui::MainWindow& w) {
+  QSignalSpy shown(&w, &gui::MainWindow::proposalsShown);
+  QSignalSpy failed(&w, &gui::MainWindow::aiRoiFailed);
+  QTest::mouseClick(w.widgets().aiRoi, Qt::LeftButton);
+  QElapsedTimer clock;
+  clock.start();
+  while (shown.isEmpty() && failed.isEmpty() && clock.elapsed() < kTimeout) QTest::qWait(10);
+  if (shown.isEmpty() && failed.isEmpty()) return -1;
+  if (!failed.isEmpty()) {
+    qWarning("AI ROI failed: %s", qPrintable(failed.takeFirst().at(0).toString()));
+    return -1;
+  }
+  return shown.takeFirst().at(0).toInt();
+}
+
+}  // namespace
+
+class ViewerTest : public QObject {
+  Q_OBJECT
+
+ private slots:
+  void initTestCase() { iod::setToolkitLogging(false); }
+
+  // The story of the issue: open the demo study, move to a slice, AI ROI, approve one ROI and
+  // reject another, store; the PACS then holds a structure set with only the approved ROI.
+  void aiRoiReviewAndStore() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.resize(1500, 900);
+    w.show();
+    QSignalSpy echo(&w, &gui::MainWindow::connectionChecked);
+    QVERIFY(echo.wait(kTimeout));
+    QCOMPARE(echo.takeFirst().at(0).toBool(), true);
+    QVERIFY(w.widgets().connection->text().contains("answers"));
+    QVERIFY(openDemoSeries(w));
+    screenshot(w, "viewer-study-list.png");
+    // IODeep networks are in their own study: the demo study lists images only
+    const auto& ui = w.widgets();
+    QCOMPARE(rowOf(ui.series, 4, "IODeep networks"), -1);
+
+    const auto slice22 = iod::readSliceAttributes(kSeriesDir / "slice_022.dcm");
+    const auto slice30 = iod::readSliceAttributes(kSeriesDir / "slice_030.dcm");
+    const int at22 = indexOfSop(w, slice22.sopInstanceUid);
+    const int at30 = indexOfSop(w, slice30.sopInstanceUid);
+    QVERIFY(at22 >= 0 && at30 >= 0);
+    goToSlice(w, at22);
+    QCOMPARE(w.currentSlice(), at22);
+    QCOMPARE(ui.sliceLabel->text(), QString("%1 / 62").arg(at22 + 1));
+
+    QCOMPARE(pressAiRoi(w), 1);  // the brain network proposes one ROI on this slice
+    QVERIFY(ui.network->text().contains("brain", Qt::CaseInsensitive));
+    QVERIFY(ui.explanation->toPlainText().contains("chosen", Qt::CaseInsensitive));
+    // drawn in red on the slice
+    QCOMPARE(ui.view->overlays().size(), std::size_t{1});
+    QCOMPARE(ui.view->overlays().front().color, QColor(230, 30, 30));
+    screenshot(w, "viewer-proposals-red.png");
+
+    goToSlice(w, at30);
+    QCOMPARE(pressAiRoi(w), 2);  // a second slice: its proposal joins the first
+    QCOMPARE(ui.proposals->rowCount(), 2);
+
+    // approve the first, reject the second (mouse on the list, then the buttons)
+    clickRow(ui.proposals, ui.proposals->model()->index(0, 0));
+    QCOMPARE(w.currentSlice(), at22);  // selecting a proposal shows its slice
+    QTest::mouseClick(ui.approve, Qt::LeftButton);
+    clickRow(ui.proposals, ui.proposals->model()->index(1, 0));
+    QCOMPARE(w.currentSlice(), at30);
+    QTest::mouseClick(ui.reject, Qt::LeftButton);
+    QCOMPARE(w.review().verdict(0), client::Verdict::Approved);
+    QCOMPARE(w.review().verdict(1), client::Verdict::Rejected);
+    QCOMPARE(ui.proposals->item(0, 4)->text(), QString("approved"));
+    clickRow(ui.proposals, ui.proposals->model()->index(0, 0));
+    QCOMPARE(ui.view->overlays().front().color, QColor(40, 200, 60));  // approved: green
+    screenshot(w, "viewer-approved-green.png");
+    const auto approvedLabel = w.predictions()[0].proposals[0].label.name;
+
+    QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
+    QSignalSpy listed(&w, &gui::MainWindow::structureSetsListed);
+    QTest::mouseClick(ui.store, Qt::LeftButton);
+    QVERIFY(stored.wait(kTimeout));
+    QCOMPARE(stored.takeFirst().at(0).toBool(), true);
+    QVERIFY(ui.storeStatus->text().contains("Stored on the PACS"));
+    // the window lists the new set under the series
+    QVERIFY(listed.wait(kTimeout));
+    QCOMPARE(ui.storedSets->count(), 1);
+
+    // over DICOM: one structure set, the approved ROI only, contoured on slice 22 only
+    test::TempDir got;
+    const auto sets = client::findStructureSets(client::Pacs(demo.config.network), slice22.studyInstanceUid,
+                                                slice22.seriesInstanceUid, got.path());
+    QCOMPARE(sets.size(), std::size_t{1});
+    QCOMPARE(sets[0].approvalStatus, std::string("APPROVED"));
+    QCOMPARE(sets[0].reviewerName, std::string("Doe^Jane"));
+    QCOMPARE(sets[0].roiNames, std::vector<std::string>{approvedLabel});
+    const auto set = rtstruct::readStructureSet(sets[0].file);
+    QCOMPARE(set.rois.size(), std::size_t{1});
+    for (const auto& [sop, points] : set.rois[0].contours) {
+      QCOMPARE(sop, slice22.sopInstanceUid);
+      QVERIFY(points.size() >= 3);
+    }
+    // the stored set is drawn on slice 22 in its colour; hiding it removes it
+    goToSlice(w, at22);
+    QCOMPARE(ui.view->overlays().size(), std::size_t{1});
+    ui.storedSets->item(0)->setCheckState(Qt::Unchecked);
+    QCOMPARE(ui.view->overlays().size(), std::size_t{0});
+    QVERIFY(client::Outbox(demo.config.outboxDir).list().empty());
+  }
+
+  // The PACS stops while storing: the set goes to the outbox with a visible warning; the PACS
+  // comes back, Send outbox, stored.
+  void storeFailsIntoTheOutboxThenFlushes() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.show();
+    QVERIFY(openDemoSeries(w));
+    const auto& ui = w.widgets();
+    const auto slice22 = iod::readSliceAttributes(kSeriesDir / "slice_022.dcm");
+    goToSlice(w, indexOfSop(w, slice22.sopInstanceUid));
+    QCOMPARE(pressAiRoi(w), 1);
+    QTest::mouseClick(ui.approveAll, Qt::LeftButton);
+    QCOMPARE(w.review().count(client::Verdict::Approved), std::size_t{1});
+
+    demo.orthanc.kill();
+    QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
+    QTest::keyClick(&w, Qt::Key_S, Qt::ControlModifier);  // the shortcut
+    QVERIFY(stored.wait(kTimeout));
+    QCOMPARE(stored.takeFirst().at(0).toBool(), false);
+    QVERIFY(ui.storeStatus->text().contains("outbox"));
+    QVERIFY(ui.outbox->text().contains("1 set(s) waiting"));
+    QVERIFY(ui.flush->isEnabled());
+    const auto waiting = client::Outbox(demo.config.outboxDir).list();
+    QCOMPARE(waiting.size(), std::size_t{1});
+    QCOMPARE(waiting[0].approvalStatus, std::string("APPROVED"));
+
+    demo.orthanc.restart();
+    QSignalSpy outbox(&w, &gui::MainWindow::outboxChanged);
+    QTest::mouseClick(ui.flush, Qt::LeftButton);
+    QVERIFY(outbox.wait(kTimeout));
+    QCOMPARE(outbox.takeFirst().at(0).toInt(), 0);
+    QVERIFY(ui.outbox->text().contains("empty"));
+    QVERIFY(client::Outbox(demo.config.outboxDir).list().empty());
+    test::TempDir got;
+    const auto sets = client::findStructureSets(client::Pacs(demo.config.network), slice22.studyInstanceUid,
+                                                slice22.seriesInstanceUid, got.path());
+    QCOMPARE(sets.size(), std::size_t{1});
+    QCOMPARE(sets[0].sopInstanceUid, waiting[0].sopInstanceUid);
+  }
+
+  // No network for a CT: each candidate's reason, no proposal, no crash. Errors are one readable
+  // line in the window.
+  void noMatchAndErrorsAreShownNotThrown() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.show();
+    const auto& ui = w.widgets();
+    QSignalSpy studies(&w, &gui::MainWindow::studiesLoaded);
+    QVERIFY(studies.wait(kTimeout));
+    QTest::keyClicks(ui.studyFilter, "CompressedSamples");
+    QCOMPARE(ui.studies->model()->rowCount(), 1);
+    QSignalSpy series(&w, &gui::MainWindow::seriesListed);
+    clickRow(ui.studies, ui.studies->model()->index(0, 0));
+    QVERIFY(series.wait(kTimeout));
+    QSignalSpy opened(&w, &gui::MainWindow::seriesOpened);
+    clickRow(ui.series, ui.series->model()->index(0, 0), true);
+    QVERIFY(opened.wait(kTimeout));
+    QCOMPARE(w.sliceCount(), 1);
+    QCOMPARE(pressAiRoi(w), 0);
+    QVERIFY(ui.network->text().contains("No IODeep network"));
+    QVERIFY(ui.explanation->toPlainText().contains("Modality", Qt::CaseInsensitive));  // the reason
+    QCOMPARE(ui.proposals->rowCount(), 0);
+    QVERIFY(!ui.store->isEnabled());
+
+    // the IODeep network study: listed as networks, never opened as images
+    QTest::mouseClick(ui.studyFilter, Qt::LeftButton);
+    ui.studyFilter->clear();
+    bool sawNetworks = false;
+    for (int r = 0; r < ui.studies->model()->rowCount(); ++r) {
+      QSignalSpy listed(&w, &gui::MainWindow::seriesListed);
+      ui.studies->selectRow(r);
+      QVERIFY(listed.wait(kTimeout));
+      const int row = rowOf(ui.series, 4, "IODeep networks");
+      if (row < 0) continue;
+      sawNetworks = true;
+      QCOMPARE(ui.series->item(row, 0)->flags(), Qt::NoItemFlags);
+    }
+    QVERIFY(sawNetworks);
+
+    // the PACS gone: readable messages, the window stays
+    demo.orthanc.kill();
+    QSignalSpy error(&w, &gui::MainWindow::errorShown);
+    QSignalSpy echo(&w, &gui::MainWindow::connectionChecked);
+    QTest::keyClick(&w, Qt::Key_E, Qt::ControlModifier);
+    QVERIFY(echo.wait(kTimeout));
+    QCOMPARE(echo.takeFirst().at(0).toBool(), false);
+    QVERIFY(ui.connection->text().contains("no answer"));
+    QTest::keyClick(&w, Qt::Key_F5);
+    QVERIFY(error.wait(kTimeout));
+    QVERIFY(ui.error->isVisible());
+    QVERIFY(ui.error->text().contains("PacsUnreachable") || ui.error->text().contains("cannot connect"));
+  }
+
+  // Reading: window/level by dragging, presets, wheel navigation, autoplay, zoom.
+  void readingTheSeries() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(openDemoSeries(w));
+    const auto& ui = w.widgets();
+    QCOMPARE(w.currentSlice(), 31);  // opens in the middle of the volume
+    const auto before = w.window();
+    const QPoint c = ui.view->rect().center();
+    QTest::mousePress(ui.view, Qt::LeftButton, {}, c);
+    QMouseEvent move(QEvent::MouseMove, QPointF(c + QPoint(40, 20)), ui.view->mapToGlobal(QPointF(c + QPoint(40, 20))),
+                     Qt::NoButton, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(ui.view, &move);
+    QTest::mouseRelease(ui.view, Qt::LeftButton, {}, c + QPoint(40, 20));
+    QVERIFY(w.window().width > before.width);    // drag right: wider
+    QVERIFY(w.window().center > before.center);  // drag down: higher level
+    // a preset: the last is the full range of the slice
+    ui.presets->setCurrentIndex(ui.presets->count() - 1);
+    emit ui.presets->activated(ui.presets->count() - 1);
+    QVERIFY(w.window().width != before.width);
+    // wheel: one notch towards the user is the next slice
+    QWheelEvent wheel(QPointF(c), ui.view->mapToGlobal(QPointF(c)), QPoint(), QPoint(0, -120), Qt::NoButton,
+                      Qt::NoModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(ui.view, &wheel);
+    QCOMPARE(w.currentSlice(), 32);
+    // zoom with Ctrl+wheel
+    const double zoom = ui.view->zoom();
+    QWheelEvent zoomIn(QPointF(c), ui.view->mapToGlobal(QPointF(c)), QPoint(), QPoint(0, 120), Qt::NoButton,
+                       Qt::ControlModifier, Qt::NoScrollPhase, false);
+    QApplication::sendEvent(ui.view, &zoomIn);
+    QVERIFY(ui.view->zoom() > zoom);
+    // autoplay at 30 frames per second moves on by itself, Space stops it
+    ui.speed->setValue(30);
+    QSignalSpy shown(&w, &gui::MainWindow::sliceShown);
+    QTest::mouseClick(ui.play, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(shown.count() >= 5, 5000);
+    ui.view->setFocus();
+    QTest::keyClick(ui.view, Qt::Key_Space);
+    QVERIFY(!ui.play->isChecked());
+    const int stoppedAt = w.currentSlice();
+    QTest::qWait(200);
+    QCOMPARE(w.currentSlice(), stoppedAt);
+    // the information blocks and orientation labels come from the file
+    QTest::keyClick(ui.view, Qt::Key_End);
+    QCOMPARE(w.currentSlice(), 61);
+  }
+};
+
+QTEST_MAIN(ViewerTest)
+#include "ViewerTest.moc"

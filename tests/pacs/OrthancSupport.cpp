@@ -1,0 +1,56 @@
+#include "OrthancSupport.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+namespace iodeep::test {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, std::string> readEnv(const fs::path& file) {
+  std::map<std::string, std::string> env;
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  if (env.empty()) throw std::runtime_error("no Orthanc env in " + file.string() + " (the orthanc fixture)");
+  return env;
+}
+
+client::NetworkOptions optionsFrom(const std::map<std::string, std::string>& env) {
+  client::NetworkOptions o;
+  o.pacs = client::Peer::parse(env.at("ORTHANC_AET") + "@127.0.0.1:" + env.at("ORTHANC_DICOM_PORT"));
+  o.callingAeTitle = env.at("CLIENT_AET");
+  o.movePort = static_cast<std::uint16_t>(std::stoi(env.at("CLIENT_PORT")));
+  o.connectTimeoutSeconds = 3;
+  o.dimseTimeoutSeconds = 30;
+  return o;
+}
+
+PrivateOrthanc::PrivateOrthanc() {
+  script("start");
+  env_ = readEnv(dir_ / "orthanc" / "env");
+}
+
+PrivateOrthanc::~PrivateOrthanc() {
+  try {
+    script("stop");
+  } catch (const std::exception&) {
+    // already reported by the test
+  }
+}
+
+void PrivateOrthanc::kill() { script("kill"); }
+void PrivateOrthanc::restart() { script("restart"); }
+client::NetworkOptions PrivateOrthanc::options() const { return optionsFrom(env_); }
+
+void PrivateOrthanc::script(const std::string& command) {
+  const fs::path source = IODEEP_SOURCE_DIR;
+  const std::string cmd = "bash '" + (source / "scripts/orthanc.sh").string() + "' " + command + " '" +
+                          (dir_ / "orthanc").string() + "' >'" + (dir_ / (command + ".log")).string() + "' 2>&1";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("orthanc.sh " + command + " failed: see " + cmd);
+}
+
+}  // namespace iodeep::test
