@@ -130,10 +130,8 @@ bool isDcmjpegSyntax(E_TransferSyntax xfer) {
     case EXS_JPEGProcess25_27:
     case EXS_JPEGProcess28:
     case EXS_JPEGProcess29:
-    case EXS_JPEGProcess14SV1:
-      return true;
-    default:
-      return false;
+    case EXS_JPEGProcess14SV1: return true;
+    default: return false;
   }
 }
 
@@ -147,8 +145,7 @@ void refuseStallingJpegHeader(DcmDataset& ds) {
   auto* pixelData = dynamic_cast<DcmPixelData*>(element);
   if (pixelData == nullptr) return;
   DcmPixelSequence* sequence = nullptr;
-  if (pixelData->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence).bad() ||
-      sequence == nullptr) {
+  if (pixelData->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence).bad() || sequence == nullptr) {
     return;
   }
   DcmPixelItem* item = nullptr;
@@ -161,8 +158,8 @@ void refuseStallingJpegHeader(DcmDataset& ds) {
   std::uint64_t offset = 0;
   while (offset + 4 < length) {
     const unsigned marker = word(offset);
-    const bool startOfFrame = marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 && marker != 0xFFC8 &&
-                              marker != 0xFFCC;
+    const bool startOfFrame =
+        marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 && marker != 0xFFC8 && marker != 0xFFCC;
     if (startOfFrame) return;
     if (marker == 0xFF01) {
       unsupported("JPEG stream in the first fragment has a TEM marker (FF01) at byte " + std::to_string(offset) +

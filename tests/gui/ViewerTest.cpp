@@ -19,6 +19,7 @@
 #include <QTest>
 #include <algorithm>
 #include <memory>
+#include <set>
 
 #include "../iod/TestSupport.hpp"
 #include "../pacs/OrthancSupport.hpp"
@@ -328,6 +329,85 @@ class ViewerTest : public QObject {
     QVERIFY(error.wait(kTimeout));
     QVERIFY(ui.error->isVisible());
     QVERIFY(ui.error->text().contains("PacsUnreachable") || ui.error->text().contains("cannot connect"));
+  }
+
+  // AI ROI on every slice of the series, with progress and cancel; then all approved and stored
+  // as one structure set whose ROI has contours on each of those slices.
+  void aiRoiOnTheSeriesWithProgressAndCancel() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.show();
+    QVERIFY(openDemoSeries(w));
+    const auto& ui = w.widgets();
+    // cancelled once the progress shows a slice done: nothing is proposed
+    QSignalSpy failed(&w, &gui::MainWindow::aiRoiFailed);
+    QSignalSpy shown(&w, &gui::MainWindow::proposalsShown);
+    QTest::mouseClick(ui.aiRoiSeries, Qt::LeftButton);
+    QVERIFY(ui.aiProgress->isVisible());
+    QVERIFY(!ui.aiRoi->isEnabled());  // one AI run at a time
+    QTRY_VERIFY_WITH_TIMEOUT(ui.aiProgress->maximum() == 62 && ui.aiProgress->value() >= 1, kTimeout);
+    QTest::mouseClick(ui.cancelAi, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(failed.count() + shown.count() > 0, kTimeout);
+    QCOMPARE(shown.count(), 0);
+    QVERIFY(failed.takeFirst().at(0).toString().contains("cancelled"));
+    QVERIFY(ui.network->text().contains("cancelled"));
+    QCOMPARE(ui.proposals->rowCount(), 0);
+    QVERIFY(!ui.aiProgress->isVisible());
+
+    QTest::keyClick(&w, Qt::Key_R, Qt::ControlModifier | Qt::ShiftModifier);  // the shortcut
+    QTRY_VERIFY_WITH_TIMEOUT(failed.count() + shown.count() > 0, kTimeout);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.first().at(0).toString()));
+    const int proposals = shown.takeFirst().at(0).toInt();
+    QVERIFY(proposals >= 10);
+    std::set<std::string> slices;
+    for (const auto& p : w.predictions()) {
+      QCOMPARE(p.proposals.size(), std::size_t{1});
+      slices.insert(p.slice.attributes.sopInstanceUid);
+    }
+    QCOMPARE(static_cast<int>(slices.size()), proposals);                     // one proposal per slice with brain on it
+    QTest::keyClick(&w, Qt::Key_A, Qt::ControlModifier | Qt::ShiftModifier);  // approve all
+    QCOMPARE(w.review().count(client::Verdict::Approved), static_cast<std::size_t>(proposals));
+    QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
+    QTest::mouseClick(ui.store, Qt::LeftButton);
+    QVERIFY(stored.wait(kTimeout));
+    QCOMPARE(stored.takeFirst().at(0).toBool(), true);
+    const auto a = iod::readSliceAttributes(kSeriesDir / "slice_022.dcm");
+    test::TempDir got;
+    const auto sets = client::findStructureSets(client::Pacs(demo.config.network), a.studyInstanceUid,
+                                                a.seriesInstanceUid, got.path());
+    QCOMPARE(sets.size(), std::size_t{1});
+    const auto set = rtstruct::readStructureSet(sets[0].file);
+    QCOMPARE(set.rois.size(), std::size_t{1});  // one structure, contoured on each slice
+    std::set<std::string> contoured;
+    for (const auto& c : set.rois[0].contours) contoured.insert(c.first);
+    QCOMPARE(contoured, slices);
+  }
+
+  // Opening a series is cancellable; what arrived stays in the image cache for the next open.
+  void openingASeriesCanBeCancelled() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.show();
+    const auto& ui = w.widgets();
+    QSignalSpy studies(&w, &gui::MainWindow::studiesLoaded);
+    QVERIFY(studies.wait(kTimeout));
+    QTest::keyClicks(ui.studyFilter, "Example");
+    QSignalSpy series(&w, &gui::MainWindow::seriesListed);
+    clickRow(ui.studies, ui.studies->model()->index(0, 0));
+    QVERIFY(series.wait(kTimeout));
+    const int row = rowOf(ui.series, 1, "MR");
+    QSignalSpy opened(&w, &gui::MainWindow::seriesOpened);
+    QSignalSpy error(&w, &gui::MainWindow::errorShown);
+    clickRow(ui.series, ui.series->model()->index(row, 0), true);
+    QVERIFY(ui.openProgress->isVisible());
+    QTest::mouseClick(ui.cancelOpen, Qt::LeftButton);
+    QVERIFY(opened.wait(kTimeout));
+    QCOMPARE(opened.takeFirst().at(0).toInt(), 0);
+    QVERIFY(ui.error->text().contains("cancelled"));
+    QCOMPARE(w.sliceCount(), 0);
+    clickRow(ui.series, ui.series->model()->index(row, 0), true);  // again: completes
+    QVERIFY(opened.wait(kTimeout));
+    QCOMPARE(opened.takeFirst().at(0).toInt(), 62);
   }
 
   // Reading: window/level by dragging, presets, wheel navigation, autoplay, zoom.

@@ -42,9 +42,15 @@ PrivateOrthanc::~PrivateOrthanc() {
   }
 }
 
-void PrivateOrthanc::kill() { script("kill"); }
-void PrivateOrthanc::restart() { script("restart"); }
-client::NetworkOptions PrivateOrthanc::options() const { return optionsFrom(env_); }
+void PrivateOrthanc::kill() {
+  script("kill");
+}
+void PrivateOrthanc::restart() {
+  script("restart");
+}
+client::NetworkOptions PrivateOrthanc::options() const {
+  return optionsFrom(env_);
+}
 
 void PrivateOrthanc::script(const std::string& command) {
   const fs::path source = IODEEP_SOURCE_DIR;

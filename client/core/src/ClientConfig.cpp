@@ -161,7 +161,7 @@ void saveClientConfig(const ClientConfig& config, const std::filesystem::path& p
 
 std::filesystem::path configSavePath(const ClientConfig& config) {
   if (!config.source.empty()) return config.source;
-  const auto env = envPath("IODEEP_CONFIG");
+  auto env = envPath("IODEEP_CONFIG");
   if (!env.empty()) return env;
   return xdg("XDG_CONFIG_HOME", ".config") / "iodeep" / "client.json";
 }

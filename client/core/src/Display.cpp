@@ -50,8 +50,8 @@ std::vector<WindowPreset> windowPresets(const iod::SliceImage& slice) {
   const auto& a = slice.attributes;
   for (std::size_t i = 0; i < a.windows.size(); ++i) {
     const auto& w = a.windows[i];
-    out.push_back({w.explanation.empty() ? "File " + std::to_string(i + 1) : w.explanation,
-                   {w.center, std::max(1.0, w.width)}});
+    out.push_back(
+        {w.explanation.empty() ? "File " + std::to_string(i + 1) : w.explanation, {w.center, std::max(1.0, w.width)}});
   }
   if (a.modality == "CT") {
     out.push_back({"Brain", {40, 80}});
@@ -94,9 +94,8 @@ std::string directionLetters(double x, double y, double z) {
     double magnitude;
     char letter;
   };
-  std::array<Part, 3> parts{{{std::abs(x), x < 0 ? 'R' : 'L'},
-                             {std::abs(y), y < 0 ? 'A' : 'P'},
-                             {std::abs(z), z < 0 ? 'F' : 'H'}}};
+  std::array<Part, 3> parts{
+      {{std::abs(x), x < 0 ? 'R' : 'L'}, {std::abs(y), y < 0 ? 'A' : 'P'}, {std::abs(z), z < 0 ? 'F' : 'H'}}};
   std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.magnitude > b.magnitude; });
   std::string out;
   for (const auto& p : parts) {
@@ -129,7 +128,7 @@ std::string formatPersonName(const std::string& pn) {
   }
   parts.push_back(current);
   const std::string& family = parts[0];
-  const std::string given = parts.size() > 1 ? parts[1] : std::string();
+  std::string given = parts.size() > 1 ? parts[1] : std::string();
   if (given.empty()) return family;
   if (family.empty()) return given;
   return family + ", " + given;

@@ -82,9 +82,8 @@ std::vector<LocalInstance> ImageCache::localSeries(const std::string& seriesUid)
       continue;  // not readable: not offered
     }
   }
-  const bool byPosition = !found.empty() && std::all_of(found.begin(), found.end(), [](const Keyed& k) {
-    return k.geometry;
-  });
+  const bool byPosition =
+      !found.empty() && std::all_of(found.begin(), found.end(), [](const Keyed& k) { return k.geometry; });
   std::sort(found.begin(), found.end(), [&](const Keyed& a, const Keyed& b) {
     if (byPosition && a.instance.position != b.instance.position) return a.instance.position < b.instance.position;
     if (a.instance.instanceNumber != b.instance.instanceNumber) {

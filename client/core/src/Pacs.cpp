@@ -262,9 +262,9 @@ class Association : public DcmSCU {
 
   OFCondition reportProgress(const T_ASC_PresentationContextID presID, const RetrieveResponse& response) {
     if (!isPending(response.m_status) || !onProgress || retrieveCancelled) return EC_Normal;
-    const RetrieveProgress p{static_cast<std::uint32_t>(response.m_numberOfCompletedSubops) +
-                                 response.m_numberOfWarningSubops,
-                             response.m_numberOfRemainingSubops, response.m_numberOfFailedSubops};
+    const RetrieveProgress p{
+        static_cast<std::uint32_t>(response.m_numberOfCompletedSubops) + response.m_numberOfWarningSubops,
+        response.m_numberOfRemainingSubops, response.m_numberOfFailedSubops};
     if (onProgress(p)) return EC_Normal;
     retrieveCancelled = true;
     return sendCANCELRequest(presID);  // the PACS then ends the retrieval with a final response
@@ -619,8 +619,8 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   if (responses.empty()) throw Error(ErrorCode::NetworkError, what + ": no response", a.where());
   if (a.retrieveCancelled) {
     collect(incoming.path(), directory, result);  // what arrived complete is kept
-    throw Error(ErrorCode::Cancelled,
-                what + " cancelled after " + std::to_string(result.files.size()) + " instance(s)", where);
+    throw Error(ErrorCode::Cancelled, what + " cancelled after " + std::to_string(result.files.size()) + " instance(s)",
+                where);
   }
   if (finalStatus != kSuccess && !isWarning(finalStatus)) {
     throw Error(ErrorCode::DimseFailure,

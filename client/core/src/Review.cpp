@@ -116,7 +116,8 @@ void ReviewState::reset(std::span<const PredictResult> predictions) {
 }
 
 const ProposalRef& ReviewState::at(std::size_t flat) const {
-  if (flat >= refs_.size()) throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(flat + 1) + " does not exist");
+  if (flat >= refs_.size())
+    throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(flat + 1) + " does not exist");
   return refs_[flat];
 }
 

@@ -204,8 +204,7 @@ SelectionReport selectForLocalSlices(const ClientConfig& config, const std::vect
     i.columns = std::to_string(a.columns);
     i.samplesPerPixel = std::to_string(a.samplesPerPixel);
     if (!r.instances.empty() && i.seriesInstanceUid != r.instances.front().seriesInstanceUid) {
-      throw Error(ErrorCode::InvalidArgument, "the slices are not all of one series",
-                  ErrorContext{.file = f.string()});
+      throw Error(ErrorCode::InvalidArgument, "the slices are not all of one series", ErrorContext{.file = f.string()});
     }
     r.instances.push_back(std::move(i));
   }

@@ -80,7 +80,7 @@ struct AiResult {
 
 }  // namespace
 
-MainWindow::MainWindow(client::ClientConfig config, QString configProblem, QWidget* parent)
+MainWindow::MainWindow(client::ClientConfig config, const QString& configProblem, QWidget* parent)
     : QMainWindow(parent), config_(std::move(config)) {
   setWindowTitle(tr("iodeep viewer"));
   buildUi();
@@ -357,28 +357,39 @@ void MainWindow::buildShortcuts() {
   });
   // navigation while the slice area has the focus (arrows stay with tables elsewhere)
   QWidget* area = w_.view->parentWidget();
-  add(QKeySequence(Qt::Key_Right), [this] { stepSlice(1); }, area);
-  add(QKeySequence(Qt::Key_Down), [this] { stepSlice(1); }, area);
-  add(QKeySequence(Qt::Key_Left), [this] { stepSlice(-1); }, area);
-  add(QKeySequence(Qt::Key_Up), [this] { stepSlice(-1); }, area);
-  add(QKeySequence(Qt::Key_PageDown), [this] { stepSlice(10); }, area);
-  add(QKeySequence(Qt::Key_PageUp), [this] { stepSlice(-10); }, area);
-  add(QKeySequence(Qt::Key_Home), [this] { showSlice(0); }, area);
-  add(QKeySequence(Qt::Key_End), [this] { showSlice(sliceCount() - 1); }, area);
-  add(QKeySequence(Qt::Key_Space), [this] { togglePlay(); }, area);
-  add(QKeySequence(Qt::CTRL | Qt::Key_0), [this] { w_.view->fit(); }, area);
-  add(QKeySequence(Qt::CTRL | Qt::Key_Plus), [this] { w_.view->setZoom(w_.view->zoom() * 1.25); }, area);
-  add(QKeySequence(Qt::CTRL | Qt::Key_Minus), [this] { w_.view->setZoom(w_.view->zoom() / 1.25); }, area);
+  add(
+      QKeySequence(Qt::Key_Right), [this] { stepSlice(1); }, area);
+  add(
+      QKeySequence(Qt::Key_Down), [this] { stepSlice(1); }, area);
+  add(
+      QKeySequence(Qt::Key_Left), [this] { stepSlice(-1); }, area);
+  add(
+      QKeySequence(Qt::Key_Up), [this] { stepSlice(-1); }, area);
+  add(
+      QKeySequence(Qt::Key_PageDown), [this] { stepSlice(10); }, area);
+  add(
+      QKeySequence(Qt::Key_PageUp), [this] { stepSlice(-10); }, area);
+  add(
+      QKeySequence(Qt::Key_Home), [this] { showSlice(0); }, area);
+  add(
+      QKeySequence(Qt::Key_End), [this] { showSlice(sliceCount() - 1); }, area);
+  add(
+      QKeySequence(Qt::Key_Space), [this] { togglePlay(); }, area);
+  add(
+      QKeySequence(Qt::CTRL | Qt::Key_0), [this] { w_.view->fit(); }, area);
+  add(
+      QKeySequence(Qt::CTRL | Qt::Key_Plus), [this] { w_.view->setZoom(w_.view->zoom() * 1.25); }, area);
+  add(
+      QKeySequence(Qt::CTRL | Qt::Key_Minus), [this] { w_.view->setZoom(w_.view->zoom() / 1.25); }, area);
 }
 
 void MainWindow::applyConfig() {
   const auto& n = config_.network;
-  statusBar()->showMessage(tr("PACS %1, our AE %2, %3, reviewer %4")
-                               .arg(n.pacs.aeTitle.empty() ? tr("(none)") : q(n.pacs.toString()), q(n.callingAeTitle),
-                                    n.retrieve == client::RetrieveMode::Move
-                                        ? tr("C-MOVE to port %1").arg(n.movePort)
-                                        : tr("C-GET"),
-                                    config_.reviewer.empty() ? tr("(not set)") : q(config_.reviewer)));
+  statusBar()->showMessage(
+      tr("PACS %1, our AE %2, %3, reviewer %4")
+          .arg(n.pacs.aeTitle.empty() ? tr("(none)") : q(n.pacs.toString()), q(n.callingAeTitle),
+               n.retrieve == client::RetrieveMode::Move ? tr("C-MOVE to port %1").arg(n.movePort) : tr("C-GET"),
+               config_.reviewer.empty() ? tr("(not set)") : q(config_.reviewer)));
 }
 
 void MainWindow::showError(const QString& message) {
@@ -529,15 +540,16 @@ void MainWindow::openSeries(const client::SeriesInfo& series) {
       this,
       [config, series, cancel, self] {
         client::ImageCache cache(config.imageCacheDir, config.imageCacheMaxBytes);
-        return cache.openSeries(client::Pacs(config.network), series.studyInstanceUid, series.seriesInstanceUid,
-                                [cancel, self](const client::SeriesProgress& p) {
-                                  postToUi(self, [self, p] {
-                                    if (!self) return;
-                                    self->w_.openProgress->setMaximum(static_cast<int>(std::max<std::size_t>(1, p.total)));
-                                    self->w_.openProgress->setValue(static_cast<int>(p.present));
-                                  });
-                                  return !*cancel;
-                                });
+        return cache.openSeries(
+            client::Pacs(config.network), series.studyInstanceUid, series.seriesInstanceUid,
+            [cancel, self](const client::SeriesProgress& p) {
+              postToUi(self, [self, p] {
+                if (!self) return;
+                self->w_.openProgress->setMaximum(static_cast<int>(std::max<std::size_t>(1, p.total)));
+                self->w_.openProgress->setValue(static_cast<int>(p.present));
+              });
+              return !*cancel;
+            });
       },
       [this, series](const Outcome<std::vector<client::LocalInstance>>& r) {
         opening_ = false;
@@ -578,7 +590,8 @@ void MainWindow::openSeries(const client::SeriesInfo& series) {
 
 std::shared_ptr<const iod::SliceImage> MainWindow::sliceAt(int index) {
   if (const auto it = decoded_.find(index); it != decoded_.end()) return it->second;
-  auto slice = std::make_shared<const iod::SliceImage>(iod::readSlice(instances_.at(static_cast<std::size_t>(index)).file));
+  auto slice =
+      std::make_shared<const iod::SliceImage>(iod::readSlice(instances_.at(static_cast<std::size_t>(index)).file));
   // keep a window of slices around the current one
   for (auto it = decoded_.begin(); it != decoded_.end();) {
     it = std::abs(it->first - index) > 16 ? decoded_.erase(it) : std::next(it);
@@ -802,7 +815,9 @@ void MainWindow::runAiRoiOnSeries() {
         const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
         r.model = client::fetchModel(config, chosen, work.path() / "model");
         for (std::size_t i = 0; i < files.size(); ++i) {
-          if (*cancel) throw Error(ErrorCode::Cancelled, "AI ROI on the series cancelled after " + std::to_string(i) + " slice(s)");
+          if (*cancel)
+            throw Error(ErrorCode::Cancelled,
+                        "AI ROI on the series cancelled after " + std::to_string(i) + " slice(s)");
           postToUi(self, [self, i, n = files.size()] {
             if (!self) return;
             self->w_.aiProgress->setRange(0, static_cast<int>(n));
@@ -825,7 +840,7 @@ void MainWindow::runAiRoiOnSeries() {
         setAiBusy(false);
         if (!r.value) {
           w_.network->setText(r.code == ErrorCode::Cancelled ? tr("AI ROI on the series cancelled.")
-                                                              : tr("AI ROI failed."));
+                                                             : tr("AI ROI failed."));
           if (r.code != ErrorCode::Cancelled) showError(tr("AI ROI: %1").arg(r.error));
           emit aiRoiFailed(r.error);
           return;
@@ -853,7 +868,8 @@ void MainWindow::acceptPredictions(std::vector<client::PredictResult> results, b
     // a new run on a slice replaces that slice's proposals; the other slices' stay
     for (auto& r : results) {
       const auto& sop = r.slice.attributes.sopInstanceUid;
-      std::erase_if(predictions_, [&](const client::PredictResult& p) { return p.slice.attributes.sopInstanceUid == sop; });
+      std::erase_if(predictions_,
+                    [&](const client::PredictResult& p) { return p.slice.attributes.sopInstanceUid == sop; });
       predictions_.push_back(std::move(r));
     }
   }
@@ -1036,11 +1052,11 @@ void MainWindow::refreshStructureSets() {
         w_.storedSets->clear();
         for (const auto& s : storedSets_) {
           const auto& i = s.summary;
-          auto* item = new QListWidgetItem(
-              tr("%1 %2 by %3 on %4 %5 (%6 ROI)")
-                  .arg(q(i.label), q(i.approvalStatus), q(client::formatPersonName(i.reviewerName)),
-                       q(client::formatDate(i.reviewDate)), q(client::formatTime(i.reviewTime)))
-                  .arg(i.roiNames.size()));
+          auto* item =
+              new QListWidgetItem(tr("%1 %2 by %3 on %4 %5 (%6 ROI)")
+                                      .arg(q(i.label), q(i.approvalStatus), q(client::formatPersonName(i.reviewerName)),
+                                           q(client::formatDate(i.reviewDate)), q(client::formatTime(i.reviewTime)))
+                                      .arg(i.roiNames.size()));
           item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable);
           item->setCheckState(s.visible ? Qt::Checked : Qt::Unchecked);
           item->setToolTip(q(i.sopInstanceUid));

@@ -46,7 +46,7 @@ class SliceView;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  explicit MainWindow(client::ClientConfig config, QString configProblem = {}, QWidget* parent = nullptr);
+  explicit MainWindow(client::ClientConfig config, const QString& configProblem = {}, QWidget* parent = nullptr);
   ~MainWindow() override;
   MainWindow(const MainWindow&) = delete;
   MainWindow& operator=(const MainWindow&) = delete;

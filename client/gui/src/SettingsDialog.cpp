@@ -12,8 +12,7 @@
 
 namespace iodeep::gui {
 
-SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* parent)
-    : QDialog(parent), base_(config) {
+SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* parent) : QDialog(parent), base_(config) {
   setWindowTitle(tr("Connection settings"));
   const auto& n = config.network;
   auto* form = new QFormLayout;

@@ -19,7 +19,7 @@ namespace iodeep::gui {
 struct Overlay {
   std::vector<iod::Ring> rings;
   QColor color;
-  QString label;        ///< drawn beside the ROI
+  QString label;           ///< drawn beside the ROI
   bool emphasised{false};  ///< the selected proposal: thicker outline
 };
 

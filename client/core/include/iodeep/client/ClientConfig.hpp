@@ -15,14 +15,14 @@ struct ClientConfig {
   NetworkOptions network;
   /// Run TorchScript networks from the PACS (code as well as data). Off by default.
   bool allowTorchScript{false};
-  std::filesystem::path cacheDir;             ///< the model cache
-  std::uint64_t cacheMaxBytes{4ULL << 30U};   ///< least recently used models go beyond this
-  std::filesystem::path outboxDir;            ///< structure sets waiting to be stored
-  std::uint64_t engineMaxBytes{2ULL << 30U};  ///< networks kept built in memory (long-running viewer)
-  std::filesystem::path imageCacheDir;             ///< slices the viewer retrieved (patient data)
+  std::filesystem::path cacheDir;                 ///< the model cache
+  std::uint64_t cacheMaxBytes{4ULL << 30U};       ///< least recently used models go beyond this
+  std::filesystem::path outboxDir;                ///< structure sets waiting to be stored
+  std::uint64_t engineMaxBytes{2ULL << 30U};      ///< networks kept built in memory (long-running viewer)
+  std::filesystem::path imageCacheDir;            ///< slices the viewer retrieved (patient data)
   std::uint64_t imageCacheMaxBytes{2ULL << 30U};  ///< least recently opened series go beyond this
   std::string reviewer;                           ///< default ReviewerName (PN)
-  std::filesystem::path source;               ///< the file read, or empty when none was
+  std::filesystem::path source;                   ///< the file read, or empty when none was
 };
 
 /// The configuration: @p path when given (it must exist), else $IODEEP_CONFIG, else
