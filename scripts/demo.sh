@@ -5,7 +5,8 @@
 #   networks for other modalities/body parts, random weights, said so in their names); the example
 #   MR series arrives on the PACS (storescu, as any modality would send it); the physician browses,
 #   asks which network fits slice 23, runs AI ROI headless on it, approves, and the approved RT
-#   Structure Set is stored on the PACS and read back from it with C-FIND.
+#   Structure Set is stored on the PACS and read back from it with C-FIND. With a display, the
+#   viewer then opens on the same PACS (docs/viewer.md); without one, the demo stays headless.
 # No Python at run time. Output in build/demo/.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
@@ -33,6 +34,7 @@ cat >"$demo/client.json" <<JSON
   "move_port": $CLIENT_PORT,
   "cache_dir": "$demo/cache/models",
   "outbox_dir": "$demo/outbox",
+  "image_cache_dir": "$demo/cache/images",
   "reviewer": "Demo^Reviewer"
 }
 JSON
@@ -80,4 +82,13 @@ series=$(dcmdump +P SeriesInstanceUID "$ex/brain-unet/series/slice_022.dcm" | se
 "$IODEEP" rtstruct list --series "$series" --retrieve-to "$demo/rtstruct"
 first=$(ls "$demo"/rtstruct/*.dcm | head -1)
 "$IODEEP" rtstruct show "$first"
+
+step "9. the viewer on the same PACS"
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
+  echo "opening iodeep-viewer (close its window to end the demo and stop this Orthanc)"
+  "$IODEEP_BUILD/client/gui/iodeep-viewer" --config "$IODEEP_CONFIG"
+else
+  echo "no display (DISPLAY/WAYLAND_DISPLAY unset): staying headless. On a desktop this step opens"
+  echo "iodeep-viewer --config $IODEEP_CONFIG on this private Orthanc (docs/viewer.md)."
+fi
 echo; echo "demo done: $demo (client.json, roi.txt, roi-again.json, rtstruct/)"
