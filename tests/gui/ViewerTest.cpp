@@ -17,6 +17,7 @@
 #include <QTableView>
 #include <QTableWidget>
 #include <QTest>
+#include <QTimer>
 #include <algorithm>
 #include <memory>
 #include <set>
@@ -24,6 +25,7 @@
 #include "../iod/TestSupport.hpp"
 #include "../pacs/OrthancSupport.hpp"
 #include "MainWindow.hpp"
+#include "SettingsDialog.hpp"
 #include "SliceView.hpp"
 #include "iodeep/client/Browse.hpp"
 #include "iodeep/client/Outbox.hpp"
@@ -410,6 +412,43 @@ class ViewerTest : public QObject {
     QCOMPARE(opened.takeFirst().at(0).toInt(), 62);
   }
 
+  // Settings: the dialog edits the connection and the reviewer; Save writes the configuration file
+  // (read back the same), a value the core refuses keeps the dialog open with the reason.
+  void settingsAreSavedToTheConfigurationFile() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.show();
+    bool sawProblem = false;
+    QTimer::singleShot(200, [&] {
+      auto* dialog = qobject_cast<gui::SettingsDialog*>(QApplication::activeModalWidget());
+      QVERIFY(dialog != nullptr);
+      QCOMPARE(dialog->pacsHost->text(), QString("127.0.0.1"));
+      dialog->pacsHost->clear();  // no host: refused, the dialog stays
+      QTest::keyClick(dialog, Qt::Key_Return);
+      QVERIFY(dialog->isVisible());
+      sawProblem = !dialog->problem->text().isEmpty();
+      QTest::keyClicks(dialog->pacsHost, "127.0.0.1");
+      dialog->reviewer->clear();
+      QTest::keyClicks(dialog->reviewer, "Roe^Richard");
+      dialog->retrieve->setCurrentIndex(1);  // C-GET
+      QTest::keyClick(dialog, Qt::Key_Return);
+    });
+    QSignalSpy echo(&w, &gui::MainWindow::connectionChecked);
+    w.openSettings();
+    QVERIFY(sawProblem);
+    QCOMPARE(w.config().reviewer, std::string("Roe^Richard"));
+    QCOMPARE(w.config().network.retrieve, client::RetrieveMode::Get);
+    const auto saved = client::loadClientConfig(demo.config.source);
+    QCOMPARE(saved.reviewer, std::string("Roe^Richard"));
+    QCOMPARE(saved.network.retrieve, client::RetrieveMode::Get);
+    QCOMPARE(saved.network.pacs.toString(), demo.config.network.pacs.toString());
+    QCOMPARE(saved.cacheDir, demo.config.cacheDir);
+    // the new settings are used at once: a C-ECHO with them, and C-GET opens the series
+    QTRY_VERIFY_WITH_TIMEOUT(!echo.isEmpty(), kTimeout);
+    QCOMPARE(echo.takeFirst().at(0).toBool(), true);
+    QVERIFY(openDemoSeries(w));
+  }
+
   // Reading: window/level by dragging, presets, wheel navigation, autoplay, zoom.
   void readingTheSeries() {
     Demo demo;
@@ -454,9 +493,23 @@ class ViewerTest : public QObject {
     const int stoppedAt = w.currentSlice();
     QTest::qWait(200);
     QCOMPARE(w.currentSlice(), stoppedAt);
-    // the information blocks and orientation labels come from the file
     QTest::keyClick(ui.view, Qt::Key_End);
     QCOMPARE(w.currentSlice(), 61);
+    QTest::mouseClick(ui.previous, Qt::LeftButton);  // the buttons
+    QCOMPARE(w.currentSlice(), 60);
+    QTest::mouseClick(ui.next, Qt::LeftButton);
+    QCOMPARE(w.currentSlice(), 61);
+    QTest::keyClick(ui.view, Qt::Key_PageUp);
+    QCOMPARE(w.currentSlice(), 51);
+    QCOMPARE(ui.sliceLabel->text(), QString("52 / 62"));
+    // pan with the right button moves the image, a double click fits it again
+    const QImage before2 = ui.view->grab().toImage();
+    QTest::mousePress(ui.view, Qt::RightButton, {}, c);
+    QMouseEvent pan(QEvent::MouseMove, QPointF(c + QPoint(60, 0)), ui.view->mapToGlobal(QPointF(c + QPoint(60, 0))),
+                    Qt::NoButton, Qt::RightButton, Qt::NoModifier);
+    QApplication::sendEvent(ui.view, &pan);
+    QTest::mouseRelease(ui.view, Qt::RightButton, {}, c + QPoint(60, 0));
+    QVERIFY(ui.view->grab().toImage() != before2);
   }
 };
 

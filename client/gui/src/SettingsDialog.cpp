@@ -44,15 +44,15 @@ SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* pare
   form->addRow(tr("Move destination port"), movePort);
   form->addRow(tr("Move destination AE title"), moveAe);
   form->addRow(tr("Reviewer name"), reviewer);
-  problem_ = new QLabel;
-  problem_->setStyleSheet("color: #c00000");
-  problem_->setWordWrap(true);
+  problem = new QLabel;
+  problem->setStyleSheet("color: #c00000");
+  problem->setWordWrap(true);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Save | QDialogButtonBox::Cancel);
   connect(buttons, &QDialogButtonBox::accepted, this, &SettingsDialog::accept);
   connect(buttons, &QDialogButtonBox::rejected, this, &SettingsDialog::reject);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
-  layout->addWidget(problem_);
+  layout->addWidget(problem);
   layout->addWidget(new QLabel(tr("Saved to %1").arg(QString::fromStdString(client::configSavePath(config).string()))));
   layout->addWidget(buttons);
 }
@@ -79,7 +79,7 @@ void SettingsDialog::accept() {
     (void)config();
     QDialog::accept();
   } catch (const Error& e) {
-    problem_->setText(QString::fromStdString(e.what()));
+    problem->setText(QString::fromStdString(e.what()));
   }
 }
 

@@ -30,11 +30,11 @@ class SettingsDialog : public QDialog {
   QSpinBox* movePort{nullptr};
   QLineEdit* moveAe{nullptr};
   QLineEdit* reviewer{nullptr};
+  QLabel* problem{nullptr};  ///< why Save was refused
 
  private:
   void accept() override;
   client::ClientConfig base_;
-  QLabel* problem_{nullptr};
 };
 
 }  // namespace iodeep::gui
