@@ -217,6 +217,14 @@ class ViewerTest : public QObject {
     // the window lists the new set under the series
     QVERIFY(listed.wait(kTimeout));
     QCOMPARE(ui.storedSets->count(), 1);
+    // the study now lists the structure set's series too, as structure sets, not as images
+    QSignalSpy relisted(&w, &gui::MainWindow::seriesListed);
+    ui.studies->clearSelection();
+    clickRow(ui.studies, ui.studies->model()->index(0, 0));
+    QVERIFY(relisted.wait(kTimeout));
+    const int rtRow = rowOf(ui.series, 4, "structure sets");
+    QVERIFY(rtRow >= 0);
+    QCOMPARE(ui.series->item(rtRow, 0)->flags(), Qt::NoItemFlags);
 
     // over DICOM: one structure set, the approved ROI only, contoured on slice 22 only
     test::TempDir got;

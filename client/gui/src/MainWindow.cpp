@@ -496,14 +496,19 @@ void MainWindow::studySelected() {
         for (const auto& s : series_) {
           const int row = w_.series->rowCount();
           w_.series->insertRow(row);
+          const bool structureSets = s.modality == "RTSTRUCT";
           const QStringList cells{q(s.seriesNumber), q(s.modality), q(s.seriesDescription), q(s.numberOfInstances),
-                                  s.iodeepModels ? tr("IODeep networks") : tr("images")};
+                                  s.iodeepModels    ? tr("IODeep networks")
+                                  : structureSets ? tr("structure sets")
+                                                  : tr("images")};
           for (int c = 0; c < cells.size(); ++c) {
             auto* item = new QTableWidgetItem(cells[c]);
-            if (s.iodeepModels) {
-              // networks, not images to read: listed, never opened
+            if (s.iodeepModels || structureSets) {
+              // networks and structure sets, not images to read: listed, never opened (structure
+              // sets are shown over the series they contour)
               item->setFlags(Qt::NoItemFlags);
-              item->setToolTip(tr("IODeep networks on the PACS (found by AI ROI, not read as images)"));
+              item->setToolTip(s.iodeepModels ? tr("IODeep networks on the PACS (found by AI ROI, not read as images)")
+                                              : tr("Shown over the images they contour (list on the right)"));
             }
             w_.series->setItem(row, c, item);
           }
@@ -516,8 +521,9 @@ void MainWindow::studySelected() {
 void MainWindow::seriesActivated(int row) {
   if (row < 0 || row >= static_cast<int>(series_.size())) return;
   const auto& s = series_[static_cast<std::size_t>(row)];
-  if (s.iodeepModels) {
-    showError(tr("This series holds IODeep networks, not images."));
+  if (s.iodeepModels || s.modality == "RTSTRUCT") {
+    showError(s.iodeepModels ? tr("This series holds IODeep networks, not images.")
+                             : tr("This series holds structure sets: open the images they contour."));
     return;
   }
   openSeries(s);
