@@ -1,14 +1,8 @@
-// The only translation unit of this module that touches libtorch's serialisation.
+// Weights import, torch-free: safetensors files are read (mapped) here; torch.save and TorchScript
+// archives go to the inference module (TorchModule.hpp), opened only for them.
 #include "iodeep/netparser/WeightsImport.hpp"
 
-#include <torch/csrc/jit/api/module.h>
-#include <torch/csrc/jit/serialization/import.h>
-#include <torch/csrc/jit/serialization/pickle.h>
-
-#include <algorithm>
-#include <sstream>
-#include <vector>
-
+#include "TorchModule.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 
@@ -16,15 +10,8 @@ namespace iodeep::netparser {
 
 namespace {
 
-bool startsWith(std::span<const std::byte> b, std::string_view prefix) {
-  return b.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), b.begin(),
-                                                 [](char c, std::byte x) { return static_cast<std::byte>(c) == x; });
-}
-
-bool contains(std::span<const std::byte> b, std::string_view needle) {
-  const auto* begin = reinterpret_cast<const char*>(b.data());
-  return std::string_view(begin, b.size()).find(needle) != std::string_view::npos;
-}
+using torchmodule::contains;
+using torchmodule::startsWith;
 
 bool looksLikeSafetensors(std::span<const std::byte> b) {
   if (b.size() < 10) return false;
@@ -33,157 +20,13 @@ bool looksLikeSafetensors(std::span<const std::byte> b) {
   return n >= 2 && n <= b.size() - 8 && b[8] == std::byte{'{'};
 }
 
-iod::DType dtypeOf(const at::Tensor& t, const std::string& name, std::string_view source) {
-  switch (t.scalar_type()) {
-    case at::kDouble: return iod::DType::F64;
-    case at::kFloat: return iod::DType::F32;
-    case at::kHalf: return iod::DType::F16;
-    case at::kBFloat16: return iod::DType::BF16;
-    case at::kLong: return iod::DType::I64;
-    case at::kInt: return iod::DType::I32;
-    case at::kShort: return iod::DType::I16;
-    case at::kChar: return iod::DType::I8;
-    case at::kByte: return iod::DType::U8;
-    case at::kBool: return iod::DType::Bool;
-    default:
-      throw Error(ErrorCode::UnsupportedDtype, std::string(source) + ": tensor '" + name + "' has unsupported dtype " +
-                                                   std::string(c10::toString(t.scalar_type())));
-  }
-}
-
-iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors, std::string_view source,
-                              std::string_view origin) {
-  std::vector<at::Tensor> keep;  // contiguous CPU copies stay alive until finish()
-  keep.reserve(tensors.size());
-  iod::SafetensorsWriter writer;
-  for (const auto& [name, tensor] : tensors) {
-    if (tensor.is_sparse() || tensor.is_quantized()) {
-      throw Error(ErrorCode::UnsupportedWeights,
-                  std::string(source) + ": tensor '" + name + "' is sparse or quantized");
-    }
-    const iod::DType dtype = dtypeOf(tensor, name, source);
-    keep.push_back(tensor.detach().to(at::kCPU).contiguous());
-    const at::Tensor& t = keep.back();
-    std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
-    const auto bytes = static_cast<std::size_t>(t.numel()) * static_cast<std::size_t>(t.element_size());
-    writer.add(name, dtype, std::move(shape),
-               std::span<const std::byte>(static_cast<const std::byte*>(t.data_ptr()), bytes));
-  }
-  if (tensors.empty()) throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": holds no tensors");
-  writer.setMetadata("format", "pt");
-  writer.setMetadata("iodeep_source", std::string(origin));
-  return writer.finish();
-}
-
-[[noreturn]] void orderedDictError(std::string_view source) {
-  throw Error(ErrorCode::UnsupportedWeights,
-              std::string(source) +
-                  ": a state dict saved as collections.OrderedDict (the type of "
-                  "model.state_dict()), which libtorch cannot read; re-save it as a plain dict: "
-                  "torch.save(dict(model.state_dict()), path), or as safetensors");
-}
-
-std::uint32_t le(std::span<const std::byte> b, std::size_t at, std::size_t n) {
-  std::uint32_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v |= std::to_integer<std::uint32_t>(b[at + i]) << (8U * i);
-  return v;
-}
-
-// True when the top-level object of the archive's data.pkl is a collections.OrderedDict: after
-// the PROTO opcode, an OrderedDict starts with GLOBAL "collections\nOrderedDict" where a dict
-// starts with EMPTY_DICT. (Tensors inside a plain dict also mention OrderedDict, for their
-// backward hooks, so the whole file cannot be searched.) torch.save stores entries uncompressed.
-bool topLevelIsOrderedDict(std::span<const std::byte> zip) {
-  constexpr std::string_view kLocalHeader = "PK\x03\x04";
-  const std::string_view text(reinterpret_cast<const char*>(zip.data()), zip.size());
-  for (std::size_t at = text.find(kLocalHeader); at != std::string_view::npos && at + 30 <= zip.size();
-       at = text.find(kLocalHeader, at + 4)) {
-    const std::size_t nameLength = le(zip, at + 26, 2);
-    const std::size_t extraLength = le(zip, at + 28, 2);
-    if (at + 30 + nameLength > zip.size()) break;
-    const std::string_view name = text.substr(at + 30, nameLength);
-    if (!name.ends_with("data.pkl")) continue;
-    const std::size_t data = at + 30 + nameLength + extraLength;
-    if (data + 2 > zip.size()) return false;
-    std::size_t p = data;
-    if (zip[p] == std::byte{0x80}) p += 2;  // PROTO n
-    return text.substr(p).starts_with("ccollections\nOrderedDict\n");
-  }
-  return false;
-}
-
-ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view source) {
-  if (topLevelIsOrderedDict(std::as_bytes(std::span<const char>(data.data(), data.size())))) orderedDictError(source);
-  c10::IValue value;
-  try {
-    value = torch::jit::pickle_load(data);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": libtorch cannot read this torch.save file (" +
-                    what.substr(0, what.find('\n')) +
-                    "); save a plain dict with torch.save(dict(model.state_dict()), path), or write safetensors");
-  }
-  if (value.isNone()) orderedDictError(source);
-  if (!value.isGenericDict()) {
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": holds a " + value.tagKind() + ", not a dict of tensors (a state dict)");
-  }
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  std::vector<std::string> notTensors;
-  for (const auto& item : value.toGenericDict()) {
-    if (!item.key().isString()) {
-      throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": a state-dict key is not a string");
-    }
-    const std::string name = item.key().toStringRef();
-    if (item.value().isTensor()) {
-      tensors.emplace_back(name, item.value().toTensor());
-    } else {
-      notTensors.push_back(name);
-    }
-  }
-  if (!notTensors.empty()) {
-    std::string list;
-    for (std::size_t i = 0; i < notTensors.size() && i < 8; ++i) list += (i ? ", " : "") + notTensors[i];
-    throw Error(
-        ErrorCode::UnsupportedWeights,
-        std::string(source) + ": not a state dict: entries that are not tensors (" + list +
-            "); a training checkpoint must be reduced to its state dict: torch.save(dict(ckpt['state_dict']), path)");
-  }
-  std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return {toSafetensors(tensors, source, "torch.save state dict"), WeightsSource::TorchStateDict};
-}
-
-ImportedWeights fromTorchScript(const std::vector<char>& data, std::string_view source) {
-  torch::jit::Module module;
-  try {
-    std::istringstream in(std::string(data.data(), data.size()));
-    module = torch::jit::load(in, c10::Device(c10::kCPU));
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": TorchScript archive does not load: " + what.substr(0, what.find('\n')));
-  }
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (const auto& p : module.named_parameters(/*recurse=*/true)) tensors.emplace_back(p.name, p.value);
-  for (const auto& b : module.named_buffers(/*recurse=*/true)) tensors.emplace_back(b.name, b.value);
-  return {toSafetensors(tensors, source, "TorchScript parameters and buffers"), WeightsSource::TorchScript};
-}
-
 }  // namespace
 
 void checkTorchScriptArchive(std::span<const std::byte> bytes, std::string_view source) {
   if (!startsWith(bytes, "PK\x03\x04") || !contains(bytes, "constants.pkl")) {
     throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": not a TorchScript archive (torch.jit.save)");
   }
-  try {
-    std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-    (void)torch::jit::load(in, c10::Device(c10::kCPU));
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": TorchScript archive does not load: " + what.substr(0, what.find('\n')));
-  }
+  torchmodule::api().loadTorchScript(bytes, source);
 }
 
 std::string_view toString(WeightsSource source) noexcept {
@@ -196,13 +39,7 @@ std::string_view toString(WeightsSource source) noexcept {
 }
 
 ImportedWeights importTorchBytes(std::span<const std::byte> bytes, std::string_view source) {
-  if (startsWith(bytes, "PK\x03\x04")) {
-    std::vector<char> data(reinterpret_cast<const char*>(bytes.data()),
-                           reinterpret_cast<const char*>(bytes.data()) + bytes.size());
-    // torch.jit.save archives carry code/ and constants.pkl; torch.save archives only data.pkl.
-    if (contains(bytes, "constants.pkl")) return fromTorchScript(data, source);
-    return fromStateDict(data, source);
-  }
+  if (startsWith(bytes, "PK\x03\x04")) return torchmodule::api().importArchive(bytes, source);
   if (!bytes.empty() && bytes[0] == std::byte{0x80}) {
     throw Error(ErrorCode::UnsupportedWeights,
                 std::string(source) +
@@ -223,11 +60,7 @@ ImportedWeights importWeights(const std::filesystem::path& path) {
     (void)iod::Safetensors::parse(mapped, source);  // validates; tensors stay in the mapped file
     return {mapped, WeightsSource::Safetensors};
   }
-  try {
-    return importTorchBytes(mapped.bytes(), source);
-  } catch (const c10::Error& e) {
-    throw Error(ErrorCode::TorchError, source + ": " + e.what_without_backtrace());
-  }
+  return importTorchBytes(mapped.bytes(), source);
 }
 
 }  // namespace iodeep::netparser

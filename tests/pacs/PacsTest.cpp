@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "../iod/TestSupport.hpp"
 #include "OrthancSupport.hpp"
@@ -348,4 +349,33 @@ TEST(ViewerCore, LocalSelectionFetchPredictStoreReview) {
   EXPECT_EQ(stored.approvedSet->rois, 1U);
   EXPECT_FALSE(stored.rejectedSet);
   EXPECT_TRUE(client::Outbox(config.outboxDir).list().empty());
+}
+
+// The viewer retrieves from several threads (a series opening while a network is fetched): two
+// C-MOVEs at once share the one move destination port by taking turns, neither fails.
+TEST(ViewerCore, TwoRetrievalsByMoveAtOnceTakeTurns) {
+  PrivateOrthanc orthanc;
+  const client::Pacs pacs(orthanc.options());
+  const auto files = exampleSeries();
+  (void)pacs.store(files);
+  (void)pacs.store({kBrain});
+  const auto a = iod::readSliceAttributes(files.front());
+  const auto model = iod::readIodeep(kBrain).model;
+  const auto m = client::locateInstance(pacs, model.sopInstanceUid);
+  test::TempDir dir;
+  std::size_t seriesFiles = 0;
+  std::size_t modelFiles = 0;
+  std::thread series([&] {
+    seriesFiles = pacs.retrieve(client::QueryLevel::Series, a.studyInstanceUid, a.seriesInstanceUid, {}, dir / "series")
+                      .files.size();
+  });
+  std::thread network([&] {
+    modelFiles = pacs.retrieve(client::QueryLevel::Image, m.studyInstanceUid, m.seriesInstanceUid, m.sopInstanceUid,
+                               dir / "model", {std::string(iod::kRawDataStorageUid)})
+                     .files.size();
+  });
+  series.join();
+  network.join();
+  EXPECT_EQ(seriesFiles, 62U);
+  EXPECT_EQ(modelFiles, 1U);
 }

@@ -15,7 +15,10 @@ namespace iodeep::client {
 
 namespace {
 
-bool isModelSeries(const std::string& description) {
+// The C-FIND convention (docs/iodeep-iod.md): "IODEEP <name> [<version>]". Our own RT Structure
+// Sets are described "IODEEP AI ROI" / "IODEEP REJECTED ROI": their modality tells them apart.
+bool isModelSeries(const std::string& description, const std::string& modality) {
+  if (modality == "RTSTRUCT") return false;
   return description.rfind(iod::kSeriesDescriptionPrefix, 0) == 0 || description == "IODEEP";
 }
 
@@ -84,7 +87,7 @@ std::vector<SeriesInfo> findSeries(const Pacs& pacs, const std::string& studyUid
                  r.get(tags::kBodyPartExamined),
                  r.get(tags::kNumberOfSeriesRelatedInstances)};
     if (s.studyInstanceUid.empty()) s.studyInstanceUid = studyUid;
-    s.iodeepModels = isModelSeries(s.seriesDescription);
+    s.iodeepModels = isModelSeries(s.seriesDescription, s.modality);
     out.push_back(std::move(s));
     return true;
   });
@@ -168,7 +171,7 @@ std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modalit
   bool describes = false;  // the PACS returns SeriesDescription (and so matched on it)
   (void)pacs.find(seriesQuery(""), [&](const DicomRecord& r) {
     describes = describes || r.has(tags::kSeriesDescription);
-    if (isModelSeries(r.get(tags::kSeriesDescription))) seriesFound.push_back(r);
+    if (isModelSeries(r.get(tags::kSeriesDescription), r.get(tags::kModality))) seriesFound.push_back(r);
     return true;
   });
   if (!describes) {

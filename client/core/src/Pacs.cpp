@@ -371,6 +371,10 @@ class ListeningScp {
                const std::string& peer)
       : scp_(o, dir, classes), port_(o.movePort), inputCorrection_(dcmEnableAutomaticInputDataCorrection.get()) {
     const OFCondition cond = scp_.openListenPort();
+    // openListenPort switches dcmdata's automatic input correction off for the whole process; the
+    // readers in other threads (the viewer's, dcmrt's) expect it on, and this SCP stores what it
+    // receives bit for bit (DGM_StoreBitPreserving), so it is switched back at once
+    dcmEnableAutomaticInputDataCorrection.set(inputCorrection_);
     if (cond.bad()) {
       throw Error(ErrorCode::NetworkError,
                   "our move destination cannot listen on port " + std::to_string(o.movePort) +
@@ -387,9 +391,7 @@ class ListeningScp {
     scp_.stop();
     nudge(port_);
     if (thread_.joinable()) thread_.join();
-    // DcmSCP switches dcmdata's automatic input correction off for the whole process while it
-    // listens; the readers after it (dcmrt's among them) expect it on
-    dcmEnableAutomaticInputDataCorrection.set(inputCorrection_);
+    dcmEnableAutomaticInputDataCorrection.set(inputCorrection_);  // as it was (see the constructor)
   }
 
  private:
@@ -398,6 +400,14 @@ class ListeningScp {
   OFBool inputCorrection_;
   std::thread thread_;
 };
+
+// One move destination per process at a time: it listens on the one configured port, so two
+// retrievals by C-MOVE at once (the viewer opening a series while it fetches a network or lists
+// structure sets) take turns instead of failing with "port taken".
+std::mutex& moveDestinationMutex() {
+  static std::mutex m;
+  return m;
+}
 
 // Moves every complete instance from @p from into @p to as <SOPInstanceUID>.dcm.
 void collect(const std::filesystem::path& from, const std::filesystem::path& to, RetrieveResult& result) {
@@ -592,6 +602,8 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
 
   RetrieveResult result;
   {
+    std::unique_lock<std::mutex> moveTurn;
+    if (move) moveTurn = std::unique_lock<std::mutex>(moveDestinationMutex());
     std::unique_ptr<ListeningScp> scp;
     if (move) scp = std::make_unique<ListeningScp>(options_, incoming.path(), sopClassUids, options_.pacs.toString());
     a.open();

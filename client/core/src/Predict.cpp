@@ -44,7 +44,13 @@ LoadedModel loadModel(const std::filesystem::path& path, bool verified) {
 
 }  // namespace
 
+void preloadInference() {
+  netparser::preloadInference();
+}
+
 PredictResult predict(const PredictOptions& o) {
+  // libtorch loads in the background while the model is read and verified and the slice decoded
+  netparser::preloadInference();
   PredictResult r;
   const LoadedModel model = loadModel(o.model, o.modelVerified);
   const auto& m = model.file.model;

@@ -296,6 +296,7 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
     return r;
   }
   const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
+  preloadInference();  // libtorch loads while the model is fetched and verified
 
   // the model: from the cache (no bytes move, no hash), or retrieved once and verified on entry
   auto fetched = fetchModel(config, chosen, work.path() / "model");

@@ -83,6 +83,7 @@ struct AiResult {
 MainWindow::MainWindow(client::ClientConfig config, const QString& configProblem, QWidget* parent)
     : QMainWindow(parent), config_(std::move(config)) {
   setWindowTitle(tr("iodeep viewer"));
+  client::preloadInference();  // libtorch loads while the physician browses
   buildUi();
   buildShortcuts();
   applyConfig();
@@ -449,9 +450,11 @@ void MainWindow::openSettings() {
 
 void MainWindow::refreshStudies() {
   const auto options = config_.network;
+  const auto request = ++studiesRequest_;
   runInBackground<std::vector<client::StudyInfo>>(
       this, [options] { return client::findStudies(client::Pacs(options)); },
-      [this](const Outcome<std::vector<client::StudyInfo>>& r) {
+      [this, request](const Outcome<std::vector<client::StudyInfo>>& r) {
+        if (request != studiesRequest_) return;  // a newer refresh is on its way
         if (!r.value) {
           showError(tr("Studies: %1").arg(r.error));
           emit studiesLoaded(0);
@@ -483,9 +486,11 @@ void MainWindow::studySelected() {
   if (index < 0 || index >= static_cast<int>(studies_.size())) return;
   const auto studyUid = studies_[static_cast<std::size_t>(index)].studyInstanceUid;
   const auto options = config_.network;
+  const auto request = ++seriesRequest_;
   runInBackground<std::vector<client::SeriesInfo>>(
       this, [options, studyUid] { return client::findSeries(client::Pacs(options), studyUid); },
-      [this](const Outcome<std::vector<client::SeriesInfo>>& r) {
+      [this, request](const Outcome<std::vector<client::SeriesInfo>>& r) {
+        if (request != seriesRequest_) return;  // another study was chosen since: its answer counts
         if (!r.value) {
           showError(tr("Series: %1").arg(r.error));
           emit seriesListed(0);
@@ -498,7 +503,7 @@ void MainWindow::studySelected() {
           w_.series->insertRow(row);
           const bool structureSets = s.modality == "RTSTRUCT";
           const QStringList cells{q(s.seriesNumber), q(s.modality), q(s.seriesDescription), q(s.numberOfInstances),
-                                  s.iodeepModels    ? tr("IODeep networks")
+                                  s.iodeepModels  ? tr("IODeep networks")
                                   : structureSets ? tr("structure sets")
                                                   : tr("images")};
           for (int c = 0; c < cells.size(); ++c) {

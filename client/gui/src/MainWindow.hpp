@@ -174,6 +174,7 @@ class MainWindow : public QMainWindow {
 
   std::shared_ptr<std::atomic<bool>> openCancel_, aiCancel_;
   bool opening_{false}, aiBusy_{false}, storing_{false};
+  std::uint64_t studiesRequest_{0}, seriesRequest_{0};  ///< only the latest answer is shown
 };
 
 }  // namespace iodeep::gui

@@ -70,6 +70,11 @@ void checkWeights(const Architecture& arch, const iod::ByteBuffer& weights);
 /// Without a call, the first Network::build() sets the hardware core count.
 int configureThreads(int threads = 0);
 
+/// Starts opening the inference module (libtorch, about 0.6 s) in a background thread, so that a
+/// command that will build a network hides that time behind reading and decoding. Building a
+/// network waits for it. Commands that never build one never open it.
+void preloadInference();
+
 /// Throws Error(TorchScriptRefused) when @p options do not allow what @p arch is (a TorchScript
 /// network is code). Network::build and InferenceEngine::network call it before anything else.
 void checkBuildPolicy(const Architecture& arch, const BuildOptions& options);

@@ -39,6 +39,10 @@ struct PredictResult {
   [[nodiscard]] std::string toJson() const;
 };
 
+/// Starts loading the inference module (libtorch) in the background: for a program that will
+/// predict soon (predict and runRoi call it themselves; the viewer at start).
+void preloadInference();
+
 /// Reads and verifies the model (any error finding refuses it), builds the network once per
 /// DnnUID (InferenceEngine), decodes the slice, checks and pre-processes it, runs the network
 /// and post-processes. Throws iodeep::Error.
