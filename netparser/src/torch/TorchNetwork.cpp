@@ -66,6 +66,8 @@ class TorchModel final : public torchmodule::Model {
   mutable std::optional<torch::jit::Module> script;  // forward() is not const; guarded by scriptMutex
   mutable std::mutex scriptMutex;
   std::size_t bytes_{0};  // weights held (Network::bytes)
+  iod::ByteBuffer weights;  // what the tensors view
+  std::size_t viewedTensors{0};
 
   [[nodiscard]] at::Tensor run(const at::Tensor& x) const;
 };
@@ -102,15 +104,23 @@ std::unique_ptr<torchmodule::Model> buildModel(const Architecture& arch, const i
     const auto st = iod::Safetensors::parse(weights, "weights");
     std::unordered_map<std::string, const iod::TensorInfo*> byName;
     for (const auto& t : st.tensors()) byName.emplace(t.name, &t);
+    // The tensors view the weights where they lie (a mapped file: no copy) when their alignment
+    // allows; the model keeps the buffer alive. A misaligned tensor gets a copy of its own.
+    impl->weights = weights;
     const auto tensor = [&](const std::string& name) -> at::Tensor {
       const auto it = byName.find(name);
       if (it == byName.end()) return {};
       const auto& t = *it->second;
       const auto data = st.data(t);
       std::vector<std::int64_t> shape = t.shape;
-      // from_blob does not own the bytes: clone() copies them into a tensor of its own.
-      return at::from_blob(const_cast<std::byte*>(data.data()), shape, at::TensorOptions().dtype(scalarType(t.dtype)))
-          .clone();
+      const auto dtype = at::TensorOptions().dtype(scalarType(t.dtype));
+      const at::Tensor view = at::from_blob(const_cast<std::byte*>(data.data()), shape, dtype);
+      const auto address = reinterpret_cast<std::uintptr_t>(data.data());
+      if (address % static_cast<std::uintptr_t>(view.element_size()) == 0) {
+        ++impl->viewedTensors;
+        return view;  // read only: inference never writes a weight
+      }
+      return view.clone();
     };
 
     std::unordered_map<std::string, std::size_t> valueIndex{{"input", 0}};
