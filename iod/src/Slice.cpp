@@ -44,7 +44,7 @@ SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   a.seriesInstanceUid = s(DCM_SeriesInstanceUID);
   a.frameOfReferenceUid = s(DCM_FrameOfReferenceUID);
   a.transferSyntaxUid = dcmtk::getString(meta, DCM_TransferSyntaxUID);
-  if (a.transferSyntaxUid.empty()) a.transferSyntaxUid = DcmXfer(ds.getOriginalXfer()).getXferID();
+  if (a.transferSyntaxUid.empty()) a.transferSyntaxUid = DcmXfer(ds.getOriginalXfer()).getXferID();  // no meta
   a.modality = s(DCM_Modality);
   a.bodyPartExamined = s(DCM_BodyPartExamined);
   a.studyDescription = s(DCM_StudyDescription);
@@ -105,8 +105,7 @@ float ybrToRgb(float y, float cb, float cr, int channel) {
 
 std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
   dcmtk::registerDecoders();
-  // Images may come without a Part 10 header (pydicom writes some): accept a bare data set too.
-  return dcmtk::loadFile(path, dcmtk::Accept::Part10OrBareDataset);
+  return dcmtk::loadFile(path);
 }
 
 SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame);

@@ -133,6 +133,31 @@ TEST(Predict, RingsMapToPatientCoordinates) {
   EXPECT_NEAR(mm[2].get<double>(), 254.0 - 2.0 * px[1].get<double>(), 1e-9);
 }
 
+// A slice without the preamble (pydicom's new data set) and as a bare data set in each
+// uncompressed syntax (tests/fixtures/make_fixtures.py write_variant): the same pixels, the same
+// attributes, the same proposals as the Part 10 original.
+TEST(Predict, SlicesWithoutPreambleOrFileMetaInformationGiveTheSameProposals) {
+  const auto original = iod::readSlice(slicePath(22));
+  const auto expected = client::predict({kBrainModel, slicePath(22), 0, false});
+  for (const std::string kind : {"nopreamble", "nometa_implicit", "nometa_explicit", "nometa_bigendian"}) {
+    const auto path = test::fixture("slice_022_" + kind + ".dcm");
+    const auto img = iod::readSlice(path);
+    EXPECT_EQ(img.pixels, original.pixels) << kind;
+    EXPECT_EQ(img.attributes.sopInstanceUid, original.attributes.sopInstanceUid) << kind;
+    EXPECT_EQ(img.attributes.imagePositionPatient, original.attributes.imagePositionPatient) << kind;
+    EXPECT_EQ(img.attributes.transferSyntaxUid, kind == "nometa_implicit"    ? "1.2.840.10008.1.2"
+                                                : kind == "nometa_bigendian" ? "1.2.840.10008.1.2.2"
+                                                                             : "1.2.840.10008.1.2.1")
+        << kind;
+    const auto r = client::predict({kBrainModel, path, 0, false});
+    ASSERT_EQ(r.proposals.size(), expected.proposals.size()) << kind;
+    for (std::size_t i = 0; i < r.proposals.size(); ++i) {
+      EXPECT_EQ(r.proposals[i].areaPixels, expected.proposals[i].areaPixels) << kind;
+      EXPECT_EQ(r.proposals[i].rings.size(), expected.proposals[i].rings.size()) << kind;
+    }
+  }
+}
+
 TEST(Slice, CtModalityLutKeepsNegativeHounsfieldUnits) {
   const auto img = iod::readSlice("/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm");
   const auto bytes = test::readBytes(test::fixture("ct_small.hu.f32"));
