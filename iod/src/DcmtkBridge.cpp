@@ -104,7 +104,7 @@ bool hasMetaInformation(DcmFileFormat& file) {
 
 std::string transferSyntaxOf(DcmFileFormat& file) {
   if (hasMetaInformation(file)) {
-    const std::string uid = getString(*file.getMetaInfo(), DCM_TransferSyntaxUID);
+    std::string uid = getString(*file.getMetaInfo(), DCM_TransferSyntaxUID);
     if (!uid.empty()) return uid;
   }
   return DcmXfer(file.getDataset()->getOriginalXfer()).getXferID();
