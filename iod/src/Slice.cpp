@@ -37,6 +37,15 @@ std::uint16_t getUS(DcmItem& item, const DcmTagKey& key, std::uint16_t fallback 
   return item.findAndGetUint16(key, v).good() ? v : fallback;
 }
 
+// A value of the LUT Descriptor (0028,3002), whose VR is US or SS: its 16 bits.
+std::optional<std::uint16_t> lutDescriptorValue(DcmItem& item, unsigned long pos) {
+  Uint16 u = 0;
+  if (item.findAndGetUint16(DCM_LUTDescriptor, u, pos).good()) return u;
+  Sint16 v = 0;
+  if (item.findAndGetSint16(DCM_LUTDescriptor, v, pos).good()) return static_cast<std::uint16_t>(v);
+  return std::nullopt;
+}
+
 SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   SliceAttributes a;
   const auto s = [&](const DcmTagKey& k) { return dcmtk::getString(ds, k); };
@@ -77,6 +86,19 @@ SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   a.rescaleSlope = getDouble(ds, DCM_RescaleSlope).value_or(1.0);
   a.rescaleIntercept = getDouble(ds, DCM_RescaleIntercept).value_or(0.0);
   if (a.rescaleSlope == 0.0) a.rescaleSlope = 1.0;
+  DcmItem* lut = nullptr;
+  if (ds.findAndGetSequenceItem(DCM_ModalityLUTSequence, lut, 0).good() && lut != nullptr) {
+    ModalityLut m;
+    const std::uint32_t entries = lutDescriptorValue(*lut, 0).value_or(0);
+    m.entries = entries == 0 ? 65536U : entries;
+    const std::uint16_t first = lutDescriptorValue(*lut, 1).value_or(0);
+    m.firstMapped = a.pixelRepresentation == 1 ? static_cast<std::int16_t>(first) : first;
+    m.bitsPerEntry = lutDescriptorValue(*lut, 2).value_or(0);
+    m.type = dcmtk::getString(*lut, DCM_ModalityLUTType);
+    a.modalityLut = m;
+    a.rescaleSlope = 1.0;  // the sequence takes precedence (PS3.3 C.11.1)
+    a.rescaleIntercept = 0.0;
+  }
   for (unsigned long i = 0;; ++i) {
     const auto c = getDouble(ds, DCM_WindowCenter, i);
     const auto w = getDouble(ds, DCM_WindowWidth, i);
@@ -196,6 +218,52 @@ SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
 }
 
 namespace {
+
+// The table of the Modality LUT Sequence, checked (PS3.3 C.11.1.1): one item; 8 to 16 bits per
+// entry; LUT Data with one value per entry in 16-bit words, or 8-bit entries packed two to a word.
+std::vector<float> modalityLutTable(DcmDataset& ds, const SliceAttributes& a) {
+  const ModalityLut& m = *a.modalityLut;
+  DcmSequenceOfItems* sequence = nullptr;
+  if (ds.findAndGetSequence(DCM_ModalityLUTSequence, sequence).bad() || sequence == nullptr) {
+    unsupported("Modality LUT Sequence unreadable");
+  }
+  if (sequence->card() != 1) {
+    unsupported("Modality LUT Sequence with " + std::to_string(sequence->card()) + " items (one is applied)");
+  }
+  DcmItem& item = *sequence->getItem(0);
+  for (unsigned long k = 0; k < 3; ++k) {
+    if (!lutDescriptorValue(item, k))
+      unsupported("Modality LUT Sequence: LUT Descriptor (0028,3002) has no value " + std::to_string(k + 1));
+  }
+  if (m.bitsPerEntry < 8 || m.bitsPerEntry > 16) {
+    unsupported("Modality LUT Sequence: " + std::to_string(m.bitsPerEntry) + " bits per entry (8 to 16 are applied)");
+  }
+  DcmElement* element = nullptr;
+  Uint16* words = nullptr;
+  if (item.findAndGetElement(DCM_LUTData, element).bad() || element == nullptr ||
+      element->getUint16Array(words).bad() || words == nullptr) {
+    unsupported("Modality LUT Sequence: no LUT Data (0028,3006)");
+  }
+  const std::size_t count = element->getLength() / 2;
+  std::vector<float> table(m.entries);
+  if (count == m.entries) {
+    // one entry per 16-bit word; 8-bit entries in the low byte (as pydicom reads them)
+    const unsigned mask = m.bitsPerEntry == 16 ? 0xFFFFU : (1U << m.bitsPerEntry) - 1U;
+    for (std::size_t k = 0; k < count; ++k) table[k] = static_cast<float>(words[k] & mask);
+  } else if (m.bitsPerEntry == 8 && count == (m.entries + 1) / 2) {
+    // 8-bit entries packed two to a word, in the order of the file's bytes
+    const bool bigEndian = DcmXfer(ds.getOriginalXfer()).isBigEndian();
+    for (std::size_t k = 0; k < m.entries; ++k) {
+      const unsigned word = words[k / 2];
+      const bool high = (k % 2 == 1) != bigEndian;
+      table[k] = static_cast<float>(high ? word >> 8U : word & 0xFFU);
+    }
+  } else {
+    unsupported("Modality LUT Sequence: LUT Data holds " + std::to_string(count) + " 16-bit values for " +
+                std::to_string(m.entries) + " entries of " + std::to_string(m.bitsPerEntry) + " bits");
+  }
+  return table;
+}
 
 bool isJpeg2000Syntax(E_TransferSyntax xfer) {
   return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000;
@@ -371,7 +439,17 @@ SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
   const std::size_t pixelsPerFrame = static_cast<std::size_t>(a.rows) * a.columns;
   img.pixels.resize(pixelsPerFrame * img.samples);
   // grey: the modality LUT; colour: interleaved RGB, YBR converted
+  const std::vector<float> lut = mono && a.modalityLut ? modalityLutTable(ds, a) : std::vector<float>{};
   const auto finish = [&](const auto& sampleAt, bool ybr, bool ybrHalf) {
+    if (mono && !lut.empty()) {
+      // below the first value mapped: the first entry; beyond the last: the last (C.11.1.1)
+      const double first = a.modalityLut->firstMapped;
+      const double last = static_cast<double>(lut.size() - 1);
+      for (std::size_t i = 0; i < pixelsPerFrame; ++i) {
+        img.pixels[i] = lut[static_cast<std::size_t>(std::clamp(sampleAt(i) - first, 0.0, last))];
+      }
+      return;
+    }
     if (mono) {
       for (std::size_t i = 0; i < pixelsPerFrame; ++i) {
         img.pixels[i] = static_cast<float>(sampleAt(i) * a.rescaleSlope + a.rescaleIntercept);

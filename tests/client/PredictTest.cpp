@@ -493,6 +493,61 @@ TEST(Slice, Jpeg2000HostileInputIsAClearError) {
   std::cout << refused << " of 200 damaged codestreams refused, the others decoded\n";
 }
 
+// The Modality LUT Sequence takes precedence over rescale (PS3.3 C.11.1): the values pydicom's
+// apply_modality_lut gives, exactly (tests/fixtures/make_fixtures.py with_lut: signed stored values
+// with an SS descriptor and values clipped below and beyond the table, 8-bit entries, 65536 entries).
+TEST(Slice, ModalityLutSequenceIsAppliedAsPydicomDoes) {
+  for (const std::string name : {"modality_lut_signed16", "modality_lut_8bit", "modality_lut_65536"}) {
+    const auto img = iod::readSlice(test::fixture(name + ".dcm"));
+    EXPECT_EQ(img.pixels, floats(test::fixture(name + ".f32"))) << name;
+    ASSERT_TRUE(img.attributes.modalityLut.has_value()) << name;
+    EXPECT_EQ(img.attributes.rescaleSlope, 1.0) << name;  // the sequence, not the rescale, applies
+    EXPECT_EQ(img.attributes.rescaleIntercept, 0.0) << name;
+  }
+  const auto m = *iod::readSliceAttributes(test::fixture("modality_lut_signed16.dcm")).modalityLut;
+  EXPECT_EQ(m.entries, 1000U);
+  EXPECT_EQ(m.firstMapped, -200);
+  EXPECT_EQ(m.bitsPerEntry, 16);
+  EXPECT_EQ(m.type, "HU");
+  EXPECT_EQ(iod::readSliceAttributes(test::fixture("modality_lut_65536.dcm")).modalityLut->entries, 65536U);
+
+  // 8-bit entries packed two to a 16-bit word (PS3.3 C.11.1.1.1) give the same values
+  test::TempDir dir;
+  rewrite(test::fixture("modality_lut_8bit.dcm"), dir / "packed.dcm", [](DcmDataset& ds) {
+    DcmItem* item = nullptr;
+    ASSERT_TRUE(ds.findAndGetSequenceItem(DCM_ModalityLUTSequence, item, 0).good());
+    std::vector<Uint16> words(512);
+    for (std::size_t k = 0; k < 1024; ++k) {
+      words[k / 2] = static_cast<Uint16>(words[k / 2] | (((k * 7) % 256) << (k % 2 == 0 ? 0U : 8U)));
+    }
+    ASSERT_TRUE(item->findAndDeleteElement(DCM_LUTData).good());
+    ASSERT_TRUE(item->putAndInsertUint16Array(DCM_LUTData, words.data(), 512).good());
+  });
+  EXPECT_EQ(iod::readSlice(dir / "packed.dcm").pixels, floats(test::fixture("modality_lut_8bit.f32")));
+
+  // what cannot be applied is refused, with the reason
+  const auto refused = [&](const std::function<void(DcmItem&)>& change, const std::string& why) {
+    rewrite(test::fixture("modality_lut_signed16.dcm"), dir / "bad.dcm", [&](DcmDataset& ds) {
+      DcmItem* item = nullptr;
+      ASSERT_TRUE(ds.findAndGetSequenceItem(DCM_ModalityLUTSequence, item, 0).good());
+      change(*item);
+    });
+    std::string message;
+    EXPECT_EQ(readCode(dir / "bad.dcm", 0, &message), ErrorCode::UnsupportedImage) << why;
+    EXPECT_NE(message.find(why), std::string::npos) << message;
+  };
+  const auto descriptor = [](std::uint16_t entries, std::uint16_t bits) {
+    return [=](DcmItem& item) {
+      ASSERT_TRUE(item.findAndDeleteElement(DCM_LUTDescriptor).good());
+      const std::array<Sint16, 3> values{static_cast<Sint16>(entries), -200, static_cast<Sint16>(bits)};
+      ASSERT_TRUE(item.putAndInsertSint16Array(DCM_LUTDescriptor, values.data(), 3).good());
+    };
+  };
+  refused(descriptor(1000, 20), "20 bits per entry");
+  refused(descriptor(999, 16), "LUT Data holds 1000 16-bit values for 999 entries");
+  refused([](DcmItem& item) { ASSERT_TRUE(item.findAndDeleteElement(DCM_LUTData).good()); }, "no LUT Data");
+}
+
 // The paper's own U-Net (DNN-parser, 224x224x3) and a grey MR slice: the import adapts the
 // slice to the network's channels as the paper's check_tensor_shape does, so `pack` keeps
 // SamplesPerPixel 1 and prediction replicates the slice. The declared input is made 32x32 for
