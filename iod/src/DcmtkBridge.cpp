@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <mutex>
 
 #include "iodeep/iod/IodeepObject.hpp"
@@ -67,43 +66,48 @@ void registerPrivateDictionary() {
   });
 }
 
-bool hasPart10Prefix(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::array<char, 132> head{};
-  in.read(head.data(), head.size());
-  return in.gcount() == 132 && std::string_view(head.data() + 128, 4) == "DICM";
-}
-
-std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, Accept accept) {
+std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path) {
   registerPrivateDictionary();
   const ErrorContext where{.file = path.string()};
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw Error(ErrorCode::FileNotFound, "no such file", where);
   if (!std::filesystem::is_regular_file(path, ec)) throw Error(ErrorCode::IoError, "not a regular file", where);
   auto file = std::make_unique<DcmFileFormat>();
-  if (!hasPart10Prefix(path)) {
-    if (accept == Accept::Part10) {
-      throw Error(ErrorCode::NotDicom, "not a DICOM file (no 128-byte preamble followed by \"DICM\")", where);
-    }
-    const OFCondition cond =
-        file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_dataset);
-    DcmDataset* ds = file->getDataset();
-    if (cond.bad() || ds->card() == 0 || !ds->tagExists(DCM_SOPClassUID)) {
-      throw Error(ErrorCode::NotDicom, "not a DICOM file (no Part 10 header and no data set with a SOP class)", where);
-    }
-    return file;
-  }
-  // Everything is read now: a truncated value is then reported here, not on first access.
+  // ERM_autoDetect: the preamble is optional, the file meta group is read when the file starts
+  // with it, and a data set without one is read in the syntax its first bytes show.
   const OFCondition cond =
-      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_fileOnly);
+      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_autoDetect);
+  const bool meta = hasMetaInformation(*file);
+  DcmDataset* ds = file->getDataset();
+  // Without file meta information anything parses as a few elements: only a data set that names
+  // its SOP class is taken for DICOM.
+  const bool dicom = meta || (ds != nullptr && ds->tagExists(DCM_SOPClassUID));
   if (cond.bad()) {
     const bool truncated = cond == EC_StreamNotifyClient || cond == EC_PrematureSequDelimitationItem ||
                            cond == EC_InvalidStream || cond == EC_ItemEnd ||
                            std::string_view(cond.text()).find("remature") != std::string_view::npos;
+    if (!dicom) throw Error(ErrorCode::NotDicom, std::string("not a DICOM file: ") + cond.text(), where);
     throw Error(truncated ? ErrorCode::TruncatedDicom : ErrorCode::NotDicom,
                 std::string("cannot read DICOM") + (truncated ? " (truncated?)" : "") + ": " + cond.text(), where);
   }
+  if (!dicom) {
+    throw Error(ErrorCode::NotDicom, "not a DICOM file (no file meta information and no data set with a SOP class)",
+                where);
+  }
   return file;
+}
+
+bool hasMetaInformation(DcmFileFormat& file) {
+  DcmMetaInfo* meta = file.getMetaInfo();
+  return meta != nullptr && meta->card() > 0;
+}
+
+std::string transferSyntaxOf(DcmFileFormat& file) {
+  if (hasMetaInformation(file)) {
+    std::string uid = getString(*file.getMetaInfo(), DCM_TransferSyntaxUID);
+    if (!uid.empty()) return uid;
+  }
+  return DcmXfer(file.getDataset()->getOriginalXfer()).getXferID();
 }
 
 std::string getString(DcmItem& item, const DcmTagKey& key) {
@@ -119,7 +123,10 @@ std::string getString(DcmItem& item, const DcmTagKey& key) {
   }
   OFString value;
   if (elem->getOFStringArray(value).bad()) return {};
-  return std::string(value.c_str(), value.length());
+  std::string s(value.c_str(), value.length());
+  // a UI value padded with NUL read under another text VR (a private slot read as LO) keeps it
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  return s;
 }
 
 std::uint16_t findPrivateCreator(DcmItem& item, std::uint16_t group, std::string_view creator) {

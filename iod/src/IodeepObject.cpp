@@ -315,7 +315,7 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   const ErrorContext where{.file = path.string()};
 
   IodeepFile f;
-  f.transferSyntaxUid = dcmtk::getString(meta, DCM_TransferSyntaxUID);
+  f.transferSyntaxUid = dcmtk::transferSyntaxOf(*fileFormat);
   f.mediaStorageSopClassUid = dcmtk::getString(meta, DCM_MediaStorageSOPClassUID);
   f.creatorElement = dcmtk::findPrivateCreator(ds, kPrivateGroup, kPrivateCreator);
   if (f.creatorElement == 0) {
@@ -426,7 +426,9 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
     error(ErrorCode::MalformedIodeep,
           "SOPClassUID is " + f.sopClassUid + ", not Raw Data Storage (" + std::string(kRawDataStorageUid) + ")");
   }
-  if (f.mediaStorageSopClassUid != f.sopClassUid) {
+  if (f.mediaStorageSopClassUid.empty()) {
+    error(ErrorCode::MalformedIodeep, "no File Meta Information (MediaStorageSOPClassUID absent; PS3.10 7.1)");
+  } else if (f.mediaStorageSopClassUid != f.sopClassUid) {
     error(ErrorCode::MalformedIodeep,
           "MediaStorageSOPClassUID " + f.mediaStorageSopClassUid + " differs from SOPClassUID " + f.sopClassUid);
   }

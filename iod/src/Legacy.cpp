@@ -315,7 +315,7 @@ LegacyObject readLegacy(const std::filesystem::path& path) {
   o.bodyPartExamined = dcmtk::getString(ds, DCM_BodyPartExamined);
   o.samplesPerPixel = dcmtk::getString(ds, DCM_SamplesPerPixel);
   o.photometricInterpretation = dcmtk::getString(ds, DCM_PhotometricInterpretation);
-  o.transferSyntaxUid = dcmtk::getString(meta, DCM_TransferSyntaxUID);
+  o.transferSyntaxUid = dcmtk::transferSyntaxOf(*file);
   o.sopClassUid = dcmtk::getString(ds, DCM_SOPClassUID);
   o.mediaStorageSopClassUid = dcmtk::getString(meta, DCM_MediaStorageSOPClassUID);
 
@@ -323,7 +323,9 @@ LegacyObject readLegacy(const std::filesystem::path& path) {
   p.emplace_back(
       "no private creator reserves group 0017: elements (0017,0010-00FF) are private-creator slots, so "
       "(0017,0016), (0017,0018), (0017,0020) and (0017,0022) are read as reservations, not data");
-  if (o.sopClassUid != o.mediaStorageSopClassUid) {
+  if (!dcmtk::hasMetaInformation(*file)) {
+    p.push_back("no File Meta Information (PS3.10 7.1): a bare data set, read as " + o.transferSyntaxUid);
+  } else if (o.sopClassUid != o.mediaStorageSopClassUid) {
     p.push_back("SOPClassUID " + o.sopClassUid + " differs from MediaStorageSOPClassUID " + o.mediaStorageSopClassUid);
   }
   if (o.sopClassUid != kRawDataStorageUid)

@@ -25,6 +25,7 @@ double percentile(std::vector<float>& values, double p) {
 
 // The range the modality LUT can produce from BitsStored, for MONOCHROME1 inversion.
 std::pair<double, double> storedRange(const iod::SliceAttributes& a) {
+  if (a.modalityLut) return {0.0, std::ldexp(1.0, a.modalityLut->bitsPerEntry) - 1.0};  // the table's range
   const double n = std::ldexp(1.0, a.bitsStored);
   const double lo = a.pixelRepresentation == 1 ? -n / 2 : 0.0;
   const double hi = a.pixelRepresentation == 1 ? n / 2 - 1 : n - 1;
@@ -87,7 +88,11 @@ ShapeCheck checkTensorShape(const iod::SliceAttributes& s, const Architecture& a
   if (pi.rfind("YBR", 0) == 0) c.adaptations.emplace_back(pi + " converted to RGB");
   if (pi == "PALETTE COLOR") c.problems.emplace_back("PALETTE COLOR images are not taken");
   if (s.pixelRepresentation == 1) c.adaptations.emplace_back("signed pixel values kept as they are (no 8-bit cast)");
-  if (s.rescaleSlope != 1.0 || s.rescaleIntercept != 0.0) {
+  if (s.modalityLut) {
+    c.adaptations.emplace_back("modality LUT sequence applied (" + std::to_string(s.modalityLut->entries) +
+                               " entries from stored value " + std::to_string(s.modalityLut->firstMapped) +
+                               (s.modalityLut->type.empty() ? "" : ", " + s.modalityLut->type) + ")");
+  } else if (s.rescaleSlope != 1.0 || s.rescaleIntercept != 0.0) {
     c.adaptations.emplace_back("modality LUT applied (slope " + std::to_string(s.rescaleSlope) + ", intercept " +
                                std::to_string(s.rescaleIntercept) + ")");
   }

@@ -121,7 +121,7 @@ StructureSetInfo readDataset(DcmDataset& ds) {
 }  // namespace
 
 StructureSetInfo readStructureSet(const std::filesystem::path& path) {
-  const auto file = iod::dcmtk::loadFile(path, iod::dcmtk::Accept::Part10OrBareDataset);
+  const auto file = iod::dcmtk::loadFile(path);
   try {
     return readDataset(*file->getDataset());
   } catch (Error& e) {

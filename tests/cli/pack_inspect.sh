@@ -95,6 +95,13 @@ expect 4 "inspect legacy" -- "$IODEEP" inspect "$FIX/legacy_implicit.dcm"
 grep -q "LEGACY" "$work/out" && ok || bad "legacy not reported"
 expect 0 "convert legacy" -- "$IODEEP" pack --from-legacy "$FIX/legacy_implicit.dcm" -o "$work/converted.dcm"
 expect 0 "inspect converted" -- "$IODEEP" inspect "$work/converted.dcm"
+# as the reference code writes them (pydicom, no preamble) and as bare data sets (make_fixtures.py)
+for kind in nopreamble nometa_implicit nometa_explicit nometa_bigendian; do
+  expect 4 "inspect legacy $kind" -- "$IODEEP" inspect "$FIX/legacy_$kind.dcm"
+  grep -q "LEGACY" "$work/out" && ok || bad "legacy $kind not reported as LEGACY: $(cat "$work/out")"
+  expect 0 "convert legacy $kind" -- "$IODEEP" pack --from-legacy "$FIX/legacy_$kind.dcm" -o "$work/converted_$kind.dcm"
+  expect 0 "inspect converted $kind" -- "$IODEEP" inspect "$work/converted_$kind.dcm"
+done
 expect 4 "convert OrderedDict legacy" -- "$IODEEP" pack --from-legacy "$FIX/legacy_ordered.dcm" -o "$work/f.dcm"
 [ ! -e "$work/f.dcm" ] && ok || bad "partial output after failed conversion"
 
@@ -135,6 +142,10 @@ expect 0 "predict" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_
 grep -q "1. Brain:" "$work/out" && ok || bad "predict printed no Brain proposal: $(cat "$work/out")"
 /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["proposals"][0]; assert p["label"]=="Brain" and len(p["rings"][0]["patientMm"])>3' "$work/p.json" && ok || bad "predict JSON"
 [ "$(head -c 8 "$work/p.png" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] && ok || bad "predict PNG signature"
+for kind in nopreamble nometa_implicit nometa_explicit nometa_bigendian; do
+  expect 0 "predict on a slice $kind" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/slice_022_$kind.dcm"
+  grep -q "1. Brain:" "$work/out" && ok || bad "predict on $kind printed no Brain proposal: $(cat "$work/out")"
+done
 expect 2 "predict without image" -- "$IODEEP" predict -m "$BRAIN"
 expect 4 "predict RGB into a grey network" -- "$IODEEP" predict -m "$BRAIN" -i /usr/lib/python3/dist-packages/pydicom/data/test_files/SC_rgb_dcmtk_+eb+cr.dcm
 grep -q "IncompatibleImage" "$work/err" && ok || bad "RGB slice not reported as IncompatibleImage: $(cat "$work/err")"
@@ -155,6 +166,23 @@ dciodvfy_clean "$work/approved.dcm" "approved structure set"
 expect 0 "rtstruct show" -- "$IODEEP" rtstruct show "$work/approved.dcm"
 grep -q "APPROVED by Doe^Jane" "$work/out" && grep -q "DnnUID" "$work/out" && ok || bad "rtstruct show: $(cat "$work/out")"
 expect 0 "rtstruct show --json" -- "$IODEEP" rtstruct show "$work/approved.dcm" --json
+# the structure set rewritten by pydicom without preamble, and as bare data sets
+/usr/bin/python3 - "$work/approved.dcm" "$work" <<'PY'
+import sys, pydicom
+from pydicom.dataset import FileMetaDataset
+for kind, implicit, little in (("nopreamble", None, None), ("implicit", True, True), ("explicit", False, True),
+                               ("bigendian", False, False)):
+    ds = pydicom.dcmread(sys.argv[1])
+    ds.preamble = None
+    if implicit is not None:
+        ds.file_meta = FileMetaDataset()
+        ds.is_implicit_VR, ds.is_little_endian = implicit, little
+    ds.save_as(f"{sys.argv[2]}/approved_{kind}.dcm", write_like_original=True)
+PY
+for kind in nopreamble implicit explicit bigendian; do
+  expect 0 "rtstruct show $kind" -- "$IODEEP" rtstruct show "$work/approved_$kind.dcm"
+  grep -q "APPROVED by Doe^Jane" "$work/out" && ok || bad "rtstruct show $kind: $(cat "$work/out")"
+done
 /usr/bin/python3 "$SRC/tests/rtstruct/dicompyler_check.py" "$work/approved.dcm" "$work/p30.json" >"$work/dcp" 2>&1 && ok ||
   bad "dicompyler-core disagrees: $(cat "$work/dcp")"
 expect 0 "reject everything" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --approve none \

@@ -9,6 +9,7 @@
 #include "iodeep/client/Pack.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Legacy.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/WeightsImport.hpp"
@@ -151,6 +152,41 @@ TEST(Legacy, PackFromLegacyConvertsToAValidObject) {
   const auto direct = iod::Safetensors::parse(iod::ByteBuffer::mapFile(test::fixture("ref_dnnparser.safetensors")));
   EXPECT_EQ(direct.tensors().size(), report.tensors.size());
   EXPECT_TRUE(test::dciodvfyErrors(o.output).empty());
+}
+
+// The reference code saves a new pydicom data set: no preamble, no "DICM" (tests/fixtures/
+// make_fixtures.py write_variant); a copy may also travel as a bare data set in any uncompressed
+// syntax. Each is inspected as the legacy object it is and converts to the very same network.
+TEST(Legacy, ObjectsWithoutPreambleOrFileMetaInformationInspectAndConvert) {
+  test::TempDir dir;
+  const auto original = iod::readLegacy(test::fixture("legacy_implicit.dcm"));
+  client::PackOptions o;
+  o.fromLegacy = test::fixture("legacy_implicit.dcm");
+  o.output = dir / "reference.dcm";
+  const auto reference = client::pack(o);
+  for (const std::string kind : {"nopreamble", "nometa_implicit", "nometa_explicit", "nometa_bigendian"}) {
+    const auto path = test::fixture("legacy_" + kind + ".dcm");
+    const auto head = test::readBytes(path);
+    ASSERT_GT(head.size(), 132U);
+    ASSERT_NE(std::string(reinterpret_cast<const char*>(head.data()) + 128, 4), "DICM") << kind;
+    const auto r = client::inspect(path);
+    EXPECT_EQ(r.kind, iod::ObjectKind::Legacy) << kind;
+    const auto legacy = iod::readLegacy(path);
+    EXPECT_EQ(legacy.architectureLiteral, original.architectureLiteral) << kind;
+    EXPECT_EQ(legacy.weightsBase64, original.weightsBase64) << kind;
+    EXPECT_EQ(legacy.name, original.name) << kind;
+    const bool bare = kind != "nopreamble";
+    EXPECT_EQ(legacy.transferSyntaxUid, kind == "nometa_explicit"    ? "1.2.840.10008.1.2.1"
+                                        : kind == "nometa_bigendian" ? "1.2.840.10008.1.2.2"
+                                                                     : "1.2.840.10008.1.2")
+        << kind;
+    EXPECT_EQ(r.toText().find("no File Meta Information") != std::string::npos, bare) << kind;
+    o.fromLegacy = path;
+    o.output = dir / (kind + ".dcm");
+    const auto converted = client::pack(o);
+    EXPECT_EQ(converted.model.dnnUid, reference.model.dnnUid) << kind;  // content-derived: the same network
+    EXPECT_TRUE(client::inspect(o.output).ok()) << kind;
+  }
 }
 
 TEST(Legacy, UnconvertibleWeightsAreAClearError) {

@@ -277,6 +277,67 @@ TEST(IodeepObject, NotDicomTruncatedAndMissingFilesHaveTheirCodes) {
   }
 }
 
+// Files as DCMTK reads them (ERM_autoDetect): a Part 10 file whose file meta group starts the
+// file (no 128-byte preamble, no "DICM": what pydicom writes for a new data set), and a data set
+// without file meta information in each uncompressed syntax. Truncated, each is TruncatedDicom.
+TEST(IodeepObject, FilesWithoutPreambleOrFileMetaInformationAreRead) {
+  test::TempDir dir;
+  auto in = samplePackInput();
+  in.weights = test::smallWeights(3, 50000);
+  const auto m = buildModel(in);
+  writeIodeep(m, dir / "m.dcm");
+  const auto part10 = test::readBytes(dir / "m.dcm");
+  test::writeBytes(dir / "nopreamble.dcm", std::vector<std::byte>(part10.begin() + 132, part10.end()));
+  ASSERT_EQ(std::to_integer<int>(part10[132]), 0x02) << "the file meta group follows the preamble";
+  DcmFileFormat ff;
+  ASSERT_TRUE(ff.loadFile((dir / "m.dcm").c_str()).good());
+  const std::vector<std::pair<std::string, E_TransferSyntax>> bare{{"implicit", EXS_LittleEndianImplicit},
+                                                                   {"explicit", EXS_LittleEndianExplicit},
+                                                                   {"bigendian", EXS_BigEndianExplicit}};
+  for (const auto& [name, xfer] : bare) {
+    ASSERT_TRUE(ff.getDataset()->saveFile((dir / (name + ".dcm")).c_str(), xfer).good()) << name;
+  }
+  const std::vector<std::pair<std::string, std::string>> forms{{"nopreamble", "1.2.840.10008.1.2.1"},
+                                                               {"implicit", "1.2.840.10008.1.2"},
+                                                               {"explicit", "1.2.840.10008.1.2.1"},
+                                                               {"bigendian", "1.2.840.10008.1.2.2"}};
+  for (const auto& [name, syntax] : forms) {
+    const auto path = dir / (name + ".dcm");
+    ASSERT_NE(test::readBytes(path).size(), 0U);
+    EXPECT_EQ(probeObject(path), ObjectKind::Iodeep) << name;
+    const IodeepFile f = readIodeep(path);
+    EXPECT_EQ(f.model.architectureJson, m.architectureJson) << name;
+    EXPECT_EQ(f.model.dnnUid, m.dnnUid) << name;
+    EXPECT_TRUE(std::equal(f.model.weights.bytes().begin(), f.model.weights.bytes().end(), m.weights.bytes().begin(),
+                           m.weights.bytes().end()))
+        << name;
+    EXPECT_EQ(f.transferSyntaxUid, syntax) << name;
+    const auto findings = verifyIodeep(f);
+    // the Part 10 file without preamble verifies clean; a bare data set lacks its meta information
+    EXPECT_EQ(countErrors(findings), name == "nopreamble" ? 0U : 1U) << name;
+    if (name != "nopreamble") {
+      EXPECT_TRUE(std::any_of(findings.begin(), findings.end(), [](const Finding& x) {
+        return x.message.find("no File Meta Information") != std::string::npos;
+      })) << name;
+    }
+    const auto bytes = test::readBytes(path);
+    for (std::size_t keep : {bytes.size() / 2, bytes.size() - 7}) {
+      test::writeBytes(dir / "cut.dcm", std::vector<std::byte>(bytes.begin(), bytes.begin() + static_cast<long>(keep)));
+      EXPECT_EQ(readError(dir / "cut.dcm"), ErrorCode::TruncatedDicom) << name << ": kept " << keep;
+    }
+  }
+  // not DICOM at all, with or without something that looks like a tag at its start
+  test::writeBytes(dir / "zeros.dcm", std::vector<std::byte>(4096, std::byte{0}));
+  EXPECT_EQ(readError(dir / "zeros.dcm"), ErrorCode::NotDicom);
+  std::vector<std::byte> zip(4096, std::byte{0x5A});
+  zip[0] = std::byte{0x50};  // "PK\3\4": a zip archive (torch.save) starts so
+  zip[1] = std::byte{0x4B};
+  zip[2] = std::byte{0x03};
+  zip[3] = std::byte{0x04};
+  test::writeBytes(dir / "zip.dcm", zip);
+  EXPECT_EQ(readError(dir / "zip.dcm"), ErrorCode::NotDicom);
+}
+
 TEST(IodeepObject, DciodvfyReportsNoErrors) {
   test::TempDir dir;
   for (const std::uint16_t spp : {std::uint16_t{1}, std::uint16_t{3}}) {

@@ -660,8 +660,7 @@ std::vector<StoreOutcome> Pacs::store(const std::vector<std::filesystem::path>& 
   for (const auto& f : files) {
     auto file = iod::dcmtk::loadFile(f);
     Item it{f, nullptr, iod::dcmtk::getString(*file->getDataset(), DCM_SOPClassUID),
-            iod::dcmtk::getString(*file->getDataset(), DCM_SOPInstanceUID),
-            iod::dcmtk::getString(*file->getMetaInfo(), DCM_TransferSyntaxUID)};
+            iod::dcmtk::getString(*file->getDataset(), DCM_SOPInstanceUID), iod::dcmtk::transferSyntaxOf(*file)};
     if (it.sopClass.empty() || it.sopInstance.empty()) {
       throw Error(ErrorCode::NotDicom, "no SOP Class or SOP Instance UID", ErrorContext{.file = f.string()});
     }

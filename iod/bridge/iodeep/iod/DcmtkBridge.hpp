@@ -29,20 +29,21 @@ void registerPrivateDictionary();
 /// Registers DCMTK's image decoders (JPEG, JPEG-LS, RLE) once per process.
 void registerDecoders();
 
-/// True when @p path starts with the 128-byte preamble and "DICM".
-[[nodiscard]] bool hasPart10Prefix(const std::filesystem::path& path);
+/// Loads a DICOM file as DCMTK reads one (ERM_autoDetect): a Part 10 file with or without the
+/// 128-byte preamble and "DICM" (pydicom writes the file meta group directly when a new data set
+/// is saved without a preamble), or a data set without file meta information in Implicit VR
+/// Little Endian, Explicit VR Little Endian or Explicit VR Big Endian (the syntax detected from
+/// its first bytes); such a bare data set must have a SOP Class UID. Everything is read now, so a
+/// truncated value is reported here and not on first access. Throws Error(FileNotFound, IoError,
+/// NotDicom, TruncatedDicom), each with the file as context.
+[[nodiscard]] std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path);
 
-/// What a loader accepts besides a Part 10 file (128-byte preamble + "DICM").
-enum class Accept {
-  Part10,               ///< a Part 10 file only
-  Part10OrBareDataset,  ///< also a data set without file meta information (with a SOP Class UID)
-};
+/// True when the file had file meta information (group 0002), with or without a preamble.
+[[nodiscard]] bool hasMetaInformation(DcmFileFormat& file);
 
-/// Loads a DICOM file; everything is read now, so a truncated value is reported here and not
-/// on first access. Throws Error(FileNotFound, IoError, NotDicom, TruncatedDicom), each with the
-/// file as context.
-[[nodiscard]] std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path,
-                                                      Accept accept = Accept::Part10);
+/// The transfer syntax UID of the file meta information, or, for a data set without one, of the
+/// encoding DCMTK detected.
+[[nodiscard]] std::string transferSyntaxOf(DcmFileFormat& file);
 
 /// String value of an element, or empty when absent. Works for text VRs and for UN/OB values
 /// holding text (private tags read without a dictionary).

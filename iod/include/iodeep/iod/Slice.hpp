@@ -18,6 +18,15 @@ struct WindowPreset {
   std::string explanation;
 };
 
+/// The Modality LUT Sequence (0028,3000) of a grey image: it takes precedence over
+/// RescaleSlope/Intercept (PS3.3 C.11.1). The table itself is read when the pixels are decoded.
+struct ModalityLut {
+  std::uint32_t entries{0};       ///< number of entries (a descriptor's 0 means 65536)
+  std::int32_t firstMapped{0};    ///< the first stored value mapped (US or SS as PixelRepresentation says)
+  std::uint16_t bitsPerEntry{0};  ///< 8 to 16: the output range is 0 .. 2^bits - 1
+  std::string type;               ///< ModalityLUTType (0028,3004), e.g. "HU"
+};
+
 struct SliceAttributes {
   // identification
   std::string sopClassUid, sopInstanceUid, studyInstanceUid, seriesInstanceUid, frameOfReferenceUid;
@@ -32,7 +41,8 @@ struct SliceAttributes {
   std::uint16_t bitsAllocated{0}, bitsStored{0}, highBit{0}, pixelRepresentation{0}, planarConfiguration{0};
   std::string photometricInterpretation;
   std::int32_t numberOfFrames{1};
-  double rescaleSlope{1.0}, rescaleIntercept{0.0};
+  double rescaleSlope{1.0}, rescaleIntercept{0.0};  ///< 1 and 0 when a modality LUT sequence is present
+  std::optional<ModalityLut> modalityLut;           ///< (0028,3000), when present
   std::vector<WindowPreset> windows;
   // geometry (absent for e.g. secondary captures)
   std::optional<std::array<double, 2>> pixelSpacing;             ///< [row spacing, column spacing] mm
@@ -41,7 +51,8 @@ struct SliceAttributes {
 };
 
 /// Decoded pixels of one frame: row-major, samples interleaved (sample fastest), as float after
-/// BitsStored/sign handling and the modality LUT (RescaleSlope/Intercept). Colour data is RGB
+/// BitsStored/sign handling and the modality LUT (the Modality LUT Sequence when present, else
+/// RescaleSlope/Intercept; grey images only). Colour data is RGB
 /// (YBR converted); MONOCHROME1 is kept as stored (higher = darker) and flagged.
 struct SliceImage {
   SliceAttributes attributes;
@@ -62,10 +73,11 @@ struct SliceImage {
 [[nodiscard]] SliceAttributes readSliceAttributes(const std::filesystem::path& path);
 
 /// Reads and decodes frame @p frame (0-based) of an image: every transfer syntax DCMTK decodes
-/// (uncompressed, deflate, JPEG, JPEG-LS, RLE), MONOCHROME1/2, RGB, YBR_FULL, YBR_FULL_422,
-/// either planar configuration, signed/unsigned, BitsStored < BitsAllocated. Throws
-/// Error(FileNotFound, NotDicom, TruncatedDicom, UnsupportedImage, InvalidArgument for a frame
-/// out of range).
+/// (uncompressed, deflate, JPEG, JPEG-LS, RLE) and JPEG 2000 (OpenJPEG), MONOCHROME1/2, RGB,
+/// YBR_FULL, YBR_FULL_422 (YBR_RCT/ICT in JPEG 2000), either planar configuration,
+/// signed/unsigned, BitsStored < BitsAllocated, the Modality LUT Sequence. Throws
+/// Error(FileNotFound, NotDicom, TruncatedDicom, UnsupportedImage (also for a modality LUT that
+/// cannot be applied), InvalidArgument for a frame out of range).
 [[nodiscard]] SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame = 0);
 
 /// Patient coordinates (mm, LPS) of the pixel-space point (@p column, @p row), where integer
