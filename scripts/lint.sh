@@ -10,10 +10,11 @@ if ! command -v clang-format >/dev/null; then echo "lint: clang-format missing (
 clang-format --dry-run --Werror "${files[@]}"
 echo "lint: ${#files[@]} files formatted as .clang-format says"
 if [ "${1:-}" = "--tidy" ]; then
-  # the project's own sources, without the two libtorch files (slow to parse, and the checks
-  # would mostly speak of libtorch's headers); needs build/compile_commands.json
+  # the project's own sources, without the inference module's two libtorch files
+  # (netparser/src/torch/: slow to parse, and the checks would mostly speak of libtorch's
+  # headers); needs build/compile_commands.json
   mapfile -t tidy < <(printf '%s\n' "${files[@]}" | grep -E '^(iod|selector|rtstruct|netparser|client/core)/src/.*\.cpp$' |
-                      grep -vE 'netparser/src/(Network|WeightsImport)\.cpp')
+                      grep -vE '^netparser/src/torch/')
   # two at a time; -Wno-unknown-warning-option: the build's GCC-only flags (-Wno-restrict)
   printf '%s\n' "${tidy[@]}" |
     xargs -P "$IODEEP_JOBS" -n 3 clang-tidy -p "$IODEEP_BUILD" --quiet --extra-arg=-Wno-unknown-warning-option 2>/dev/null

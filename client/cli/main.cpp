@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "Commands.hpp"
+#include "iodeep/client/Predict.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Logging.hpp"
 
@@ -61,6 +62,32 @@ std::optional<boost::program_options::variables_map> parseOptions(
   return vm;
 }
 
+int run(const std::string& command, const std::vector<std::string>& rest) {
+  try {
+    if (command == "pack") return packCommand(rest);
+    if (command == "inspect") return inspectCommand(rest);
+    if (command == "arch") return archCommand(rest);
+    if (command == "predict") return predictCommand(rest);
+    if (command == "rtstruct") return rtstructCommand(rest);
+    if (const int code = pacsCommand(command, rest); code >= 0) return code;
+    if (command == "version" || command == "--version") {
+      std::cout << "iodeep " << IODEEP_VERSION << "\n";
+      return kExitOk;
+    }
+    std::cerr << "iodeep: unknown command '" << command << "' (see 'iodeep --help')\n";
+    return kExitUsage;
+  } catch (const Error& e) {
+    std::cerr << "iodeep " << command << ": error [" << toString(e.code()) << "]: " << e.what() << "\n";
+    return exitCodeFor(e.code());
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "iodeep " << command << ": " << e.what() << " (see 'iodeep " << command << " --help')\n";
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    std::cerr << "iodeep " << command << ": internal error: " << e.what() << "\n";
+    return kExitInternal;
+  }
+}
+
 }  // namespace iodeep::cli
 
 int main(int argc, char** argv) {
@@ -76,27 +103,9 @@ int main(int argc, char** argv) {
   iodeep::iod::setToolkitLogging(std::getenv("IODEEP_DCMTK_LOG") != nullptr);
   const std::string& command = all[0];
   const std::vector<std::string> rest(all.begin() + 1, all.end());
-  try {
-    if (command == "pack") return iodeep::cli::packCommand(rest);
-    if (command == "inspect") return iodeep::cli::inspectCommand(rest);
-    if (command == "arch") return iodeep::cli::archCommand(rest);
-    if (command == "predict") return iodeep::cli::predictCommand(rest);
-    if (command == "rtstruct") return iodeep::cli::rtstructCommand(rest);
-    if (const int code = iodeep::cli::pacsCommand(command, rest); code >= 0) return code;
-    if (command == "version" || command == "--version") {
-      std::cout << "iodeep " << IODEEP_VERSION << "\n";
-      return iodeep::kExitOk;
-    }
-    std::cerr << "iodeep: unknown command '" << command << "' (see 'iodeep --help')\n";
-    return iodeep::kExitUsage;
-  } catch (const iodeep::Error& e) {
-    std::cerr << "iodeep " << command << ": error [" << iodeep::toString(e.code()) << "]: " << e.what() << "\n";
-    return iodeep::exitCodeFor(e.code());
-  } catch (const boost::program_options::error& e) {
-    std::cerr << "iodeep " << command << ": " << e.what() << " (see 'iodeep " << command << " --help')\n";
-    return iodeep::kExitUsage;
-  } catch (const std::exception& e) {
-    std::cerr << "iodeep " << command << ": internal error: " << e.what() << "\n";
-    return iodeep::kExitInternal;
-  }
+  const int code = iodeep::cli::run(command, rest);
+  // a command that started loading libtorch in the background (predict, roi) may end early (an
+  // error): the process must not exit while that load runs
+  iodeep::client::awaitInferenceLoad();
+  return code;
 }

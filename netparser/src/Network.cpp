@@ -61,6 +61,10 @@ void preloadInference() {
   torchmodule::preload();
 }
 
+void awaitInferenceLoad() {
+  torchmodule::waitForBackgroundLoad();
+}
+
 InferenceEngine::InferenceEngine(std::uint64_t memoryBudget) : budget_(memoryBudget) {}
 
 InferenceEngine& InferenceEngine::shared() {

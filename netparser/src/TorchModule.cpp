@@ -79,8 +79,12 @@ Loader& loader() {
   return l;
 }
 
-// A process must not exit while another thread is inside dlopen (libtorch's static
-// initialisers would race the exit handlers): exit waits for a background load to end.
+}  // namespace
+
+// A process must not exit while another thread is inside dlopen: libtorch's static initialisers
+// would race the exit handlers (the handlers of the statics constructed so far run before any
+// handler registered earlier could wait). Programs call this before leaving main; the atexit
+// registration below is the fallback for those that do not.
 void waitForBackgroundLoad() {
   auto& l = loader();
   std::shared_future<const Api*> f;
@@ -90,6 +94,8 @@ void waitForBackgroundLoad() {
   }
   if (f.valid()) f.wait();
 }
+
+namespace {
 
 std::shared_future<const Api*> start(std::launch policy) {
   auto& l = loader();

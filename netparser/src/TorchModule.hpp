@@ -56,6 +56,9 @@ const Api& api();
 /// Starts opening the module in a background thread; api() then waits for it.
 void preload();
 
+/// Waits until a background load (preload()) has ended; at once when none runs.
+void waitForBackgroundLoad();
+
 /// True once the module is open (tests, diagnostics).
 [[nodiscard]] bool isLoaded() noexcept;
 
@@ -75,4 +78,4 @@ void preload();
 }  // namespace iodeep::netparser::torchmodule
 
 /// The module's one exported symbol.
-extern "C" const iodeep::netparser::torchmodule::Api* iodeep_torch_module();
+extern "C" const iodeep::netparser::torchmodule::Api* iodeep_torch_module();  // NOLINT(readability-identifier-naming)

@@ -48,6 +48,10 @@ void preloadInference() {
   netparser::preloadInference();
 }
 
+void awaitInferenceLoad() {
+  netparser::awaitInferenceLoad();
+}
+
 PredictResult predict(const PredictOptions& o) {
   // libtorch loads in the background while the model is read and verified and the slice decoded
   netparser::preloadInference();

@@ -104,6 +104,7 @@ MainWindow::~MainWindow() {
   if (openCancel_) *openCancel_ = true;
   if (aiCancel_) *aiCancel_ = true;
   QThreadPool::globalInstance()->waitForDone();
+  client::awaitInferenceLoad();  // the load started in the constructor must end before the program does
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "MainWindow.hpp"
+#include "iodeep/client/Predict.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Logging.hpp"
 
@@ -35,7 +36,12 @@ int main(int argc, char** argv) {
     std::cerr << "iodeep-viewer: " << e.what() << "\n";
     problem = QString::fromStdString(e.what());
   }
-  iodeep::gui::MainWindow window(std::move(config), problem);
-  window.show();
-  return QApplication::exec();
+  int code = 0;
+  {
+    iodeep::gui::MainWindow window(std::move(config), problem);
+    window.show();
+    code = QApplication::exec();
+  }
+  iodeep::client::awaitInferenceLoad();  // libtorch may still be loading (closed at once)
+  return code;
 }

@@ -65,7 +65,7 @@ class TorchModel final : public torchmodule::Model {
   std::size_t outputIndex{0};                        // value table index of the output
   mutable std::optional<torch::jit::Module> script;  // forward() is not const; guarded by scriptMutex
   mutable std::mutex scriptMutex;
-  std::size_t bytes_{0};  // weights held (Network::bytes)
+  std::size_t bytes_{0};    // weights held (Network::bytes)
   iod::ByteBuffer weights;  // what the tensors view
   std::size_t viewedTensors{0};
 

@@ -75,6 +75,10 @@ int configureThreads(int threads = 0);
 /// network waits for it. Commands that never build one never open it.
 void preloadInference();
 
+/// Waits until a load started by preloadInference() has ended (at once when none runs). A program
+/// calls it before it exits: exiting while another thread is inside dlopen of libtorch crashes.
+void awaitInferenceLoad();
+
 /// Throws Error(TorchScriptRefused) when @p options do not allow what @p arch is (a TorchScript
 /// network is code). Network::build and InferenceEngine::network call it before anything else.
 void checkBuildPolicy(const Architecture& arch, const BuildOptions& options);

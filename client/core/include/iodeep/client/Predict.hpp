@@ -43,6 +43,10 @@ struct PredictResult {
 /// predict soon (predict and runRoi call it themselves; the viewer at start).
 void preloadInference();
 
+/// Waits for a background load to end: programs call it before they exit (netparser's
+/// awaitInferenceLoad).
+void awaitInferenceLoad();
+
 /// Reads and verifies the model (any error finding refuses it), builds the network once per
 /// DnnUID (InferenceEngine), decodes the slice, checks and pre-processes it, runs the network
 /// and post-processes. Throws iodeep::Error.
