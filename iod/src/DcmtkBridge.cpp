@@ -2,6 +2,7 @@
 
 #include <dcmtk/dcmdata/dcdicent.h>
 #include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcistrmf.h>
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
@@ -66,7 +67,15 @@ void registerPrivateDictionary() {
   });
 }
 
-std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path) {
+std::optional<std::uint64_t> valueOffsetInFile(const DcmElement& element) {
+  const DcmInputStreamFactory* factory = element.getInputStream();
+  if (factory == nullptr || factory->ident() != DFT_DcmInputFileStreamFactory) return std::nullopt;
+  const auto offset = static_cast<const DcmInputFileStreamFactory*>(factory)->getOffset();
+  if (offset < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(offset);
+}
+
+std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, std::uint32_t maxReadLength) {
   registerPrivateDictionary();
   const ErrorContext where{.file = path.string()};
   std::error_code ec;
@@ -76,7 +85,7 @@ std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path) {
   // ERM_autoDetect: the preamble is optional, the file meta group is read when the file starts
   // with it, and a data set without one is read in the syntax its first bytes show.
   const OFCondition cond =
-      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, 0xFFFFFFFEU, ERM_autoDetect);
+      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, maxReadLength, ERM_autoDetect);
   const bool meta = hasMetaInformation(*file);
   DcmDataset* ds = file->getDataset();
   // Without file meta information anything parses as a few elements: only a data set that names

@@ -308,8 +308,14 @@ ObjectKind probeObject(const std::filesystem::path& path) {
   return ObjectKind::Other;
 }
 
+namespace {
+// Values longer than this stay in the file when an IODeep object is read (the payload).
+constexpr std::uint32_t kLoadInMemoryUpTo = 1U << 20U;
+}  // namespace
+
 IodeepFile readIodeep(const std::filesystem::path& path) {
-  auto fileFormat = dcmtk::loadFile(path);
+  // The payload (up to hundreds of MB) is not read into memory: it is mapped from the file below.
+  auto fileFormat = dcmtk::loadFile(path, kLoadInMemoryUpTo);
   DcmDataset& ds = *fileFormat->getDataset();
   DcmMetaInfo& meta = *fileFormat->getMetaInfo();
   const ErrorContext where{.file = path.string()};
@@ -350,13 +356,24 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   DcmElement* payload = nullptr;
   if (ds.findAndGetElement(p(element::kWeightsPayload), payload).good() && payload != nullptr &&
       payload->getLength() > 0) {
-    Uint8* bytes = nullptr;
-    dcmtk::check(payload->getUint8Array(bytes), ErrorCode::MalformedIodeep, "DnnWeightsPayload", where);
-    if (bytes == nullptr) throw Error(ErrorCode::MalformedIodeep, "DnnWeightsPayload is not binary", where);
-    // The buffer keeps the whole DICOM object alive: the payload is not copied.
-    std::shared_ptr<DcmFileFormat> owner(std::move(fileFormat));
-    m.weights = ByteBuffer::view(
-        owner, std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes), payload->getLength()));
+    const auto offset = dcmtk::valueOffsetInFile(*payload);
+    if (offset && payload->getVR() == EVR_OB) {
+      // Left in the file by DCMTK (longer than kLoadInMemoryUpTo): mapped, not copied; the
+      // tensors built from it view the same pages.
+      const auto mapped = ByteBuffer::mapFile(path);
+      if (*offset > mapped.size() || payload->getLength() > mapped.size() - *offset) {
+        throw Error(ErrorCode::TruncatedDicom, "DnnWeightsPayload runs past the end of the file", where);
+      }
+      m.weights = mapped.slice(static_cast<std::size_t>(*offset), payload->getLength());
+    } else {
+      Uint8* bytes = nullptr;
+      dcmtk::check(payload->getUint8Array(bytes), ErrorCode::MalformedIodeep, "DnnWeightsPayload", where);
+      if (bytes == nullptr) throw Error(ErrorCode::MalformedIodeep, "DnnWeightsPayload is not binary", where);
+      // The buffer keeps the whole DICOM object alive: the payload is not copied.
+      std::shared_ptr<DcmFileFormat> owner(std::move(fileFormat));
+      m.weights = ByteBuffer::view(
+          owner, std::span<const std::byte>(reinterpret_cast<const std::byte*>(bytes), payload->getLength()));
+    }
     // DICOM pads an odd-length value with one 0x00: hand back the payload's own bytes only.
     Uint32 length = 0;
     if (ds.findAndGetUint32(p(element::kWeightsLength), length).good()) {

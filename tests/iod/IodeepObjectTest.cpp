@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "TestSupport.hpp"
 #include "iodeep/iod/Error.hpp"
@@ -377,4 +379,35 @@ TEST(IodeepObject, FailedWriteLeavesNoFile) {
   bad.seriesInstanceUid = bad.studyInstanceUid;
   EXPECT_THROW(writeIodeep(bad, dir / "bad.dcm"), Error);
   EXPECT_TRUE(test::listFiles(dir.path()).empty());
+}
+
+// A large payload is not read into memory: readIodeep maps it from the file (the pages the
+// weights' tensors then view), and it verifies exactly as one read into memory does.
+TEST(IodeepObject, LargePayloadIsMappedFromTheFileNotCopied) {
+  test::TempDir dir;
+  auto in = samplePackInput();
+  in.weights = test::smallWeights(7, 9 * 300000);  // 10.8 MB of floats
+  writeIodeep(buildModel(in), dir / "big.dcm");
+  const IodeepFile f = readIodeep(dir / "big.dcm");
+  EXPECT_EQ(countErrors(verifyIodeep(f)), 0U);  // SHA-256 and DnnUID over the mapped bytes
+  EXPECT_EQ(f.model.weights.size(), in.weights.size());
+  EXPECT_TRUE(std::equal(f.model.weights.bytes().begin(), f.model.weights.bytes().end(), in.weights.bytes().begin()));
+  // the bytes live in a mapping of the file itself (/proc/self/maps names it)
+  const auto address = reinterpret_cast<std::uintptr_t>(f.model.weights.data());
+  std::ifstream maps("/proc/self/maps");
+  std::string mappedFrom;
+  for (std::string line; std::getline(maps, line);) {
+    std::uintptr_t lo = 0;
+    std::uintptr_t hi = 0;
+    char dash = 0;
+    std::istringstream fields(line);
+    fields >> std::hex >> lo >> dash >> hi;
+    if (address < lo || address >= hi) continue;
+    const auto slash = line.find('/');
+    mappedFrom = slash == std::string::npos ? "" : line.substr(slash);
+  }
+  EXPECT_EQ(std::filesystem::path(mappedFrom), std::filesystem::canonical(dir / "big.dcm"));
+  // a small payload is read with the rest (nothing to gain from a mapping)
+  writeIodeep(buildModel(samplePackInput()), dir / "small.dcm");
+  EXPECT_EQ(countErrors(verifyIodeep(readIodeep(dir / "small.dcm"))), 0U);
 }

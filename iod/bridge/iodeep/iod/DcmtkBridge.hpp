@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,10 +34,16 @@ void registerDecoders();
 /// 128-byte preamble and "DICM" (pydicom writes the file meta group directly when a new data set
 /// is saved without a preamble), or a data set without file meta information in Implicit VR
 /// Little Endian, Explicit VR Little Endian or Explicit VR Big Endian (the syntax detected from
-/// its first bytes); such a bare data set must have a SOP Class UID. Everything is read now, so a
-/// truncated value is reported here and not on first access. Throws Error(FileNotFound, IoError,
-/// NotDicom, TruncatedDicom), each with the file as context.
-[[nodiscard]] std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path);
+/// its first bytes); such a bare data set must have a SOP Class UID. Every value up to
+/// @p maxReadLength bytes is read now, so a truncated value is reported here and not on first
+/// access; longer values stay in the file (DcmElement::getInputStream() says where). Throws
+/// Error(FileNotFound, IoError, NotDicom, TruncatedDicom), each with the file as context.
+[[nodiscard]] std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path,
+                                                      std::uint32_t maxReadLength = 0xFFFFFFFEU);
+
+/// Where the value of @p element starts in its file, when DCMTK left it there (loaded with a
+/// maxReadLength below its length, from a file that is not deflated); nothing otherwise.
+[[nodiscard]] std::optional<std::uint64_t> valueOffsetInFile(const DcmElement& element);
 
 /// True when the file had file meta information (group 0002), with or without a preamble.
 [[nodiscard]] bool hasMetaInformation(DcmFileFormat& file);
