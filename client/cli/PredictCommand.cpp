@@ -2,13 +2,59 @@
 #include <iostream>
 
 #include "Commands.hpp"
+#include "iodeep/client/ImageCache.hpp"
 #include "iodeep/client/Predict.hpp"
 #include "iodeep/client/Review.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/Error.hpp"
 
 namespace po = boost::program_options;
 
 namespace iodeep::cli {
+
+namespace {
+
+int predictSeriesCommand(const std::string& model, const std::string& directory, bool allowTorchScript,
+                         const std::string& json, const std::string& rtstructPath, const std::string& rejectedPath,
+                         const std::string& approve, const std::string& reviewer) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(directory, ec)) {
+    throw Error(ErrorCode::FileNotFound, "not a directory", ErrorContext{.file = directory});
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(directory)) {
+    if (e.is_regular_file()) files.push_back(e.path());
+  }
+  const auto ordered = client::orderedImages(files);
+  if (ordered.empty())
+    throw Error(ErrorCode::NotDicom, "no DICOM image in the directory", ErrorContext{.file = directory});
+  client::SeriesPredictOptions o;
+  o.model = model;
+  o.allowTorchScript = allowTorchScript;
+  for (const auto& i : ordered) o.images.push_back(i.file);
+  const auto r = client::predictSeries(o);
+  std::cout << r.toText();
+  if (files.size() != ordered.size()) {
+    std::cout << "skipped:   " << files.size() - ordered.size() << " file(s) that are not DICOM images\n";
+  }
+  if (!json.empty()) {
+    iod::writeFileAtomically(json, r.toJson());
+    std::cout << "wrote " << json << "\n";
+  }
+  if (!rtstructPath.empty() || !rejectedPath.empty()) {
+    const client::ReviewDecision decision{client::parseSelection(approve, r.proposals()), reviewer};
+    const auto written =
+        client::writeReview(std::span<const client::PredictResult>(r.slices), decision, rtstructPath, rejectedPath);
+    if (written.approved) {
+      std::cout << "wrote " << rtstructPath << ": " << written.approved->rois << " ROI(s), "
+                << written.approved->contours << " contour(s) on the series, reviewer " << reviewer << "\n";
+    }
+    if (written.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
 
 int predictCommand(const std::vector<std::string>& args) {
   client::PredictOptions o;
@@ -20,14 +66,18 @@ int predictCommand(const std::vector<std::string>& args) {
   std::string rejectedPath;
   std::string approve;
   std::string reviewer;
+  std::string series;
   po::options_description desc(
-      "usage: iodeep predict --model model.dcm --image slice.dcm [--frame N] [--json out.json] [--png overlay.png]\n\n"
+      "usage: iodeep predict --model model.dcm --image slice.dcm [--frame N] [--json out.json] [--png overlay.png]\n"
+      "       iodeep predict --model model.dcm --series DIR [--json out.json] [--rtstruct ... --approve ...]\n\n"
       "Runs the paper's Algorithm 2 locally: checks the slice against the network's input (check_tensor_shape),\n"
       "pre-processes it as the architecture says, runs the network, and turns its output into ROI proposals\n"
       "traced along pixel edges in the slice's own grid.\n\nOptions");
   desc.add_options()("help,h", "show this help")("model,m", po::value(&model), "IODeep model (.dcm)")(
-      "image,i", po::value(&image), "DICOM image")("frame", po::value(&o.frame)->default_value(0),
-                                                   "frame of a multi-frame image (0-based)")(
+      "image,i", po::value(&image), "DICOM image")(
+      "series", po::value(&series),
+      "every image of a directory (one series, in slice order): one RT Structure Set for the series")(
+      "frame", po::value(&o.frame)->default_value(0), "frame of a multi-frame image (0-based)")(
       "json", po::value(&json), "write the proposals (pixel and patient coordinates) as JSON")(
       "png", po::value(&png), "draw the proposals on the windowed slice")(
       "allow-torchscript", "run a TorchScript network (code as well as data: only for models you trust)")(
@@ -38,13 +88,21 @@ int predictCommand(const std::vector<std::string>& args) {
   const auto parsed = parseOptions(args, desc);
   if (!parsed) return kExitOk;
   const auto& vm = *parsed;
-  if (model.empty() || image.empty()) {
-    std::cerr << "iodeep predict: --model and --image are required (see 'iodeep predict --help')\n";
+  if (model.empty() || image.empty() == series.empty()) {
+    std::cerr << "iodeep predict: --model and one of --image or --series are required (see 'iodeep predict --help')\n";
     return kExitUsage;
   }
   if ((!rtstructPath.empty() || !rejectedPath.empty()) && (approve.empty() || reviewer.empty())) {
     std::cerr << "iodeep predict: --rtstruct/--rejected-rtstruct need --approve and --reviewer\n";
     return kExitUsage;
+  }
+  if (!series.empty()) {
+    if (!png.empty()) {
+      std::cerr << "iodeep predict: --png draws one slice: use it with --image\n";
+      return kExitUsage;
+    }
+    return predictSeriesCommand(model, series, vm.count("allow-torchscript") != 0, json, rtstructPath, rejectedPath,
+                                approve, reviewer);
   }
   o.model = model;
   o.image = image;

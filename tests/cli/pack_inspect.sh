@@ -235,6 +235,19 @@ expect 4 "inspect SamplesPerPixel that never feeds" -- "$IODEEP" inspect "$work/
 # --- end of the channels block ---
 
 # no temporary files left anywhere in the work directory
+# the whole example series at once: one structure set, one ROI contoured on every slice with a
+# proposal (the same count as the slices' proposals in the JSON); the JSON names each slice
+expect 0 "predict --series" -- "$IODEEP" predict -m "$BRAIN" --series "$FIX/brain-series" --json "$work/series.json" \
+  --rtstruct "$work/series-rt.dcm" --approve all --reviewer "Doe^Jane"
+grep -qE "slices: +62, proposals: [0-9]+" "$work/out" && ok || bad "predict --series: $(head -3 "$work/out")"
+n=$(/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len(s["proposals"]) for s in d["slices"]) if len(d["slices"]) == 62 else -1)' "$work/series.json")
+grep -q "1 ROI(s), $n contour(s) on the series" "$work/out" && [ "$n" -gt 40 ] && ok ||
+  bad "predict --series: $n proposals, not one ROI with as many contours: $(tail -2 "$work/out")"
+dciodvfy_clean "$work/series-rt.dcm" "the series' structure set"
+expect 2 "predict with both --image and --series" -- "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_022.dcm" \
+  --series "$FIX/brain-series"
+expect 3 "predict --series of no directory" -- "$IODEEP" predict -m "$BRAIN" --series "$work/absent"
+
 leftovers=$(find "$work" -name '.*.tmp-*' | wc -l)
 [ "$leftovers" -eq 0 ] && ok || bad "$leftovers temporary files left behind"
 

@@ -594,3 +594,62 @@ TEST(Predict, EngineBudgetFromTheOptionsBoundsTheNetworkCache) {
   EXPECT_EQ(engine.memoryBudget(), 1U);
   engine.setMemoryBudget(before);
 }
+
+// Whole-series proposals: the same proposals as slice by slice, in the order given, with the
+// reader thread ahead of the network; a cancel and a bad file stop it with their codes.
+TEST(PredictSeries, SameProposalsAsSliceBySliceInOrder) {
+  std::vector<std::filesystem::path> slices;
+  for (const int n : {30, 5, 22, 40, 31, 61}) slices.push_back(slicePath(n));  // any order: kept as given
+  client::SeriesPredictOptions o;
+  o.model = kBrainModel;
+  o.images = slices;
+  std::vector<std::pair<std::size_t, std::size_t>> progress;
+  o.onProgress = [&](std::size_t done, std::size_t total) {
+    progress.emplace_back(done, total);
+    return true;
+  };
+  const auto series = client::predictSeries(o);
+  ASSERT_EQ(series.slices.size(), slices.size());
+  ASSERT_EQ(progress.size(), slices.size() + 1);
+  EXPECT_EQ(progress.back(), std::make_pair(slices.size(), slices.size()));
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < slices.size(); ++i) {
+    const auto one = client::predict({kBrainModel, slices[i], 0, false});
+    const auto& s = series.slices[i];
+    EXPECT_EQ(s.slice.attributes.sopInstanceUid, one.slice.attributes.sopInstanceUid) << i;
+    ASSERT_EQ(s.proposals.size(), one.proposals.size()) << slices[i];
+    for (std::size_t k = 0; k < one.proposals.size(); ++k) {
+      EXPECT_EQ(s.proposals[k].areaPixels, one.proposals[k].areaPixels);
+      EXPECT_EQ(s.proposals[k].rings.size(), one.proposals[k].rings.size());
+    }
+    EXPECT_TRUE(s.slice.pixels.empty()) << "pixels are dropped unless asked for";
+    total += one.proposals.size();
+  }
+  EXPECT_EQ(series.proposals(), total);
+  EXPECT_GT(series.forwardMs, 0.0);
+  EXPECT_LE(series.forwardMs, series.wallMs);
+}
+
+TEST(PredictSeries, CancelAndBadFilesStopWithTheirCodes) {
+  client::SeriesPredictOptions o;
+  o.model = kBrainModel;
+  for (int n = 1; n <= 8; ++n) o.images.push_back(slicePath(n));
+  o.onProgress = [](std::size_t done, std::size_t) { return done < 3; };
+  try {
+    (void)client::predictSeries(o);
+    FAIL() << "not cancelled";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::Cancelled) << e.what();
+  }
+  o.onProgress = {};
+  o.images.insert(o.images.begin() + 4, test::fixture("plain.pt"));
+  try {
+    (void)client::predictSeries(o);
+    FAIL() << "a file that is not DICOM was taken";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::NotDicom) << e.what();
+    EXPECT_EQ(e.file(), test::fixture("plain.pt").string());
+  }
+  o.images.clear();
+  EXPECT_THROW((void)client::predictSeries(o), Error);  // nothing to predict on
+}

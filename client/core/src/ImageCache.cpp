@@ -50,23 +50,18 @@ fs::path ImageCache::seriesDirectory(const std::string& seriesUid) const {
   return directory_ / seriesUid;
 }
 
-std::vector<LocalInstance> ImageCache::localSeries(const std::string& seriesUid) const {
-  const fs::path dir = seriesDirectory(seriesUid);
-  std::vector<LocalInstance> out;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return out;
+std::vector<LocalInstance> orderedImages(const std::vector<fs::path>& files) {
   struct Keyed {
     LocalInstance instance;
     bool geometry{false};
   };
   std::vector<Keyed> found;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file(ec) || e.path().extension() != ".dcm") continue;
+  for (const auto& file : files) {
     try {
-      const auto a = iod::readSliceAttributes(e.path());
+      const auto a = iod::readSliceAttributes(file);
       if (a.rows == 0 || a.columns == 0) continue;  // not an image
       Keyed k;
-      k.instance.file = e.path();
+      k.instance.file = file;
       k.instance.sopInstanceUid = a.sopInstanceUid;
       k.instance.instanceNumber = toInt(a.instanceNumber);
       if (a.imagePositionPatient && a.imageOrientationPatient) {
@@ -95,9 +90,21 @@ std::vector<LocalInstance> ImageCache::localSeries(const std::string& seriesUid)
   if (byPosition && found.size() > 1 && found.front().instance.instanceNumber > found.back().instance.instanceNumber) {
     std::reverse(found.begin(), found.end());
   }
+  std::vector<LocalInstance> out;
   out.reserve(found.size());
   for (auto& k : found) out.push_back(std::move(k.instance));
   return out;
+}
+
+std::vector<LocalInstance> ImageCache::localSeries(const std::string& seriesUid) const {
+  const fs::path dir = seriesDirectory(seriesUid);
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return {};
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (e.is_regular_file(ec) && e.path().extension() == ".dcm") files.push_back(e.path());
+  }
+  return orderedImages(files);
 }
 
 std::vector<LocalInstance> ImageCache::openSeries(const Pacs& pacs, const std::string& studyUid,

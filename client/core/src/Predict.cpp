@@ -2,8 +2,13 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
@@ -52,57 +57,215 @@ void awaitInferenceLoad() {
   netparser::awaitInferenceLoad();
 }
 
-PredictResult predict(const PredictOptions& o) {
-  // libtorch loads in the background while the model is read and verified and the slice decoded
-  netparser::preloadInference();
-  PredictResult r;
-  const LoadedModel model = loadModel(o.model, o.modelVerified);
+namespace {
+
+// A slice read, decoded and pre-processed: what the forward pass needs.
+struct PreparedSlice {
+  PredictResult result;  // slice, check and the timings so far
+  netparser::PreparedInput input;
+};
+
+PreparedSlice prepareSlice(const std::filesystem::path& image, std::int32_t frame, const LoadedModel& model) {
+  PreparedSlice p;
+  auto& r = p.result;
   const auto& m = model.file.model;
   r.dnnName = m.name;
   r.dnnVersion = m.version;
   r.dnnUid = m.dnnUid;
   r.modelSopInstanceUid = m.sopInstanceUid;
-
-  // The slice is read and checked before any network is built: a slice that does not fit costs
-  // no build.
   auto t = Clock::now();
-  r.slice = iod::readSlice(o.image, o.frame);
+  r.slice = iod::readSlice(image, frame);
   r.timings.decodeMs = ms(t, Clock::now());
   t = Clock::now();
-  netparser::PreparedInput input;
   try {
-    input = netparser::preprocess(r.slice, model.arch);
+    p.input = netparser::preprocess(r.slice, model.arch);
   } catch (Error& e) {
-    e.inFile(o.image.string());
+    e.inFile(image.string());
     throw;
   }
   r.timings.preprocessMs = ms(t, Clock::now());
-  r.check = std::move(input.check);
+  r.check = std::move(p.input.check);
+  return p;
+}
 
+std::shared_ptr<const netparser::Network> networkFor(const LoadedModel& model, const std::filesystem::path& path,
+                                                     bool allowTorchScript, std::uint64_t engineMaxBytes,
+                                                     bool& fromCache, double& buildMs) {
   auto& engine = netparser::InferenceEngine::shared();
-  if (o.engineMaxBytes != 0) engine.setMemoryBudget(o.engineMaxBytes);
+  if (engineMaxBytes != 0) engine.setMemoryBudget(engineMaxBytes);
   const auto before = engine.builds();
   netparser::BuildOptions build;
-  build.allowTorchScript = o.allowTorchScript;
+  build.allowTorchScript = allowTorchScript;
+  const auto t = Clock::now();
   std::shared_ptr<const netparser::Network> network;
-  t = Clock::now();
   try {
-    network = engine.network(m.dnnUid, model.arch, m.weights, build);
+    network = engine.network(model.file.model.dnnUid, model.arch, model.file.model.weights, build);
   } catch (Error& e) {
-    e.inFile(o.model.string());
+    e.inFile(path.string());
     throw;
   }
-  r.networkFromCache = engine.builds() == before;
-  r.buildMs = r.networkFromCache ? 0.0 : ms(t, Clock::now());
+  fromCache = engine.builds() == before;
+  buildMs = fromCache ? 0.0 : ms(t, Clock::now());
+  return network;
+}
 
-  t = Clock::now();
-  const auto output = network->forward(input.tensor);
+void runPrepared(PreparedSlice& p, const netparser::Network& network, const LoadedModel& model) {
+  auto& r = p.result;
+  const auto t = Clock::now();
+  const auto output = network.forward(p.input.tensor);
   r.timings.forwardMs = ms(t, Clock::now());
-  auto post = netparser::postprocess(output, input.placement, r.slice.attributes, model.arch);
+  auto post = netparser::postprocess(output, p.input.placement, r.slice.attributes, model.arch);
   r.proposals = std::move(post.proposals);
   r.timings.postprocessMs = post.postprocessMs;
   r.timings.contourMs = post.contourMs;
-  return r;
+}
+
+}  // namespace
+
+PredictResult predict(const PredictOptions& o) {
+  // libtorch loads in the background while the model is read and verified and the slice decoded
+  netparser::preloadInference();
+  const LoadedModel model = loadModel(o.model, o.modelVerified);
+  // The slice is read and checked before any network is built: a slice that does not fit costs
+  // no build.
+  PreparedSlice p = prepareSlice(o.image, o.frame, model);
+  const auto network =
+      networkFor(model, o.model, o.allowTorchScript, o.engineMaxBytes, p.result.networkFromCache, p.result.buildMs);
+  runPrepared(p, *network, model);
+  return std::move(p.result);
+}
+
+SeriesPredictResult predictSeries(const SeriesPredictOptions& o) {
+  if (o.images.empty()) throw Error(ErrorCode::InvalidArgument, "no slice to predict on");
+  netparser::preloadInference();
+  const auto start = Clock::now();
+  const LoadedModel model = loadModel(o.model, o.modelVerified);
+  SeriesPredictResult out;
+  out.slices.resize(o.images.size());
+  // A reader thread decodes and pre-processes the next slices while this thread runs the network:
+  // a bounded queue (a few slices) between them. An error or a cancel stops both.
+  constexpr std::size_t kAhead = 3;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::pair<std::size_t, PreparedSlice>> ready;
+  std::exception_ptr readerError;
+  bool stop = false;
+  bool readerDone = false;
+  std::thread reader([&] {
+    try {
+      for (std::size_t i = 0; i < o.images.size(); ++i) {
+        {
+          std::unique_lock lock(mutex);
+          changed.wait(lock, [&] { return stop || ready.size() < kAhead; });
+          if (stop) break;
+        }
+        PreparedSlice p = prepareSlice(o.images[i], 0, model);
+        std::lock_guard lock(mutex);
+        ready.emplace_back(i, std::move(p));
+        changed.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard lock(mutex);
+      readerError = std::current_exception();
+    }
+    std::lock_guard lock(mutex);
+    readerDone = true;
+    changed.notify_all();
+  });
+  const auto finish = [&] {
+    {
+      std::lock_guard lock(mutex);
+      stop = true;
+      changed.notify_all();
+    }
+    reader.join();
+  };
+  try {
+    std::shared_ptr<const netparser::Network> network;
+    for (std::size_t done = 0; done < o.images.size(); ++done) {
+      if (o.onProgress && !o.onProgress(done, o.images.size())) {
+        throw Error(ErrorCode::Cancelled, "series prediction cancelled after " + std::to_string(done) + " slice(s)");
+      }
+      std::pair<std::size_t, PreparedSlice> next;
+      {
+        std::unique_lock lock(mutex);
+        changed.wait(lock, [&] { return !ready.empty() || readerError || readerDone; });
+        if (ready.empty()) {
+          if (readerError) std::rethrow_exception(readerError);
+          throw Error(ErrorCode::Internal, "the slice reader stopped early");
+        }
+        next = std::move(ready.front());
+        ready.pop_front();
+        changed.notify_all();
+      }
+      auto& p = next.second;
+      if (!network) {
+        network = networkFor(model, o.model, o.allowTorchScript, o.engineMaxBytes, p.result.networkFromCache,
+                             p.result.buildMs);
+        out.buildMs = p.result.buildMs;
+      } else {
+        p.result.networkFromCache = true;
+      }
+      runPrepared(p, *network, model);
+      if (!o.keepPixels) {
+        p.result.slice.pixels.clear();
+        p.result.slice.pixels.shrink_to_fit();
+      }
+      out.forwardMs += p.result.timings.forwardMs;
+      out.decodeMs += p.result.timings.decodeMs + p.result.timings.preprocessMs;
+      out.postprocessMs += p.result.timings.postprocessMs + p.result.timings.contourMs;
+      out.slices[next.first] = std::move(p.result);
+    }
+    if (o.onProgress) (void)o.onProgress(o.images.size(), o.images.size());
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+  out.wallMs = ms(start, Clock::now());
+  return out;
+}
+
+std::size_t SeriesPredictResult::proposals() const noexcept {
+  std::size_t n = 0;
+  for (const auto& s : slices) n += s.proposals.size();
+  return n;
+}
+
+std::string SeriesPredictResult::toText() const {
+  std::ostringstream o;
+  std::size_t flat = 0;
+  if (!slices.empty()) {
+    const auto& first = slices.front();
+    o << "network:   " << first.dnnName << (first.dnnVersion.empty() ? "" : " " + first.dnnVersion) << " (DnnUID "
+      << first.dnnUid << ")\n";
+  }
+  o << "slices:    " << slices.size() << ", proposals: " << proposals() << "\n";
+  for (const auto& s : slices) {
+    for (const auto& p : s.proposals) {
+      o << "  " << ++flat << ". instance " << s.slice.attributes.instanceNumber << " " << p.label.name << ": "
+        << p.areaPixels << " px";
+      if (p.areaMm2 >= 0) o << ", " << std::lround(p.areaMm2) << " mm2";
+      o << "\n";
+    }
+  }
+  o << "timings:   wall " << wallMs << " ms (model, network build " << buildMs << " ms), forward " << forwardMs
+    << " ms (" << (wallMs > 0 ? std::lround(100.0 * forwardMs / wallMs) : 0) << "% of the wall time), decode and "
+    << "pre-process " << decodeMs << " ms (overlapped), post-process " << postprocessMs << " ms\n";
+  return o.str();
+}
+
+std::string SeriesPredictResult::toJson() const {
+  nlohmann::ordered_json j;
+  j["slices"] = nlohmann::ordered_json::array();
+  for (const auto& s : slices) j["slices"].push_back(nlohmann::ordered_json::parse(s.toJson()));
+  j["proposals"] = proposals();
+  j["timingsMs"] = {{"wall", wallMs},
+                    {"build", buildMs},
+                    {"forward", forwardMs},
+                    {"decodeAndPreprocess", decodeMs},
+                    {"postprocess", postprocessMs}};
+  return j.dump(2) + "\n";
 }
 
 std::string PredictResult::toText() const {

@@ -32,6 +32,11 @@ struct SeriesProgress {
 /// Return false to cancel.
 using SeriesProgressHandler = std::function<bool(const SeriesProgress&)>;
 
+/// The DICOM images among @p files (unreadable files and non-images left out) in display order: by
+/// position along the slice normal when every slice has geometry (kept in instance-number order
+/// when the positions fall as the numbers rise), else by InstanceNumber, then SOP Instance UID.
+[[nodiscard]] std::vector<LocalInstance> orderedImages(const std::vector<std::filesystem::path>& files);
+
 class ImageCache {
  public:
   /// Creates @p directory when missing. Throws Error(OutputError).

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,32 @@ void awaitInferenceLoad();
 /// DnnUID (InferenceEngine), decodes the slice, checks and pre-processes it, runs the network
 /// and post-processes. Throws iodeep::Error.
 [[nodiscard]] PredictResult predict(const PredictOptions& options);
+
+/// Whole-series proposals: one model, many slices (of one series, in the order given).
+struct SeriesPredictOptions {
+  std::filesystem::path model;
+  std::vector<std::filesystem::path> images;
+  bool allowTorchScript{false};
+  bool modelVerified{false};
+  std::uint64_t engineMaxBytes{0};
+  bool keepPixels{false};  ///< the review needs the geometry, not the pixels: dropped by default
+  /// Called before each slice with (slices done, total) and once at the end; return false to
+  /// cancel (Error(Cancelled)).
+  std::function<bool(std::size_t, std::size_t)> onProgress;
+};
+
+struct SeriesPredictResult {
+  std::vector<PredictResult> slices;  ///< one per image, in the order given
+  double wallMs{0}, buildMs{0}, forwardMs{0}, decodeMs{0}, postprocessMs{0};
+  [[nodiscard]] std::size_t proposals() const noexcept;
+  [[nodiscard]] std::string toText() const;
+  [[nodiscard]] std::string toJson() const;
+};
+
+/// The model read and verified once, the network built once; a reader thread decodes and
+/// pre-processes the next slices while the network runs on the current one (a queue of three).
+/// Throws iodeep::Error (the slice's file named) and Error(Cancelled).
+[[nodiscard]] SeriesPredictResult predictSeries(const SeriesPredictOptions& options);
 
 /// Draws the proposals' rings on the windowed slice and writes a PNG atomically.
 /// Throws Error(OutputError).
