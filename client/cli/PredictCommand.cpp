@@ -49,6 +49,7 @@ int predictCommand(const std::vector<std::string>& args) {
   o.model = model;
   o.image = image;
   o.allowTorchScript = vm.count("allow-torchscript") != 0;
+  o.warmUpNetwork = false;  // one slice, one pass, then the process ends: a warm-up would double it
   const auto r = client::predict(o);
   std::cout << r.toText();
   if (!json.empty()) {

@@ -84,6 +84,7 @@ PredictResult predict(const PredictOptions& o) {
   const auto before = engine.builds();
   netparser::BuildOptions build;
   build.allowTorchScript = o.allowTorchScript;
+  build.warmUp = o.warmUpNetwork;
   std::shared_ptr<const netparser::Network> network;
   t = Clock::now();
   try {

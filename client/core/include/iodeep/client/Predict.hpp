@@ -23,6 +23,9 @@ struct PredictOptions {
   /// When non-zero, the in-memory network cache's budget (the configuration's engine_max_mb):
   /// least recently used networks beyond it are dropped (InferenceEngine::setMemoryBudget).
   std::uint64_t engineMaxBytes{0};
+  /// Run the warm-up pass when the network is built (netparser::BuildOptions::warmUp): right for
+  /// a process that keeps the network (the viewer); a one-shot command saves a pass without it.
+  bool warmUpNetwork{true};
 };
 
 struct PredictResult {
