@@ -67,6 +67,11 @@ void registerPrivateDictionary() {
   });
 }
 
+std::shared_mutex& globalsMutex() {
+  static std::shared_mutex m;
+  return m;
+}
+
 std::optional<std::uint64_t> valueOffsetInFile(const DcmElement& element) {
   const DcmInputStreamFactory* factory = element.getInputStream();
   if (factory == nullptr || factory->ident() != DFT_DcmInputFileStreamFactory) return std::nullopt;
@@ -84,8 +89,14 @@ std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, std::
   auto file = std::make_unique<DcmFileFormat>();
   // ERM_autoDetect: the preamble is optional, the file meta group is read when the file starts
   // with it, and a data set without one is read in the syntax its first bytes show.
-  const OFCondition cond =
-      file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, maxReadLength, ERM_autoDetect);
+  OFCondition cond = EC_Normal;
+  {
+    // read with automatic input correction on (UIDs padded with NUL, odd lengths), whatever
+    // another thread's network code did to the flag (globalsMutex)
+    const std::shared_lock lock(globalsMutex());
+    dcmEnableAutomaticInputDataCorrection.set(OFTrue);
+    cond = file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, maxReadLength, ERM_autoDetect);
+  }
   const bool meta = hasMetaInformation(*file);
   DcmDataset* ds = file->getDataset();
   // Without file meta information anything parses as a few elements: only a data set that names

@@ -21,6 +21,12 @@ const Architecture& Network::architecture() const noexcept {
 std::size_t Network::bytes() const noexcept {
   return impl_->model->bytes();
 }
+bool Network::warmedUp() const noexcept {
+  return impl_->model->transforms().warmedUp;
+}
+BuildTransforms Network::transforms() const noexcept {
+  return impl_->model->transforms();
+}
 
 std::shared_ptr<const Network> Network::build(const Architecture& arch, const iod::ByteBuffer& weights,
                                               const BuildOptions& options) {

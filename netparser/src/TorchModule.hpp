@@ -19,7 +19,7 @@
 
 namespace iodeep::netparser::torchmodule {
 
-inline constexpr int kAbi = 1;
+inline constexpr int kAbi = 2;
 
 /// A built network inside the module.
 class Model {
@@ -34,6 +34,8 @@ class Model {
   [[nodiscard]] virtual FloatTensor forward(std::span<const std::int64_t> shape,
                                             std::span<const float> values) const = 0;
   [[nodiscard]] virtual std::size_t bytes() const noexcept = 0;
+  /// What the build did to run the graph faster (Network::transforms).
+  [[nodiscard]] virtual BuildTransforms transforms() const noexcept = 0;
 };
 
 /// The module's entry points.

@@ -71,6 +71,28 @@ TEST(Network, DnnParserNetworkMatchesPyTorchWithin1e4) {
   EXPECT_LE(maxDifferenceFromPyTorch("ref_dnnparser"), 1e-4F);
 }
 
+// The build folds each batch norm into the convolution before it when that convolution's output
+// is read by the batch norm alone, fuses a ReLU after it, packs the weights once and runs a
+// warm-up pass; the outputs stay PyTorch's (eval mode, running statistics) within 1e-4.
+TEST(Network, BatchNormFoldedIntoConvolutionMatchesPyTorch) {
+  EXPECT_LE(maxDifferenceFromPyTorch("conv_bn"), 1e-4F);
+  const auto arch = parseArchitecture(iod::readTextFile(test::fixture("conv_bn.json")));
+  const auto net = Network::build(arch, iod::ByteBuffer::mapFile(test::fixture("conv_bn.safetensors")));
+  const auto t = net->transforms();
+  EXPECT_EQ(t.foldedBatchNorms, 2U);  // b1 and b3; b2's convolution is also read by the addition
+  EXPECT_EQ(t.fusedRelus, 1U);
+  EXPECT_TRUE(net->warmedUp());
+  BuildOptions cold;
+  cold.warmUp = false;
+  EXPECT_FALSE(Network::build(arch, iod::ByteBuffer::mapFile(test::fixture("conv_bn.safetensors")), cold)->warmedUp());
+  // the reference networks' double_conv blocks (conv, batch norm, ReLU) are folded too
+  const auto ref = parseArchitecture(iod::readTextFile(test::fixture("ref_unet.json")));
+  EXPECT_GT(Network::build(ref, iod::ByteBuffer::mapFile(test::fixture("ref_unet.safetensors")))
+                ->transforms()
+                .foldedBatchNorms,
+            0U);
+}
+
 TEST(Network, WeightsThatDoNotFitAreListed) {
   const auto arch = tinyArch();
   const auto good = initWeights(arch, 1);

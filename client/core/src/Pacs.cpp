@@ -370,11 +370,16 @@ class ListeningScp {
   ListeningScp(const NetworkOptions& o, const std::filesystem::path& dir, const std::vector<std::string>& classes,
                const std::string& peer)
       : scp_(o, dir, classes), port_(o.movePort), inputCorrection_(dcmEnableAutomaticInputDataCorrection.get()) {
-    const OFCondition cond = scp_.openListenPort();
-    // openListenPort switches dcmdata's automatic input correction off for the whole process; the
-    // readers in other threads (the viewer's, dcmrt's) expect it on, and this SCP stores what it
-    // receives bit for bit (DGM_StoreBitPreserving), so it is switched back at once
-    dcmEnableAutomaticInputDataCorrection.set(inputCorrection_);
+    OFCondition cond = EC_Normal;
+    {
+      // openListenPort switches dcmdata's automatic input correction off for the whole process;
+      // the readers in other threads (the viewer's, dcmrt's) expect it on, and this SCP stores
+      // what it receives bit for bit (DGM_StoreBitPreserving): it is switched back before any
+      // reader can run (iod::dcmtk::globalsMutex)
+      const std::unique_lock lock(iod::dcmtk::globalsMutex());
+      cond = scp_.openListenPort();
+      dcmEnableAutomaticInputDataCorrection.set(inputCorrection_);
+    }
     if (cond.bad()) {
       throw Error(ErrorCode::NetworkError,
                   "our move destination cannot listen on port " + std::to_string(o.movePort) +

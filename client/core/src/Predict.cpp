@@ -89,13 +89,14 @@ PreparedSlice prepareSlice(const std::filesystem::path& image, std::int32_t fram
 }
 
 std::shared_ptr<const netparser::Network> networkFor(const LoadedModel& model, const std::filesystem::path& path,
-                                                     bool allowTorchScript, std::uint64_t engineMaxBytes,
+                                                     bool allowTorchScript, bool warmUp, std::uint64_t engineMaxBytes,
                                                      bool& fromCache, double& buildMs) {
   auto& engine = netparser::InferenceEngine::shared();
   if (engineMaxBytes != 0) engine.setMemoryBudget(engineMaxBytes);
   const auto before = engine.builds();
   netparser::BuildOptions build;
   build.allowTorchScript = allowTorchScript;
+  build.warmUp = warmUp;
   const auto t = Clock::now();
   std::shared_ptr<const netparser::Network> network;
   try {
@@ -129,8 +130,8 @@ PredictResult predict(const PredictOptions& o) {
   // The slice is read and checked before any network is built: a slice that does not fit costs
   // no build.
   PreparedSlice p = prepareSlice(o.image, o.frame, model);
-  const auto network =
-      networkFor(model, o.model, o.allowTorchScript, o.engineMaxBytes, p.result.networkFromCache, p.result.buildMs);
+  const auto network = networkFor(model, o.model, o.allowTorchScript, o.warmUpNetwork, o.engineMaxBytes,
+                                  p.result.networkFromCache, p.result.buildMs);
   runPrepared(p, *network, model);
   return std::move(p.result);
 }
@@ -200,7 +201,8 @@ SeriesPredictResult predictSeries(const SeriesPredictOptions& o) {
       }
       auto& p = next.second;
       if (!network) {
-        network = networkFor(model, o.model, o.allowTorchScript, o.engineMaxBytes, p.result.networkFromCache,
+        // no warm-up pass: the first slice's pass creates the primitives, the others reuse them
+        network = networkFor(model, o.model, o.allowTorchScript, false, o.engineMaxBytes, p.result.networkFromCache,
                              p.result.buildMs);
         out.buildMs = p.result.buildMs;
       } else {

@@ -5,11 +5,15 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/serialization/import.h>
 
 #include <atomic>
+#include <cmath>
+#include <list>
+#include <mutex>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -51,7 +55,78 @@ struct BoundLayer {
   at::Tensor weight, bias, runningMean, runningVar;
   std::int64_t groups{1};
   std::int64_t lastUse{0};  // index of the last layer that reads this layer's output
+  // Build-time transformations (buildModel): a layer whose work was folded into the layer before
+  // it (a batch norm into its convolution, a ReLU into the convolution's kernel) passes its input
+  // on; a convolution may carry its weights packed for oneDNN once, with the ReLU after it fused.
+  bool passThrough{false};
+  bool fusedRelu{false};
+  c10::IValue packed;  // mkldnn_prepacked ConvOpContext, when libtorch offers it
 };
+
+// oneDNN's prepacked convolution (what torch.jit.optimize_for_inference uses on CPU): the weights
+// reordered once into the layout the kernel wants, for the declared input size, with an optional
+// fused ReLU. Found through the dispatcher; absent from a libtorch built without oneDNN.
+const c10::OperatorHandle* prepackedOp(const char* name) {
+  const auto op = c10::Dispatcher::singleton().findSchema({name, ""});
+  if (!op) return nullptr;
+  static std::mutex m;
+  static std::list<c10::OperatorHandle> kept;  // handles outlive the call
+  std::lock_guard lock(m);
+  return &kept.emplace_back(*op);
+}
+
+c10::IValue prepackConv(const BoundLayer& b, const std::vector<std::int64_t>& inputShape) {
+  static const c10::OperatorHandle* const op = prepackedOp("mkldnn_prepacked::conv2d_prepack");
+  if (op == nullptr || b.weight.scalar_type() != at::kFloat) return {};
+  const auto& p = b.layer->params;
+  std::vector<std::int64_t> inputSize{1};
+  inputSize.insert(inputSize.end(), inputShape.begin(), inputShape.end());
+  torch::jit::Stack stack{c10::IValue(b.weight.contiguous()),
+                          b.bias.defined() ? c10::IValue(b.bias.contiguous()) : c10::IValue(),
+                          c10::IValue(std::vector<std::int64_t>{p.stride, p.stride}),
+                          c10::IValue(std::vector<std::int64_t>{p.padding, p.padding}),
+                          c10::IValue(std::vector<std::int64_t>{p.dilation, p.dilation}),
+                          c10::IValue(b.groups),
+                          c10::IValue(inputSize),
+                          c10::IValue(std::string(b.fusedRelu ? "relu" : "none"))};
+  try {
+    op->callBoxed(&stack);
+  } catch (const c10::Error&) {
+    return {};  // not for this shape or type: the plain convolution runs instead
+  }
+  return stack.at(0);
+}
+
+at::Tensor runPacked(const c10::IValue& packed, const at::Tensor& x) {
+  static const c10::OperatorHandle* const op = prepackedOp("mkldnn_prepacked::conv2d_run");
+  torch::jit::Stack stack{c10::IValue(x), packed};
+  op->callBoxed(&stack);
+  return stack.at(0).toTensor();
+}
+
+// Batch norm (evaluation: running statistics) folded into the convolution before it:
+// w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta, computed in double.
+void foldBatchNorm(BoundLayer& conv, const BoundLayer& bn) {
+  const auto outC = conv.weight.size(0);
+  const auto opts = at::TensorOptions().dtype(at::kDouble);
+  const at::Tensor mean = bn.runningMean.to(at::kDouble);
+  const at::Tensor var = bn.runningVar.to(at::kDouble);
+  const at::Tensor gamma = bn.weight.defined() ? bn.weight.to(at::kDouble) : at::ones({outC}, opts);
+  const at::Tensor beta = bn.bias.defined() ? bn.bias.to(at::kDouble) : at::zeros({outC}, opts);
+  const at::Tensor bias = conv.bias.defined() ? conv.bias.to(at::kDouble) : at::zeros({outC}, opts);
+  const at::Tensor scale = gamma / at::sqrt(var + bn.layer->params.eps);
+  std::vector<std::int64_t> bshape(static_cast<std::size_t>(conv.weight.dim()), 1);
+  bshape[0] = outC;
+  const auto dtype = conv.weight.scalar_type();
+  conv.weight = (conv.weight.to(at::kDouble) * scale.reshape(bshape)).to(dtype).contiguous();
+  conv.bias = ((bias - mean) * scale + beta).to(dtype).contiguous();
+}
+
+// Whether an activation may overwrite its input: this layer is its last reader and nothing else
+// (another value, a view, the caller's input) holds the tensor or its storage.
+bool mayOverwrite(const at::Tensor& t) {
+  return t.defined() && t.use_count() == 1 && t.has_storage() && t.storage().use_count() == 1;
+}
 
 }  // namespace
 
@@ -59,6 +134,7 @@ class TorchModel final : public torchmodule::Model {
  public:
   [[nodiscard]] FloatTensor forward(std::span<const std::int64_t> shape, std::span<const float> values) const override;
   [[nodiscard]] std::size_t bytes() const noexcept override { return bytes_; }
+  [[nodiscard]] BuildTransforms transforms() const noexcept override { return transforms_; }
 
   Architecture arch;
   std::vector<BoundLayer> layers;
@@ -68,6 +144,8 @@ class TorchModel final : public torchmodule::Model {
   std::size_t bytes_{0};    // weights held (Network::bytes)
   iod::ByteBuffer weights;  // what the tensors view
   std::size_t viewedTensors{0};
+  BuildTransforms transforms_;
+  bool channelsLast{false};  // activations in channels-last layout end to end
 
   [[nodiscard]] at::Tensor run(const at::Tensor& x) const;
 };
@@ -78,6 +156,59 @@ int configureThreadsImpl(int threads) {
   threadsConfigured = true;
   return at::get_num_threads();
 }
+
+namespace {
+
+// Build-time transformations of the bound graph; each keeps the outputs within 1e-4 of PyTorch's
+// (tests/netparser: NetworkTest, PaperUNetTest, the folding test).
+void transform(TorchModel& m, const ShapeReport& shapes) {
+  auto& layers = m.layers;
+  const std::size_t n = layers.size();
+  std::vector<std::size_t> readers(n + 1, 0);  // per value index
+  std::vector<std::size_t> onlyReader(n + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t in : layers[i].inputs) {
+      ++readers[in];
+      onlyReader[in] = i;
+    }
+  }
+  // the single layer reading value v, if v is read by exactly one layer and is not the output
+  const auto soleReader = [&](std::size_t v) -> BoundLayer* {
+    if (v == m.outputIndex || readers[v] != 1) return nullptr;
+    return &layers[onlyReader[v]];
+  };
+  std::unordered_map<std::string, std::vector<std::int64_t>> shapeOf{
+      {"input", {m.arch.input.channels, m.arch.input.height, m.arch.input.width}}};
+  for (const auto& ls : shapes.layers) shapeOf[ls.id] = ls.shape;
+  // Channels-last activations end to end: oneDNN's convolutions read and write them without a
+  // reorder, and pooling, upsampling and concatenation keep the layout (bench/README.md, issue 11).
+  m.channelsLast = true;
+  m.transforms_.channelsLast = true;
+
+  for (std::size_t i = 0; i < n; ++i) {
+    BoundLayer& c = layers[i];
+    if (c.layer->type != LayerType::Conv2d || c.passThrough) continue;
+    std::size_t value = i + 1;  // the value the convolution's result ends up as
+    BoundLayer* next = soleReader(value);
+    if (next != nullptr && next->layer->type == LayerType::BatchNorm2d && next->layer->params.trackRunningStats &&
+        next->runningMean.defined() && next->runningVar.defined()) {
+      foldBatchNorm(c, *next);
+      next->passThrough = true;
+      ++m.transforms_.foldedBatchNorms;
+      value = onlyReader[value] + 1;
+      next = soleReader(value);
+    }
+    if (next != nullptr && next->layer->type == LayerType::ReLU) {
+      c.fusedRelu = true;
+      next->passThrough = true;
+      ++m.transforms_.fusedRelus;
+    }
+    c.packed = prepackConv(c, shapeOf.at(c.layer->inputs.front()));
+    if (!c.packed.isNone()) ++m.transforms_.packedConvolutions;
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<torchmodule::Model> buildModel(const Architecture& arch, const iod::ByteBuffer& weights,
                                                const BuildOptions& options) {
@@ -153,6 +284,13 @@ std::unique_ptr<torchmodule::Model> buildModel(const Architecture& arch, const i
         if (in > 0) impl->layers[in - 1].lastUse = static_cast<std::int64_t>(i);
       }
     }
+    transform(*impl, shapes);
+    if (options.warmUp && arch.input.height > 0 && arch.input.width > 0) {
+      // One pass on zeros of the declared size: oneDNN creates its primitives and the allocator
+      // its buffers now, when the network is built (enters the cache), not on the first click.
+      (void)impl->run(at::zeros({1, arch.input.channels, arch.input.height, arch.input.width}));
+      impl->transforms_.warmedUp = true;
+    }
   } catch (const c10::Error& e) {
     throw Error(ErrorCode::TorchError, "building the network: " + firstLine(e));
   }
@@ -161,17 +299,44 @@ std::unique_ptr<torchmodule::Model> buildModel(const Architecture& arch, const i
 
 at::Tensor TorchModel::run(const at::Tensor& input) const {
   std::vector<at::Tensor> values(layers.size() + 1);
-  values[0] = input;
+  values[0] = channelsLast ? input.contiguous(at::MemoryFormat::ChannelsLast) : input;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const BoundLayer& b = layers[i];
     const Layer& l = *b.layer;
     const auto& p = l.params;
     const at::Tensor& x = values[b.inputs[0]];
+    // an activation may work in place when this layer is the last reader of its input
+    const std::size_t in0 = b.inputs[0];
+    const bool lastReader = in0 > 0 && in0 != outputIndex && layers[in0 - 1].lastUse == static_cast<std::int64_t>(i);
+    const auto inPlace = [&](auto&& inPlaceOp, auto&& op) {
+      if (lastReader) {
+        at::Tensor t = std::move(values[in0]);
+        if (mayOverwrite(t)) {
+          inPlaceOp(t);
+          return t;
+        }
+        return op(t);
+      }
+      return op(x);
+    };
     at::Tensor y;
+    if (b.passThrough) {
+      values[i + 1] = x;
+      for (std::size_t in : b.inputs) {
+        if (in > 0 && layers[in - 1].lastUse == static_cast<std::int64_t>(i) && in != outputIndex)
+          values[in] = at::Tensor();
+      }
+      continue;
+    }
     switch (l.type) {
       case LayerType::Conv2d:
-        y = at::conv2d(x, b.weight, b.bias, {p.stride, p.stride}, {p.padding, p.padding}, {p.dilation, p.dilation},
-                       b.groups);
+        if (!b.packed.isNone()) {
+          y = runPacked(b.packed, x);
+        } else {
+          y = at::conv2d(x, b.weight, b.bias, {p.stride, p.stride}, {p.padding, p.padding}, {p.dilation, p.dilation},
+                         b.groups);
+          if (b.fusedRelu) at::relu_(y);
+        }
         break;
       case LayerType::ConvTranspose2d:
         y = at::conv_transpose2d(x, b.weight, b.bias, {p.stride, p.stride}, {p.padding, p.padding},
@@ -186,13 +351,22 @@ at::Tensor TorchModel::run(const at::Tensor& input) const {
                               /*use_input_stats=*/!p.trackRunningStats, 0.1, p.eps, false);
         break;
       case LayerType::GroupNorm: y = at::group_norm(x, p.numGroups, b.weight, b.bias, p.eps, false); break;
-      case LayerType::ReLU: y = at::relu(x); break;
-      case LayerType::LeakyReLU: y = at::leaky_relu(x, p.negativeSlope); break;
+      case LayerType::ReLU:
+        y = inPlace([](at::Tensor& t) { at::relu_(t); }, [](const at::Tensor& t) { return at::relu(t); });
+        break;
+      case LayerType::LeakyReLU:
+        y = inPlace([&](at::Tensor& t) { at::leaky_relu_(t, p.negativeSlope); },
+                    [&](const at::Tensor& t) { return at::leaky_relu(t, p.negativeSlope); });
+        break;
       case LayerType::PReLU: y = at::prelu(x, b.weight); break;
       case LayerType::ELU: y = at::elu(x, p.alpha); break;
       case LayerType::GELU: y = at::gelu(x, p.tanhApproximation ? "tanh" : "none"); break;
-      case LayerType::Sigmoid: y = at::sigmoid(x); break;
-      case LayerType::Tanh: y = at::tanh(x); break;
+      case LayerType::Sigmoid:
+        y = inPlace([](at::Tensor& t) { at::sigmoid_(t); }, [](const at::Tensor& t) { return at::sigmoid(t); });
+        break;
+      case LayerType::Tanh:
+        y = inPlace([](at::Tensor& t) { at::tanh_(t); }, [](const at::Tensor& t) { return at::tanh(t); });
+        break;
       case LayerType::Softmax: y = at::softmax(x, p.dim); break;
       case LayerType::MaxPool2d:
         y = at::max_pool2d(x, {p.kernelSize, p.kernelSize}, {p.stride, p.stride}, {p.padding, p.padding}, {1, 1},

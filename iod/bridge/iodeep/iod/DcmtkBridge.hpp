@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,12 @@ void registerDecoders();
 /// Error(FileNotFound, IoError, NotDicom, TruncatedDicom), each with the file as context.
 [[nodiscard]] std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path,
                                                       std::uint32_t maxReadLength = 0xFFFFFFFEU);
+
+/// DCMTK keeps reading options in process-wide flags, and DcmSCP::openListenPort switches one of
+/// them (automatic input correction) off for the whole process. loadFile reads with it on while
+/// holding this mutex shared; code that lets DCMTK change such a flag holds it exclusively and
+/// restores the flag before letting go (client/core's move destination).
+[[nodiscard]] std::shared_mutex& globalsMutex();
 
 /// Where the value of @p element starts in its file, when DCMTK left it there (loaded with a
 /// maxReadLength below its length, from a file that is not deflated); nothing otherwise.

@@ -27,6 +27,20 @@ struct BuildOptions {
   /// client configuration's decision for networks that come from a PACS).
   bool allowTorchScript{false};
   Limits limits;
+  /// Run one pass on a zero input of the declared size while building (Network::warmedUp), so
+  /// that the first real call does not pay the kernels' one-time setup. A program that runs the
+  /// network once and exits (a one-shot predict) saves a pass by turning it off.
+  bool warmUp{true};
+};
+
+/// What Network::build did to the graph to run it faster. The outputs stay those of the graph
+/// as written, within float rounding (tested against PyTorch within 1e-4).
+struct BuildTransforms {
+  std::size_t foldedBatchNorms{0};    ///< batch norms (running statistics) folded into the convolution before them
+  std::size_t fusedRelus{0};          ///< ReLUs applied inside the convolution before them
+  std::size_t packedConvolutions{0};  ///< convolutions whose weights were packed for oneDNN once
+  bool channelsLast{false};           ///< activations kept channels-last from input to output
+  bool warmedUp{false};               ///< one pass ran at build time (BuildOptions::warmUp)
 };
 
 /// A network ready for inference: weights bound, evaluation mode. Thread-compatible: forward()
@@ -50,6 +64,14 @@ class Network {
   /// Bytes of the weights the network holds (parameters and buffers as bound; a TorchScript
   /// network: the size of its archive). What InferenceEngine counts against its budget.
   [[nodiscard]] std::size_t bytes() const noexcept;
+  /// Whether the build already ran one forward pass on a zero input of the declared size, so
+  /// that the kernels' one-time setup (oneDNN primitive creation, first allocations) happened
+  /// when the network was built (or entered the InferenceEngine cache), not on the first real
+  /// call. False for TorchScript networks and for graphs whose declared input has no size.
+  [[nodiscard]] bool warmedUp() const noexcept;
+  /// The build-time transformations applied (folding, fusion, packing, layout, warm-up). A
+  /// TorchScript network: none.
+  [[nodiscard]] BuildTransforms transforms() const noexcept;
 
  private:
   struct Impl;

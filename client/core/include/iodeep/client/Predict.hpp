@@ -24,6 +24,10 @@ struct PredictOptions {
   /// When non-zero, the in-memory network cache's budget (the configuration's engine_max_mb):
   /// least recently used networks beyond it are dropped (InferenceEngine::setMemoryBudget).
   std::uint64_t engineMaxBytes{0};
+  /// Run the warm-up pass when the network is built (netparser::BuildOptions::warmUp). It pays
+  /// only when a network is built ahead of its first use; built on the way to a prediction (every
+  /// flow today: predict, roi, the viewer's first click) it would be a second pass. Off by default.
+  bool warmUpNetwork{false};
 };
 
 struct PredictResult {
