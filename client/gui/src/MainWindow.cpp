@@ -826,24 +826,26 @@ void MainWindow::runAiRoiOnSeries() {
         if (!r.selection.selection.matched()) return r;
         const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
         r.model = client::fetchModel(config, chosen, work.path() / "model");
-        for (std::size_t i = 0; i < files.size(); ++i) {
-          if (*cancel)
-            throw Error(ErrorCode::Cancelled,
-                        "AI ROI on the series cancelled after " + std::to_string(i) + " slice(s)");
-          postToUi(self, [self, i, n = files.size()] {
+        // the core's series prediction: slices decoded ahead while the network runs
+        client::SeriesPredictOptions so;
+        so.model = r.model->model.file;
+        so.images = files;
+        so.allowTorchScript = config.allowTorchScript;
+        so.modelVerified = true;
+        so.engineMaxBytes = config.engineMaxBytes;
+        so.onProgress = [self, cancel](std::size_t done, std::size_t n) {
+          postToUi(self, [self, done, n] {
             if (!self) return;
             self->w_.aiProgress->setRange(0, static_cast<int>(n));
-            self->w_.aiProgress->setValue(static_cast<int>(i));
+            self->w_.aiProgress->setValue(static_cast<int>(done));
             self->w_.aiProgress->setFormat(QObject::tr("slice %v of %m"));
           });
-          client::PredictOptions po{r.model->model.file, files[i], 0, config.allowTorchScript, true};
-          po.engineMaxBytes = config.engineMaxBytes;
-          auto p = client::predict(po);
-          ++r.slices;
-          if (p.proposals.empty()) continue;
-          p.slice.pixels.clear();  // the review needs the geometry, not the pixels
-          p.slice.pixels.shrink_to_fit();
-          r.predictions.push_back(std::move(p));
+          return !*cancel;
+        };
+        auto series = client::predictSeries(so);
+        r.slices = series.slices.size();
+        for (auto& p : series.slices) {
+          if (!p.proposals.empty()) r.predictions.push_back(std::move(p));
         }
         r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
         return r;
