@@ -20,24 +20,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
-from paper_unet import PaperUNet  # noqa: E402
+from paper_unet import PaperUNet, tensors_from_safetensors  # noqa: E402
 
 
 def read_safetensors(path):
     with open(path, "rb") as f:
-        data = f.read()
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + n])
-    dtypes = {"F32": np.float32, "I64": np.int64}
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        a, b = info["data_offsets"]
-        dt = np.dtype(dtypes[info["dtype"]])
-        arr = np.frombuffer(data, dtype=dt, count=(b - a) // dt.itemsize, offset=8 + n + a)
-        out[name] = torch.from_numpy(arr.reshape(info["shape"]).copy())
-    return out
+        return tensors_from_safetensors(f.read())
 
 
 def optimised(model, x):

@@ -15,7 +15,7 @@ import torch
 from pydicom.pixel_data_handlers.util import apply_modality_lut
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
-from paper_unet import PaperUNet  # noqa: E402
+from paper_unet import PaperUNet, tensors_from_safetensors  # noqa: E402
 
 model_path, slice_path = sys.argv[1], sys.argv[2]
 torch.set_num_threads(os.cpu_count())
@@ -24,18 +24,7 @@ torch.set_num_threads(os.cpu_count())
 obj = pydicom.dcmread(model_path)
 block = obj.private_block(0x0017, "IODEEP 1")
 payload = block[0x10].value
-n = int.from_bytes(payload[:8], "little")
-header = json.loads(payload[8:8 + n])
-base = 8 + n
-dtypes = {"F32": np.float32, "I64": np.int64}
-state = {}
-for name, info in header.items():
-    if name == "__metadata__":
-        continue
-    a, b = info["data_offsets"]
-    arr = np.frombuffer(payload, dtype=dtypes[info["dtype"]], count=(b - a) // np.dtype(dtypes[info["dtype"]]).itemsize,
-                        offset=base + a).reshape(info["shape"])
-    state["blocks." + name] = torch.from_numpy(arr.copy())
+state = {"blocks." + k: v for k, v in tensors_from_safetensors(payload).items()}
 net = PaperUNet()
 net.load_state_dict(state)
 net.eval()

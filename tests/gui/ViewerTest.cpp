@@ -108,15 +108,21 @@ int indexOfSop(const gui::MainWindow& w, const std::string& sop) {
 }
 
 // Opens the demo study's MR series as a user would: filter, click the study, double-click the series.
-bool openDemoSeries(gui::MainWindow& w) {
+// Lists the series of the one study the filter leaves: type it, click the study.
+bool listSeriesOf(gui::MainWindow& w, const QString& filter) {
   const auto& ui = w.widgets();
   QSignalSpy studies(&w, &gui::MainWindow::studiesLoaded);
   if (ui.studies->model()->rowCount() == 0 && !studies.wait(kTimeout)) return false;
-  QTest::keyClicks(ui.studyFilter, "Example");
+  QTest::keyClicks(ui.studyFilter, filter);
   if (ui.studies->model()->rowCount() != 1) return false;
   QSignalSpy series(&w, &gui::MainWindow::seriesListed);
   clickRow(ui.studies, ui.studies->model()->index(0, 0));
-  if (!series.wait(kTimeout)) return false;
+  return series.wait(kTimeout);
+}
+
+bool openDemoSeries(gui::MainWindow& w) {
+  const auto& ui = w.widgets();
+  if (!listSeriesOf(w, "Example")) return false;
   const int row = rowOf(ui.series, 1, "MR");
   if (row < 0) return false;
   QSignalSpy opened(&w, &gui::MainWindow::seriesOpened);
@@ -295,13 +301,7 @@ class ViewerTest : public QObject {
     gui::MainWindow w(demo.config);
     w.show();
     const auto& ui = w.widgets();
-    QSignalSpy studies(&w, &gui::MainWindow::studiesLoaded);
-    QVERIFY(studies.wait(kTimeout));
-    QTest::keyClicks(ui.studyFilter, "CompressedSamples");
-    QCOMPARE(ui.studies->model()->rowCount(), 1);
-    QSignalSpy series(&w, &gui::MainWindow::seriesListed);
-    clickRow(ui.studies, ui.studies->model()->index(0, 0));
-    QVERIFY(series.wait(kTimeout));
+    QVERIFY(listSeriesOf(w, "CompressedSamples"));
     QSignalSpy opened(&w, &gui::MainWindow::seriesOpened);
     clickRow(ui.series, ui.series->model()->index(0, 0), true);
     QVERIFY(opened.wait(kTimeout));
@@ -399,12 +399,7 @@ class ViewerTest : public QObject {
     gui::MainWindow w(demo.config);
     w.show();
     const auto& ui = w.widgets();
-    QSignalSpy studies(&w, &gui::MainWindow::studiesLoaded);
-    QVERIFY(studies.wait(kTimeout));
-    QTest::keyClicks(ui.studyFilter, "Example");
-    QSignalSpy series(&w, &gui::MainWindow::seriesListed);
-    clickRow(ui.studies, ui.studies->model()->index(0, 0));
-    QVERIFY(series.wait(kTimeout));
+    QVERIFY(listSeriesOf(w, "Example"));
     const int row = rowOf(ui.series, 1, "MR");
     QSignalSpy opened(&w, &gui::MainWindow::seriesOpened);
     QSignalSpy error(&w, &gui::MainWindow::errorShown);

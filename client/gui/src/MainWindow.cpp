@@ -743,135 +743,101 @@ void MainWindow::setAiBusy(bool busy, const QString& what) {
 }
 
 void MainWindow::runAiRoi() {
-  if (aiBusy_ || current_ < 0) {
-    if (current_ < 0) showError(tr("Open a series first."));
+  if (current_ < 0) {
+    showError(tr("Open a series first."));
     return;
   }
+  startAiRoi({instances_[static_cast<std::size_t>(current_)].file}, false);
+}
+
+void MainWindow::runAiRoiOnSeries() {
+  if (instances_.empty()) {
+    showError(tr("Open a series first."));
+    return;
+  }
+  std::vector<fs::path> files;
+  for (const auto& i : instances_) files.push_back(i.file);
+  startAiRoi(files, true);
+}
+
+// Both flavours: selection on the first slice, the chosen network local (cache or PACS), then the
+// core's series prediction over the slices (one slice or all), with progress and cancel.
+void MainWindow::startAiRoi(const std::vector<fs::path>& files, bool wholeSeries) {
+  if (aiBusy_) return;
   clearError();
   setAiBusy(true, tr("Selecting a network…"));
   aiCancel_ = std::make_shared<std::atomic<bool>>(false);
   const auto config = config_;
-  const auto slice = instances_[static_cast<std::size_t>(current_)].file;
   const auto parent = workParent();
+  auto cancel = aiCancel_;
   QPointer<MainWindow> self(this);
   const auto say = [self](const QString& text) {
     postToUi(self, [self, text] {
-      if (self) self->w_.network->setText(text), self->w_.aiProgress->setFormat(text);
+      if (!self) return;
+      self->w_.network->setText(text);
+      self->w_.aiProgress->setFormat(text);
     });
   };
   runInBackground<AiResult>(
       this,
-      [config, slice, parent, say] {
-        const auto t = std::chrono::steady_clock::now();
-        AiResult r;
-        const iod::TemporaryDirectory work(parent, "viewer-");
-        r.selection = client::selectForLocalSlices(config, {slice}, work.path());
-        r.slices = 1;
-        if (r.selection.selection.matched()) {
-          const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
-          say(QObject::tr("Retrieving %1…").arg(q(chosen.seriesDescription)));
-          r.model = client::fetchModel(config, chosen, work.path() / "model");
-          say(QObject::tr("Running %1…").arg(q(r.model->model.name)));
-          client::PredictOptions po{r.model->model.file, slice, 0, config.allowTorchScript, true};
-          po.engineMaxBytes = config.engineMaxBytes;
-          r.predictions.push_back(client::predict(po));
-        }
-        r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-        return r;
-      },
-      [this](Outcome<AiResult> r) {
-        setAiBusy(false);
-        if (!r.value) {
-          w_.network->setText(tr("AI ROI failed."));
-          showError(tr("AI ROI: %1").arg(r.error));
-          emit aiRoiFailed(r.error);
-          return;
-        }
-        auto& result = *r.value;
-        w_.explanation->setPlainText(q(result.selection.toText()));
-        if (!result.selection.selection.matched()) {
-          w_.network->setText(tr("No IODeep network on the PACS matches this slice (reasons below)."));
-          emit proposalsShown(0);
-          return;
-        }
-        const auto& m = result.model->model;
-        w_.network->setText(tr("%1 %2 (%3) in %4 ms")
-                                .arg(q(m.name), q(m.version), result.model->fromCache ? tr("cached") : tr("retrieved"))
-                                .arg(result.ms, 0, 'f', 0));
-        acceptPredictions(std::move(result.predictions), false);
-      });
-}
-
-void MainWindow::runAiRoiOnSeries() {
-  if (aiBusy_ || instances_.empty()) {
-    if (instances_.empty()) showError(tr("Open a series first."));
-    return;
-  }
-  clearError();
-  setAiBusy(true, tr("Selecting a network…"));
-  aiCancel_ = std::make_shared<std::atomic<bool>>(false);
-  const auto config = config_;
-  std::vector<fs::path> files;
-  for (const auto& i : instances_) files.push_back(i.file);
-  const auto parent = workParent();
-  auto cancel = aiCancel_;
-  QPointer<MainWindow> self(this);
-  runInBackground<AiResult>(
-      this,
-      [config, files, parent, cancel, self] {
+      [config, files, parent, cancel, self, say, wholeSeries] {
         const auto t = std::chrono::steady_clock::now();
         AiResult r;
         const iod::TemporaryDirectory work(parent, "viewer-");
         r.selection = client::selectForLocalSlices(config, {files.front()}, work.path());
         if (!r.selection.selection.matched()) return r;
         const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
+        say(QObject::tr("Retrieving %1…").arg(q(chosen.seriesDescription)));
         r.model = client::fetchModel(config, chosen, work.path() / "model");
-        // the core's series prediction: slices decoded ahead while the network runs
-        client::SeriesPredictOptions so;
+        say(QObject::tr("Running %1…").arg(q(r.model->model.name)));
+        client::SeriesPredictOptions so;  // slices decoded ahead of the network
         so.model = r.model->model.file;
         so.images = files;
         so.allowTorchScript = config.allowTorchScript;
         so.modelVerified = true;
         so.engineMaxBytes = config.engineMaxBytes;
-        so.onProgress = [self, cancel](std::size_t done, std::size_t n) {
-          postToUi(self, [self, done, n] {
-            if (!self) return;
-            self->w_.aiProgress->setRange(0, static_cast<int>(n));
-            self->w_.aiProgress->setValue(static_cast<int>(done));
-            self->w_.aiProgress->setFormat(QObject::tr("slice %v of %m"));
-          });
+        so.onProgress = [self, cancel, wholeSeries](std::size_t done, std::size_t n) {
+          if (wholeSeries) {
+            postToUi(self, [self, done, n] {
+              if (!self) return;
+              self->w_.aiProgress->setRange(0, static_cast<int>(n));
+              self->w_.aiProgress->setValue(static_cast<int>(done));
+              self->w_.aiProgress->setFormat(QObject::tr("slice %v of %m"));
+            });
+          }
           return !*cancel;
         };
         auto series = client::predictSeries(so);
         r.slices = series.slices.size();
         for (auto& p : series.slices) {
-          if (!p.proposals.empty()) r.predictions.push_back(std::move(p));
+          if (!p.proposals.empty() || !wholeSeries) r.predictions.push_back(std::move(p));
         }
         r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
         return r;
       },
-      [this](Outcome<AiResult> r) {
+      [this, wholeSeries](Outcome<AiResult> r) {
         setAiBusy(false);
         if (!r.value) {
-          w_.network->setText(r.code == ErrorCode::Cancelled ? tr("AI ROI on the series cancelled.")
-                                                             : tr("AI ROI failed."));
-          if (r.code != ErrorCode::Cancelled) showError(tr("AI ROI: %1").arg(r.error));
+          const bool cancelled = r.code == ErrorCode::Cancelled;
+          w_.network->setText(cancelled ? tr("AI ROI cancelled.") : tr("AI ROI failed."));
+          if (!cancelled) showError(tr("AI ROI: %1").arg(r.error));
           emit aiRoiFailed(r.error);
           return;
         }
         auto& result = *r.value;
         w_.explanation->setPlainText(q(result.selection.toText()));
         if (!result.selection.selection.matched()) {
-          w_.network->setText(tr("No IODeep network on the PACS matches this series (reasons below)."));
+          w_.network->setText(wholeSeries ? tr("No IODeep network on the PACS matches this series (reasons below).")
+                                          : tr("No IODeep network on the PACS matches this slice (reasons below)."));
           emit proposalsShown(0);
           return;
         }
         const auto& m = result.model->model;
-        w_.network->setText(tr("%1 %2 on %3 slices in %4 s")
-                                .arg(q(m.name), q(m.version))
+        w_.network->setText(tr("%1 %2 (%3) on %4 slice(s) in %5 ms")
+                                .arg(q(m.name), q(m.version), result.model->fromCache ? tr("cached") : tr("retrieved"))
                                 .arg(result.slices)
-                                .arg(result.ms / 1000.0, 0, 'f', 1));
-        acceptPredictions(std::move(result.predictions), true);
+                                .arg(result.ms, 0, 'f', 0));
+        acceptPredictions(std::move(result.predictions), wholeSeries);
       });
 }
 

@@ -142,6 +142,7 @@ class MainWindow : public QMainWindow {
   void updateOutboxLabel();
   void setAiBusy(bool busy, const QString& what = {});
   [[nodiscard]] std::shared_ptr<const iod::SliceImage> sliceAt(int index);
+  void startAiRoi(const std::vector<std::filesystem::path>& files, bool wholeSeries);
   void acceptPredictions(std::vector<client::PredictResult> results, bool replaceAll);
   void storedSetToggled();
   [[nodiscard]] std::filesystem::path workParent() const;
