@@ -260,6 +260,7 @@ void MainWindow::buildUi() {
   aiProgressRow->addWidget(w_.cancelAi);
   w_.network = new QLabel(tr("No network chosen yet."));
   w_.network->setWordWrap(true);
+  w_.network->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);  // never squeezed below its text
   w_.explanation = new QPlainTextEdit;
   w_.explanation->setReadOnly(true);
   w_.explanation->setMaximumHeight(150);
