@@ -35,11 +35,16 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::MissingGeometry: return "MissingGeometry";
     case ErrorCode::NotRtStructureSet: return "NotRtStructureSet";
     case ErrorCode::MalformedRtStructureSet: return "MalformedRtStructureSet";
+    case ErrorCode::SignatureInvalid: return "SignatureInvalid";
+    case ErrorCode::UntrustedSigner: return "UntrustedSigner";
+    case ErrorCode::UnsignedObject: return "UnsignedObject";
+    case ErrorCode::SigningFailed: return "SigningFailed";
     case ErrorCode::PacsUnreachable: return "PacsUnreachable";
     case ErrorCode::AssociationRejected: return "AssociationRejected";
     case ErrorCode::DimseFailure: return "DimseFailure";
     case ErrorCode::NetworkError: return "NetworkError";
     case ErrorCode::Cancelled: return "Cancelled";
+    case ErrorCode::TlsFailure: return "TlsFailure";
     case ErrorCode::DicomError: return "DicomError";
     case ErrorCode::TorchError: return "TorchError";
     case ErrorCode::Internal: return "Internal";
@@ -79,13 +84,18 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::IncompatibleImage:
     case ErrorCode::MissingGeometry:
     case ErrorCode::NotRtStructureSet:
-    case ErrorCode::MalformedRtStructureSet: return kExitContent;
+    case ErrorCode::MalformedRtStructureSet:
+    case ErrorCode::SignatureInvalid:
+    case ErrorCode::UntrustedSigner:
+    case ErrorCode::UnsignedObject:
+    case ErrorCode::SigningFailed: return kExitContent;
     case ErrorCode::OutputError: return kExitOutput;
     case ErrorCode::PacsUnreachable:
     case ErrorCode::AssociationRejected:
     case ErrorCode::DimseFailure:
     case ErrorCode::NetworkError:
-    case ErrorCode::Cancelled: return kExitPacs;
+    case ErrorCode::Cancelled:
+    case ErrorCode::TlsFailure: return kExitPacs;
     case ErrorCode::DicomError:
     case ErrorCode::TorchError:
     case ErrorCode::Internal: return kExitInternal;

@@ -42,10 +42,15 @@ enum class ErrorCode {
   MissingGeometry,          ///< a slice without ImagePositionPatient/Orientation/PixelSpacing
   NotRtStructureSet,        ///< DICOM, but not an RT Structure Set (Modality/SOP Class)
   MalformedRtStructureSet,  ///< an RT Structure Set with a missing or invalid attribute
+  SignatureInvalid,         ///< a DICOM digital signature that does not verify, is malformed or leaves data unsigned
+  UntrustedSigner,          ///< a valid signature whose certificate is not trusted (chain, validity, policy)
+  UnsignedObject,           ///< the trust policy requires a signature and the object has none
+  SigningFailed,            ///< a key or certificate that cannot sign (unreadable, mismatched, expired)
   PacsUnreachable,          ///< no connection to the peer (refused, no route, timeout)
   AssociationRejected,      ///< the peer rejected or aborted the association, or accepts no service we need
   DimseFailure,             ///< the peer answered a request with a failure status (C-FIND/MOVE/GET/STORE)
   NetworkError,             ///< the network failed during an exchange (timeout, lost connection, port taken)
+  TlsFailure,               ///< DICOM TLS could not be set up: handshake, peer certificate, protocol or ciphers
   Cancelled,                ///< the user cancelled the operation (a retrieval, a series of predictions)
   DicomError,               ///< DCMTK reported a failure
   TorchError,               ///< libtorch reported a failure
