@@ -237,7 +237,7 @@ int outbox(const std::vector<std::string>& args) {
     return kExitOk;
   }
   c = f.resolve();
-  const auto r = box.flush(client::Pacs(c.network));
+  const auto r = box.flush(client::Pacs(c.network), c.auditLog);
   std::cout << client::flushReport(r, f.json);
   return r.failed.empty() ? kExitOk : kExitPacs;
 }

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "Commands.hpp"
+#include "iodeep/client/ClientConfig.hpp"
 #include "iodeep/client/ImageCache.hpp"
 #include "iodeep/client/Predict.hpp"
 #include "iodeep/client/Review.hpp"
@@ -14,8 +15,17 @@ namespace iodeep::cli {
 
 namespace {
 
+// The configuration's trust policy and audit log apply to local runs too (docs/security.md).
+client::RunPolicy localPolicy(const std::string& configPath) {
+  const auto config = client::loadClientConfig(configPath);
+  client::RunPolicy policy;
+  policy.trust = config.trust;
+  policy.auditLog = config.auditLog;
+  return policy;
+}
+
 int predictSeriesCommand(const std::string& model, const std::string& directory, bool allowTorchScript,
-                         const std::string& json, const std::string& rtstructPath, const std::string& rejectedPath,
+                         const client::RunPolicy& policy, const std::string& json, const std::string& rtstructPath, const std::string& rejectedPath,
                          const std::string& approve, const std::string& reviewer) {
   std::error_code ec;
   if (!std::filesystem::is_directory(directory, ec)) {
@@ -31,6 +41,7 @@ int predictSeriesCommand(const std::string& model, const std::string& directory,
   client::SeriesPredictOptions o;
   o.model = model;
   o.allowTorchScript = allowTorchScript;
+  o.policy = policy;
   for (const auto& i : ordered) o.images.push_back(i.file);
   const auto r = client::predictSeries(o);
   std::cout << r.toText();
@@ -67,6 +78,7 @@ int predictCommand(const std::vector<std::string>& args) {
   std::string approve;
   std::string reviewer;
   std::string series;
+  std::string configPath;
   po::options_description desc(
       "usage: iodeep predict --model model.dcm --image slice.dcm [--frame N] [--json out.json] [--png overlay.png]\n"
       "       iodeep predict --model model.dcm --series DIR [--json out.json] [--rtstruct ... --approve ...]\n\n"
@@ -84,7 +96,9 @@ int predictCommand(const std::vector<std::string>& args) {
       "rtstruct", po::value(&rtstructPath), "write the approved proposals as an RT Structure Set (APPROVED)")(
       "approve", po::value(&approve), "which proposals are approved: all, none, or numbers as printed (1,3)")(
       "reviewer", po::value(&reviewer), "the approving physician, DICOM PN (e.g. Doe^Jane)")(
-      "rejected-rtstruct", po::value(&rejectedPath), "write the other proposals as an RT Structure Set (REJECTED)");
+      "rejected-rtstruct", po::value(&rejectedPath), "write the other proposals as an RT Structure Set (REJECTED)")(
+      "config", po::value(&configPath),
+      "client configuration file: its trust policy (require_signed_networks) and audit log apply");
   const auto parsed = parseOptions(args, desc);
   if (!parsed) return kExitOk;
   const auto& vm = *parsed;
@@ -101,12 +115,13 @@ int predictCommand(const std::vector<std::string>& args) {
       std::cerr << "iodeep predict: --png draws one slice: use it with --image\n";
       return kExitUsage;
     }
-    return predictSeriesCommand(model, series, vm.count("allow-torchscript") != 0, json, rtstructPath, rejectedPath,
+    return predictSeriesCommand(model, series, vm.count("allow-torchscript") != 0, localPolicy(configPath), json, rtstructPath, rejectedPath,
                                 approve, reviewer);
   }
   o.model = model;
   o.image = image;
   o.allowTorchScript = vm.count("allow-torchscript") != 0;
+  o.policy = localPolicy(configPath);
   const auto r = client::predict(o);
   std::cout << r.toText();
   if (!json.empty()) {

@@ -22,6 +22,7 @@ Commands:
   arch       check an architecture JSON (shape table), or write random weights that fit it
   predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay, RT Structure Sets)
   rtstruct   show an RT Structure Set; list those on the PACS for a series
+  audit      the audit trail: network runs and stored structure sets (docs/security.md)
 
 PACS (docs/pacs-workflow.md; --pacs AET@host:port or the configuration file):
   echo       C-ECHO
@@ -69,6 +70,7 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "arch") return archCommand(rest);
     if (command == "predict") return predictCommand(rest);
     if (command == "rtstruct") return rtstructCommand(rest);
+    if (command == "audit") return auditCommand(rest);
     if (const int code = pacsCommand(command, rest); code >= 0) return code;
     if (command == "version" || command == "--version") {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";

@@ -173,7 +173,8 @@ Verdict judge(const Prepared& p, const SliceQuery& slice, const Candidate& candi
       break;
     }
   }
-  v.matched = !v.failed.has_value();
+  v.refusal = candidate.refusal;
+  v.matched = !v.failed.has_value() && v.refusal.empty();
   if (!v.matched) v.rule = MatchRule::None;
   return v;
 }
@@ -370,6 +371,10 @@ std::string describe(const Verdict& verdict) {
   }
   std::string out = "rejected: ";
   bool first = true;
+  if (!verdict.refusal.empty()) {
+    out += verdict.refusal;
+    first = false;
+  }
   for (const auto& check : verdict.checks) {
     if (check.passed) continue;
     if (!first) out += "; ";

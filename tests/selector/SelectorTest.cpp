@@ -440,3 +440,23 @@ TEST(Select, StableNames) {
   EXPECT_EQ(toString(MatchRule::None), "None");
   EXPECT_EQ(toString(Criterion::SamplesPerPixel), "SamplesPerPixel");
 }
+
+// --- refusals set by the client (the trust policy) --------------------------------------------
+
+TEST(Select, RefusedCandidateNeverMatchesAndSaysWhy) {
+  std::vector<Candidate> c = {net("1", "MR", "HEAD", 1, "2.0"), net("2", "MR", "HEAD", 1, "1.0")};
+  ASSERT_EQ(chosenUid(select(slice("MR", "HEAD"), c), c), "1");  // the newer version wins
+  c[0].refusal = "not trusted: signed by CN=Rogue Signer, the chain does not lead to a trusted certificate";
+  const auto s = select(slice("MR", "HEAD"), c);
+  EXPECT_EQ(chosenUid(s, c), "2");
+  EXPECT_FALSE(s.verdicts[0].matched);
+  EXPECT_FALSE(s.verdicts[0].failed.has_value());  // every criterion passed: only the refusal stops it
+  EXPECT_EQ(s.verdicts[0].refusal, c[0].refusal);
+  EXPECT_NE(describe(s.verdicts[0]).find("CN=Rogue Signer"), std::string::npos) << describe(s.verdicts[0]);
+  EXPECT_NE(explain(s, slice("MR", "HEAD"), c).find("not trusted"), std::string::npos);
+  c[1].refusal = "not signed";
+  const auto none = select(slice("MR", "HEAD"), c);
+  EXPECT_FALSE(none.matched());
+  EXPECT_EQ(none.exitCode(), kExitNoMatch);
+  EXPECT_EQ(describe(none.verdicts[1]), "rejected: not signed");
+}

@@ -33,6 +33,7 @@ ClientConfig defaults() {
   c.cacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "models";
   c.outboxDir = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "outbox";
   c.imageCacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "images";
+  c.auditLog = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "audit.log";
   return c;
 }
 
@@ -61,6 +62,9 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "image_cache_dir",
                                               "image_cache_max_mb",
                                               "reviewer",
+                                              "require_signed_networks",
+                                              "trusted_signers",
+                                              "audit_log",
                                               "comment"};
   for (const auto& [key, value] : j.items()) {
     if (known.count(key) == 0) throw fail(key, "unknown key '" + key + "'");
@@ -108,6 +112,24 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
       c.imageCacheMaxBytes = integer("image_cache_max_mb", 1, 1U << 24U) << 20U;
     }
     if (j.contains("reviewer")) c.reviewer = str("reviewer");
+    if (j.contains("require_signed_networks")) {
+      if (!j.at("require_signed_networks").is_boolean()) throw fail("require_signed_networks", "must be true or false");
+      c.trust.requireSignedNetworks = j.at("require_signed_networks").get<bool>();
+    }
+    if (j.contains("trusted_signers")) {
+      const auto& list = j.at("trusted_signers");
+      if (!list.is_array()) throw fail("trusted_signers", "'trusted_signers' must be an array of paths");
+      for (const auto& item : list) {
+        if (!item.is_string() || item.get<std::string>().empty()) {
+          throw fail("trusted_signers", "'trusted_signers' must be an array of paths (PEM files or directories)");
+        }
+        c.trust.anchors.certificates.emplace_back(item.get<std::string>());
+      }
+    }
+    if (c.trust.requireSignedNetworks && c.trust.anchors.certificates.empty()) {
+      throw fail("trusted_signers", "'require_signed_networks' needs 'trusted_signers' (the signer or CA certificates to trust)");
+    }
+    if (j.contains("audit_log")) c.auditLog = str("audit_log");
   } catch (Error& e) {
     e.inFile(source);
     throw;
@@ -148,6 +170,10 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
   j["image_cache_dir"] = config.imageCacheDir.string();
   j["image_cache_max_mb"] = config.imageCacheMaxBytes >> 20U;
   if (!config.reviewer.empty()) j["reviewer"] = config.reviewer;
+  j["require_signed_networks"] = config.trust.requireSignedNetworks;
+  j["trusted_signers"] = nlohmann::ordered_json::array();
+  for (const auto& p : config.trust.anchors.certificates) j["trusted_signers"].push_back(p.string());
+  j["audit_log"] = config.auditLog.string();
   return j.dump(2) + "\n";
 }
 

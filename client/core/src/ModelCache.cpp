@@ -9,6 +9,7 @@
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Uid.hpp"
+#include "SignatureJson.hpp"
 
 namespace iodeep::client {
 
@@ -38,6 +39,9 @@ std::optional<CachedModel> readEntry(const fs::path& index) {
     m.contentDate = j.value("contentDate", "");
     m.contentTime = j.value("contentTime", "");
     m.samplesPerPixel = j.value("samplesPerPixel", std::uint16_t{0});
+    // entries admitted before signatures were verified have no "signatures": not entries (the
+    // object is retrieved and verified again)
+    m.signatures = detail::signatureReportFromJson(j.at("signatures"));
     m.file = fs::path(index).replace_extension(kModelExtension);
     std::error_code ec;
     if (!fs::is_regular_file(m.file, ec) || fs::file_size(m.file, ec) != m.bytes) return std::nullopt;
@@ -102,6 +106,14 @@ CachedModel ModelCache::admit(const fs::path& file) {
     e.inFile(file.string());
     throw;
   }
+  iod::SignatureReport signatures;
+  try {
+    // the data set is hashed once here; the trust decision is taken again on each use
+    signatures = iod::verifyFileSignatures(file);
+  } catch (Error& e) {
+    e.inFile(file.string()).withUid(read.model.sopInstanceUid);
+    throw;
+  }
   const auto& m = read.model;
   CachedModel entry{directory_ / (m.sopInstanceUid + std::string(kModelExtension)),
                     m.sopInstanceUid,
@@ -115,7 +127,8 @@ CachedModel ModelCache::admit(const fs::path& file) {
                     m.seriesDescription,
                     m.contentDate,
                     m.contentTime,
-                    m.target.samplesPerPixel};
+                    m.target.samplesPerPixel,
+                    std::move(signatures)};
   read = {};  // release the mapping before the file moves
   std::error_code ec;
   fs::rename(file, entry.file, ec);
@@ -135,7 +148,8 @@ CachedModel ModelCache::admit(const fs::path& file) {
                             {"photometricInterpretation", entry.photometricInterpretation},
                             {"seriesDescription", entry.seriesDescription},
                             {"contentDate", entry.contentDate},
-                            {"contentTime", entry.contentTime}};
+                            {"contentTime", entry.contentTime},
+                            {"signatures", detail::toJson(entry.signatures)}};
   iod::writeFileAtomically(fs::path(entry.file).replace_extension(kIndexExtension), std::string_view(j.dump(1)));
   evict(entry.sopInstanceUid);
   return entry;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "iodeep/client/Audit.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
@@ -63,6 +64,7 @@ std::vector<OutboxEntry> Outbox::list() const {
       entry.sopInstanceUid = set.sopInstanceUid;
       entry.label = set.label;
       entry.approvalStatus = set.approvalStatus;
+      entry.reviewer = set.reviewerName;
     } catch (const Error& err) {
       entry.lastError = err.what();  // kept and listed: a person decides what to do with it
     }
@@ -84,7 +86,7 @@ std::vector<OutboxEntry> Outbox::list() const {
   return out;
 }
 
-FlushResult Outbox::flush(const Pacs& pacs) const {
+FlushResult Outbox::flush(const Pacs& pacs, const fs::path& auditLog) const {
   FlushResult r;
   for (auto& entry : list()) {
     // one store per set: a failure of one does not hold back the others
@@ -92,6 +94,16 @@ FlushResult Outbox::flush(const Pacs& pacs) const {
       (void)pacs.store({entry.file});
       remove(entry.file);
       r.stored.push_back(entry.sopInstanceUid);
+      if (!auditLog.empty()) {
+        AuditEvent e;
+        e.event = "rtstruct_stored";
+        e.reviewer = entry.reviewer;
+        e.structureSetUid = entry.sopInstanceUid;
+        e.approvalStatus = entry.approvalStatus;
+        e.pacs = pacs.options().pacs.toString();
+        e.detail = "sent from the outbox after " + std::to_string(entry.attempts) + " failed attempt(s)";
+        appendAudit(auditLog, std::move(e));
+      }
     } catch (const Error& e) {
       recordFailure(entry.file, e.what());
       entry.attempts += 1;

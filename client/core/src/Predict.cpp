@@ -6,10 +6,12 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
+#include "iodeep/client/Audit.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/netparser/Network.hpp"
@@ -45,6 +47,43 @@ LoadedModel loadModel(const std::filesystem::path& path, bool verified) {
     throw;
   }
   return m;
+}
+
+// The network's signature for this run: as judged already, or verified and judged now when the
+// policy requires a signature (refused -> thrown, before anything is built), else not checked.
+NetworkTrust judgeNetwork(const RunPolicy& policy, const LoadedModel& model, const std::filesystem::path& path) {
+  NetworkTrust t;
+  if (policy.knownTrust) {
+    t = *policy.knownTrust;
+  } else if (policy.trust.requireSignedNetworks) {
+    t = checkNetworkFile(policy.trust, path);
+  } else {
+    t.trusted = true;
+    t.status = "not checked";
+  }
+  enforceNetworkTrust(t, path, model.file.model.sopInstanceUid);
+  return t;
+}
+
+void auditRun(const RunPolicy& policy, const LoadedModel& model, const NetworkTrust& trust,
+              std::span<const PredictResult> results) {
+  if (policy.auditLog.empty()) return;
+  AuditEvent e;
+  e.event = "network_run";
+  const auto& m = model.file.model;
+  e.dnnUid = m.dnnUid;
+  e.dnnName = m.name;
+  e.dnnVersion = m.version;
+  e.modelUid = m.sopInstanceUid;
+  e.signer = trust.signer;
+  e.signerFingerprint = trust.signerFingerprint;
+  e.signerStatus = trust.status;
+  e.pacs = policy.pacs;
+  for (const auto& r : results) {
+    e.sliceUids.push_back(r.slice.attributes.sopInstanceUid);
+    e.proposals += r.proposals.size();
+  }
+  appendAudit(policy.auditLog, std::move(e));
 }
 
 }  // namespace
@@ -127,12 +166,15 @@ PredictResult predict(const PredictOptions& o) {
   // libtorch loads in the background while the model is read and verified and the slice decoded
   netparser::preloadInference();
   const LoadedModel model = loadModel(o.model, o.modelVerified);
+  const NetworkTrust trust = judgeNetwork(o.policy, model, o.model);
   // The slice is read and checked before any network is built: a slice that does not fit costs
   // no build.
   PreparedSlice p = prepareSlice(o.image, o.frame, model);
   const auto network = networkFor(model, o.model, o.allowTorchScript, o.warmUpNetwork, o.engineMaxBytes,
                                   p.result.networkFromCache, p.result.buildMs);
   runPrepared(p, *network, model);
+  p.result.trust = trust;
+  auditRun(o.policy, model, trust, std::span<const PredictResult>(&p.result, 1));
   return std::move(p.result);
 }
 
@@ -141,6 +183,7 @@ SeriesPredictResult predictSeries(const SeriesPredictOptions& o) {
   netparser::preloadInference();
   const auto start = Clock::now();
   const LoadedModel model = loadModel(o.model, o.modelVerified);
+  const NetworkTrust trust = judgeNetwork(o.policy, model, o.model);
   SeriesPredictResult out;
   out.slices.resize(o.images.size());
   // A reader thread decodes and pre-processes the next slices while this thread runs the network:
@@ -224,6 +267,8 @@ SeriesPredictResult predictSeries(const SeriesPredictOptions& o) {
     throw;
   }
   finish();
+  for (auto& slice : out.slices) slice.trust = trust;
+  auditRun(o.policy, model, trust, out.slices);
   out.wallMs = ms(start, Clock::now());
   return out;
 }
@@ -275,6 +320,7 @@ std::string PredictResult::toText() const {
   const auto& a = slice.attributes;
   o << "network:   " << dnnName << (dnnVersion.empty() ? "" : " " + dnnVersion) << " (DnnUID " << dnnUid << ")"
     << (networkFromCache ? ", cached" : "") << "\n"
+    << "signature: " << trust.status << (trust.reason.empty() ? "" : " (" + trust.reason + ")") << "\n"
     << "slice:     " << a.sopInstanceUid << " frame " << slice.frame << ", " << a.modality << " " << a.bodyPartExamined
     << ", " << a.rows << "x" << a.columns << " " << a.photometricInterpretation << "\n";
   for (const auto& s : check.adaptations) o << "adapted:   " << s << "\n";
@@ -299,7 +345,12 @@ std::string PredictResult::toJson() const {
   const bool geometry = a.pixelSpacing && a.imagePositionPatient && a.imageOrientationPatient;
   nlohmann::json j;
   j["network"] = {
-      {"name", dnnName}, {"version", dnnVersion}, {"dnnUid", dnnUid}, {"sopInstanceUid", modelSopInstanceUid}};
+      {"name", dnnName},
+      {"version", dnnVersion},
+      {"dnnUid", dnnUid},
+      {"sopInstanceUid", modelSopInstanceUid},
+      {"signature",
+       {{"status", trust.status}, {"signer", trust.signer}, {"fingerprint", trust.signerFingerprint}, {"reason", trust.reason}}}};
   j["slice"] = {{"sopInstanceUid", a.sopInstanceUid},
                 {"sopClassUid", a.sopClassUid},
                 {"frame", slice.frame},

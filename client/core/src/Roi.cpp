@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "iodeep/client/Audit.hpp"
 #include "iodeep/client/Outbox.hpp"
 #include "iodeep/client/Review.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
@@ -62,8 +63,33 @@ StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::p
   return s;
 }
 
+// One audit event per structure set the review produced: stored, or queued in the outbox.
+void auditStore(const ClientConfig& config, std::span<const PredictResult> predictions, const std::string& reviewer,
+                const StoredSet& set) {
+  if (config.auditLog.empty()) return;
+  AuditEvent e;
+  e.event = set.stored ? "rtstruct_stored" : "rtstruct_queued";
+  e.reviewer = reviewer;
+  e.structureSetUid = set.sopInstanceUid;
+  e.approvalStatus = set.approvalStatus;
+  const auto& first = predictions.front();
+  e.dnnUid = first.dnnUid;
+  e.dnnName = first.dnnName;
+  e.dnnVersion = first.dnnVersion;
+  e.modelUid = first.modelSopInstanceUid;
+  e.signer = first.trust.signer;
+  e.signerFingerprint = first.trust.signerFingerprint;
+  e.signerStatus = first.trust.status;
+  for (const auto& p : predictions) e.sliceUids.push_back(p.slice.attributes.sopInstanceUid);
+  e.pacs = config.network.pacs.toString();
+  if (!set.stored) e.detail = "kept in the outbox: " + set.storeError;
+  appendAudit(config.auditLog, std::move(e));
+}
+
 void chooseNetwork(const ClientConfig& config, const Pacs& pacs, SelectionReport& r,
                    std::future<std::vector<RemoteModel>>& early, double& discoverMs, const fs::path& workDir);
+void applyTrustPolicy(const ClientConfig& config, const Pacs& pacs, ModelCache& cache, SelectionReport& r,
+                      const fs::path& workDir);
 
 }  // namespace
 
@@ -180,7 +206,44 @@ void chooseNetwork(const ClientConfig& config, const Pacs& pacs, SelectionReport
     for (std::size_t i = 0; i < r.models.size(); ++i) r.candidates[i] = candidateOf(r.models[i], peer);
     r.selection = selector::select(r.query, r.candidates);
   }
+  applyTrustPolicy(config, pacs, cache, r, workDir);
   r.selectMs = ms(t, Clock::now());
+}
+
+// The trust policy: a signature lives in the object, not in C-FIND answers, so with
+// require_signed_networks on the chosen network is taken from the cache (its signature verified
+// when it entered) or retrieved into it, and judged; a refused one is marked on its candidate
+// (the selection lists it with the reason) and the choice is made again without it.
+void applyTrustPolicy(const ClientConfig& config, const Pacs& pacs, ModelCache& cache, SelectionReport& r,
+                      const fs::path& workDir) {
+  while (r.selection.matched()) {
+    const std::size_t index = *r.selection.chosen;
+    const RemoteModel& m = r.models.at(index);
+    auto cached = cache.findBySopInstance(m.sopInstanceUid, false);
+    if (!cached) {
+      if (!config.trust.requireSignedNetworks) return;  // nothing known yet; fetchModel judges it
+      const auto got = pacs.retrieve(QueryLevel::Image, m.studyInstanceUid, m.seriesInstanceUid, m.sopInstanceUid,
+                                     workDir / "trust", {std::string(iod::kRawDataStorageUid)});
+      r.trustBytes += got.bytes;
+      try {
+        cached = cache.admit(got.files.front());
+      } catch (const Error& e) {
+        if (exitCodeFor(e.code()) != kExitContent) throw;
+        // a damaged object (checksum, malformed signature): refused, the next one is judged
+        r.candidates[index].refusal = "not trusted: " + e.detail();
+        r.selection = selector::select(r.query, r.candidates);
+        continue;
+      }
+    }
+    ++r.trustChecked;
+    auto trust = decideNetworkTrust(config.trust, cached->signatures);
+    if (trust.trusted) {
+      r.trust = std::move(trust);
+      return;
+    }
+    r.candidates[index].refusal = "not trusted: " + trust.reason;
+    r.selection = selector::select(r.query, r.candidates);
+  }
 }
 
 }  // namespace
@@ -228,8 +291,19 @@ ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, con
     f.bytesMoved = got.bytes;
     f.model = cache.admit(got.files.front());
   }
+  f.trust = decideNetworkTrust(config.trust, f.model.signatures);
+  enforceNetworkTrust(f.trust, f.model.file, f.model.sopInstanceUid);  // never built when refused
   f.ms = ms(t, Clock::now());
   return f;
+}
+
+RunPolicy runPolicy(const ClientConfig& config, const NetworkTrust& trust) {
+  RunPolicy p;
+  p.trust = config.trust;
+  p.knownTrust = trust;
+  p.auditLog = config.auditLog;
+  p.pacs = config.network.pacs.toString();
+  return p;
 }
 
 StoreReport storeReview(const ClientConfig& config, std::span<const PredictResult> predictions,
@@ -257,6 +331,9 @@ StoreReport storeReview(const ClientConfig& config, std::span<const PredictResul
   }
   if (files.rejected) {
     r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
+  }
+  for (const auto* set : {&r.approvedSet, &r.rejectedSet}) {
+    if (*set) auditStore(config, predictions, decision.reviewer, **set);
   }
   // read back: the PACS returns each stored set by C-FIND under the slices' study
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
@@ -309,6 +386,7 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   for (const auto& slice : r.selection.sliceFiles) {
     PredictOptions po{r.model->file, slice, options.slices.frame, config.allowTorchScript, true};
     po.engineMaxBytes = config.engineMaxBytes;
+    po.policy = runPolicy(config, fetched.trust);
     auto p = predict(po);
     r.timings.buildMs += p.buildMs;
     r.timings.inferenceMs += p.timings.decodeMs + p.timings.preprocessMs + p.timings.forwardMs;

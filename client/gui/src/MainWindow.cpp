@@ -797,6 +797,7 @@ void MainWindow::startAiRoi(const std::vector<fs::path>& files, bool wholeSeries
         so.allowTorchScript = config.allowTorchScript;
         so.modelVerified = true;
         so.engineMaxBytes = config.engineMaxBytes;
+        so.policy = client::runPolicy(config, r.model->trust);
         so.onProgress = [self, cancel, wholeSeries](std::size_t done, std::size_t n) {
           if (wholeSeries) {
             postToUi(self, [self, done, n] {
@@ -984,7 +985,7 @@ void MainWindow::flushOutbox() {
   w_.flush->setEnabled(false);
   const auto config = config_;
   runInBackground<client::FlushResult>(
-      this, [config] { return client::Outbox(config.outboxDir).flush(client::Pacs(config.network)); },
+      this, [config] { return client::Outbox(config.outboxDir).flush(client::Pacs(config.network), config.auditLog); },
       [this](const Outcome<client::FlushResult>& r) {
         if (!r.value) {
           showError(tr("Outbox: %1").arg(r.error));

@@ -49,6 +49,10 @@ struct Candidate {
   std::string contentTime;  ///< HHMMSS[.FFFFFF]
   std::optional<std::uint64_t> sizeBytes;
   std::string source;  ///< where it was found (file path, AE title), for messages only
+  /// Set by the client when the candidate may not be used whatever it matches, e.g. the trust
+  /// policy refused its signature ("not trusted: signed by CN=..., ..."). A refused candidate is
+  /// judged like the others (its checks are filled) but never matches; describe() gives this.
+  std::string refusal;
 
   /// The candidate for a model read from a local file (@p source: its path, for messages).
   [[nodiscard]] static Candidate from(const iod::IodeepModel& model, std::string source = {});
@@ -90,6 +94,9 @@ struct Verdict {
   std::optional<std::size_t> rank;
   /// For a match that was not chosen: "lost to #<index> on <tie-break> (<values>)".
   std::string note;
+  /// The candidate's refusal (Candidate::refusal): it would otherwise have matched when every
+  /// check passed.
+  std::string refusal;
 };
 
 /// The outcome of select: never an exception for "no match".

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "iodeep/client/Pacs.hpp"
+#include "iodeep/client/Trust.hpp"
 
 namespace iodeep::client {
 
@@ -22,6 +23,8 @@ struct ClientConfig {
   std::filesystem::path imageCacheDir;            ///< slices the viewer retrieved (patient data)
   std::uint64_t imageCacheMaxBytes{2ULL << 30U};  ///< least recently opened series go beyond this
   std::string reviewer;                           ///< default ReviewerName (PN)
+  TrustPolicy trust;                              ///< require_signed_networks, trusted_signers
+  std::filesystem::path auditLog;                 ///< the audit trail (JSON lines, appended only)
   std::filesystem::path source;                   ///< the file read, or empty when none was
 };
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "iodeep/iod/Signature.hpp"
+
 namespace iodeep::client {
 
 struct CachedModel {
@@ -23,6 +25,8 @@ struct CachedModel {
   // them when the PACS does not return them at C-FIND
   std::string modality, bodyPartExamined, photometricInterpretation, seriesDescription, contentDate, contentTime;
   std::uint16_t samplesPerPixel{0};
+  /// Its signatures as verified when it entered the cache (the data set hashed then, not again).
+  iod::SignatureReport signatures;
 };
 
 class ModelCache {

@@ -19,6 +19,7 @@ struct OutboxEntry {
   std::string sopInstanceUid;
   std::string label;           ///< StructureSetLabel
   std::string approvalStatus;  ///< APPROVED or REJECTED
+  std::string reviewer;        ///< ReviewerName
   std::uint32_t attempts{0};   ///< store attempts that failed
   std::string lastError;       ///< the last attempt's error, one line
 };
@@ -45,8 +46,9 @@ class Outbox {
   [[nodiscard]] std::vector<OutboxEntry> list() const;
   /// Sends every waiting set, each on its own association (one refusal does not hold back the
   /// others); stored ones leave the outbox, the others stay
-  /// with their error. Never throws for a PACS problem: that is a failed entry.
-  FlushResult flush(const Pacs& pacs) const;
+  /// with their error. Never throws for a PACS problem: that is a failed entry. Each set stored
+  /// is appended to @p auditLog ("rtstruct_stored") when it is given.
+  FlushResult flush(const Pacs& pacs, const std::filesystem::path& auditLog = {}) const;
 
   [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
 

@@ -5,13 +5,28 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "iodeep/client/Trust.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/netparser/Prediction.hpp"
 
 namespace iodeep::client {
+
+/// The trust policy and the audit trail for a run (docs/security.md).
+struct RunPolicy {
+  /// With require_signed_networks on, a model not judged already (knownTrust empty) has its
+  /// signatures verified and judged before anything is built: refused -> Error(UnsignedObject,
+  /// SignatureInvalid, UntrustedSigner).
+  TrustPolicy trust;
+  /// The network's signature as judged already (the model cache's entry: fetchModel).
+  std::optional<NetworkTrust> knownTrust;
+  /// Where to append the run ("network_run", Audit.hpp); empty: not audited.
+  std::filesystem::path auditLog;
+  std::string pacs;  ///< the PACS the slices came from ("AET@host:port"), for the audit log
+};
 
 struct PredictOptions {
   std::filesystem::path model;  ///< an IODeep .dcm
@@ -28,6 +43,7 @@ struct PredictOptions {
   /// only when a network is built ahead of its first use; built on the way to a prediction (every
   /// flow today: predict, roi, the viewer's first click) it would be a second pass. Off by default.
   bool warmUpNetwork{false};
+  RunPolicy policy{};
 };
 
 struct PredictResult {
@@ -38,6 +54,7 @@ struct PredictResult {
   netparser::PredictionTimings timings;
   bool networkFromCache{false};
   double buildMs{0};  ///< building the network (0 when it came from the in-memory cache)
+  NetworkTrust trust;  ///< the network's signature as judged for this run ("not checked" when it was not)
 
   [[nodiscard]] std::string toText() const;
   /// Proposals with rings in pixel coordinates and, when the slice has geometry, in patient mm.
@@ -65,6 +82,7 @@ struct SeriesPredictOptions {
   bool modelVerified{false};
   std::uint64_t engineMaxBytes{0};
   bool keepPixels{false};  ///< the review needs the geometry, not the pixels: dropped by default
+  RunPolicy policy{};  ///< one "network_run" event for the whole series
   /// Called before each slice with (slices done, total) and once at the end; return false to
   /// cancel (Error(Cancelled)).
   std::function<bool(std::size_t, std::size_t)> onProgress;

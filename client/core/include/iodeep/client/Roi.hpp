@@ -16,6 +16,7 @@
 #include "iodeep/client/ModelCache.hpp"
 #include "iodeep/client/Predict.hpp"
 #include "iodeep/client/Review.hpp"
+#include "iodeep/client/Trust.hpp"
 #include "iodeep/selector/Selector.hpp"
 
 namespace iodeep::client {
@@ -47,6 +48,13 @@ struct SelectionReport {
   std::uint64_t describeBytes{0};
   /// IMAGE-level C-FINDs for a chosen candidate's SamplesPerPixel (not asked of every model).
   std::size_t attributeQueries{0};
+  /// The chosen network's signature under the trust policy (docs/security.md), when it was
+  /// known at selection: always with require_signed_networks on (the chosen network is then
+  /// retrieved into the cache, if not there, to be judged), else when it was cached.
+  std::optional<NetworkTrust> trust;
+  /// Candidates judged by the trust policy, and the bytes retrieved to judge them.
+  std::size_t trustChecked{0};
+  std::uint64_t trustBytes{0};
 
   [[nodiscard]] std::string toText() const;
   [[nodiscard]] std::string toJson() const;
@@ -97,18 +105,25 @@ struct RoiResult {
                                                    const std::filesystem::path& workDir);
 
 /// The chosen network, local: from the model cache (no bytes move, no hash) or retrieved into
-/// @p workDir and admitted to the cache (verified once there).
+/// @p workDir and admitted to the cache (verified once there). Throws Error(UnsignedObject,
+/// SignatureInvalid, UntrustedSigner) when the trust policy refuses it.
 struct ModelFetch {
   CachedModel model;
   bool fromCache{false};
   std::uint64_t bytesMoved{0};
   double ms{0};
+  NetworkTrust trust;  ///< its signature under the trust policy
 };
 [[nodiscard]] ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen,
                                     const std::filesystem::path& workDir);
 
+/// The run policy for a network fetchModel returned (@p trust: its judged signature): the
+/// configuration's trust policy and audit log, and its PACS.
+[[nodiscard]] RunPolicy runPolicy(const ClientConfig& config, const NetworkTrust& trust);
+
 /// The review, stored: the approved proposals (and, with @p storeRejected, the others) written
-/// as RT Structure Sets into the outbox, then C-STORE'd, then read back by C-FIND. A failed store
+/// as RT Structure Sets into the outbox, then C-STORE'd, then read back by C-FIND; each set's
+/// store (or its wait in the outbox) is appended to the audit log. A failed store
 /// leaves the set in the outbox and is reported in the StoredSet, never thrown. Throws
 /// Error(InvalidArgument) without a reviewer, and the writer's errors.
 struct StoreReport {
