@@ -61,7 +61,8 @@ TEST(ClientConfig, EveryKey) {
     "pacs": "HOSPITAL@pacs.example.org:11112", "aet": "WS1", "retrieve": "get", "move_port": 11200,
     "move_aet": "WS1MOVE", "max_pdu": 65536, "connect_timeout": 7, "dimse_timeout": 90,
     "allow_torchscript": true, "cache_dir": "/var/cache/m", "cache_max_mb": 100, "outbox_dir": "/var/lib/o",
-    "engine_max_mb": 50, "reviewer": "Doe^Jane", "comment": "anything"})",
+    "engine_max_mb": 50, "reviewer": "Doe^Jane", "comment": "anything", "require_signed_networks": true,
+    "trusted_signers": ["/etc/iodeep/ca.pem", "/etc/iodeep/signers"], "audit_log": "/var/log/iodeep/audit.log"})",
                                            "client.json");
   EXPECT_EQ(c.network.pacs.aeTitle, "HOSPITAL");
   EXPECT_EQ(c.network.pacs.host, "pacs.example.org");
@@ -79,6 +80,10 @@ TEST(ClientConfig, EveryKey) {
   EXPECT_EQ(c.outboxDir, "/var/lib/o");
   EXPECT_EQ(c.engineMaxBytes, 50ULL << 20U);
   EXPECT_EQ(c.reviewer, "Doe^Jane");
+  EXPECT_TRUE(c.trust.requireSignedNetworks);
+  EXPECT_EQ(c.trust.anchors.certificates,
+            (std::vector<std::filesystem::path>{"/etc/iodeep/ca.pem", "/etc/iodeep/signers"}));
+  EXPECT_EQ(c.auditLog, "/var/log/iodeep/audit.log");
   EXPECT_EQ(c.source, "client.json");
   EXPECT_NO_THROW(c.network.validate());
 }
@@ -100,6 +105,9 @@ TEST(ClientConfig, Defaults) {
   EXPECT_EQ(c.engineMaxBytes, 2ULL << 30U);
   EXPECT_EQ(c.cacheDir, std::filesystem::path("/xdg/cache/iodeep/models"));
   EXPECT_EQ(c.outboxDir, std::filesystem::path("/xdg/data/iodeep/outbox"));
+  EXPECT_EQ(c.auditLog, std::filesystem::path("/xdg/data/iodeep/audit.log"));  // always kept
+  EXPECT_FALSE(c.trust.requireSignedNetworks);  // the demo's networks are unsigned
+  EXPECT_TRUE(c.trust.anchors.certificates.empty());
   EXPECT_TRUE(c.reviewer.empty());
   // no PACS: the options are not usable yet
   EXPECT_THROW(c.network.validate(), Error);
@@ -143,6 +151,14 @@ TEST(ClientConfig, WrongTypesAndValues) {
       {R"({"outbox_dir": null})", "/outbox_dir"},
       {R"({"engine_max_mb": "big"})", "/engine_max_mb"},
       {R"({"reviewer": 1})", "/reviewer"},
+      {R"({"require_signed_networks": "yes"})", "/require_signed_networks"},
+      {R"({"trusted_signers": "/etc/ca.pem"})", "/trusted_signers"},
+      {R"({"trusted_signers": [1]})", "/trusted_signers"},
+      {R"({"trusted_signers": [""]})", "/trusted_signers"},
+      // requiring signatures without saying whose: refused, not a policy that refuses everything
+      {R"({"require_signed_networks": true})", "/trusted_signers"},
+      {R"({"require_signed_networks": true, "trusted_signers": []})", "/trusted_signers"},
+      {R"({"audit_log": false})", "/audit_log"},
   };
   for (const auto& [json, pointer] : cases) {
     const auto e = parseError(json);
@@ -298,6 +314,9 @@ TEST(ClientConfig, SavedConfigurationReadsBackToTheSameValues) {
   c.imageCacheDir = dir / "images";
   c.imageCacheMaxBytes = 789ULL << 20U;
   c.reviewer = "Doe^Jane";
+  c.trust.requireSignedNetworks = true;
+  c.trust.anchors.certificates = {dir / "ca.pem", dir / "signers"};
+  c.auditLog = dir / "audit.log";
   const auto path = dir / "sub" / "client.json";
   client::saveClientConfig(c, path, "written by the test");
   const auto back = client::loadClientConfig(path);
@@ -317,6 +336,9 @@ TEST(ClientConfig, SavedConfigurationReadsBackToTheSameValues) {
   EXPECT_EQ(back.imageCacheDir, c.imageCacheDir);
   EXPECT_EQ(back.imageCacheMaxBytes, c.imageCacheMaxBytes);
   EXPECT_EQ(back.reviewer, "Doe^Jane");
+  EXPECT_TRUE(back.trust.requireSignedNetworks);
+  EXPECT_EQ(back.trust.anchors.certificates, c.trust.anchors.certificates);
+  EXPECT_EQ(back.auditLog, c.auditLog);
   EXPECT_EQ(back.source, path);
   EXPECT_EQ(client::configSavePath(back), path);  // saved again where it came from
   // nothing but the file itself is left in its directory (written through a temporary file)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "../iod/TestSupport.hpp"
@@ -11,8 +12,12 @@
 #include "iodeep/client/Outbox.hpp"
 #include "iodeep/client/Predict.hpp"
 #include "iodeep/client/Review.hpp"
+#include "iodeep/client/Trust.hpp"
+#include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Signature.hpp"
 
 using namespace iodeep;
 namespace fs = std::filesystem;
@@ -252,4 +257,35 @@ TEST(Outbox, ListRecordFailureRemove) {
   box.remove(dir / "outbox" / "2.25.99.dcm");
   EXPECT_TRUE(box.list().empty());
   EXPECT_TRUE(names(dir / "outbox").empty());  // the attempts file went with it
+}
+
+// The signature is verified (the data set hashed) once, on entry, and kept with the entry; an
+// entry written before signatures were recorded is not an entry (retrieved and verified again).
+TEST(ModelCache, KeepsEachEntrysVerifiedSignatures) {
+  test::TempDir dir;
+  const auto pki = test::fixture("pki");
+  const auto model = writeModel(dir / "plain.dcm", 41);
+  iod::signFile(dir / "plain.dcm", dir / "signed.dcm", {pki / "signer.key", pki / "signer.pem", ""});
+  {
+    client::ModelCache cache(dir / "cache", 1ULL << 30U);
+    const auto entry = cache.admit(dir / "signed.dcm");
+    ASSERT_EQ(entry.signatures.signatures.size(), 1U);
+    ASSERT_NE(entry.signatures.wholeObjectSignature(), nullptr);
+  }
+  const client::ModelCache reopened(dir / "cache", 1ULL << 30U);
+  const auto found = reopened.findBySopInstance(model.sopInstanceUid);
+  ASSERT_TRUE(found);
+  const auto* s = found->signatures.wholeObjectSignature();
+  ASSERT_NE(s, nullptr);
+  EXPECT_NE(s->signer.subject.find("Model Lab Signer"), std::string::npos) << s->signer.subject;
+  EXPECT_FALSE(s->signer.pem.empty());  // trust is decided again later from this
+  const auto decision = client::decideNetworkTrust({true, {{pki / "ca.pem"}}}, found->signatures);
+  EXPECT_TRUE(decision.trusted) << decision.reason;
+  EXPECT_EQ(decision.status, "trusted");
+  // an index without "signatures" (an older cache): not an entry
+  const auto index = dir / "cache" / (model.sopInstanceUid + ".json");
+  auto j = nlohmann::json::parse(iod::readTextFile(index));
+  j.erase("signatures");
+  iod::writeFileAtomically(index, std::string_view(j.dump()));
+  EXPECT_FALSE(reopened.findBySopInstance(model.sopInstanceUid));
 }

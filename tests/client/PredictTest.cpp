@@ -13,9 +13,11 @@
 
 #include "../iod/TestSupport.hpp"
 #include "iodeep/client/Pack.hpp"
+#include "iodeep/client/Audit.hpp"
 #include "iodeep/client/Predict.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Polygon.hpp"
+#include "iodeep/iod/Signature.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/Prediction.hpp"
@@ -652,4 +654,81 @@ TEST(PredictSeries, CancelAndBadFilesStopWithTheirCodes) {
   }
   o.images.clear();
   EXPECT_THROW((void)client::predictSeries(o), Error);  // nothing to predict on
+}
+
+// ---- the trust policy and the audit trail (docs/security.md) ------------------------------------
+
+namespace {
+
+client::PackResult packTiny(const std::filesystem::path& out) {
+  client::PackOptions p;
+  p.architecture = IODEEP_SOURCE_DIR "/examples/tiny-unet/architecture.json";
+  p.weights = IODEEP_SOURCE_DIR "/examples/tiny-unet/weights.safetensors";
+  p.output = out;
+  p.name = "Tiny trust";
+  p.modality = "MR";
+  p.bodyPart = "HEAD";
+  return client::pack(p);
+}
+
+iod::SigningCredentials credentials(const std::string& who) {
+  const auto pki = test::fixture("pki");
+  return {pki / (who + ".key"), pki / (who + ".pem"), ""};
+}
+
+ErrorCode predictCode(const client::PredictOptions& o) {
+  try {
+    (void)client::predict(o);
+  } catch (const Error& e) {
+    return e.code();
+  }
+  return ErrorCode::Internal;
+}
+
+}  // namespace
+
+TEST(PredictTrust, RefusedNetworksAreNeverBuiltAndRunsAreAudited) {
+  test::TempDir dir;
+  const auto packed = packTiny(dir / "unsigned.dcm");
+  iod::signFile(dir / "unsigned.dcm", dir / "signed.dcm", credentials("signer"));
+  iod::signFile(dir / "unsigned.dcm", dir / "rogue.dcm", credentials("rogue"));
+  // changed after signing (a description, not the weights: the SHA-256 still holds)
+  {
+    DcmFileFormat f;
+    ASSERT_TRUE(f.loadFile((dir / "signed.dcm").c_str()).good());
+    ASSERT_TRUE(f.getDataset()->putAndInsertString(DCM_SeriesDescription, "IODEEP tampered").good());
+    ASSERT_TRUE(f.saveFile((dir / "tampered.dcm").c_str(), EXS_LittleEndianExplicit).good());
+  }
+  client::PredictOptions o{dir / "unsigned.dcm", slicePath(22), 0, false};
+  o.policy.trust.requireSignedNetworks = true;
+  o.policy.trust.anchors.certificates = {test::fixture("pki") / "ca.pem"};
+  o.policy.auditLog = dir / "audit.log";
+  auto& engine = netparser::InferenceEngine::shared();
+  const auto before = engine.builds();
+  EXPECT_EQ(predictCode(o), ErrorCode::UnsignedObject);
+  o.model = dir / "rogue.dcm";
+  EXPECT_EQ(predictCode(o), ErrorCode::UntrustedSigner);
+  o.model = dir / "tampered.dcm";
+  EXPECT_EQ(predictCode(o), ErrorCode::SignatureInvalid);
+  EXPECT_EQ(engine.builds(), before);                                    // nothing was built
+  EXPECT_TRUE(client::readAudit(dir / "audit.log").empty());             // nothing ran
+  o.model = dir / "signed.dcm";
+  const auto r = client::predict(o);
+  EXPECT_EQ(engine.builds(), before + 1);
+  EXPECT_EQ(r.trust.status, "trusted");
+  EXPECT_NE(r.trust.signer.find("Model Lab Signer"), std::string::npos) << r.trust.signer;
+  EXPECT_NE(r.toText().find("signature: trusted"), std::string::npos) << r.toText();
+  // the same objects with the policy off: they run, and say what their signature is not
+  o.policy.trust.requireSignedNetworks = false;
+  o.model = dir / "unsigned.dcm";
+  EXPECT_EQ(client::predict(o).trust.status, "not checked");
+  const auto events = client::readAudit(dir / "audit.log");
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[0].event, "network_run");
+  EXPECT_EQ(events[0].dnnUid, packed.model.dnnUid);
+  EXPECT_EQ(events[0].signerStatus, "trusted");
+  EXPECT_EQ(events[0].signer, r.trust.signer);
+  EXPECT_EQ(events[0].sliceUids, std::vector<std::string>{r.slice.attributes.sopInstanceUid});
+  EXPECT_EQ(events[0].proposals, r.proposals.size());
+  EXPECT_EQ(events[1].signerStatus, "not checked");
 }

@@ -5,11 +5,13 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <algorithm>
 #include <map>
 #include <thread>
 
 #include "../iod/TestSupport.hpp"
 #include "OrthancSupport.hpp"
+#include "iodeep/client/Audit.hpp"
 #include "iodeep/client/Browse.hpp"
 #include "iodeep/client/ImageCache.hpp"
 #include "iodeep/client/ModelCache.hpp"
@@ -21,6 +23,7 @@
 #include "iodeep/client/Roi.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Signature.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/iod/Uid.hpp"
 
@@ -378,4 +381,103 @@ TEST(ViewerCore, TwoRetrievalsByMoveAtOnceTakeTurns) {
   network.join();
   EXPECT_EQ(seriesFiles, 62U);
   EXPECT_EQ(modelFiles, 1U);
+}
+
+// ---- the trust policy over DICOM (docs/security.md) ------------------------------------------------
+
+// Three networks for the same slice: the newest unsigned, the next signed by a CA nobody trusts,
+// the oldest signed by the hospital's signer. With require_signed_networks on, selection judges
+// them best first, lists the refused ones with their reasons and chooses the trusted one; with it
+// off, the newest is chosen.
+TEST(TrustPolicy, UntrustedNetworksAreRefusedAndExplainedBySelection) {
+  PrivateOrthanc orthanc;
+  const client::Pacs pacs(orthanc.options());
+  test::TempDir dir;
+  const fs::path pki = test::fixture("pki");
+  std::map<std::string, std::string> sopOf;
+  for (const auto& [version, signer] : std::vector<std::pair<std::string, std::string>>{{"3.0", ""}, {"2.0", "rogue"}}) {
+    client::PackOptions p;
+    p.architecture = kSource / "examples/tiny-unet/architecture.json";
+    p.weights = kSource / "examples/tiny-unet/weights.safetensors";
+    p.output = dir / ("net-" + version + ".dcm");
+    p.name = "Tiny";
+    p.version = version;
+    p.modality = "MR";
+    p.bodyPart = "HEAD";
+    sopOf[version] = client::pack(p).model.sopInstanceUid;
+    if (!signer.empty()) iod::signFile(p.output, p.output, {pki / (signer + ".key"), pki / (signer + ".pem"), ""});
+    ASSERT_EQ(pacs.store({p.output}).size(), 1U);
+  }
+  // the brain network (version 1), signed by the hospital's signer
+  iod::signFile(kBrain, dir / "brain-signed.dcm", {pki / "signer.key", pki / "signer.pem", ""});
+  sopOf["1"] = iod::readIodeep(kBrain).model.sopInstanceUid;
+  ASSERT_EQ(pacs.store({dir / "brain-signed.dcm", kSlice22}).size(), 2U);
+  client::ClientConfig config;
+  config.network = orthanc.options();
+  config.cacheDir = dir / "cache";
+  config.outboxDir = dir / "outbox";
+  config.auditLog = dir / "audit.log";
+
+  const auto open = client::selectForLocalSlices(config, {kSlice22}, dir / "work-open");
+  ASSERT_TRUE(open.selection.matched()) << open.toText();
+  EXPECT_EQ(open.candidates.at(*open.selection.chosen).version, "3.0");  // policy off: the newest
+
+  config.trust.requireSignedNetworks = true;
+  config.trust.anchors.certificates = {pki / "ca.pem"};
+  const auto r = client::selectForLocalSlices(config, {kSlice22}, dir / "work");
+  ASSERT_TRUE(r.selection.matched()) << r.toText();
+  const auto& chosen = r.candidates.at(*r.selection.chosen);
+  EXPECT_EQ(chosen.version, "1");
+  EXPECT_EQ(chosen.sopInstanceUid, sopOf["1"]);
+  EXPECT_EQ(r.trustChecked, 3U);
+  ASSERT_TRUE(r.trust);
+  EXPECT_EQ(r.trust->status, "trusted");
+  const auto text = r.toText();
+  for (std::size_t i = 0; i < r.candidates.size(); ++i) {
+    const auto& v = r.selection.verdicts[i];
+    if (r.candidates[i].version == "3.0") {
+      EXPECT_NE(v.refusal.find("not signed"), std::string::npos) << text;
+    }
+    if (r.candidates[i].version == "2.0") {
+      EXPECT_NE(v.refusal.find("Rogue Signer"), std::string::npos) << text;
+      EXPECT_NE(text.find(v.refusal), std::string::npos) << text;  // the CLI's explanation says it
+    }
+  }
+  // the refused network is never handed out for building, even when asked for by name
+  const auto rogue = std::find_if(r.models.begin(), r.models.end(),
+                                  [&](const client::RemoteModel& m) { return m.sopInstanceUid == sopOf["2.0"]; });
+  ASSERT_NE(rogue, r.models.end());
+  EXPECT_EQ(codeOf([&] { (void)client::fetchModel(config, *rogue, dir / "work"); }), ErrorCode::UntrustedSigner);
+  // the trusted one runs; the run and the store are in the audit trail with the signer
+  const auto fetched = client::fetchModel(config, r.models.at(*r.selection.chosen), dir / "work");
+  EXPECT_TRUE(fetched.fromCache);  // judged at selection: already in the cache
+  EXPECT_EQ(fetched.trust.status, "trusted");
+  client::PredictOptions po{fetched.model.file, kSlice22, 0, false, true};
+  po.policy = client::runPolicy(config, fetched.trust);
+  const auto p = client::predict(po);
+  ASSERT_EQ(p.proposals.size(), 1U);
+  const std::vector<client::PredictResult> predictions{p};
+  const auto stored = client::storeReview(config, predictions, {{0}, "Doe^Jane"});
+  ASSERT_TRUE(stored.approvedSet && stored.approvedSet->stored);
+  const auto events = client::readAudit(config.auditLog);
+  ASSERT_EQ(events.size(), 2U);
+  EXPECT_EQ(events[1].event, "rtstruct_stored");
+  EXPECT_EQ(events[1].structureSetUid, stored.approvedSet->sopInstanceUid);
+  EXPECT_EQ(events[1].approvalStatus, "APPROVED");
+  EXPECT_EQ(events[1].reviewer, "Doe^Jane");
+  EXPECT_EQ(events[1].signerStatus, "trusted");
+  EXPECT_EQ(events[1].sliceUids, std::vector<std::string>{p.slice.attributes.sopInstanceUid});
+  EXPECT_EQ(events[1].pacs, config.network.pacs.toString());
+  EXPECT_EQ(events[0].event, "network_run");
+  EXPECT_EQ(events[0].modelUid, sopOf["1"]);
+  EXPECT_NE(events[0].signer.find("Model Lab Signer"), std::string::npos);
+  EXPECT_EQ(events[0].pacs, config.network.pacs.toString());
+
+  // nothing trusted at all: no match, every candidate with its reason (exit code 7)
+  config.trust.anchors.certificates = {pki / "selfsigned.pem"};  // a certificate that signed none of them
+  config.trust.requireSignedNetworks = true;
+  const auto none = client::selectForLocalSlices(config, {kSlice22}, dir / "work-none");
+  EXPECT_FALSE(none.selection.matched()) << none.toText();
+  EXPECT_EQ(none.selection.exitCode(), kExitNoMatch);
+  EXPECT_NE(none.toText().find("Model Lab Signer"), std::string::npos) << none.toText();
 }
