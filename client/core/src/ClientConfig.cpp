@@ -28,12 +28,50 @@ std::filesystem::path xdg(const char* variable, const char* fallback) {
   return p.empty() ? home() / fallback : p;
 }
 
+// The passphrase of an encrypted TLS key comes from the environment, never from the file.
+std::string passphrase() {
+  const char* v = std::getenv("IODEEP_TLS_KEY_PASSPHRASE");
+  return v != nullptr ? std::string(v) : std::string();
+}
+
 ClientConfig defaults() {
   ClientConfig c;
   c.cacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "models";
   c.outboxDir = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "outbox";
   c.imageCacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "images";
   return c;
+}
+
+// The "tls" object (docs/pacs-workflow.md): the same rules as the top level, keys under /tls/.
+template <typename Fail>
+TlsOptions parseTls(const nlohmann::json& j, const Fail& fail) {
+  if (!j.is_object()) throw fail("tls", "'tls' must be an object");
+  static const std::set<std::string> known = {"enabled", "certificate", "private_key", "trusted_certificates",
+                                              "verify_peer"};
+  for (const auto& [key, value] : j.items()) {
+    if (known.count(key) == 0) throw fail("tls/" + key, "unknown key 'tls." + key + "'");
+  }
+  const auto boolean = [&](const char* key) {
+    if (!j.at(key).is_boolean()) throw fail(std::string("tls/") + key, std::string("'tls.") + key + "' must be true or false");
+    return j.at(key).get<bool>();
+  };
+  const auto path = [&](const nlohmann::json& v, const std::string& pointer) -> std::filesystem::path {
+    if (!v.is_string() || v.get<std::string>().empty()) throw fail(pointer, "'" + pointer + "' must be a file path");
+    return v.get<std::string>();
+  };
+  TlsOptions t;
+  if (j.contains("enabled")) t.enabled = boolean("enabled");
+  if (j.contains("certificate")) t.certificate = path(j.at("certificate"), "tls/certificate");
+  if (j.contains("private_key")) t.privateKey = path(j.at("private_key"), "tls/private_key");
+  if (j.contains("trusted_certificates")) {
+    const auto& list = j.at("trusted_certificates");
+    if (!list.is_array()) throw fail("tls/trusted_certificates", "'tls.trusted_certificates' must be an array of paths");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      t.trustedCertificates.push_back(path(list[i], "tls/trusted_certificates/" + std::to_string(i)));
+    }
+  }
+  if (j.contains("verify_peer")) t.verifyPeer = boolean("verify_peer");
+  return t;
 }
 
 }  // namespace
@@ -61,6 +99,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "image_cache_dir",
                                               "image_cache_max_mb",
                                               "reviewer",
+                                              "tls",
                                               "comment"};
   for (const auto& [key, value] : j.items()) {
     if (known.count(key) == 0) throw fail(key, "unknown key '" + key + "'");
@@ -108,6 +147,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
       c.imageCacheMaxBytes = integer("image_cache_max_mb", 1, 1U << 24U) << 20U;
     }
     if (j.contains("reviewer")) c.reviewer = str("reviewer");
+    if (j.contains("tls")) c.network.tls = parseTls(j.at("tls"), fail);
   } catch (Error& e) {
     e.inFile(source);
     throw;
@@ -122,10 +162,16 @@ ClientConfig loadClientConfig(const std::filesystem::path& path) {
   if (file.empty()) {
     const auto standard = xdg("XDG_CONFIG_HOME", ".config") / "iodeep" / "client.json";
     std::error_code ec;
-    if (!std::filesystem::exists(standard, ec)) return defaults();
+    if (!std::filesystem::exists(standard, ec)) {
+      auto c = defaults();
+      c.network.tls.privateKeyPassphrase = passphrase();
+      return c;
+    }
     file = standard;
   }
-  return parseClientConfig(iod::readTextFile(file), file.string());
+  auto c = parseClientConfig(iod::readTextFile(file), file.string());
+  c.network.tls.privateKeyPassphrase = passphrase();
+  return c;
 }
 
 std::string toJson(const ClientConfig& config, const std::string& comment) {
@@ -148,6 +194,17 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
   j["image_cache_dir"] = config.imageCacheDir.string();
   j["image_cache_max_mb"] = config.imageCacheMaxBytes >> 20U;
   if (!config.reviewer.empty()) j["reviewer"] = config.reviewer;
+  const auto& t = n.tls;
+  if (t.enabled || !t.certificate.empty() || !t.privateKey.empty() || !t.trustedCertificates.empty() || !t.verifyPeer) {
+    nlohmann::ordered_json tls;
+    tls["enabled"] = t.enabled;
+    if (!t.certificate.empty()) tls["certificate"] = t.certificate.string();
+    if (!t.privateKey.empty()) tls["private_key"] = t.privateKey.string();
+    tls["trusted_certificates"] = nlohmann::ordered_json::array();
+    for (const auto& p : t.trustedCertificates) tls["trusted_certificates"].push_back(p.string());
+    tls["verify_peer"] = t.verifyPeer;
+    j["tls"] = std::move(tls);  // (never the key's passphrase)
+  }
   return j.dump(2) + "\n";
 }
 
