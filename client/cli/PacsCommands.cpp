@@ -76,8 +76,9 @@ struct NetworkFlags {
     if (!tlsTrusted.empty()) t.trustedCertificates.assign(tlsTrusted.begin(), tlsTrusted.end());
     if (tlsNoVerifyPeer) t.verifyPeer = false;
     if (!t.enabled && (!tlsCertificate.empty() || !tlsKey.empty() || !tlsTrusted.empty() || tlsNoVerifyPeer)) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "the --tls-* options need DICOM TLS on (--tls, or \"tls\": {\"enabled\": true} in the configuration)");
+      throw Error(
+          ErrorCode::InvalidArgument,
+          "the --tls-* options need DICOM TLS on (--tls, or \"tls\": {\"enabled\": true} in the configuration)");
     }
     c.network.validate();
     for (const auto& w : c.network.warnings()) std::cerr << "iodeep: warning: " << w << "\n";

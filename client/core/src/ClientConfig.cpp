@@ -52,7 +52,8 @@ TlsOptions parseTls(const nlohmann::json& j, const Fail& fail) {
     if (known.count(key) == 0) throw fail("tls/" + key, "unknown key 'tls." + key + "'");
   }
   const auto boolean = [&](const char* key) {
-    if (!j.at(key).is_boolean()) throw fail(std::string("tls/") + key, std::string("'tls.") + key + "' must be true or false");
+    if (!j.at(key).is_boolean())
+      throw fail(std::string("tls/") + key, std::string("'tls.") + key + "' must be true or false");
     return j.at(key).get<bool>();
   };
   const auto path = [&](const nlohmann::json& v, const std::string& pointer) -> std::filesystem::path {
@@ -65,7 +66,8 @@ TlsOptions parseTls(const nlohmann::json& j, const Fail& fail) {
   if (j.contains("private_key")) t.privateKey = path(j.at("private_key"), "tls/private_key");
   if (j.contains("trusted_certificates")) {
     const auto& list = j.at("trusted_certificates");
-    if (!list.is_array()) throw fail("tls/trusted_certificates", "'tls.trusted_certificates' must be an array of paths");
+    if (!list.is_array())
+      throw fail("tls/trusted_certificates", "'tls.trusted_certificates' must be an array of paths");
     for (std::size_t i = 0; i < list.size(); ++i) {
       t.trustedCertificates.push_back(path(list[i], "tls/trusted_certificates/" + std::to_string(i)));
     }

@@ -22,8 +22,8 @@
 #include <openssl/x509v3.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <arpa/inet.h>
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <mutex>
@@ -118,7 +118,9 @@ class TlsLayer : public DcmTLSTransportLayer {
  public:
   TlsLayer(const TlsOptions& o, T_ASC_NetworkRole networkRole, const std::string& peerHost,
            std::uint32_t handshakeSeconds)
-      : DcmTLSTransportLayer(networkRole, nullptr, OFFalse), acceptor_(networkRole == NET_ACCEPTOR), seconds_(handshakeSeconds) {
+      : DcmTLSTransportLayer(networkRole, nullptr, OFFalse),
+        acceptor_(networkRole == NET_ACCEPTOR),
+        seconds_(handshakeSeconds) {
     if (!*this) fail("cannot create the TLS context: " + openSslReason(), {});
     setPrivateKeyPasswd(o.privateKeyPassphrase.c_str());  // never the console prompt
     check(setPrivateKeyFile(o.privateKey.c_str(), DCF_Filetype_PEM), "cannot read our private key (passphrase?)",

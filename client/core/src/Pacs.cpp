@@ -689,8 +689,8 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
     std::unique_ptr<ListeningScp> scp;
     if (move && tls_) (void)tls_->takeAcceptorFailure();  // only this retrieval's
     if (move) {
-      scp = std::make_unique<ListeningScp>(options_, tls_.get(), incoming.path(), sopClassUids,
-                                           options_.pacs.toString());
+      scp =
+          std::make_unique<ListeningScp>(options_, tls_.get(), incoming.path(), sopClassUids, options_.pacs.toString());
     }
     a.open();
     const auto id = a.context(model, move ? "C-MOVE (Study Root)" : "C-GET (Study Root)");

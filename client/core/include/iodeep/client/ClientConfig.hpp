@@ -36,7 +36,8 @@ struct ClientConfig {
 [[nodiscard]] ClientConfig parseClientConfig(const std::string& json, const std::string& source);
 
 /// The configuration as JSON text in the documented format (every key; parseClientConfig reads
-/// it back to the same values; "tls" when TLS is on or configured, never the key's passphrase). @p comment, when not empty, is kept under "comment".
+/// it back to the same values; "tls" when TLS is on or configured, never the key's passphrase). @p comment, when not
+/// empty, is kept under "comment".
 [[nodiscard]] std::string toJson(const ClientConfig& config, const std::string& comment = {});
 
 /// Writes toJson(@p config) to @p path atomically (the viewer's settings dialog). Throws
