@@ -2,7 +2,7 @@
 # A private Orthanc on free loopback ports, for the tests and the demo. Its configuration is what
 # a hospital would do for any client: our AE titles are registered as DICOM modalities, nothing
 # else. No private dictionary, nothing IODeep-specific: the product promises an unchanged PACS.
-#   orthanc.sh start DIR [--tls PKI [--server-cert NAME]]
+#   orthanc.sh start DIR [--tls PKI [--server-cert NAME] [--plain-modalities]]
 #                          config, storage and log under DIR; waits until it answers C-ECHO;
 #                          writes DIR/env (ORTHANC_PID, ORTHANC_AET, ORTHANC_DICOM_PORT,
 #                          ORTHANC_HTTP_PORT, MOVE_AET, MOVE_PORT, CLIENT_AET, CLIENT_PORT,
@@ -12,6 +12,7 @@
 #                          PKI/NAME.pem and key (NAME: server, or rogue-server, whose CA nobody
 #                          trusts), trusting PKI/ca.pem, requiring the peer's certificate; our
 #                          modalities are reached over TLS too (UseDicomTls: C-MOVE to our SCP)
+#                          unless --plain-modalities (a misconfigured PACS, for the tests)
 #   orthanc.sh stop DIR    stops it by PID and waits for it to exit
 #   orthanc.sh kill DIR    kills it (SIGKILL: a PACS that goes away), keeping its configuration,
 #                          ports and storage for restart
@@ -21,11 +22,12 @@ set -euo pipefail
 cmd=${1:?start|stop} dir=${2:?directory}
 shift 2
 PY=/usr/bin/python3
-tls_pki= server_cert=server
+tls_pki= server_cert=server modality_tls=true
 while [ $# -gt 0 ]; do
   case $1 in
     --tls) tls_pki=$(cd "${2:?--tls PKI}" && pwd); shift 2 ;;
     --server-cert) server_cert=${2:?--server-cert NAME}; shift 2 ;;
+    --plain-modalities) modality_tls=false; shift ;;
     *) echo "orthanc.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -111,8 +113,8 @@ print(*[s.getsockname()[1] for s in socks])')
     for f in "$server_cert.pem" "$server_cert.key" ca.pem client.pem client.key; do
       [ -r "$tls_pki/$f" ] || { echo "orthanc.sh: no $tls_pki/$f (tests/fixtures/make_pki.sh)" >&2; exit 1; }
     done
-    movescu="{\"AET\": \"MOVESCU\", \"Host\": \"127.0.0.1\", \"Port\": $move, \"UseDicomTls\": true}"
-    iodeep="{\"AET\": \"IODEEP\", \"Host\": \"127.0.0.1\", \"Port\": $client, \"UseDicomTls\": true}"
+    movescu="{\"AET\": \"MOVESCU\", \"Host\": \"127.0.0.1\", \"Port\": $move, \"UseDicomTls\": $modality_tls}"
+    iodeep="{\"AET\": \"IODEEP\", \"Host\": \"127.0.0.1\", \"Port\": $client, \"UseDicomTls\": $modality_tls}"
     tls_json="
   \"DicomTlsEnabled\": true,
   \"DicomTlsCertificate\": \"$tls_pki/$server_cert.pem\",

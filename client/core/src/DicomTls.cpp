@@ -208,12 +208,31 @@ class TlsConnection : public DcmTLSConnection {
   ssize_t read(void* buf, size_t nbyte) override {
     ERR_clear_error();
     const ssize_t n = DcmTLSConnection::read(buf, nbyte);
-    if (n <= 0 && SSL_get_error(ssl_, static_cast<int>(n)) == SSL_ERROR_SSL) {
+    if (n > 0) {
+      answered_ = true;
+    } else {
       // e.g. a TLS 1.3 server that refuses our certificate after the handshake: its alert
       // arrives with the first read ("tlsv13 alert certificate required", "tlsv1 alert unknown ca")
-      layer_.noteFailure(openSslReason());
+      const int error = SSL_get_error(ssl_, static_cast<int>(n));
+      std::string reason = openSslReason();
+      if (reason.empty() && !answered_ && (error == SSL_ERROR_SYSCALL || error == SSL_ERROR_ZERO_RETURN)) {
+        reason = kClosedAfterHandshake;
+      }
+      if (!reason.empty()) layer_.noteFailure(reason);
     }
     quickAck(getSocket());
+    return n;
+  }
+
+  ssize_t write(void* buf, size_t nbyte) override {
+    ERR_clear_error();
+    const ssize_t n = DcmTLSConnection::write(buf, nbyte);
+    if (n <= 0) {
+      // the same refusal, when the peer has already reset the connection: its alert is lost
+      std::string reason = openSslReason();
+      if (reason.empty() && !answered_) reason = kClosedAfterHandshake;
+      if (!reason.empty()) layer_.noteFailure(reason);
+    }
     return n;
   }
 
@@ -242,8 +261,11 @@ class TlsConnection : public DcmTLSConnection {
     return cond;
   }
 
+  static constexpr const char* kClosedAfterHandshake = "the peer closed the connection after the TLS handshake";
+
   SSL* ssl_;  // owned by DcmTLSConnection
   TlsLayer& layer_;
+  bool answered_{false};  // the peer has sent data since the handshake
 };
 
 }  // namespace

@@ -164,6 +164,10 @@ std::string tlsHint(const std::string& reason) {
       has("alert access denied")) {
     return "; the peer does not accept our certificate";
   }
+  if (has("after the TLS handshake")) {
+    // TLS 1.3: the server checks our certificate after our side of the handshake has ended
+    return "; does the peer accept our certificate (issued by a CA it trusts, valid now)?";
+  }
   if (has("no shared cipher") || has("alert handshake failure") || has("protocol version") ||
       has("unsupported protocol") || has("no protocols available") || has("insufficient security")) {
     return "; no TLS version or cipher suite in common (we offer TLS 1.2+ with the BCP 195 suites)";
