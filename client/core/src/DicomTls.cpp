@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <mutex>
 #include <utility>
 
@@ -213,12 +214,11 @@ class TlsConnection : public DcmTLSConnection {
     } else {
       // e.g. a TLS 1.3 server that refuses our certificate after the handshake: its alert
       // arrives with the first read ("tlsv13 alert certificate required", "tlsv1 alert unknown ca")
-      const int error = SSL_get_error(ssl_, static_cast<int>(n));
-      std::string reason = openSslReason();
-      if (reason.empty() && !answered_ && (error == SSL_ERROR_SYSCALL || error == SSL_ERROR_ZERO_RETURN)) {
-        reason = kClosedAfterHandshake;
+      if (failed(static_cast<int>(n))) {
+        std::string reason = openSslReason();
+        if (reason.empty() && !answered_) reason = kClosedAfterHandshake;
+        if (!reason.empty()) layer_.noteFailure(reason);
       }
-      if (!reason.empty()) layer_.noteFailure(reason);
     }
     quickAck(getSocket());
     return n;
@@ -227,7 +227,7 @@ class TlsConnection : public DcmTLSConnection {
   ssize_t write(void* buf, size_t nbyte) override {
     ERR_clear_error();
     const ssize_t n = DcmTLSConnection::write(buf, nbyte);
-    if (n <= 0) {
+    if (n <= 0 && failed(static_cast<int>(n))) {
       // the same refusal, when the peer has already reset the connection: its alert is lost
       std::string reason = openSslReason();
       if (reason.empty() && !answered_) reason = kClosedAfterHandshake;
@@ -237,6 +237,18 @@ class TlsConnection : public DcmTLSConnection {
   }
 
  private:
+  // The connection failed (not a signal's EINTR or a timeout, after which DCMTK goes on or
+  // reports the timeout itself).
+  bool failed(int result) const {
+    const int error = errno;
+    switch (SSL_get_error(ssl_, result)) {
+      case SSL_ERROR_SSL:
+      case SSL_ERROR_ZERO_RETURN: return true;
+      case SSL_ERROR_SYSCALL: return error != EINTR && error != EAGAIN && error != EWOULDBLOCK;
+      default: return false;
+    }
+  }
+
   OFCondition handshake(bool client) {
     ERR_clear_error();
     errno = 0;
@@ -244,8 +256,17 @@ class TlsConnection : public DcmTLSConnection {
     int error = 0;
     {
       const HandshakeDeadline deadline(getSocket(), layer_.handshakeSeconds());
-      cond = client ? DcmTLSConnection::clientSideHandshake() : DcmTLSConnection::serverSideHandshake();
-      error = errno;
+      // a signal (another thread's, e.g. while libtorch loads) interrupts a blocking read or write
+      // with EINTR, which OpenSSL reports as "want read/write": the handshake goes on
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(layer_.handshakeSeconds());
+      do {
+        errno = 0;
+        cond = client ? DcmTLSConnection::clientSideHandshake() : DcmTLSConnection::serverSideHandshake();
+        error = errno;
+      } while (
+          error == EINTR &&
+          (cond == DCMTLS_EC_TLSReadOperationDidNotComplete || cond == DCMTLS_EC_TLSWriteOperationDidNotComplete) &&
+          std::chrono::steady_clock::now() < until);
     }
     if (cond.good()) return cond;
     std::string reason = withoutPrefix(cond.text());
