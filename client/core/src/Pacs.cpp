@@ -230,9 +230,9 @@ class Association : public DcmSCU {
                       (tls_ ? std::string() : "; does it require DICOM TLS (--tls)?"),
                   where());
     }
-    if (!tls_ && cond.code() != DULC_TCPINITERROR) {
-      // anything else after the connection was made: a TLS server answers a plain request with
-      // a TLS alert or by closing the connection
+    if (!tls_ && (cond == DUL_ILLEGALPDU || cond == DUL_ILLEGALPDULENGTH || cond == DUL_UNEXPECTEDPDU ||
+                  cond.code() == DULC_UNRECOGNIZEDPDUTYPE)) {
+      // what came back is no DICOM PDU: a TLS server answers a plain request with a TLS alert
       throw Error(ErrorCode::AssociationRejected,
                   "no association (" + text + "); does the peer require DICOM TLS (--tls)?", where());
     }
