@@ -5,6 +5,10 @@
 // divided by the forward pass (target: <= 0.20).
 #include <benchmark/benchmark.h>
 
+#include <filesystem>
+#include <vector>
+
+#include "iodeep/client/ImageCache.hpp"
 #include "iodeep/client/Predict.hpp"
 
 namespace {
@@ -34,5 +38,35 @@ void BM_PredictSplit(benchmark::State& state) {
 }
 
 BENCHMARK(BM_PredictSplit)->Unit(benchmark::kMillisecond)->MinTime(3.0);
+
+// Whole-series proposals in a warm process (the viewer's case: libtorch loaded and the network
+// built by an earlier click): predictSeries over the 62 slices of the example series. Counters:
+// the series' wall time and forward time in ms, and the forward passes' share of the wall time
+// (target >= 0.90).
+void BM_SeriesWarm(benchmark::State& state) {
+  using namespace iodeep;
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(IODEEP_SOURCE_DIR "/examples/brain-unet/series")) {
+    files.push_back(e.path());
+  }
+  client::SeriesPredictOptions o;
+  o.model = IODEEP_SOURCE_DIR "/examples/brain-unet/brain-unet.dcm";
+  for (const auto& i : client::orderedImages(files)) o.images.push_back(i.file);
+  (void)client::predictSeries(o);  // load libtorch, build and cache the network
+  double wall = 0;
+  double forward = 0;
+  for (auto _ : state) {
+    const auto r = client::predictSeries(o);
+    wall += r.wallMs;
+    forward += r.forwardMs;
+  }
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["slices"] = static_cast<double>(o.images.size());
+  state.counters["wall_ms"] = wall / n;
+  state.counters["forward_ms"] = forward / n;
+  state.counters["forward_share"] = forward / wall;
+}
+
+BENCHMARK(BM_SeriesWarm)->Unit(benchmark::kMillisecond)->MinTime(5.0);
 
 }  // namespace

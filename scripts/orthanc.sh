@@ -2,9 +2,17 @@
 # A private Orthanc on free loopback ports, for the tests and the demo. Its configuration is what
 # a hospital would do for any client: our AE titles are registered as DICOM modalities, nothing
 # else. No private dictionary, nothing IODeep-specific: the product promises an unchanged PACS.
-#   orthanc.sh start DIR   config, storage and log under DIR; waits until it answers C-ECHO;
+#   orthanc.sh start DIR [--tls PKI [--server-cert NAME] [--plain-modalities]]
+#                          config, storage and log under DIR; waits until it answers C-ECHO;
 #                          writes DIR/env (ORTHANC_PID, ORTHANC_AET, ORTHANC_DICOM_PORT,
-#                          ORTHANC_HTTP_PORT, MOVE_AET, MOVE_PORT, CLIENT_AET)
+#                          ORTHANC_HTTP_PORT, MOVE_AET, MOVE_PORT, CLIENT_AET, CLIENT_PORT,
+#                          ORTHANC_TLS 0|1, TLS_PKI)
+#                          --tls PKI: DICOM TLS only (a plain association is aborted), with the
+#                          test PKI of tests/fixtures/make_pki.sh in PKI: its certificate
+#                          PKI/NAME.pem and key (NAME: server, or rogue-server, whose CA nobody
+#                          trusts), trusting PKI/ca.pem, requiring the peer's certificate; our
+#                          modalities are reached over TLS too (UseDicomTls: C-MOVE to our SCP)
+#                          unless --plain-modalities (a misconfigured PACS, for the tests)
 #   orthanc.sh stop DIR    stops it by PID and waits for it to exit
 #   orthanc.sh kill DIR    kills it (SIGKILL: a PACS that goes away), keeping its configuration,
 #                          ports and storage for restart
@@ -12,7 +20,17 @@
 # A missing Orthanc is an error (exit 1), never a skip.
 set -euo pipefail
 cmd=${1:?start|stop} dir=${2:?directory}
+shift 2
 PY=/usr/bin/python3
+tls_pki= server_cert=server modality_tls=true
+while [ $# -gt 0 ]; do
+  case $1 in
+    --tls) tls_pki=$(cd "${2:?--tls PKI}" && pwd); shift 2 ;;
+    --server-cert) server_cert=${2:?--server-cert NAME}; shift 2 ;;
+    --plain-modalities) modality_tls=false; shift ;;
+    *) echo "orthanc.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
 
 stop() {
   [ -f "$dir/env" ] || { echo "orthanc.sh: nothing to stop in $dir"; return 0; }
@@ -34,12 +52,15 @@ launch() {
 }
 
 wait_echo() {
-  local pid=$1 dicom=$2
+  local pid=$1 dicom=$2 pki=${3:-} tls=()
+  # over TLS, with our certificate; the probe only asks whether Orthanc answers, so it does not
+  # verify Orthanc's certificate (which may be the rogue one)
+  [ -z "$pki" ] || tls=(+tls "$pki/client.key" "$pki/client.pem" -ic)
   for _ in $(seq 1 150); do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "orthanc.sh: Orthanc exited at start; log:" >&2; tail -20 "$dir/orthanc.log" >&2; rm -f "$dir/env"; exit 1
     fi
-    if echoscu -aet IODEEP -aec ORTHANC 127.0.0.1 "$dicom" >/dev/null 2>&1; then return 0; fi
+    if echoscu "${tls[@]}" -aet IODEEP -aec ORTHANC 127.0.0.1 "$dicom" >/dev/null 2>&1; then return 0; fi
     sleep 0.1
   done
   echo "orthanc.sh: Orthanc did not answer C-ECHO within 15 s; log:" >&2; tail -20 "$dir/orthanc.log" >&2
@@ -70,7 +91,7 @@ restart() {
   local pid
   pid=$(launch "$(find_orthanc)")
   sed -i "s/^ORTHANC_PID=.*/ORTHANC_PID=$pid/" "$dir/env"
-  wait_echo "$pid" "$ORTHANC_DICOM_PORT"
+  wait_echo "$pid" "$ORTHANC_DICOM_PORT" "${TLS_PKI:-}"
   echo "orthanc.sh: Orthanc restarted, pid $pid"
 }
 
@@ -86,6 +107,21 @@ socks = []
 for _ in range(4):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(*[s.getsockname()[1] for s in socks])')
+  # plain: modalities as [AET, host, port]; TLS: Orthanc's own associations to them use TLS too
+  local movescu="[\"MOVESCU\", \"127.0.0.1\", $move]" iodeep="[\"IODEEP\", \"127.0.0.1\", $client]" tls_json=
+  if [ -n "$tls_pki" ]; then
+    for f in "$server_cert.pem" "$server_cert.key" ca.pem client.pem client.key; do
+      [ -r "$tls_pki/$f" ] || { echo "orthanc.sh: no $tls_pki/$f (tests/fixtures/make_pki.sh)" >&2; exit 1; }
+    done
+    movescu="{\"AET\": \"MOVESCU\", \"Host\": \"127.0.0.1\", \"Port\": $move, \"UseDicomTls\": $modality_tls}"
+    iodeep="{\"AET\": \"IODEEP\", \"Host\": \"127.0.0.1\", \"Port\": $client, \"UseDicomTls\": $modality_tls}"
+    tls_json="
+  \"DicomTlsEnabled\": true,
+  \"DicomTlsCertificate\": \"$tls_pki/$server_cert.pem\",
+  \"DicomTlsPrivateKey\": \"$tls_pki/$server_cert.key\",
+  \"DicomTlsTrustedCertificates\": \"$tls_pki/ca.pem\",
+  \"DicomTlsRemoteCertificateRequired\": true,"
+  fi
   cat >"$dir/orthanc.json" <<JSON
 {
   "Name": "iodeep-test-pacs",
@@ -102,10 +138,10 @@ print(*[s.getsockname()[1] for s in socks])')
   "DicomAlwaysAllowStore": true,
   "DicomAlwaysAllowFind": true,
   "DicomAlwaysAllowGet": false,
-  "DicomAlwaysAllowMove": false,
+  "DicomAlwaysAllowMove": false,$tls_json
   "DicomModalities": {
-    "movescu": ["MOVESCU", "127.0.0.1", $move],
-    "iodeep": ["IODEEP", "127.0.0.1", $client]
+    "movescu": $movescu,
+    "iodeep": $iodeep
   },
 
   "StorageAccessOnFind": "Always",
@@ -126,9 +162,11 @@ MOVE_AET=MOVESCU
 MOVE_PORT=$move
 CLIENT_AET=IODEEP
 CLIENT_PORT=$client
+ORTHANC_TLS=$([ -n "$tls_pki" ] && echo 1 || echo 0)
+TLS_PKI=$tls_pki
 ENV
-  wait_echo "$pid" "$dicom"
-  echo "orthanc.sh: Orthanc pid $pid, DICOM 127.0.0.1:$dicom (AE ORTHANC), HTTP 127.0.0.1:$http"
+  wait_echo "$pid" "$dicom" "$tls_pki"
+  echo "orthanc.sh: Orthanc pid $pid, DICOM 127.0.0.1:$dicom (AE ORTHANC$([ -z "$tls_pki" ] || echo ", TLS only, $server_cert.pem")), HTTP 127.0.0.1:$http"
 }
 
 case $cmd in

@@ -23,6 +23,10 @@ struct NetworkFlags {
   std::string config, pacs, aet, retrieve, moveAet, cacheDir, outboxDir;
   unsigned movePort{0}, timeout{0}, dimseTimeout{0}, maxPdu{0};
   bool json{false};
+  // DICOM TLS (docs/security.md)
+  bool tls{false}, tlsNoVerifyPeer{false};
+  std::string tlsCertificate, tlsKey;
+  std::vector<std::string> tlsTrusted;
 
   void add(po::options_description& d) {
     d.add_options()("config", po::value(&config), "client configuration file (docs/pacs-workflow.md)")(
@@ -35,6 +39,14 @@ struct NetworkFlags {
         "max-pdu", po::value(&maxPdu), "maximum PDU we receive (4096-131072)")(
         "cache-dir", po::value(&cacheDir), "the model cache")("outbox-dir", po::value(&outboxDir), "the outbox")(
         "json", po::bool_switch(&json), "print JSON");
+    d.add_options()("tls", po::bool_switch(&tls), "DICOM TLS on every association (docs/security.md)")(
+        "tls-certificate", po::value(&tlsCertificate), "our TLS certificate (PEM)")(
+        "tls-key", po::value(&tlsKey),
+        "its private key (PEM; an encrypted key's passphrase in $IODEEP_TLS_KEY_PASSPHRASE)")(
+        "tls-trusted", po::value(&tlsTrusted)->composing(),
+        "PEM file or directory of certificates that verify the peer (repeatable; replaces the file's list)")(
+        "tls-no-verify-peer", po::bool_switch(&tlsNoVerifyPeer),
+        "accept any peer certificate (encrypted, but open to impersonation: not for production)");
   }
 
   [[nodiscard]] client::ClientConfig resolve() const {
@@ -57,7 +69,19 @@ struct NetworkFlags {
     if (maxPdu != 0) c.network.maxPdu = maxPdu;
     if (!cacheDir.empty()) c.cacheDir = cacheDir;
     if (!outboxDir.empty()) c.outboxDir = outboxDir;
+    auto& t = c.network.tls;
+    if (tls) t.enabled = true;
+    if (!tlsCertificate.empty()) t.certificate = tlsCertificate;
+    if (!tlsKey.empty()) t.privateKey = tlsKey;
+    if (!tlsTrusted.empty()) t.trustedCertificates.assign(tlsTrusted.begin(), tlsTrusted.end());
+    if (tlsNoVerifyPeer) t.verifyPeer = false;
+    if (!t.enabled && (!tlsCertificate.empty() || !tlsKey.empty() || !tlsTrusted.empty() || tlsNoVerifyPeer)) {
+      throw Error(
+          ErrorCode::InvalidArgument,
+          "the --tls-* options need DICOM TLS on (--tls, or \"tls\": {\"enabled\": true} in the configuration)");
+    }
     c.network.validate();
+    for (const auto& w : c.network.warnings()) std::cerr << "iodeep: warning: " << w << "\n";
     return c;
   }
 };

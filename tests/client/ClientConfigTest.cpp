@@ -362,3 +362,119 @@ TEST(ClientConfig, DefaultsSaveAndReadBack) {
   EXPECT_EQ(back.imageCacheDir, c.imageCacheDir);
   EXPECT_EQ(back.network.pacs.aeTitle, "");  // no PACS configured stays unconfigured
 }
+
+// ---- DICOM TLS settings ---------------------------------------------------------------------------
+
+TEST(ClientConfig, TlsKeysReadAndSaveBack) {
+  test::TempDir dir;
+  const ScopedEnv noPassphrase("IODEEP_TLS_KEY_PASSPHRASE", std::nullopt);
+  const auto c = client::parseClientConfig(R"({"pacs": "A@h:104", "tls": {"enabled": true,
+    "certificate": "/etc/iodeep/ws1.pem", "private_key": "/etc/iodeep/ws1.key",
+    "trusted_certificates": ["/etc/iodeep/hospital-ca.pem", "/etc/iodeep/trusted"], "verify_peer": false}})",
+                                           "client.json");
+  const auto& t = c.network.tls;
+  EXPECT_TRUE(t.enabled);
+  EXPECT_EQ(t.certificate, "/etc/iodeep/ws1.pem");
+  EXPECT_EQ(t.privateKey, "/etc/iodeep/ws1.key");
+  EXPECT_EQ(t.trustedCertificates,
+            (std::vector<std::filesystem::path>{"/etc/iodeep/hospital-ca.pem", "/etc/iodeep/trusted"}));
+  EXPECT_FALSE(t.verifyPeer);
+  EXPECT_TRUE(t.privateKeyPassphrase.empty());
+  // without "tls": off, and peer verification on by default
+  const auto d = client::parseClientConfig("{}", "x");
+  EXPECT_FALSE(d.network.tls.enabled);
+  EXPECT_TRUE(d.network.tls.verifyPeer);
+  EXPECT_EQ(client::toJson(d).find("\"tls\""), std::string::npos);
+  // saved and read back the same; the key's passphrase is never written
+  auto withPassphrase = c;
+  withPassphrase.network.tls.privateKeyPassphrase = "s3cret";
+  const auto path = dir / "client.json";
+  client::saveClientConfig(withPassphrase, path);
+  std::ifstream in(path);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find("s3cret"), std::string::npos);
+  const auto back = client::loadClientConfig(path);
+  EXPECT_TRUE(back.network.tls.enabled);
+  EXPECT_EQ(back.network.tls.certificate, t.certificate);
+  EXPECT_EQ(back.network.tls.privateKey, t.privateKey);
+  EXPECT_EQ(back.network.tls.trustedCertificates, t.trustedCertificates);
+  EXPECT_FALSE(back.network.tls.verifyPeer);
+  // the passphrase comes from the environment
+  const ScopedEnv passphrase("IODEEP_TLS_KEY_PASSPHRASE", "from-env");
+  EXPECT_EQ(client::loadClientConfig(path).network.tls.privateKeyPassphrase, "from-env");
+}
+
+TEST(ClientConfig, TlsWrongTypesAndUnknownKeys) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"tls": true})", "/tls"},
+      {R"({"tls": {"enabled": "yes"}})", "/tls/enabled"},
+      {R"({"tls": {"enabled": 1}})", "/tls/enabled"},
+      {R"({"tls": {"certificate": 5}})", "/tls/certificate"},
+      {R"({"tls": {"certificate": ""}})", "/tls/certificate"},
+      {R"({"tls": {"private_key": ["k"]}})", "/tls/private_key"},
+      {R"({"tls": {"trusted_certificates": "/ca.pem"}})", "/tls/trusted_certificates"},
+      {R"({"tls": {"trusted_certificates": ["/ca.pem", 3]}})", "/tls/trusted_certificates/1"},
+      {R"({"tls": {"verify_peer": "no"}})", "/tls/verify_peer"},
+      {R"({"tls": {"verify": false}})", "/tls/verify"},
+      {R"({"tls": {"private_key_passphrase": "x"}})", "/tls/private_key_passphrase"},
+  };
+  for (const auto& [json, pointer] : cases) {
+    const auto e = parseError(json);
+    EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << json;
+    EXPECT_EQ(e.pointer(), pointer) << json;
+    EXPECT_EQ(e.file(), "client.json") << json;
+  }
+}
+
+TEST(NetworkOptions, ValidateTls) {
+  test::TempDir dir;
+  writeText(dir / "ws.pem", "certificate");
+  writeText(dir / "ws.key", "key");
+  writeText(dir / "ca.pem", "ca");
+  std::filesystem::create_directories(dir / "trusted");
+  client::NetworkOptions o;
+  o.pacs = client::Peer::parse("ORTHANC@127.0.0.1:4242");
+  o.tls.certificate = dir / "absent.pem";  // not looked at while TLS is off
+  EXPECT_NO_THROW(o.validate());
+  EXPECT_TRUE(o.warnings().empty());
+  o.tls = {};
+  o.tls.enabled = true;
+  const auto codeOf = [](const client::NetworkOptions& x) {
+    try {
+      x.validate();
+    } catch (const Error& e) {
+      return e.code();
+    }
+    return ErrorCode::Internal;
+  };
+  EXPECT_EQ(codeOf(o), ErrorCode::InvalidArgument);  // no certificate or key
+  o.tls.certificate = dir / "ws.pem";
+  o.tls.privateKey = dir / "ws.key";
+  EXPECT_EQ(codeOf(o), ErrorCode::InvalidArgument);  // nothing to verify the peer with
+  o.tls.trustedCertificates = {dir / "ca.pem", dir / "trusted"};
+  EXPECT_NO_THROW(o.validate());
+  EXPECT_TRUE(o.warnings().empty());
+  // files that are not there: FileNotFound naming the file
+  auto x = o;
+  x.tls.privateKey = dir / "absent.key";
+  try {
+    x.validate();
+    ADD_FAILURE() << "a missing key was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::FileNotFound);
+    EXPECT_EQ(e.file(), (dir / "absent.key").string());
+  }
+  x = o;
+  x.tls.trustedCertificates.push_back(dir / "absent-ca.pem");
+  EXPECT_EQ(codeOf(x), ErrorCode::FileNotFound);
+  x = o;
+  x.tls.certificate = dir / "absent.pem";
+  EXPECT_EQ(codeOf(x), ErrorCode::FileNotFound);
+  // no peer verification: valid, without trusted certificates, and warned about
+  x = o;
+  x.tls.verifyPeer = false;
+  x.tls.trustedCertificates.clear();
+  EXPECT_NO_THROW(x.validate());
+  ASSERT_EQ(x.warnings().size(), 1U);
+  EXPECT_NE(x.warnings()[0].find("peer verification"), std::string::npos);
+}

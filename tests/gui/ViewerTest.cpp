@@ -3,9 +3,11 @@
 // Screenshots go to $IODEEP_SCREENSHOT_DIR (scripts/screenshots.sh sets it to docs/images).
 #include <QAbstractItemModel>
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
@@ -450,6 +452,60 @@ class ViewerTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!echo.isEmpty(), kTimeout);
     QCOMPARE(echo.takeFirst().at(0).toBool(), true);
     QVERIFY(openDemoSeries(w));
+  }
+
+  // DICOM TLS in the settings: a TLS-only Orthanc refuses the plain settings; the TLS group filled
+  // in (a certificate that does not exist keeps the dialog open with the reason, turning
+  // verification off shows the warning) is saved, read back the same, and the C-ECHO succeeds.
+  void tlsSettingsReachATlsPacs() {
+    test::PrivateOrthanc orthanc(test::OrthancTls{});
+    test::TempDir dir;
+    client::ClientConfig config;
+    config.network = orthanc.options();
+    const auto tls = config.network.tls;
+    config.network.tls = {};  // the user has not set TLS up yet
+    config.cacheDir = dir / "models";
+    config.outboxDir = dir / "outbox";
+    config.imageCacheDir = dir / "images";
+    config.source = dir / "client.json";
+    gui::MainWindow w(config);
+    w.show();
+    QSignalSpy echo(&w, &gui::MainWindow::connectionChecked);
+    w.checkConnection();
+    QTRY_VERIFY_WITH_TIMEOUT(!echo.isEmpty(), kTimeout);
+    QCOMPARE(echo.last().at(0).toBool(), false);  // plain against TLS only
+    echo.clear();
+    bool sawProblem = false;
+    bool sawWarning = false;
+    QTimer::singleShot(200, [&] {
+      auto* dialog = qobject_cast<gui::SettingsDialog*>(QApplication::activeModalWidget());
+      QVERIFY(dialog != nullptr);
+      QVERIFY(!dialog->tls->isChecked());
+      dialog->tls->setChecked(true);
+      QTest::keyClicks(dialog->tlsCertificate, QString::fromStdString((dir / "absent.pem").string()));
+      QTest::keyClicks(dialog->tlsKey, QString::fromStdString(tls.privateKey.string()));
+      dialog->tlsTrusted->setPlainText(QString::fromStdString(tls.trustedCertificates.at(0).string()));
+      QTest::keyClick(dialog, Qt::Key_Return);  // no such certificate: refused, the dialog stays
+      QVERIFY(dialog->isVisible());
+      sawProblem = dialog->problem->text().contains("absent.pem");
+      dialog->tlsCertificate->clear();
+      QTest::keyClicks(dialog->tlsCertificate, QString::fromStdString(tls.certificate.string()));
+      dialog->tlsVerifyPeer->setChecked(false);
+      sawWarning = dialog->tlsWarning->isVisibleTo(dialog);
+      dialog->tlsVerifyPeer->setChecked(true);
+      QVERIFY(!dialog->tlsWarning->isVisibleTo(dialog));
+      QTest::keyClick(dialog, Qt::Key_Return);
+    });
+    w.openSettings();
+    QVERIFY(sawProblem);
+    QVERIFY(sawWarning);
+    const auto saved = client::loadClientConfig(config.source);
+    QVERIFY(saved.network.tls.enabled);
+    QCOMPARE(saved.network.tls.certificate, tls.certificate);
+    QCOMPARE(saved.network.tls.privateKey, tls.privateKey);
+    QCOMPARE(saved.network.tls.trustedCertificates, tls.trustedCertificates);
+    QVERIFY(saved.network.tls.verifyPeer);
+    QTRY_VERIFY_WITH_TIMEOUT(!echo.isEmpty() && echo.last().at(0).toBool(), kTimeout);
   }
 
   // Reading: window/level by dragging, presets, wheel navigation, autoplay, zoom.

@@ -26,11 +26,30 @@ client::NetworkOptions optionsFrom(const std::map<std::string, std::string>& env
   o.movePort = static_cast<std::uint16_t>(std::stoi(env.at("CLIENT_PORT")));
   o.connectTimeoutSeconds = 3;
   o.dimseTimeoutSeconds = 30;
+  if (const auto tls = env.find("ORTHANC_TLS"); tls != env.end() && tls->second == "1") {
+    const fs::path pki = env.at("TLS_PKI");
+    o.tls.enabled = true;
+    o.tls.certificate = pki / "client.pem";
+    o.tls.privateKey = pki / "client.key";
+    o.tls.trustedCertificates = {pki / "ca.pem"};
+  }
   return o;
+}
+
+fs::path pkiDir() {
+  const fs::path pki = fs::path(IODEEP_FIXTURES_DIR) / "pki";
+  if (!fs::exists(pki / "ca.pem")) throw std::runtime_error("no test PKI in " + pki.string() + " (the pki fixture)");
+  return pki;
 }
 
 PrivateOrthanc::PrivateOrthanc() {
   script("start");
+  env_ = readEnv(dir_ / "orthanc" / "env");
+}
+
+PrivateOrthanc::PrivateOrthanc(const OrthancTls& tls) {
+  script("start", "--tls '" + tls.pki.string() + "' --server-cert " + tls.serverCertificate +
+                      (tls.plainModalities ? " --plain-modalities" : ""));
   env_ = readEnv(dir_ / "orthanc" / "env");
 }
 
@@ -52,10 +71,11 @@ client::NetworkOptions PrivateOrthanc::options() const {
   return optionsFrom(env_);
 }
 
-void PrivateOrthanc::script(const std::string& command) {
+void PrivateOrthanc::script(const std::string& command, const std::string& arguments) {
   const fs::path source = IODEEP_SOURCE_DIR;
   const std::string cmd = "bash '" + (source / "scripts/orthanc.sh").string() + "' " + command + " '" +
-                          (dir_ / "orthanc").string() + "' >'" + (dir_ / (command + ".log")).string() + "' 2>&1";
+                          (dir_ / "orthanc").string() + "' " + arguments + " >'" +
+                          (dir_ / (command + ".log")).string() + "' 2>&1";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("orthanc.sh " + command + " failed: see " + cmd);
 }
 

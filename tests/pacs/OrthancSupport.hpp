@@ -14,13 +14,25 @@ namespace iodeep::test {
 /// KEY=VALUE lines of an env file written by scripts/orthanc.sh. Throws when there are none.
 std::map<std::string, std::string> readEnv(const std::filesystem::path& file);
 
-/// Our network options for the Orthanc an env file describes.
+/// Our network options for the Orthanc an env file describes (with DICOM TLS, when it speaks
+/// only that: our certificate PKI/client.pem, trusting PKI/ca.pem).
 client::NetworkOptions optionsFrom(const std::map<std::string, std::string>& env);
+
+/// The test PKI (tests/fixtures/make_pki.sh, the CTest fixture "pki").
+std::filesystem::path pkiDir();
+
+/// A DICOM TLS Orthanc (scripts/orthanc.sh start --tls).
+struct OrthancTls {
+  std::filesystem::path pki{pkiDir()};
+  std::string serverCertificate{"server"};  ///< PKI/<name>.pem and .key: "rogue-server" is untrusted
+  bool plainModalities{false};              ///< it reaches our C-MOVE destination without TLS
+};
 
 /// An Orthanc of the test's own, stopped (by PID) when the object goes.
 class PrivateOrthanc {
  public:
   PrivateOrthanc();
+  explicit PrivateOrthanc(const OrthancTls& tls);
   ~PrivateOrthanc();
   PrivateOrthanc(const PrivateOrthanc&) = delete;
   PrivateOrthanc& operator=(const PrivateOrthanc&) = delete;
@@ -29,7 +41,7 @@ class PrivateOrthanc {
   [[nodiscard]] client::NetworkOptions options() const;
 
  private:
-  void script(const std::string& command);
+  void script(const std::string& command, const std::string& arguments = {});
   TempDir tmp_;
   std::filesystem::path dir_{tmp_.path()};
   std::map<std::string, std::string> env_;

@@ -28,6 +28,12 @@ std::filesystem::path xdg(const char* variable, const char* fallback) {
   return p.empty() ? home() / fallback : p;
 }
 
+// The passphrase of an encrypted TLS key comes from the environment, never from the file.
+std::string passphrase() {
+  const char* v = std::getenv("IODEEP_TLS_KEY_PASSPHRASE");
+  return v != nullptr ? std::string(v) : std::string();
+}
+
 ClientConfig defaults() {
   ClientConfig c;
   c.cacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "models";
@@ -35,6 +41,40 @@ ClientConfig defaults() {
   c.imageCacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "images";
   c.auditLog = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "audit.log";
   return c;
+}
+
+// The "tls" object (docs/pacs-workflow.md): the same rules as the top level, keys under /tls/.
+template <typename Fail>
+TlsOptions parseTls(const nlohmann::json& j, const Fail& fail) {
+  if (!j.is_object()) throw fail("tls", "'tls' must be an object");
+  static const std::set<std::string> known = {"enabled", "certificate", "private_key", "trusted_certificates",
+                                              "verify_peer"};
+  for (const auto& [key, value] : j.items()) {
+    if (known.count(key) == 0) throw fail("tls/" + key, "unknown key 'tls." + key + "'");
+  }
+  const auto boolean = [&](const char* key) {
+    if (!j.at(key).is_boolean())
+      throw fail(std::string("tls/") + key, std::string("'tls.") + key + "' must be true or false");
+    return j.at(key).get<bool>();
+  };
+  const auto path = [&](const nlohmann::json& v, const std::string& pointer) -> std::filesystem::path {
+    if (!v.is_string() || v.get<std::string>().empty()) throw fail(pointer, "'" + pointer + "' must be a file path");
+    return v.get<std::string>();
+  };
+  TlsOptions t;
+  if (j.contains("enabled")) t.enabled = boolean("enabled");
+  if (j.contains("certificate")) t.certificate = path(j.at("certificate"), "tls/certificate");
+  if (j.contains("private_key")) t.privateKey = path(j.at("private_key"), "tls/private_key");
+  if (j.contains("trusted_certificates")) {
+    const auto& list = j.at("trusted_certificates");
+    if (!list.is_array())
+      throw fail("tls/trusted_certificates", "'tls.trusted_certificates' must be an array of paths");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      t.trustedCertificates.push_back(path(list[i], "tls/trusted_certificates/" + std::to_string(i)));
+    }
+  }
+  if (j.contains("verify_peer")) t.verifyPeer = boolean("verify_peer");
+  return t;
 }
 
 }  // namespace
@@ -65,6 +105,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "require_signed_networks",
                                               "trusted_signers",
                                               "audit_log",
+                                              "tls",
                                               "comment"};
   for (const auto& [key, value] : j.items()) {
     if (known.count(key) == 0) throw fail(key, "unknown key '" + key + "'");
@@ -130,6 +171,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
       throw fail("trusted_signers", "'require_signed_networks' needs 'trusted_signers' (the signer or CA certificates to trust)");
     }
     if (j.contains("audit_log")) c.auditLog = str("audit_log");
+    if (j.contains("tls")) c.network.tls = parseTls(j.at("tls"), fail);
   } catch (Error& e) {
     e.inFile(source);
     throw;
@@ -144,10 +186,16 @@ ClientConfig loadClientConfig(const std::filesystem::path& path) {
   if (file.empty()) {
     const auto standard = xdg("XDG_CONFIG_HOME", ".config") / "iodeep" / "client.json";
     std::error_code ec;
-    if (!std::filesystem::exists(standard, ec)) return defaults();
+    if (!std::filesystem::exists(standard, ec)) {
+      auto c = defaults();
+      c.network.tls.privateKeyPassphrase = passphrase();
+      return c;
+    }
     file = standard;
   }
-  return parseClientConfig(iod::readTextFile(file), file.string());
+  auto c = parseClientConfig(iod::readTextFile(file), file.string());
+  c.network.tls.privateKeyPassphrase = passphrase();
+  return c;
 }
 
 std::string toJson(const ClientConfig& config, const std::string& comment) {
@@ -174,6 +222,17 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
   j["trusted_signers"] = nlohmann::ordered_json::array();
   for (const auto& p : config.trust.anchors.certificates) j["trusted_signers"].push_back(p.string());
   j["audit_log"] = config.auditLog.string();
+  const auto& t = n.tls;
+  if (t.enabled || !t.certificate.empty() || !t.privateKey.empty() || !t.trustedCertificates.empty() || !t.verifyPeer) {
+    nlohmann::ordered_json tls;
+    tls["enabled"] = t.enabled;
+    if (!t.certificate.empty()) tls["certificate"] = t.certificate.string();
+    if (!t.privateKey.empty()) tls["private_key"] = t.privateKey.string();
+    tls["trusted_certificates"] = nlohmann::ordered_json::array();
+    for (const auto& p : t.trustedCertificates) tls["trusted_certificates"].push_back(p.string());
+    tls["verify_peer"] = t.verifyPeer;
+    j["tls"] = std::move(tls);  // (never the key's passphrase)
+  }
   return j.dump(2) + "\n";
 }
 

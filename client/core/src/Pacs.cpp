@@ -3,6 +3,7 @@
 #include "iodeep/client/Pacs.hpp"
 
 #include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmnet/cond.h>
 #include <dcmtk/dcmnet/dcmlayer.h>
 #include <dcmtk/dcmnet/dcmtrans.h>
 #include <dcmtk/dcmnet/diutil.h>
@@ -11,7 +12,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,10 +19,12 @@
 #include <atomic>
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <thread>
 
+#include "DicomTls.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
@@ -126,24 +128,19 @@ DicomRecord toRecord(DcmDataset& ds) {
 // A plain TCP connection that acknowledges at once what it reads. DCMTK-based peers (Orthanc,
 // dcmqrscp) write a PDU in two parts with Nagle's algorithm on, so the second part waits for our
 // ACK, which Linux delays by up to 40 ms: once per DIMSE exchange. TCP_QUICKACK turns the delay
-// off; Linux resets it after some reads, so it is set again after each one.
+// off; Linux resets it after some reads, so it is set again after each one. (The TLS connections,
+// DicomTls.cpp, do the same.)
 class QuickAckConnection : public DcmTCPConnection {
  public:
-  explicit QuickAckConnection(DcmNativeSocketType socket) : DcmTCPConnection(socket) { quickAck(); }
+  explicit QuickAckConnection(DcmNativeSocketType socket) : DcmTCPConnection(socket) { detail::quickAck(socket); }
   ssize_t read(void* buf, size_t nbyte) override {
     const ssize_t n = DcmTCPConnection::read(buf, nbyte);
-    quickAck();
+    detail::quickAck(getSocket());
     return n;
-  }
-
- private:
-  void quickAck() {
-    int one = 1;
-    (void)::setsockopt(getSocket(), IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
   }
 };
 
-// Hands out QuickAckConnections. Never a secure layer: DICOM TLS is not offered (yet).
+// Hands out QuickAckConnections: the transport without DICOM TLS.
 class QuickAckLayer : public DcmTransportLayer {
  public:
   DcmTransportConnection* createConnection(DcmNativeSocketType socket, OFBool /*useSecureLayer*/) override {
@@ -156,12 +153,35 @@ DcmTransportLayer& quickAckLayer() {
   return layer;
 }
 
+// A TLS failure in one line with what the user can do about it.
+std::string tlsHint(const std::string& reason) {
+  const auto has = [&](std::string_view what) { return reason.find(what) != std::string::npos; };
+  if (has("certificate verify failed")) {
+    if (has("mismatch")) return "; the peer's certificate is not for this host";
+    return "; the peer's certificate is not issued by a trusted certificate (--tls-trusted)";
+  }
+  if (has("alert unknown ca") || has("alert bad certificate") || has("alert certificate") ||
+      has("alert access denied")) {
+    return "; the peer does not accept our certificate";
+  }
+  if (has("after the TLS handshake")) {
+    // TLS 1.3: the server checks our certificate after our side of the handshake has ended
+    return "; does the peer accept our certificate (issued by a CA it trusts, valid now)?";
+  }
+  if (has("no shared cipher") || has("alert handshake failure") || has("protocol version") ||
+      has("unsupported protocol") || has("no protocols available") || has("insufficient security")) {
+    return "; no TLS version or cipher suite in common (we offer TLS 1.2+ with the BCP 195 suites)";
+  }
+  return "; does the peer speak DICOM TLS on this port?";
+}
+
 // ---- the association -----------------------------------------------------------------------------
 
 // One association with the PACS. Released by release(), aborted by the destructor otherwise.
 class Association : public DcmSCU {
  public:
-  Association(const NetworkOptions& o, std::string peer) : peer_(std::move(peer)) {
+  Association(const NetworkOptions& o, detail::TlsContext* tls, std::string peer)
+      : peer_(std::move(peer)), tls_(tls != nullptr), layer_(tls != nullptr ? &tls->requestor() : &quickAckLayer()) {
     setAETitle(o.callingAeTitle.c_str());
     setPeerAETitle(o.pacs.aeTitle.c_str());
     setPeerHostName(o.pacs.host.c_str());
@@ -189,9 +209,12 @@ class Association : public DcmSCU {
 
   void open() {
     iod::dcmtk::check(initNetwork(), ErrorCode::NetworkError, "cannot initialise the network", where());
-    iod::dcmtk::check(useSecureConnection(&quickAckLayer()), ErrorCode::Internal, "transport layer", where());
+    // the layer's connections are plain TCP or TLS (useSecureConnection only installs it)
+    iod::dcmtk::check(useSecureConnection(layer_), ErrorCode::Internal, "transport layer", where());
+    detail::clearThreadTlsFailure();
     const OFCondition cond = negotiateAssociation();
     if (cond.good()) return;
+    throwIfTlsFailed();
     const std::string text = cond.text();
     if (cond == DUL_ASSOCIATIONREJECTED) {
       throw Error(ErrorCode::AssociationRejected, "association rejected (" + text + "); is our AE title known?",
@@ -201,9 +224,27 @@ class Association : public DcmSCU {
       throw Error(ErrorCode::AssociationRejected, "the peer accepted none of the services we proposed", where());
     }
     if (cond == DUL_PEERABORTEDASSOCIATION || cond == DUL_PEERREQUESTEDRELEASE) {
-      throw Error(ErrorCode::AssociationRejected, "the peer aborted the association (" + text + ")", where());
+      // a TLS-only peer (Orthanc with DicomTlsEnabled) aborts a plain association at once
+      throw Error(ErrorCode::AssociationRejected,
+                  "the peer aborted the association (" + text + ")" +
+                      (tls_ ? std::string() : "; does it require DICOM TLS (--tls)?"),
+                  where());
+    }
+    if (!tls_ && (cond == DUL_ILLEGALPDU || cond == DUL_ILLEGALPDULENGTH || cond == DUL_UNEXPECTEDPDU ||
+                  cond.code() == DULC_UNRECOGNIZEDPDUTYPE)) {
+      // what came back is no DICOM PDU: a TLS server answers a plain request with a TLS alert
+      throw Error(ErrorCode::AssociationRejected,
+                  "no association (" + text + "); does the peer require DICOM TLS (--tls)?", where());
     }
     throw Error(ErrorCode::PacsUnreachable, "cannot connect (" + text + ")", where());
+  }
+
+  // Throws TlsFailure when a handshake or TLS read of this association failed.
+  void throwIfTlsFailed() const {
+    if (!tls_) return;
+    const std::string reason = detail::threadTlsFailure();
+    if (reason.empty()) return;
+    throw Error(ErrorCode::TlsFailure, "TLS: " + reason + tlsHint(reason), where());
   }
 
   // The accepted context for @p abstractSyntax; AssociationRejected when there is none.
@@ -221,6 +262,7 @@ class Association : public DcmSCU {
   // Throws NetworkError for a failed exchange (timeout, connection lost).
   void checkExchange(const OFCondition& cond, const std::string& what) const {
     if (cond.good()) return;
+    throwIfTlsFailed();
     // Orthanc accepts the association of a calling AE title it does not know and aborts it at the
     // first request that needs a known peer (C-MOVE, C-STORE)
     const bool aborted = cond == DUL_PEERABORTEDASSOCIATION;
@@ -306,13 +348,16 @@ class Association : public DcmSCU {
 
  private:
   std::string peer_;
+  bool tls_;
+  DcmTransportLayer* layer_;
 };
 
 // ---- our storage SCP for C-MOVE ----------------------------------------------------------------
 
 class MoveDestination : public DcmStorageSCP {
  public:
-  MoveDestination(const NetworkOptions& o, const std::filesystem::path& dir, const std::vector<std::string>& classes) {
+  MoveDestination(const NetworkOptions& o, detail::TlsContext* tls, const std::filesystem::path& dir,
+                  const std::vector<std::string>& classes) {
     const std::string ae = o.moveAeTitle.empty() ? o.callingAeTitle : o.moveAeTitle;
     setAETitle(ae.c_str());
     setPort(o.movePort);
@@ -324,7 +369,9 @@ class MoveDestination : public DcmStorageSCP {
     setACSETimeout(o.connectTimeoutSeconds);
     setHostLookupEnabled(OFFalse);
     setDatasetStorageMode(DGM_StoreBitPreserving);  // streamed to disk as received
-    getConfig().setTransportLayer(&quickAckLayer());
+    // with TLS, the PACS's association to us is a TLS one (DcmSCP asks the layer for a secure
+    // connection whenever one is set)
+    getConfig().setTransportLayer(tls != nullptr ? &tls->acceptor() : &quickAckLayer());
     setDirectoryGenerationMode(DGM_NoSubdirectory);
     setFilenameGenerationMode(FGM_UniqueFromNewUID);
     setFilenameExtension(".part");
@@ -367,9 +414,9 @@ void nudge(std::uint16_t port) {
 // Runs the storage SCP in a thread for the lifetime of the object.
 class ListeningScp {
  public:
-  ListeningScp(const NetworkOptions& o, const std::filesystem::path& dir, const std::vector<std::string>& classes,
-               const std::string& peer)
-      : scp_(o, dir, classes), port_(o.movePort), inputCorrection_(dcmEnableAutomaticInputDataCorrection.get()) {
+  ListeningScp(const NetworkOptions& o, detail::TlsContext* tls, const std::filesystem::path& dir,
+               const std::vector<std::string>& classes, const std::string& peer)
+      : scp_(o, tls, dir, classes), port_(o.movePort), inputCorrection_(dcmEnableAutomaticInputDataCorrection.get()) {
     OFCondition cond = EC_Normal;
     {
       // openListenPort switches dcmdata's automatic input correction off for the whole process;
@@ -485,6 +532,38 @@ void NetworkOptions::validate() const {
   if (connectTimeoutSeconds == 0 || dimseTimeoutSeconds == 0) {
     throw Error(ErrorCode::InvalidArgument, "timeouts must be at least 1 second");
   }
+  if (!tls.enabled) return;
+  if (tls.certificate.empty() || tls.privateKey.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "DICOM TLS needs our certificate and private key (--tls-certificate, --tls-key)");
+  }
+  if (tls.verifyPeer && tls.trustedCertificates.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "DICOM TLS needs the certificates that verify the peer (--tls-trusted), or --tls-no-verify-peer");
+  }
+  const auto readable = [](const std::filesystem::path& p, const char* what) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(p, ec)) {
+      std::filesystem::directory_iterator it(p, ec);
+      if (!ec) return;
+    } else if (std::ifstream(p).good()) {
+      return;
+    }
+    throw Error(ErrorCode::FileNotFound, std::string(what) + " cannot be read", ErrorContext{.file = p.string()});
+  };
+  readable(tls.certificate, "our TLS certificate");
+  readable(tls.privateKey, "our TLS private key");
+  for (const auto& t : tls.trustedCertificates) readable(t, "trusted certificates");
+}
+
+std::vector<std::string> NetworkOptions::warnings() const {
+  std::vector<std::string> w;
+  if (tls.enabled && !tls.verifyPeer) {
+    w.emplace_back(
+        "DICOM TLS without peer verification: any peer that answers is accepted (encrypted, but it may be an "
+        "impostor)");
+  }
+  return w;
 }
 
 std::string DicomRecord::get(Tag tag) const {
@@ -505,6 +584,7 @@ bool DicomRecord::has(Tag tag) const {
 
 Pacs::Pacs(NetworkOptions options) : options_(std::move(options)) {
   options_.validate();
+  if (options_.tls.enabled) tls_ = std::make_shared<detail::TlsContext>(options_);
   // Debian's DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set in the environment; with
   // it on, every PDU written in two parts waits for a delayed ACK (about 40 ms per request on
   // loopback, bench/README.md). Set once, before any association, unless the user chose.
@@ -513,7 +593,7 @@ Pacs::Pacs(NetworkOptions options) : options_(std::move(options)) {
 }
 
 void Pacs::echo() const {
-  Association a(options_, options_.pacs.toString());
+  Association a(options_, tls_.get(), options_.pacs.toString());
   a.propose(UID_VerificationSOPClass, requestSyntaxes());
   a.open();
   const auto id = a.context(UID_VerificationSOPClass, "C-ECHO");
@@ -555,7 +635,7 @@ std::size_t Pacs::find(const Query& query, const std::function<bool(const DicomR
 
 void Pacs::findEach(const std::vector<Query>& queries,
                     const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const {
-  Association a(options_, options_.pacs.toString());
+  Association a(options_, tls_.get(), options_.pacs.toString());
   a.propose(UID_FINDStudyRootQueryRetrieveInformationModel, requestSyntaxes());
   a.open();
   const auto id = a.context(UID_FINDStudyRootQueryRetrieveInformationModel, "C-FIND (Study Root)");
@@ -583,7 +663,7 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
       move ? UID_MOVEStudyRootQueryRetrieveInformationModel : UID_GETStudyRootQueryRetrieveInformationModel;
   // files arrive beside the target and enter it only when complete
   const iod::TemporaryDirectory incoming(directory, ".receiving-");
-  Association a(options_, options_.pacs.toString());
+  Association a(options_, tls_.get(), options_.pacs.toString());
   a.propose(model, requestSyntaxes());
   if (!move) {
     const auto& classes = sopClassUids.empty() ? defaultStorageClasses() : sopClassUids;
@@ -606,11 +686,16 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   } owner{responses};
 
   RetrieveResult result;
+  std::string scpTlsFailure;  // why the PACS could not connect to our SCP over TLS
   {
     std::unique_lock<std::mutex> moveTurn;
     if (move) moveTurn = std::unique_lock<std::mutex>(moveDestinationMutex());
     std::unique_ptr<ListeningScp> scp;
-    if (move) scp = std::make_unique<ListeningScp>(options_, incoming.path(), sopClassUids, options_.pacs.toString());
+    if (move && tls_) (void)tls_->takeAcceptorFailure();  // only this retrieval's
+    if (move) {
+      scp =
+          std::make_unique<ListeningScp>(options_, tls_.get(), incoming.path(), sopClassUids, options_.pacs.toString());
+    }
     a.open();
     const auto id = a.context(model, move ? "C-MOVE (Study Root)" : "C-GET (Study Root)");
     a.receiveDir = incoming.path();
@@ -618,6 +703,8 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
     const std::string destination = options_.moveAeTitle.empty() ? options_.callingAeTitle : options_.moveAeTitle;
     const OFCondition cond =
         move ? a.sendMOVERequest(id, destination.c_str(), &keys, &responses) : a.sendCGETRequest(id, &keys, &responses);
+    // the PACS has finished its sub-operations: any handshake with our SCP has been tried
+    if (move && tls_) scpTlsFailure = tls_->takeAcceptorFailure();
     a.checkExchange(cond, move ? "C-MOVE" : "C-GET");
     a.release();
   }  // the storage SCP has stopped: every file it received is complete
@@ -639,7 +726,17 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
     throw Error(ErrorCode::Cancelled, what + " cancelled after " + std::to_string(result.files.size()) + " instance(s)",
                 where);
   }
+  const auto throwIfScpTlsFailed = [&] {
+    if (scpTlsFailure.empty()) return;
+    throw Error(ErrorCode::TlsFailure,
+                "the PACS could not connect to our move destination (port " + std::to_string(options_.movePort) +
+                    ") over TLS: " + scpTlsFailure +
+                    "; does it reach us with DICOM TLS (Orthanc: \"UseDicomTls\": true in our modality) and a "
+                    "certificate we trust?",
+                where);
+  };
   if (finalStatus != kSuccess && !isWarning(finalStatus)) {
+    throwIfScpTlsFailed();
     throw Error(ErrorCode::DimseFailure,
                 what + " failed (" + std::to_string(result.failed) + " sub-operation(s) failed)" +
                     (move ? "; does the PACS know our AE title, host and port?" : ""),
@@ -647,6 +744,7 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   }
   collect(incoming.path(), directory, result);
   if (result.failed > 0 || result.files.empty()) {
+    throwIfScpTlsFailed();
     throw Error(ErrorCode::DimseFailure,
                 what + ": " + std::to_string(result.files.size()) + " instance(s) received, " +
                     std::to_string(result.failed) + " failed",
@@ -675,7 +773,7 @@ std::vector<StoreOutcome> Pacs::store(const std::vector<std::filesystem::path>& 
   std::vector<StoreOutcome> out;
   if (items.empty()) return out;
 
-  Association a(options_, options_.pacs.toString());
+  Association a(options_, tls_.get(), options_.pacs.toString());
   std::vector<std::pair<std::string, std::string>> proposed;  // (class, syntax) pairs, once each
   for (const auto& it : items) {
     // the file's own syntax, then uncompressed ones, each in a context of its own

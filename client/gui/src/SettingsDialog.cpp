@@ -1,10 +1,13 @@
 #include "SettingsDialog.hpp"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
+#include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -44,6 +47,36 @@ SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* pare
   form->addRow(tr("Move destination port"), movePort);
   form->addRow(tr("Move destination AE title"), moveAe);
   form->addRow(tr("Reviewer name"), reviewer);
+
+  const auto& t = n.tls;
+  tls = new QGroupBox(tr("DICOM TLS (every association, and the PACS's C-MOVE to us)"));
+  tls->setCheckable(true);
+  tls->setChecked(t.enabled);
+  tlsCertificate = new QLineEdit(QString::fromStdString(t.certificate.string()));
+  tlsCertificate->setPlaceholderText(tr("our certificate, PEM"));
+  tlsKey = new QLineEdit(QString::fromStdString(t.privateKey.string()));
+  tlsKey->setPlaceholderText(tr("its private key, PEM"));
+  QStringList trusted;
+  for (const auto& p : t.trustedCertificates) trusted << QString::fromStdString(p.string());
+  tlsTrusted = new QPlainTextEdit(trusted.join('\n'));
+  tlsTrusted->setPlaceholderText(tr("CA certificates that verify the PACS: PEM files or directories, one per line"));
+  tlsTrusted->setMaximumHeight(tlsTrusted->fontMetrics().lineSpacing() * 4);
+  tlsVerifyPeer = new QCheckBox(tr("Verify the PACS's certificate and host name"));
+  tlsVerifyPeer->setChecked(t.verifyPeer);
+  tlsWarning =
+      new QLabel(tr("Without verification anyone on the network can pretend to be the PACS: the "
+                    "connection is encrypted, but not to whom."));
+  tlsWarning->setStyleSheet("color: #c00000");
+  tlsWarning->setWordWrap(true);
+  tlsWarning->setVisible(!t.verifyPeer);
+  connect(tlsVerifyPeer, &QCheckBox::toggled, tlsWarning, [this](bool on) { tlsWarning->setVisible(!on); });
+  auto* tlsForm = new QFormLayout(tls);
+  tlsForm->addRow(tr("Our certificate"), tlsCertificate);
+  tlsForm->addRow(tr("Our private key"), tlsKey);
+  tlsForm->addRow(tr("Trusted certificates"), tlsTrusted);
+  tlsForm->addRow(tlsVerifyPeer);
+  tlsForm->addRow(tlsWarning);
+
   problem = new QLabel;
   problem->setStyleSheet("color: #c00000");
   problem->setWordWrap(true);
@@ -52,6 +85,7 @@ SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* pare
   connect(buttons, &QDialogButtonBox::rejected, this, &SettingsDialog::reject);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(form);
+  layout->addWidget(tls);
   layout->addWidget(problem);
   layout->addWidget(new QLabel(tr("Saved to %1").arg(QString::fromStdString(client::configSavePath(config).string()))));
   layout->addWidget(buttons);
@@ -68,7 +102,19 @@ client::ClientConfig SettingsDialog::config() const {
   n.movePort = static_cast<std::uint16_t>(movePort->value());
   n.moveAeTitle = moveAe->text().trimmed().toStdString();
   c.reviewer = reviewer->text().trimmed().toStdString();
+  auto& t = n.tls;
+  t.enabled = tls->isChecked();
+  t.certificate = tlsCertificate->text().trimmed().toStdString();
+  t.privateKey = tlsKey->text().trimmed().toStdString();
+  t.trustedCertificates.clear();
+  for (const auto& line : tlsTrusted->toPlainText().split('\n', Qt::SkipEmptyParts)) {
+    if (!line.trimmed().isEmpty()) t.trustedCertificates.emplace_back(line.trimmed().toStdString());
+  }
+  t.verifyPeer = tlsVerifyPeer->isChecked();
   n.validate();
+  // with TLS, our certificate, key and the trusted certificates are read now (a wrong passphrase, a
+  // key of another certificate): refused here rather than at the first association
+  if (t.enabled) (void)client::Pacs(n);
   // the same rules as the configuration file
   (void)client::parseClientConfig(client::toJson(c), "the settings");
   return c;

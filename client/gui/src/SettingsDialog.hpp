@@ -6,8 +6,11 @@
 
 #include "iodeep/client/ClientConfig.hpp"
 
+class QCheckBox;
 class QComboBox;
+class QGroupBox;
 class QLineEdit;
+class QPlainTextEdit;
 class QSpinBox;
 class QLabel;
 
@@ -30,7 +33,14 @@ class SettingsDialog : public QDialog {
   QSpinBox* movePort{nullptr};
   QLineEdit* moveAe{nullptr};
   QLineEdit* reviewer{nullptr};
-  QLabel* problem{nullptr};  ///< why Save was refused
+  // DICOM TLS (docs/security.md): the group's check box turns it on
+  QGroupBox* tls{nullptr};
+  QLineEdit* tlsCertificate{nullptr};
+  QLineEdit* tlsKey{nullptr};
+  QPlainTextEdit* tlsTrusted{nullptr};  ///< one file or directory per line
+  QCheckBox* tlsVerifyPeer{nullptr};
+  QLabel* tlsWarning{nullptr};  ///< shown while the peer is not verified
+  QLabel* problem{nullptr};     ///< why Save was refused
 
  private:
   void accept() override;

@@ -32,14 +32,15 @@ struct ClientConfig {
 /// $XDG_CONFIG_HOME/iodeep/client.json (~/.config/...), else the defaults. Directories default
 /// to $XDG_CACHE_HOME/iodeep/models and $XDG_DATA_HOME/iodeep/outbox. Unknown keys, wrong types
 /// and invalid values are refused: Error(InvalidArgument, InvalidJson, FileNotFound) naming the
-/// file and key.
+/// file and key. The passphrase of an encrypted TLS key comes from $IODEEP_TLS_KEY_PASSPHRASE.
 [[nodiscard]] ClientConfig loadClientConfig(const std::filesystem::path& path = {});
 
 /// Parses configuration JSON text; @p source names it in errors.
 [[nodiscard]] ClientConfig parseClientConfig(const std::string& json, const std::string& source);
 
 /// The configuration as JSON text in the documented format (every key; parseClientConfig reads
-/// it back to the same values). @p comment, when not empty, is kept under "comment".
+/// it back to the same values; "tls" when TLS is on or configured, never the key's passphrase). @p comment, when not
+/// empty, is kept under "comment".
 [[nodiscard]] std::string toJson(const ClientConfig& config, const std::string& comment = {});
 
 /// Writes toJson(@p config) to @p path atomically (the viewer's settings dialog). Throws

@@ -4,11 +4,13 @@
 /// storage SCP or C-GET, and C-STORE. Plain types only; DCMTK stays in client/core/src.
 /// Every call opens its own association (released, or aborted on error, when the call returns),
 /// checks the DCMTK condition and the DIMSE status separately, and throws iodeep::Error with the
-/// peer as context: PacsUnreachable, AssociationRejected, DimseFailure, NetworkError.
+/// peer as context: PacsUnreachable, AssociationRejected, DimseFailure, NetworkError, and
+/// TlsFailure when DICOM TLS is on (docs/security.md, "DICOM TLS").
 
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,6 +35,24 @@ enum class RetrieveMode {
   Get,   ///< C-GET on the same association (no listening port)
 };
 
+/// DICOM TLS (docs/security.md, "DICOM TLS"). When enabled, every association the client opens
+/// and the PACS's C-MOVE association to our storage SCP run over TLS 1.2 or newer with DCMTK's
+/// Non-downgrading BCP 195 profile; both sides present a certificate.
+struct TlsOptions {
+  bool enabled{false};
+  std::filesystem::path certificate;  ///< our certificate, PEM (intermediate certificates may follow it)
+  std::filesystem::path privateKey;   ///< its private key, PEM
+  /// The passphrase of an encrypted private key (the configuration file never holds it: the
+  /// environment variable IODEEP_TLS_KEY_PASSPHRASE does). Empty: the key is not encrypted.
+  std::string privateKeyPassphrase;
+  /// PEM files, or directories of them (*.pem, *.crt, *.cer), of the certificates that may
+  /// issue (or be) the peer's certificate.
+  std::vector<std::filesystem::path> trustedCertificates;
+  /// Verify the peer's certificate against trustedCertificates and, as a client, that it names
+  /// the PACS's host. Turning it off leaves the connection open to impersonation (warnings()).
+  bool verifyPeer{true};
+};
+
 /// How to talk to the PACS (flags or the client configuration file, docs/pacs-workflow.md).
 struct NetworkOptions {
   Peer pacs;
@@ -43,9 +63,15 @@ struct NetworkOptions {
   std::uint32_t connectTimeoutSeconds{5};
   std::uint32_t dimseTimeoutSeconds{60};  ///< longest wait for one DIMSE message
   std::uint32_t maxPdu{131072};
+  TlsOptions tls;
 
-  /// Throws Error(InvalidArgument) when something required is missing or out of range.
+  /// Throws Error(InvalidArgument) when something required is missing or out of range, and
+  /// Error(FileNotFound) (the file as context) when TLS is on and a certificate, key or trusted
+  /// certificate file or directory cannot be read.
   void validate() const;
+  /// What a user should be told about these options although they are valid (TLS without peer
+  /// verification); one line each.
+  [[nodiscard]] std::vector<std::string> warnings() const;
 };
 
 /// A DICOM tag as (group << 16) | element.
@@ -131,10 +157,17 @@ struct StoreOutcome {
   bool warning{false};
 };
 
-/// The PACS as the client sees it. Copyable value holding the options; each call is one
-/// association.
+namespace detail {
+class TlsContext;  // the DICOM TLS transport layers (client/core/src/DicomTls.hpp)
+}
+
+/// The PACS as the client sees it. Copyable value holding the options (copies share the TLS
+/// context: certificates are read once); each call is one association.
 class Pacs {
  public:
+  /// Validates @p options; with TLS on, reads our certificate, key and the trusted certificates
+  /// (Error(TlsFailure) naming the file when one cannot be used: a wrong passphrase, a key that
+  /// does not match the certificate, a file that holds no certificate).
   explicit Pacs(NetworkOptions options);
 
   [[nodiscard]] const NetworkOptions& options() const noexcept { return options_; }
@@ -171,6 +204,7 @@ class Pacs {
 
  private:
   NetworkOptions options_;
+  std::shared_ptr<detail::TlsContext> tls_;  ///< null without TLS
 };
 
 }  // namespace iodeep::client

@@ -1,0 +1,53 @@
+#pragma once
+// DICOM TLS for client/core (docs/security.md, "DICOM TLS"): DCMTK's dcmtls transport layers,
+// built once per Pacs from NetworkOptions::tls, for the associations we open (requestor) and for
+// our C-MOVE storage SCP (acceptor). Private to client/core: DCMTK and OpenSSL stay here.
+
+#include <dcmtk/dcmnet/dcmlayer.h>
+
+#include <memory>
+#include <string>
+
+#include "iodeep/client/Pacs.hpp"
+
+namespace iodeep::client::detail {
+
+/// Sets TCP_QUICKACK on @p socket: Linux would otherwise delay the ACK of what we just read by up
+/// to 40 ms, and DCMTK-based peers wait for it before the second half of each PDU.
+void quickAck(DcmNativeSocketType socket);
+
+/// Why the last TLS handshake (or TLS read) of an association this thread opened failed, as one
+/// line (OpenSSL's reason, the certificate verification error when there is one); empty when
+/// none did since clearThreadTlsFailure().
+[[nodiscard]] std::string threadTlsFailure();
+void clearThreadTlsFailure();
+
+class TlsLayer;
+
+/// The transport layers of one Pacs. Shared by its copies and by the threads that use them
+/// (OpenSSL contexts are safe to share once set up); outlives every association built on it.
+class TlsContext {
+ public:
+  /// Reads our certificate and key and the trusted certificates. Throws Error(TlsFailure) with
+  /// the file as context when one cannot be used.
+  explicit TlsContext(const NetworkOptions& options);
+  ~TlsContext();
+  TlsContext(const TlsContext&) = delete;
+  TlsContext& operator=(const TlsContext&) = delete;
+  TlsContext(TlsContext&&) = delete;
+  TlsContext& operator=(TlsContext&&) = delete;
+
+  /// For the associations we open (TLS client).
+  [[nodiscard]] DcmTransportLayer& requestor();
+  /// For our C-MOVE storage SCP (TLS server). Error(Internal) when the options retrieve by C-GET.
+  [[nodiscard]] DcmTransportLayer& acceptor();
+  /// Why the last handshake of a peer connecting to our storage SCP failed (then forgotten);
+  /// empty when none did.
+  [[nodiscard]] std::string takeAcceptorFailure();
+
+ private:
+  std::unique_ptr<TlsLayer> requestor_;
+  std::unique_ptr<TlsLayer> acceptor_;
+};
+
+}  // namespace iodeep::client::detail
