@@ -225,8 +225,8 @@ IodeepModel buildModel(PackInput input) {
   return m;
 }
 
-void writeIodeep(const IodeepModel& m, const std::filesystem::path& path,
-                 const std::optional<SigningCredentials>& signing) {
+std::optional<SignatureInfo> writeIodeep(const IodeepModel& m, const std::filesystem::path& path,
+                                         const std::optional<SigningCredentials>& signing) {
   dcmtk::registerPrivateDictionary();
   if (const auto problems = uidProblems(m); !problems.empty()) {
     throw Error(ErrorCode::MalformedIodeep, problems.front(), ErrorContext{.file = path.string()});
@@ -296,12 +296,15 @@ void writeIodeep(const IodeepModel& m, const std::filesystem::path& path,
   insertPayload(ds, m.weights);
 
   AtomicFile out(path);
-  if (signer)
-    (void)signer->sign(ds, EXS_LittleEndianExplicit, ErrorContext{.file = path.string(), .uid = m.sopInstanceUid});
+  std::optional<SignatureInfo> signature;
+  if (signer) {
+    signature = signer->sign(ds, EXS_LittleEndianExplicit, ErrorContext{.file = path.string(), .uid = m.sopInstanceUid});
+  }
   const OFCondition cond = file.saveFile(OFFilename(out.temporaryPath().c_str()), EXS_LittleEndianExplicit,
                                          EET_ExplicitLength, EGL_recalcGL, EPD_withoutPadding, 0, 0, EWM_fileformat);
   dcmtk::check(cond, ErrorCode::OutputError, "cannot write", ErrorContext{.file = path.string()});
   out.commit();
+  return signature;
 }
 
 ObjectKind probeObject(const std::filesystem::path& path) {

@@ -720,7 +720,7 @@ TrustDecision evaluateTrust(const SignatureReport& report, const TrustAnchors& a
   TrustDecision d;
   if (report.signatures.empty()) {
     d.code = ErrorCode::UnsignedObject;
-    d.reason = "not signed";
+    d.reason = "not signed: there is no signature to trust";
     return d;
   }
   for (std::size_t i = 0; i < report.signatures.size(); ++i) {

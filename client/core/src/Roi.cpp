@@ -10,6 +10,7 @@
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Signature.hpp"
 #include "iodeep/iod/Uid.hpp"
 
 namespace iodeep::client {
@@ -233,7 +234,8 @@ ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, con
 }
 
 StoreReport storeReview(const ClientConfig& config, std::span<const PredictResult> predictions,
-                        const ReviewDecision& decision, bool storeRejected) {
+                        const ReviewDecision& decision, bool storeRejected,
+                        const std::optional<iod::SigningCredentials>& signing) {
   StoreReport r;
   if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
   if (decision.reviewer.empty()) {
@@ -249,7 +251,7 @@ StoreReport storeReview(const ClientConfig& config, std::span<const PredictResul
       storeRejected && decision.approved.size() < total ? outbox.pathFor(iod::makeRandomUid()) : fs::path();
   ReviewFiles files;
   if (!approvedPath.empty() || !rejectedPath.empty()) {
-    files = writeReview(predictions, decision, approvedPath, rejectedPath);
+    files = writeReview(predictions, decision, approvedPath, rejectedPath, signing);
   }
   r.rtstructMs = ms(t, Clock::now());
   if (files.approved) {
@@ -257,6 +259,9 @@ StoreReport storeReview(const ClientConfig& config, std::span<const PredictResul
   }
   if (files.rejected) {
     r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
+  }
+  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+    if (*set) (*set)->signedBy = files.signedBy;
   }
   // read back: the PACS returns each stored set by C-FIND under the slices' study
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
@@ -280,6 +285,8 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   if (options.approve != "none" && reviewer.empty()) {
     throw Error(ErrorCode::InvalidArgument, "approving needs the reviewer's name (--reviewer or 'reviewer')");
   }
+  // a key that cannot sign the approval is found before anything is retrieved
+  if (options.signing) iod::checkSigningCredentials(*options.signing);
   const Pacs pacs(config.network);
   ModelCache cache(config.cacheDir, config.cacheMaxBytes);
   const Outbox outbox(config.outboxDir);
@@ -321,7 +328,8 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
 
   // review: approved (and rejected) sets go to the outbox, then to the PACS
   if (!r.approved.empty() || options.storeRejected) {
-    auto stored = storeReview(config, r.predictions, ReviewDecision{r.approved, reviewer}, options.storeRejected);
+    auto stored = storeReview(config, r.predictions, ReviewDecision{r.approved, reviewer}, options.storeRejected,
+                              options.signing);
     r.approvedSet = std::move(stored.approvedSet);
     r.rejectedSet = std::move(stored.rejectedSet);
     r.timings.rtstructMs = stored.rtstructMs;
@@ -402,7 +410,7 @@ std::string RoiResult::toText() const {
     if (!*set) continue;
     const auto& s = **set;
     o << "stored:    " << s.approvalStatus << " RT Structure Set " << s.sopInstanceUid << " (" << s.rois << " ROI(s), "
-      << s.contours << " contour(s)): ";
+      << s.contours << " contour(s)" << (s.signedBy.empty() ? "" : ", signed by " + s.signedBy) << "): ";
     if (s.stored) {
       o << "stored on the PACS" << (s.foundOnPacs ? ", found again by C-FIND" : ", NOT found again by C-FIND");
     } else {
@@ -449,7 +457,8 @@ std::string RoiResult::toJson() const {
               {"stored", s.stored},
               {"foundOnPacs", s.foundOnPacs},
               {"outboxFile", s.outboxFile.string()},
-              {"storeError", s.storeError}};
+              {"storeError", s.storeError},
+              {"signedBy", s.signedBy}};
   }
   const auto& t = timings;
   j["timingsMs"] = {{"locate", t.locateMs},       {"sliceRetrieve", t.sliceRetrieveMs},
