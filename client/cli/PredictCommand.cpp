@@ -108,7 +108,8 @@ int predictCommand(const std::vector<std::string>& args) {
   const auto signing = signingFlags.resolve();
   if (signing) {
     if (rtstructPath.empty() && rejectedPath.empty()) {
-      std::cerr << "iodeep predict: --sign-key signs the structure sets: use it with --rtstruct or --rejected-rtstruct\n";
+      std::cerr
+          << "iodeep predict: --sign-key signs the structure sets: use it with --rtstruct or --rejected-rtstruct\n";
       return kExitUsage;
     }
     iod::checkSigningCredentials(*signing);  // before the network runs

@@ -42,14 +42,14 @@ int signCommand(const std::vector<std::string>& args) {
       "The file keeps its transfer syntax and earlier signatures (which must verify); the output is written\n"
       "atomically. Exit code 4 when the key or certificate cannot sign (SigningFailed), 3 when a file is\n"
       "missing. See docs/security.md.\n\nOptions");
-  desc.add_options()                                                                                  //
-      ("help,h", "show this help")                                                                    //
-      ("key,k", po::value(&key), "the signer's private key (PEM)")                                    //
-      ("certificate,c", po::value(&certificate), "the signer's X.509 certificate (PEM)")              //
+  desc.add_options()                                                                                    //
+      ("help,h", "show this help")                                                                      //
+      ("key,k", po::value(&key), "the signer's private key (PEM)")                                      //
+      ("certificate,c", po::value(&certificate), "the signer's X.509 certificate (PEM)")                //
       ("passphrase-file", po::value(&passphraseFile), "file whose first line is the key's passphrase")  //
-      ("output,o", po::value(&output), "the signed file (written atomically)")                        //
-      ("in-place", "replace FILE with the signed file (atomically)")                                  //
-      ("json", "print the signature added as JSON")                                                   //
+      ("output,o", po::value(&output), "the signed file (written atomically)")                          //
+      ("in-place", "replace FILE with the signed file (atomically)")                                    //
+      ("json", "print the signature added as JSON")                                                     //
       ("file", po::value(&file), "the DICOM file to sign");
   po::positional_options_description pos;
   pos.add("file", 1);
@@ -66,8 +66,8 @@ int signCommand(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   const auto credentials = client::signingCredentials(key, certificate, passphraseFile);
-  const auto r = client::signObject(file, inPlace ? std::filesystem::path(file) : std::filesystem::path(output),
-                                    credentials);
+  const auto r =
+      client::signObject(file, inPlace ? std::filesystem::path(file) : std::filesystem::path(output), credentials);
   std::cout << (vm.count("json") != 0 ? r.toJson() : r.toText());
   return kExitOk;
 }

@@ -298,7 +298,8 @@ std::optional<SignatureInfo> writeIodeep(const IodeepModel& m, const std::filesy
   AtomicFile out(path);
   std::optional<SignatureInfo> signature;
   if (signer) {
-    signature = signer->sign(ds, EXS_LittleEndianExplicit, ErrorContext{.file = path.string(), .uid = m.sopInstanceUid});
+    signature =
+        signer->sign(ds, EXS_LittleEndianExplicit, ErrorContext{.file = path.string(), .uid = m.sopInstanceUid});
   }
   const OFCondition cond = file.saveFile(OFFilename(out.temporaryPath().c_str()), EXS_LittleEndianExplicit,
                                          EET_ExplicitLength, EGL_recalcGL, EPD_withoutPadding, 0, 0, EWM_fileformat);

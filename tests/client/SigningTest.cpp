@@ -33,8 +33,7 @@ iod::SigningCredentials reviewer() {
 }
 
 const client::PredictResult& brainPrediction() {
-  static const client::PredictResult p =
-      client::predict({kBrainModel, kSlice, 0, false});
+  static const client::PredictResult p = client::predict({kBrainModel, kSlice, 0, false});
   return p;
 }
 

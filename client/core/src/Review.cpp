@@ -74,8 +74,7 @@ rtstruct::StructureSetInput setOf(std::span<const PredictResult> predictions,
 // signed set ever appears at @p path (an outbox retry sends exactly that file); the unsigned copy
 // is removed whatever happens.
 rtstruct::WrittenStructureSet writeSet(const rtstruct::StructureSetInput& in, const std::filesystem::path& path,
-                                       const std::optional<iod::SigningCredentials>& signing,
-                                       std::string& signedBy) {
+                                       const std::optional<iod::SigningCredentials>& signing, std::string& signedBy) {
   if (!signing) return rtstruct::writeStructureSet(in, path);
   const iod::AtomicFile unsignedCopy(path);  // never committed: its destructor removes it
   auto written = rtstruct::writeStructureSet(in, unsignedCopy.temporaryPath());

@@ -35,9 +35,10 @@ std::string algorithms(const iod::SignatureInfo& s) {
 }
 
 nlohmann::json certificateJson(const iod::CertificateInfo& c) {
-  return {{"subject", c.subject},     {"issuer", c.issuer},   {"serialNumber", c.serialNumber},
-          {"notBefore", c.notBefore}, {"notAfter", c.notAfter}, {"sha256Fingerprint", c.sha256Fingerprint},
-          {"keyType", c.keyType},     {"pem", c.pem}};
+  return {{"subject", c.subject},           {"issuer", c.issuer},
+          {"serialNumber", c.serialNumber}, {"notBefore", c.notBefore},
+          {"notAfter", c.notAfter},         {"sha256Fingerprint", c.sha256Fingerprint},
+          {"keyType", c.keyType},           {"pem", c.pem}};
 }
 
 nlohmann::json signatureJson(const iod::SignatureInfo& s) {

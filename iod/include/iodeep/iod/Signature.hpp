@@ -98,7 +98,8 @@ void checkSigningCredentials(const SigningCredentials& credentials);
 /// certificate file that does not exist, Error(SigningFailed) for a key or certificate that
 /// cannot be read, do not belong together, a certificate that is not valid now or not for
 /// signing, an attribute no signature can cover (VR UN), or an earlier signature in the file
-/// that does not verify; Error(OutputError). Nothing is written when it throws.
+/// that does not verify; Error(SignatureInvalid) for a signature sequence that is not a
+/// sequence; Error(OutputError). Nothing is written when it throws.
 SignatureInfo signFile(const std::filesystem::path& input, const std::filesystem::path& output,
                        const SigningCredentials& credentials);
 

@@ -44,8 +44,8 @@ struct PackResult {
   std::string weightsSource;  ///< what the weights file was, e.g. "torch.save state dict"
   std::size_t tensorCount{0};
   std::int64_t parameterCount{0};
-  bool samplesPerPixelDefaulted{false};  ///< SamplesPerPixel chosen from the network, not given
-  std::string channelAdaptation;         ///< what pre-processing does with such slices, or empty
+  bool samplesPerPixelDefaulted{false};         ///< SamplesPerPixel chosen from the network, not given
+  std::string channelAdaptation;                ///< what pre-processing does with such slices, or empty
   std::optional<iod::SignatureInfo> signature;  ///< the signature added, when PackOptions::signing
 };
 
