@@ -227,7 +227,7 @@ std::optional<ParsedTime> parseDicomDateTime(std::string_view dt) {
     if (offset.size() != 5 || !allDigits(offset.substr(1))) return std::nullopt;
     const int minutes = number(offset.substr(1, 2)) * 60 + number(offset.substr(3, 2));
     // local = UTC + offset
-    p.utc -= static_cast<std::time_t>((offset[0] == '-' ? -minutes : minutes) * 60);
+    p.utc -= static_cast<std::time_t>(offset[0] == '-' ? -minutes : minutes) * 60;
     p.hasOffset = true;
   }
   return p;
@@ -512,7 +512,7 @@ std::string untrustedBecause(const SignatureInfo& s, X509_STORE* store, std::tim
     return "signed at " + formatUtc(*signedAt) + ", after the certificate expired (" + formatUtc(*notAfter) + ")";
   }
   // a few minutes of clock difference between machines are not a forged date
-  constexpr std::time_t kClockSlack = 5 * 60;
+  constexpr std::time_t kClockSlack = std::time_t{5} * 60;
   if (*signedAt > now + kClockSlack) return "dated " + formatUtc(*signedAt) + ", later than now";
   if (!allowsSigning(cert.get())) {
     return "the certificate's key usage does not allow signing (neither digitalSignature nor nonRepudiation)";
