@@ -717,6 +717,8 @@ TrustDecision evaluateTrust(const SignatureReport& report, const TrustAnchors& a
     }
     now = *parsed;
   }
+  // read first: an anchor file that cannot be read is an error whatever the object holds
+  const StorePtr store = loadAnchors(anchors);
   TrustDecision d;
   if (report.signatures.empty()) {
     d.code = ErrorCode::UnsignedObject;
@@ -742,7 +744,6 @@ TrustDecision evaluateTrust(const SignatureReport& report, const TrustAnchors& a
     d.reason = "signed by " + whoSigned(s) + ", not trusted: no signature covers the whole object: " + s.problem;
     return d;
   }
-  const StorePtr store = loadAnchors(anchors);
   std::string firstReason;
   for (const SignatureInfo* s : whole) {
     std::string anchor;

@@ -446,6 +446,8 @@ TEST(Signature, UnsignedObjectIsNotTrusted) {
   EXPECT_FALSE(trust.trusted);
   EXPECT_EQ(trust.code, ErrorCode::UnsignedObject);
   EXPECT_EQ(trust.reason.rfind("not signed", 0), 0U) << trust.reason;
+  // the anchors are read whatever the object holds: a wrong path is not hidden by "not signed"
+  EXPECT_EQ(codeOf([&] { (void)iod::evaluateTrust(report, trusting({dir / "absent.pem"})); }), ErrorCode::FileNotFound);
 }
 
 TEST(Signature, AnchorsThatCannotBeReadAreErrors) {
