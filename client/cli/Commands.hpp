@@ -7,10 +7,13 @@
 #include <vector>
 
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Signature.hpp"
 
 namespace iodeep::cli {
 
 int packCommand(const std::vector<std::string>& args);
+/// `sign`: adds a signature to any DICOM file.
+int signCommand(const std::vector<std::string>& args);
 int inspectCommand(const std::vector<std::string>& args);
 int archCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
@@ -27,6 +30,20 @@ int pacsCommand(const std::string& command, const std::vector<std::string>& args
 std::optional<boost::program_options::variables_map> parseOptions(
     const std::vector<std::string>& args, const boost::program_options::options_description& desc,
     const boost::program_options::positional_options_description* positional = nullptr);
+
+/// The signing flags of the commands that write what a signer vouches for (pack, predict, roi):
+/// --sign-key, --sign-certificate, --sign-passphrase-file.
+struct SigningFlags {
+  std::string key, certificate, passphraseFile;
+
+  void add(boost::program_options::options_description& desc);
+  /// The credentials, or nothing when no flag was given. Throws Error(InvalidArgument) when only
+  /// some are given, Error(FileNotFound) for a passphrase file that cannot be read.
+  [[nodiscard]] std::optional<iod::SigningCredentials> resolve() const;
+};
+
+/// The trust anchors of --trusted (repeatable), or nothing when none was given.
+[[nodiscard]] std::optional<iod::TrustAnchors> trustAnchors(const std::vector<std::string>& trusted);
 
 // Exit codes: iodeep::kExit* in iodeep/iod/Error.hpp (docs/cli.md).
 

@@ -17,6 +17,7 @@ int packCommand(const std::vector<std::string>& args) {
   std::string output;
   unsigned samples = 0;
   std::string photometric;
+  SigningFlags signing;
   po::options_description desc(
       "usage: iodeep pack --architecture arch.json --weights W --name NAME --modality MR --body-part HEAD -o "
       "model.dcm\n"
@@ -45,6 +46,7 @@ int packCommand(const std::vector<std::string>& args) {
       ("weights-uri", po::value(&o.weightsUri), "optional URI of the weights (DnnWeights, as in the paper)")  //
       ("study-uid", po::value(&o.studyUid), "put the object in this study (default: a new study UID)")        //
       ("output,o", po::value(&output), "output .dcm (written atomically)");
+  signing.add(desc);
   const auto parsed = parseOptions(args, desc);
   if (!parsed) return kExitOk;
   const auto& vm = *parsed;
@@ -61,6 +63,7 @@ int packCommand(const std::vector<std::string>& args) {
     o.samplesPerPixel = static_cast<std::uint16_t>(samples);
   }
   if (vm.count("photometric") != 0) o.photometric = photometric;
+  o.signing = signing.resolve();
 
   const client::PackResult r = client::pack(o);
   std::cout << "wrote " << output << "\n"
@@ -73,6 +76,10 @@ int packCommand(const std::vector<std::string>& args) {
             << "  channels " << (r.channelAdaptation.empty() ? "as is" : r.channelAdaptation) << "\n"
             << "  weights " << r.weightsSource << ": " << r.tensorCount << " tensors, " << r.parameterCount
             << " values, " << r.model.weights.size() << " bytes, SHA-256 " << r.model.weightsSha256 << "\n";
+  if (r.signature) {
+    std::cout << "  signed by " << r.signature->signer.subject << " at " << r.signature->signingDateTime << " ("
+              << r.signature->signatureAlgorithm << ", MAC " << r.signature->macAlgorithm << ", every attribute)\n";
+  }
   return kExitOk;
 }
 

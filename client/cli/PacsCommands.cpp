@@ -214,9 +214,10 @@ int roi(const std::vector<std::string>& args) {
   NetworkFlags f;
   client::RoiOptions o;
   bool allowTorchScript = false;
+  SigningFlags signing;
   auto d = described(
       "usage: iodeep roi --pacs AET@host:port --instance UID [--instance UID ...] [--approve all|none|1,3]\n"
-      "                  --reviewer NAME [--rejected]\n\n"
+      "                  --reviewer NAME [--rejected] [--sign-key KEY.pem --sign-certificate CERT.pem]\n\n"
       "AI ROI end to end: retrieves the slice(s), selects the network on the PACS, retrieves it once into the\n"
       "model cache (or reuses it), predicts, stores the approved proposals as one RT Structure Set for the\n"
       "slices (through the outbox: nothing approved is lost) and checks that the PACS holds it. Exit code 7\n"
@@ -229,9 +230,11 @@ int roi(const std::vector<std::string>& args) {
       "rejected", po::bool_switch(&o.storeRejected), "also store the rejected proposals (ApprovalStatus REJECTED)")(
       "allow-torchscript", po::bool_switch(&allowTorchScript),
       "run a TorchScript network (overrides the configuration)");
+  signing.add(d);
   if (!parseOptions(args, d)) return kExitOk;
   auto c = f.resolve();
   if (allowTorchScript) c.allowTorchScript = true;
+  o.signing = signing.resolve();
   const auto r = client::runRoi(c, o);
   std::cout << (f.json ? r.toJson() : r.toText());
   if (r.exitCode() == kExitPacs) {

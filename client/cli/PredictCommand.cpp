@@ -24,9 +24,15 @@ client::RunPolicy localPolicy(const std::string& configPath) {
   return policy;
 }
 
+// "wrote PATH" and, for a signed set, who signed it.
+std::string signedNote(const client::ReviewFiles& files) {
+  return files.signedBy.empty() ? std::string() : ", signed by " + files.signedBy;
+}
+
 int predictSeriesCommand(const std::string& model, const std::string& directory, bool allowTorchScript,
-                         const client::RunPolicy& policy, const std::string& json, const std::string& rtstructPath, const std::string& rejectedPath,
-                         const std::string& approve, const std::string& reviewer) {
+                         const client::RunPolicy& policy, const std::string& json, const std::string& rtstructPath,
+                         const std::string& rejectedPath, const std::string& approve, const std::string& reviewer,
+                         const std::optional<iod::SigningCredentials>& signing) {
   std::error_code ec;
   if (!std::filesystem::is_directory(directory, ec)) {
     throw Error(ErrorCode::FileNotFound, "not a directory", ErrorContext{.file = directory});
@@ -54,13 +60,14 @@ int predictSeriesCommand(const std::string& model, const std::string& directory,
   }
   if (!rtstructPath.empty() || !rejectedPath.empty()) {
     const client::ReviewDecision decision{client::parseSelection(approve, r.proposals()), reviewer};
-    const auto written =
-        client::writeReview(std::span<const client::PredictResult>(r.slices), decision, rtstructPath, rejectedPath);
+    const auto written = client::writeReview(std::span<const client::PredictResult>(r.slices), decision, rtstructPath,
+                                             rejectedPath, signing);
     if (written.approved) {
       std::cout << "wrote " << rtstructPath << ": " << written.approved->rois << " ROI(s), "
-                << written.approved->contours << " contour(s) on the series, reviewer " << reviewer << "\n";
+                << written.approved->contours << " contour(s) on the series, reviewer " << reviewer
+                << signedNote(written) << "\n";
     }
-    if (written.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)\n";
+    if (written.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)" << signedNote(written) << "\n";
   }
   return kExitOk;
 }
@@ -79,6 +86,7 @@ int predictCommand(const std::vector<std::string>& args) {
   std::string reviewer;
   std::string series;
   std::string configPath;
+  SigningFlags signingFlags;
   po::options_description desc(
       "usage: iodeep predict --model model.dcm --image slice.dcm [--frame N] [--json out.json] [--png overlay.png]\n"
       "       iodeep predict --model model.dcm --series DIR [--json out.json] [--rtstruct ... --approve ...]\n\n"
@@ -99,6 +107,7 @@ int predictCommand(const std::vector<std::string>& args) {
       "rejected-rtstruct", po::value(&rejectedPath), "write the other proposals as an RT Structure Set (REJECTED)")(
       "config", po::value(&configPath),
       "client configuration file: its trust policy (require_signed_networks) and audit log apply");
+  signingFlags.add(desc);
   const auto parsed = parseOptions(args, desc);
   if (!parsed) return kExitOk;
   const auto& vm = *parsed;
@@ -110,13 +119,22 @@ int predictCommand(const std::vector<std::string>& args) {
     std::cerr << "iodeep predict: --rtstruct/--rejected-rtstruct need --approve and --reviewer\n";
     return kExitUsage;
   }
+  const auto signing = signingFlags.resolve();
+  if (signing) {
+    if (rtstructPath.empty() && rejectedPath.empty()) {
+      std::cerr
+          << "iodeep predict: --sign-key signs the structure sets: use it with --rtstruct or --rejected-rtstruct\n";
+      return kExitUsage;
+    }
+    iod::checkSigningCredentials(*signing);  // before the network runs
+  }
   if (!series.empty()) {
     if (!png.empty()) {
       std::cerr << "iodeep predict: --png draws one slice: use it with --image\n";
       return kExitUsage;
     }
-    return predictSeriesCommand(model, series, vm.count("allow-torchscript") != 0, localPolicy(configPath), json, rtstructPath, rejectedPath,
-                                approve, reviewer);
+    return predictSeriesCommand(model, series, vm.count("allow-torchscript") != 0, localPolicy(configPath), json,
+                                rtstructPath, rejectedPath, approve, reviewer, signing);
   }
   o.model = model;
   o.image = image;
@@ -130,12 +148,12 @@ int predictCommand(const std::vector<std::string>& args) {
   }
   if (!rtstructPath.empty() || !rejectedPath.empty()) {
     const client::ReviewDecision decision{client::parseSelection(approve, r.proposals.size()), reviewer};
-    const auto files = client::writeReview(r, decision, rtstructPath, rejectedPath);
+    const auto files = client::writeReview(r, decision, rtstructPath, rejectedPath, signing);
     if (files.approved) {
       std::cout << "wrote " << rtstructPath << ": " << decision.approved.size() << " approved ROI(s), "
-                << files.approved->contours << " contour(s), reviewer " << reviewer << "\n";
+                << files.approved->contours << " contour(s), reviewer " << reviewer << signedNote(files) << "\n";
     }
-    if (files.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)\n";
+    if (files.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)" << signedNote(files) << "\n";
   }
   if (!png.empty()) {
     client::writeOverlayPng(r.slice, r.proposals, png);

@@ -15,11 +15,16 @@ int rtstructCommand(const std::vector<std::string>& args) {
     return args.empty() ? kExitUsage : (args[0] == "--help" || args[0] == "-h" ? kExitOk : kExitUsage);
   }
   std::string file;
+  std::vector<std::string> trusted;
   po::options_description desc(
-      "usage: iodeep rtstruct show FILE [--json]\n\n"
-      "Lists an RT Structure Set's ROIs, their contours per image, the approval status, the reviewer and\n"
-      "the network that proposed them.\n\nOptions");
-  desc.add_options()("help,h", "show this help")("json", "print JSON")("file", po::value(&file), "RT Structure Set");
+      "usage: iodeep rtstruct show FILE [--json] [--trusted CERT.pem ...]\n\n"
+      "Lists an RT Structure Set's ROIs, their contours per image, the approval status, the reviewer, the\n"
+      "network that proposed them, and who signed it (every signature verified). Exit code 4 when a signature\n"
+      "does not verify or leaves attributes unsigned, and (with --trusted) when the set is not trusted.\n\nOptions");
+  desc.add_options()("help,h", "show this help")("json", "print JSON")(
+      "trusted", po::value(&trusted)->composing(),
+      "trusted certificates (PEM file or directory; repeatable): also decide whether the set is trusted")(
+      "file", po::value(&file), "RT Structure Set");
   po::positional_options_description pos;
   pos.add("file", 1);
   const std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -29,8 +34,14 @@ int rtstructCommand(const std::vector<std::string>& args) {
     std::cerr << "iodeep rtstruct show: no file given\n";
     return kExitUsage;
   }
-  const auto report = client::showStructureSet(file);
+  const auto report = client::showStructureSet(file, trustAnchors(trusted));
   std::cout << (parsed->count("json") != 0 ? report.toJson() : report.toText());
+  if (!report.ok()) {
+    const auto problems = report.signatures.problems();
+    std::cerr << "iodeep rtstruct show: error [" << toString(problems.front().code) << "]: " << file << ": "
+              << problems.front().message << "\n";
+    return kExitContent;
+  }
   return kExitOk;
 }
 

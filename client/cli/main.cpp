@@ -18,7 +18,8 @@ constexpr std::string_view kUsage = R"(usage: iodeep <command> [options]
 
 Commands:
   pack       turn an architecture JSON and trained weights into an IODeep .dcm
-  inspect    show and verify an IODeep (or legacy) file
+  inspect    show and verify an IODeep (or legacy) file, its signatures included
+  sign       add a DICOM digital signature to a file (IODeep object, RT Structure Set, ...)
   arch       check an architecture JSON (shape table), or write random weights that fit it
   predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay, RT Structure Sets)
   rtstruct   show an RT Structure Set; list those on the PACS for a series
@@ -67,6 +68,7 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
   try {
     if (command == "pack") return packCommand(rest);
     if (command == "inspect") return inspectCommand(rest);
+    if (command == "sign") return signCommand(rest);
     if (command == "arch") return archCommand(rest);
     if (command == "predict") return predictCommand(rest);
     if (command == "rtstruct") return rtstructCommand(rest);

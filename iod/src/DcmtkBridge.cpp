@@ -80,7 +80,10 @@ std::optional<std::uint64_t> valueOffsetInFile(const DcmElement& element) {
   return static_cast<std::uint64_t>(offset);
 }
 
-std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, std::uint32_t maxReadLength) {
+namespace {
+
+std::unique_ptr<DcmFileFormat> load(const std::filesystem::path& path, std::uint32_t maxReadLength,
+                                    const DcmTagKey& stopAt) {
   registerPrivateDictionary();
   const ErrorContext where{.file = path.string()};
   std::error_code ec;
@@ -95,7 +98,8 @@ std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, std::
     // another thread's network code did to the flag (globalsMutex)
     const std::shared_lock lock(globalsMutex());
     dcmEnableAutomaticInputDataCorrection.set(OFTrue);
-    cond = file->loadFile(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, maxReadLength, ERM_autoDetect);
+    cond = file->loadFileUntilTag(OFFilename(path.c_str()), EXS_Unknown, EGL_noChange, maxReadLength, ERM_autoDetect,
+                                  stopAt);
   }
   const bool meta = hasMetaInformation(*file);
   DcmDataset* ds = file->getDataset();
@@ -115,6 +119,17 @@ std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, std::
                 where);
   }
   return file;
+}
+
+}  // namespace
+
+std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path, std::uint32_t maxReadLength) {
+  return load(path, maxReadLength, DCM_UndefinedTagKey);
+}
+
+std::unique_ptr<DcmFileFormat> loadFileUntil(const std::filesystem::path& path, const DcmTagKey& stopAt,
+                                             std::uint32_t maxReadLength) {
+  return load(path, maxReadLength, stopAt);
 }
 
 bool hasMetaInformation(DcmFileFormat& file) {

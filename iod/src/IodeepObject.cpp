@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "SignatureSupport.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DateTime.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
@@ -224,11 +225,15 @@ IodeepModel buildModel(PackInput input) {
   return m;
 }
 
-void writeIodeep(const IodeepModel& m, const std::filesystem::path& path) {
+std::optional<SignatureInfo> writeIodeep(const IodeepModel& m, const std::filesystem::path& path,
+                                         const std::optional<SigningCredentials>& signing) {
   dcmtk::registerPrivateDictionary();
   if (const auto problems = uidProblems(m); !problems.empty()) {
     throw Error(ErrorCode::MalformedIodeep, problems.front(), ErrorContext{.file = path.string()});
   }
+  // credentials are read and checked before anything is built
+  std::optional<detail::Signer> signer;
+  if (signing) signer.emplace(*signing);
   DcmFileFormat file;
   DcmDataset& ds = *file.getDataset();
   Writer w(ds);
@@ -291,10 +296,16 @@ void writeIodeep(const IodeepModel& m, const std::filesystem::path& path) {
   insertPayload(ds, m.weights);
 
   AtomicFile out(path);
+  std::optional<SignatureInfo> signature;
+  if (signer) {
+    signature =
+        signer->sign(ds, EXS_LittleEndianExplicit, ErrorContext{.file = path.string(), .uid = m.sopInstanceUid});
+  }
   const OFCondition cond = file.saveFile(OFFilename(out.temporaryPath().c_str()), EXS_LittleEndianExplicit,
                                          EET_ExplicitLength, EGL_recalcGL, EPD_withoutPadding, 0, 0, EWM_fileformat);
   dcmtk::check(cond, ErrorCode::OutputError, "cannot write", ErrorContext{.file = path.string()});
   out.commit();
+  return signature;
 }
 
 ObjectKind probeObject(const std::filesystem::path& path) {

@@ -164,9 +164,13 @@ check "rtstruct show: network" "$work/show1.json" "'$BRAIN_DNN' in d['proposedBy
 check "rtstruct show: referenced image" "$work/show1.json" \
   "[r['name'] for r in d['rois']] == ['Brain'] and set(d['rois'][0]['contoursPerImage']) == {'$S22'}"
 
-# --- several slices, one structure set ------------------------------------------------------------------------
-run 0 "roi on 3 slices" "$work/roi3.json" -- "$IODEEP" roi "${P[@]}" --instance "$S21" --instance "$S22" \
-  --instance "$S23" --approve all --reviewer 'Doe^Jane' --json
+# --- several slices, one structure set, signed by the reviewer (a self-signed EC certificate) ---------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/reviewer.key" \
+  -subj "/CN=Workflow Reviewer" -days 2 -out "$work/reviewer.pem" 2>/dev/null && ok || bad "openssl: no reviewer certificate"
+run 0 "roi on 3 slices, signed" "$work/roi3.json" -- "$IODEEP" roi "${P[@]}" --instance "$S21" --instance "$S22" \
+  --instance "$S23" --approve all --reviewer 'Doe^Jane' --json \
+  --sign-key "$work/reviewer.key" --sign-certificate "$work/reviewer.pem"
+check "roi 3 slices: signed" "$work/roi3.json" "d['approvedSet']['signedBy'] == 'CN=Workflow Reviewer'"
 check "roi 3 slices: one set, 3 contours" "$work/roi3.json" \
   "len(d['predictions']) == 3 and d['approved'] == [0, 1, 2] and d['approvedSet']['contours'] == 3 and d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs'] and 'rejectedSet' not in d"
 SET3=$(jval "$work/roi3.json" "d['approvedSet']['sopInstanceUid']")
@@ -191,6 +195,12 @@ check "rtstruct list: every set" "$work/list2.json" \
 run 0 "rtstruct show (3 slices)" "$work/show3.json" -- "$IODEEP" rtstruct show "$work/rt2/$SET3.dcm" --json
 check "rtstruct show: the 3 requested images" "$work/show3.json" \
   "set(d['rois'][0]['contoursPerImage']) == {'$S21', '$S22', '$S23'} and d['approvalStatus'] == 'APPROVED'"
+# the signature survives the PACS: stored, found, retrieved, it verifies and covers the whole set
+check "rtstruct show: signed set from the PACS" "$work/show3.json" \
+  "d['signed'] and d['signaturesOk'] and d['signatures'][0]['signer']['subject'] == 'CN=Workflow Reviewer'"
+run 0 "rtstruct show --trusted (the reviewer's certificate)" "$work/show3t.txt" -- "$IODEEP" rtstruct show \
+  "$work/rt2/$SET3.dcm" --trusted "$work/reviewer.pem"
+grep -q "trusted: the chain leads to CN=Workflow Reviewer" "$work/show3t.txt" && ok || bad "signed set not trusted: $(cat "$work/show3t.txt")"
 dciodvfy_clean "$work/rt2/$REJ4.dcm" "retrieved REJECTED structure set"
 run 0 "rtstruct show (rejected)" "$work/showr.json" -- "$IODEEP" rtstruct show "$work/rt2/$REJ4.dcm" --json
 check "rtstruct show: rejected" "$work/showr.json" \

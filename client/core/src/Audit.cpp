@@ -52,6 +52,7 @@ nlohmann::json toJson(const AuditEvent& e) {
   put("reviewer", e.reviewer);
   put("structureSetUid", e.structureSetUid);
   put("approvalStatus", e.approvalStatus);
+  put("structureSetSigner", e.structureSetSigner);
   put("dnnUid", e.dnnUid);
   put("dnnName", e.dnnName);
   put("dnnVersion", e.dnnVersion);
@@ -74,6 +75,7 @@ AuditEvent fromJson(const nlohmann::json& j) {
   e.reviewer = j.value("reviewer", "");
   e.structureSetUid = j.value("structureSetUid", "");
   e.approvalStatus = j.value("approvalStatus", "");
+  e.structureSetSigner = j.value("structureSetSigner", "");
   e.dnnUid = j.value("dnnUid", "");
   e.dnnName = j.value("dnnName", "");
   e.dnnVersion = j.value("dnnVersion", "");
@@ -153,6 +155,7 @@ std::string auditReport(const std::vector<AuditEvent>& events, bool json) {
     if (!e.approvalStatus.empty()) o << " " << e.approvalStatus;
     if (!e.structureSetUid.empty()) o << " " << e.structureSetUid;
     if (!e.reviewer.empty()) o << " by " << e.reviewer;
+    if (!e.structureSetSigner.empty()) o << " (signed by " << e.structureSetSigner << ")";
     if (!e.dnnName.empty() || !e.dnnUid.empty()) {
       o << "; network " << e.dnnName << (e.dnnVersion.empty() ? "" : " " + e.dnnVersion) << " (" << e.dnnUid << ")";
     }

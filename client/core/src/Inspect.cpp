@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "SignatureJson.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Legacy.hpp"
 #include "iodeep/iod/Sha256.hpp"
@@ -37,9 +38,25 @@ bool InspectReport::ok() const noexcept {
   return true;
 }
 
-InspectReport inspect(const std::filesystem::path& path) {
+namespace {
+
+// The signature problems as error findings, before the others: they say whether the object can
+// be relied on at all.
+void addSignatureFindings(InspectReport& r) {
+  std::vector<iod::Finding> found;
+  for (auto& p : r.signatures.problems()) {
+    found.push_back({iod::Finding::Severity::Error, p.code, std::move(p.message)});
+  }
+  r.findings.insert(r.findings.begin(), found.begin(), found.end());
+}
+
+}  // namespace
+
+InspectReport inspect(const std::filesystem::path& path, const std::optional<iod::TrustAnchors>& trust) {
   InspectReport r;
   r.path = path;
+  // the signatures first: a damaged signature sequence is reported as such, not as a cut file
+  r.signatures = checkSignatures(path, trust);
   r.kind = iod::probeObject(path);
   if (r.kind == iod::ObjectKind::Other) {
     throw Error(ErrorCode::NotIodeep,
@@ -73,10 +90,12 @@ InspectReport inspect(const std::filesystem::path& path) {
     } catch (const Error& e) {
       r.findings.push_back({iod::Finding::Severity::Error, e.code(), std::string("(0017,0018): ") + e.what()});
     }
+    addSignatureFindings(r);
     return r;
   }
   r.file = iod::readIodeep(path);
   r.findings = iod::verifyIodeep(*r.file);
+  addSignatureFindings(r);
   const auto error = [&](ErrorCode code, const std::string& msg) {
     r.findings.push_back({iod::Finding::Severity::Error, code, msg});
   };
@@ -174,8 +193,10 @@ std::string InspectReport::toText() const {
     if (!channels.empty()) o << "channels:    " << channels << "\n";
     if (!shapeTable.empty()) o << shapeTable;
   }
+  o << signatures.toText();
   if (findings.empty()) {
-    o << "check:       OK (SHA-256 verified, weights finite, UIDs valid)\n";
+    o << "check:       OK (SHA-256 verified, weights finite, UIDs valid"
+      << (signatures.report.unsignedObject() ? "" : ", signatures verified") << ")\n";
   } else {
     for (const auto& f : findings) o << severityName(f.severity) << ": " << f.message << "\n";
     o << "check:       " << (ok() ? "OK with warnings" : "FAILED") << "\n";
@@ -243,6 +264,10 @@ std::string InspectReport::toJson() const {
     fs.push_back({{"severity", severityName(f.severity)}, {"code", toString(f.code)}, {"message", f.message}});
   }
   j["findings"] = fs;
+  const auto sig = signatureCheckJson(signatures);
+  j["signed"] = sig["signed"];
+  j["signatures"] = sig["signatures"];
+  if (sig.contains("trust")) j["trust"] = sig["trust"];
   // DICOM text from elsewhere may hold bytes that are not UTF-8: replace them, do not fail.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

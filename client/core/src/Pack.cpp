@@ -8,6 +8,7 @@
 #include "iodeep/iod/JsonParse.hpp"
 #include "iodeep/iod/Legacy.hpp"
 #include "iodeep/iod/Safetensors.hpp"
+#include "iodeep/iod/Signature.hpp"
 #include "iodeep/netparser/Architecture.hpp"
 #include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/Prediction.hpp"
@@ -103,6 +104,8 @@ std::string checkChannels(std::uint16_t samples, const netparser::Architecture& 
 
 PackResult pack(const PackOptions& o) {
   if (o.output.empty()) throw Error(ErrorCode::InvalidArgument, "no output file (-o)");
+  // a key that cannot sign is found before the weights are imported and checked
+  if (o.signing) iod::checkSigningCredentials(*o.signing);
   iod::PackInput in;
   PackResult result;
   std::optional<netparser::Architecture> graph;  // set for graph networks: the weights must fit it
@@ -210,7 +213,7 @@ PackResult pack(const PackOptions& o) {
     result.tensorCount = st.tensors().size();
     result.parameterCount = st.parameterCount();
   }
-  iod::writeIodeep(result.model, o.output);
+  result.signature = iod::writeIodeep(result.model, o.output, o.signing);
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <span>
 #include <sstream>
 
+#include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 
 namespace iodeep::client {
@@ -68,15 +69,35 @@ rtstruct::StructureSetInput setOf(std::span<const PredictResult> predictions,
   return in;
 }
 
+// Writes @p in to @p path, signed when @p signing: the set is written under AtomicFile's
+// temporary name beside @p path and signed from there into @p path (atomically), so only a
+// signed set ever appears at @p path (an outbox retry sends exactly that file); the unsigned copy
+// is removed whatever happens.
+rtstruct::WrittenStructureSet writeSet(const rtstruct::StructureSetInput& in, const std::filesystem::path& path,
+                                       const std::optional<iod::SigningCredentials>& signing, std::string& signedBy) {
+  if (!signing) return rtstruct::writeStructureSet(in, path);
+  const iod::AtomicFile unsignedCopy(path);  // never committed: its destructor removes it
+  auto written = rtstruct::writeStructureSet(in, unsignedCopy.temporaryPath());
+  try {
+    signedBy = iod::signFile(unsignedCopy.temporaryPath(), path, *signing).signer.subject;
+  } catch (Error& e) {
+    e.withUid(written.sopInstanceUid);
+    throw;
+  }
+  return written;
+}
+
 }  // namespace
 
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
-                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath) {
-  return writeReview(std::span<const PredictResult>(&prediction, 1), decision, approvedPath, rejectedPath);
+                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath,
+                        const std::optional<iod::SigningCredentials>& signing) {
+  return writeReview(std::span<const PredictResult>(&prediction, 1), decision, approvedPath, rejectedPath, signing);
 }
 
 ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
-                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath) {
+                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath,
+                        const std::optional<iod::SigningCredentials>& signing) {
   if (decision.reviewer.empty())
     throw Error(ErrorCode::InvalidArgument, "approving or rejecting needs the reviewer's name (--reviewer)");
   if (decision.approved.empty() && !approvedPath.empty()) {
@@ -95,14 +116,15 @@ ReviewFiles writeReview(std::span<const PredictResult> predictions, const Review
   for (std::size_t i : decision.approved) {
     if (i >= flat) throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(i + 1) + " does not exist");
   }
+  if (signing) iod::checkSigningCredentials(*signing);
   ReviewFiles files;
   if (!approvedPath.empty()) {
-    files.approved = rtstruct::writeStructureSet(
-        setOf(predictions, approved, rtstruct::ApprovalStatus::Approved, decision.reviewer), approvedPath);
+    files.approved = writeSet(setOf(predictions, approved, rtstruct::ApprovalStatus::Approved, decision.reviewer),
+                              approvedPath, signing, files.signedBy);
   }
   if (!rejectedPath.empty() && !rejected.empty()) {
-    files.rejected = rtstruct::writeStructureSet(
-        setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer), rejectedPath);
+    files.rejected = writeSet(setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer),
+                              rejectedPath, signing, files.signedBy);
   }
   return files;
 }

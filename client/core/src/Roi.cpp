@@ -11,6 +11,7 @@
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Signature.hpp"
 #include "iodeep/iod/Uid.hpp"
 
 namespace iodeep::client {
@@ -82,6 +83,7 @@ void auditStore(const ClientConfig& config, std::span<const PredictResult> predi
   e.signerStatus = first.trust.status;
   for (const auto& p : predictions) e.sliceUids.push_back(p.slice.attributes.sopInstanceUid);
   e.pacs = config.network.pacs.toString();
+  e.structureSetSigner = set.signedBy;
   if (!set.stored) e.detail = "kept in the outbox: " + set.storeError;
   appendAudit(config.auditLog, std::move(e));
 }
@@ -307,7 +309,8 @@ RunPolicy runPolicy(const ClientConfig& config, const NetworkTrust& trust) {
 }
 
 StoreReport storeReview(const ClientConfig& config, std::span<const PredictResult> predictions,
-                        const ReviewDecision& decision, bool storeRejected) {
+                        const ReviewDecision& decision, bool storeRejected,
+                        const std::optional<iod::SigningCredentials>& signing) {
   StoreReport r;
   if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
   if (decision.reviewer.empty()) {
@@ -323,7 +326,7 @@ StoreReport storeReview(const ClientConfig& config, std::span<const PredictResul
       storeRejected && decision.approved.size() < total ? outbox.pathFor(iod::makeRandomUid()) : fs::path();
   ReviewFiles files;
   if (!approvedPath.empty() || !rejectedPath.empty()) {
-    files = writeReview(predictions, decision, approvedPath, rejectedPath);
+    files = writeReview(predictions, decision, approvedPath, rejectedPath, signing);
   }
   r.rtstructMs = ms(t, Clock::now());
   if (files.approved) {
@@ -332,8 +335,10 @@ StoreReport storeReview(const ClientConfig& config, std::span<const PredictResul
   if (files.rejected) {
     r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
   }
-  for (const auto* set : {&r.approvedSet, &r.rejectedSet}) {
-    if (*set) auditStore(config, predictions, decision.reviewer, **set);
+  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+    if (!*set) continue;
+    (*set)->signedBy = files.signedBy;
+    auditStore(config, predictions, decision.reviewer, **set);
   }
   // read back: the PACS returns each stored set by C-FIND under the slices' study
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
@@ -357,6 +362,8 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
   if (options.approve != "none" && reviewer.empty()) {
     throw Error(ErrorCode::InvalidArgument, "approving needs the reviewer's name (--reviewer or 'reviewer')");
   }
+  // a key that cannot sign the approval is found before anything is retrieved
+  if (options.signing) iod::checkSigningCredentials(*options.signing);
   const Pacs pacs(config.network);
   ModelCache cache(config.cacheDir, config.cacheMaxBytes);
   const Outbox outbox(config.outboxDir);
@@ -399,7 +406,8 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
 
   // review: approved (and rejected) sets go to the outbox, then to the PACS
   if (!r.approved.empty() || options.storeRejected) {
-    auto stored = storeReview(config, r.predictions, ReviewDecision{r.approved, reviewer}, options.storeRejected);
+    auto stored = storeReview(config, r.predictions, ReviewDecision{r.approved, reviewer}, options.storeRejected,
+                              options.signing);
     r.approvedSet = std::move(stored.approvedSet);
     r.rejectedSet = std::move(stored.rejectedSet);
     r.timings.rtstructMs = stored.rtstructMs;
@@ -480,7 +488,7 @@ std::string RoiResult::toText() const {
     if (!*set) continue;
     const auto& s = **set;
     o << "stored:    " << s.approvalStatus << " RT Structure Set " << s.sopInstanceUid << " (" << s.rois << " ROI(s), "
-      << s.contours << " contour(s)): ";
+      << s.contours << " contour(s)" << (s.signedBy.empty() ? "" : ", signed by " + s.signedBy) << "): ";
     if (s.stored) {
       o << "stored on the PACS" << (s.foundOnPacs ? ", found again by C-FIND" : ", NOT found again by C-FIND");
     } else {
@@ -527,7 +535,8 @@ std::string RoiResult::toJson() const {
               {"stored", s.stored},
               {"foundOnPacs", s.foundOnPacs},
               {"outboxFile", s.outboxFile.string()},
-              {"storeError", s.storeError}};
+              {"storeError", s.storeError},
+              {"signedBy", s.signedBy}};
   }
   const auto& t = timings;
   j["timingsMs"] = {{"locate", t.locateMs},       {"sliceRetrieve", t.sliceRetrieveMs},

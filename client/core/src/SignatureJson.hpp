@@ -1,7 +1,10 @@
 #pragma once
-// Private to the client core: iod::SignatureReport as JSON (the model cache's index, reports).
+// Private to the client core (names nlohmann-json): signatures as JSON, for the model cache's
+// index (a SignatureReport read back) and for the reports that embed a SignatureCheck (inspect,
+// rtstruct show).
 #include <nlohmann/json.hpp>
 
+#include "iodeep/client/Signing.hpp"
 #include "iodeep/iod/Signature.hpp"
 
 namespace iodeep::client::detail {
@@ -19,20 +22,23 @@ inline iod::CertificateInfo certificateFromJson(const nlohmann::json& j) {
                               j.at("keyType").get<std::string>(),  j.at("pem").get<std::string>()};
 }
 
+inline nlohmann::json toJson(const iod::SignatureInfo& s) {
+  return {{"verified", s.verified},
+          {"coversWholeDataset", s.coversWholeDataset},
+          {"problem", s.problem},
+          {"unsignedAttributes", s.unsignedAttributes},
+          {"macAlgorithm", s.macAlgorithm},
+          {"signatureAlgorithm", s.signatureAlgorithm},
+          {"signingDateTime", s.signingDateTime},
+          {"uid", s.uid},
+          {"macIdNumber", s.macIdNumber},
+          {"profile", s.profile},
+          {"signer", toJson(s.signer)}};
+}
+
 inline nlohmann::json toJson(const iod::SignatureReport& report) {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& s : report.signatures) {
-    list.push_back({{"verified", s.verified},
-                    {"coversWholeDataset", s.coversWholeDataset},
-                    {"problem", s.problem},
-                    {"macAlgorithm", s.macAlgorithm},
-                    {"signatureAlgorithm", s.signatureAlgorithm},
-                    {"signingDateTime", s.signingDateTime},
-                    {"uid", s.uid},
-                    {"macIdNumber", s.macIdNumber},
-                    {"profile", s.profile},
-                    {"signer", toJson(s.signer)}});
-  }
+  for (const auto& s : report.signatures) list.push_back(toJson(s));
   return list;
 }
 
@@ -49,6 +55,7 @@ inline iod::SignatureReport signatureReportFromJson(const nlohmann::json& list) 
     s.uid = j.at("uid").get<std::string>();
     s.macIdNumber = j.at("macIdNumber").get<std::uint16_t>();
     s.profile = j.at("profile").get<std::string>();
+    s.unsignedAttributes = j.at("unsignedAttributes").get<std::vector<std::string>>();
     s.signer = certificateFromJson(j.at("signer"));
     report.signatures.push_back(std::move(s));
   }
@@ -56,3 +63,9 @@ inline iod::SignatureReport signatureReportFromJson(const nlohmann::json& list) 
 }
 
 }  // namespace iodeep::client::detail
+
+namespace iodeep::client {
+
+[[nodiscard]] nlohmann::json signatureCheckJson(const SignatureCheck& check);
+
+}  // namespace iodeep::client

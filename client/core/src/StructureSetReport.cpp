@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "SignatureJson.hpp"
+
 namespace iodeep::client {
 
 namespace {
@@ -17,8 +19,12 @@ std::map<std::string, int> contoursPerImage(const rtstruct::StoredRoi& roi) {
 
 }  // namespace
 
-StructureSetReport showStructureSet(const std::filesystem::path& path) {
-  return {path, rtstruct::readStructureSet(path)};
+StructureSetReport showStructureSet(const std::filesystem::path& path, const std::optional<iod::TrustAnchors>& trust) {
+  StructureSetReport r;
+  r.path = path;
+  r.set = rtstruct::readStructureSet(path);
+  r.signatures = checkSignatures(path, trust);
+  return r;
 }
 
 std::string StructureSetReport::toJson() const {
@@ -40,6 +46,11 @@ std::string StructureSetReport::toJson() const {
                          {"generationDescription", roi.generationDescription},
                          {"contoursPerImage", contoursPerImage(roi)}});
   }
+  const auto sig = signatureCheckJson(signatures);
+  j["signed"] = sig["signed"];
+  j["signaturesOk"] = sig["ok"];
+  j["signatures"] = sig["signatures"];
+  if (sig.contains("trust")) j["trust"] = sig["trust"];
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -53,6 +64,7 @@ std::string StructureSetReport::toText() const {
       << ")\n";
     for (const auto& [uid, n] : contoursPerImage(roi)) o << "    " << n << " contour(s) on " << uid << "\n";
   }
+  o << signatures.toText();
   return o.str();
 }
 

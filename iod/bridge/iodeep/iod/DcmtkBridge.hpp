@@ -42,6 +42,13 @@ void registerDecoders();
 [[nodiscard]] std::unique_ptr<DcmFileFormat> loadFile(const std::filesystem::path& path,
                                                       std::uint32_t maxReadLength = 0xFFFFFFFEU);
 
+/// The same as loadFile, but parsing stops before the first top-level element with tag
+/// @p stopAt (that element and everything after it are not read): tells whether the damage in a
+/// file that loadFile refuses lies at or after @p stopAt (e.g. in the DigitalSignaturesSequence).
+/// Throws what loadFile throws.
+[[nodiscard]] std::unique_ptr<DcmFileFormat> loadFileUntil(const std::filesystem::path& path, const DcmTagKey& stopAt,
+                                                           std::uint32_t maxReadLength = 0xFFFFFFFEU);
+
 /// DCMTK keeps reading options in process-wide flags, and DcmSCP::openListenPort switches one of
 /// them (automatic input correction) off for the whole process. loadFile reads with it on while
 /// holding this mutex shared; code that lets DCMTK change such a flag holds it exclusively and

@@ -12,6 +12,7 @@
 
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Signature.hpp"
 
 namespace iodeep::iod {
 
@@ -109,8 +110,13 @@ struct PackInput {
 [[nodiscard]] std::string normaliseCodeString(std::string_view value, std::string_view what);
 
 /// Writes @p model as a DICOM Part 10 file, Explicit VR Little Endian, atomically (temporary
-/// file in the same directory, then rename). Throws Error(OutputError, MalformedIodeep).
-void writeIodeep(const IodeepModel& model, const std::filesystem::path& path);
+/// file in the same directory, then rename). With @p signing, the object carries one signature
+/// over all of it (Signature.hpp, signFile) before it first appears at @p path: the data set is
+/// signed in memory and written once; returns that signature (nothing when not signing).
+/// Throws Error(OutputError, MalformedIodeep), and Error(FileNotFound, SigningFailed) as
+/// signFile does for the credentials (checked before anything is built).
+std::optional<SignatureInfo> writeIodeep(const IodeepModel& model, const std::filesystem::path& path,
+                                         const std::optional<SigningCredentials>& signing = std::nullopt);
 
 /// A finding while reading or verifying a file: what the error would be (the code), how
 /// serious it is, and a one-line message.

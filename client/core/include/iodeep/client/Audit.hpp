@@ -20,6 +20,7 @@ struct AuditEvent {
   std::string user;  ///< the operating-system user running the client
   std::string reviewer;                                 ///< ReviewerName (stores)
   std::string structureSetUid, approvalStatus;          ///< stores
+  std::string structureSetSigner;                       ///< who signed the structure set (stores), or empty
   std::string dnnUid, dnnName, dnnVersion, modelUid;    ///< the network (its IODeep SOP Instance UID)
   std::string signer, signerFingerprint, signerStatus;  ///< NetworkTrust's signer and status
   std::vector<std::string> sliceUids;                   ///< SOP Instance UIDs of the slices

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "iodeep/client/Signing.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Legacy.hpp"
 #include "iodeep/iod/Safetensors.hpp"
@@ -28,6 +29,11 @@ struct InspectReport {
   /// How slices of the declared SamplesPerPixel feed the network's input channels ("as is",
   /// "grey replicated into 3 channels", ...); a ChannelMismatch finding when they never can.
   std::string channels;
+  /// Every top-level signature, verified, and the trust decision when anchors were given. A
+  /// signature that does not verify or leaves attributes unsigned, and (when asked) an
+  /// untrusted object, are error findings (SignatureInvalid, UntrustedSigner, UnsignedObject),
+  /// listed first; an unsigned object is not an error unless trust was asked.
+  SignatureCheck signatures;
 
   /// True when the file is an IODeep object with no error finding.
   [[nodiscard]] bool ok() const noexcept;
@@ -35,9 +41,13 @@ struct InspectReport {
   [[nodiscard]] std::string toJson() const;
 };
 
-/// Reads and verifies @p path. Content problems are findings; throws iodeep::Error only when the
-/// file cannot be read as DICOM at all (FileNotFound, NotDicom, TruncatedDicom) or is not an
-/// IODeep/legacy object (NotIodeep) or is malformed beyond reporting (MalformedIodeep).
-[[nodiscard]] InspectReport inspect(const std::filesystem::path& path);
+/// Reads and verifies @p path, its signatures included; with @p trust, also decides whether the
+/// object is trusted (iod::evaluateTrust). Content problems are findings; throws iodeep::Error
+/// only when the file cannot be read as DICOM at all (FileNotFound, NotDicom, TruncatedDicom),
+/// its DigitalSignaturesSequence cannot be parsed (SignatureInvalid), it is not an IODeep/legacy
+/// object (NotIodeep), is malformed beyond reporting (MalformedIodeep), or a trust anchor cannot
+/// be read (FileNotFound, SignatureInvalid).
+[[nodiscard]] InspectReport inspect(const std::filesystem::path& path,
+                                    const std::optional<iod::TrustAnchors>& trust = std::nullopt);
 
 }  // namespace iodeep::client

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Signature.hpp"
 
 namespace iodeep::client {
 
@@ -33,6 +34,9 @@ struct PackOptions {
   std::string description;
   std::string weightsUri;
   std::string studyUid;
+  /// Sign the object (iod/Signature.hpp) before it appears at the output path; the credentials
+  /// are checked before anything else is done.
+  std::optional<iod::SigningCredentials> signing;
 };
 
 struct PackResult {
@@ -40,14 +44,16 @@ struct PackResult {
   std::string weightsSource;  ///< what the weights file was, e.g. "torch.save state dict"
   std::size_t tensorCount{0};
   std::int64_t parameterCount{0};
-  bool samplesPerPixelDefaulted{false};  ///< SamplesPerPixel chosen from the network, not given
-  std::string channelAdaptation;         ///< what pre-processing does with such slices, or empty
+  bool samplesPerPixelDefaulted{false};         ///< SamplesPerPixel chosen from the network, not given
+  std::string channelAdaptation;                ///< what pre-processing does with such slices, or empty
+  std::optional<iod::SignatureInfo> signature;  ///< the signature added, when PackOptions::signing
 };
 
 /// Packs and writes atomically. Throws iodeep::Error (never leaves a partial output file):
 /// ChannelMismatch when the SamplesPerPixel the object declares can never feed the network's
 /// input channels under its pre-processing (netparser::fitChannels); InvalidArgument when
-/// --preprocessing is given for an architecture that has a "preprocessing" section.
+/// --preprocessing is given for an architecture that has a "preprocessing" section;
+/// FileNotFound or SigningFailed for signing credentials that cannot sign.
 [[nodiscard]] PackResult pack(const PackOptions& options);
 
 }  // namespace iodeep::client

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "iodeep/client/Predict.hpp"
+#include "iodeep/iod/Signature.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
 
 namespace iodeep::client {
@@ -54,17 +55,25 @@ class ReviewState {
 struct ReviewFiles {
   std::optional<rtstruct::WrittenStructureSet> approved;
   std::optional<rtstruct::WrittenStructureSet> rejected;
+  /// The signer's certificate subject when the sets were signed, else empty.
+  std::string signedBy;
 };
 
 /// Writes the approved proposals to @p approvedPath and, when @p rejectedPath is not empty, the
-/// others to it. Throws iodeep::Error (InvalidArgument for an empty approved set or no reviewer).
+/// others to it. With @p signing, each set is signed (iod/Signature.hpp) before it appears at its
+/// path (written beside it under a temporary name, signed into place, the unsigned copy removed);
+/// the credentials are checked before anything is written. Throws iodeep::Error
+/// (InvalidArgument for an empty approved set or no reviewer; FileNotFound, SigningFailed for
+/// credentials that cannot sign).
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
-                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {});
+                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {},
+                        const std::optional<iod::SigningCredentials>& signing = std::nullopt);
 
 /// The same for the slices of one series: @p decision.approved indexes the proposals of all
 /// @p predictions in order (slice by slice). A structure found on several slices is one ROI with
 /// contours on each of them.
 ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
-                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {});
+                        const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {},
+                        const std::optional<iod::SigningCredentials>& signing = std::nullopt);
 
 }  // namespace iodeep::client

@@ -65,6 +65,9 @@ struct RoiOptions {
   std::string approve{"none"};  ///< "all", "none" or "1,3" (1-based over all proposals, as printed)
   std::string reviewer;         ///< ReviewerName; the configuration's when empty
   bool storeRejected{false};    ///< also store the rejected proposals as a REJECTED set
+  /// Sign the structure sets (the reviewer's approval) before they enter the outbox: what is
+  /// stored, now or by a later outbox flush, is the signed file. Checked before anything moves.
+  std::optional<iod::SigningCredentials> signing;
 };
 
 /// What happened to one structure set.
@@ -75,6 +78,7 @@ struct StoredSet {
   std::filesystem::path outboxFile;  ///< where it waits when not stored
   std::string storeError;            ///< why the store failed
   bool foundOnPacs{false};           ///< read back by C-FIND under the slices' study
+  std::string signedBy;              ///< the signer's certificate subject when signed, else empty
 };
 
 struct RoiResult {
@@ -122,16 +126,18 @@ struct ModelFetch {
 [[nodiscard]] RunPolicy runPolicy(const ClientConfig& config, const NetworkTrust& trust);
 
 /// The review, stored: the approved proposals (and, with @p storeRejected, the others) written
-/// as RT Structure Sets into the outbox, then C-STORE'd, then read back by C-FIND; each set's
-/// store (or its wait in the outbox) is appended to the audit log. A failed store
-/// leaves the set in the outbox and is reported in the StoredSet, never thrown. Throws
-/// Error(InvalidArgument) without a reviewer, and the writer's errors.
+/// as RT Structure Sets into the outbox (signed first with @p signing: writeReview), then
+/// C-STORE'd, then read back by C-FIND; each set's store (or its wait in the outbox) is appended
+/// to the audit log. A failed store leaves the set in the outbox and is reported in the
+/// StoredSet, never thrown. Throws Error(InvalidArgument) without a reviewer, and the writer's
+/// and signer's errors (FileNotFound, SigningFailed) before anything is stored.
 struct StoreReport {
   std::optional<StoredSet> approvedSet, rejectedSet;
   double rtstructMs{0}, storeMs{0};
 };
 [[nodiscard]] StoreReport storeReview(const ClientConfig& config, std::span<const PredictResult> predictions,
-                                      const ReviewDecision& decision, bool storeRejected = false);
+                                      const ReviewDecision& decision, bool storeRejected = false,
+                                      const std::optional<iod::SigningCredentials>& signing = std::nullopt);
 
 /// The whole AI ROI. Throws iodeep::Error for PACS and content problems before a structure set
 /// exists; once approved proposals exist they are in the outbox before the first store attempt,
