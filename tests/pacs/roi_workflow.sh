@@ -8,6 +8,8 @@
 set -uo pipefail
 IODEEP=$1 SDIR=$2 SRC=$3 PEER=$4
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# the default audit log ($XDG_DATA_HOME/iodeep/audit.log) of every command below: this run's own
+export XDG_DATA_HOME=$work/xdg-data
 # shellcheck source=tests/pacs/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -205,6 +207,36 @@ dciodvfy_clean "$work/rt2/$REJ4.dcm" "retrieved REJECTED structure set"
 run 0 "rtstruct show (rejected)" "$work/showr.json" -- "$IODEEP" rtstruct show "$work/rt2/$REJ4.dcm" --json
 check "rtstruct show: rejected" "$work/showr.json" \
   "d['approvalStatus'] == 'REJECTED' and sum(d['rois'][0]['contoursPerImage'].values()) == 2 and '$S22' not in d['rois'][0]['contoursPerImage']"
+
+# --- the trust policy: nothing on this PACS is signed, so with require_signed_networks nothing runs -----------
+cat >"$work/trust.json" <<EOF
+{"require_signed_networks": true, "trusted_signers": ["$work/reviewer.pem"], "audit_log": "$work/trust-audit.log"}
+EOF
+run 7 "select: untrusted networks" "$work/select-trust.txt" -- "$IODEEP" select --config "$work/trust.json" "${P[@]}" \
+  --instance "$S22"
+grep -q "^no match" "$work/select-trust.txt" && ok || bad "select with the trust policy: $(cat "$work/select-trust.txt")"
+grep -q "rejected: not trusted: not signed" "$work/select-trust.txt" && ok ||
+  bad "select: the refusal is not explained: $(cat "$work/select-trust.txt")"
+run 7 "roi: untrusted networks" "$work/roi-trust.json" -- "$IODEEP" roi --config "$work/trust.json" "${P[@]}" \
+  --instance "$S22" --approve all --reviewer 'Doe^Jane' --json
+check "roi: nothing ran" "$work/roi-trust.json" "not d['matched'] and 'model' not in d and 'approvedSet' not in d"
+[ ! -s "$work/trust-audit.log" ] && ok || bad "an untrusted network ran: $(cat "$work/trust-audit.log")"
+
+# --- the audit trail of this run's commands -----------------------------------------------------------------
+run 0 "audit" "$work/audit.jsonl" -- "$IODEEP" audit --json
+$PY - "$work/audit.jsonl" "$BRAIN_DNN" "$S22" <<'PY' && ok || bad "audit trail: $(head -c 1500 "$work/audit.jsonl")"
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1])]
+runs = [e for e in events if e["event"] == "network_run"]
+stored = [e for e in events if e["event"] == "rtstruct_stored"]
+assert runs and all(e["dnnUid"] == sys.argv[2] and e["signerStatus"] == "unsigned" for e in runs), runs  # known from the cache
+assert any(sys.argv[3] in e["sliceUids"] for e in runs), runs
+assert stored and all(e["reviewer"] and e["structureSetUid"] and e["pacs"] for e in stored), stored
+assert any(e.get("structureSetSigner") == "CN=Workflow Reviewer" for e in stored), stored
+PY
+run 0 "audit, text" "$work/audit.txt" -- "$IODEEP" audit --event rtstruct_stored --last 1
+grep -q "rtstruct_stored .* by " "$work/audit.txt" && grep -q "^1 event(s) in $XDG_DATA_HOME/iodeep/audit.log" "$work/audit.txt" &&
+  ok || bad "audit text: $(cat "$work/audit.txt")"
 
 # --- no network for the slice: a FOOT slice (new SOP and series UIDs) ---------------------------------------------
 cp "$SERIES_DIR/slice_030.dcm" "$work/foot.dcm"
