@@ -37,7 +37,7 @@ client::AuditEvent storeEvent(const std::string& uid) {
 
 TEST(Audit, RoundTripAndEarlierLinesNeverChange) {
   test::TempDir dir;
-  const auto log = dir / "sub" / "audit.log";  // directories are created
+  const auto log = dir / "sub" / "audit.log";   // directories are created
   EXPECT_TRUE(client::readAudit(log).empty());  // no file yet: an empty trail
   client::appendAudit(log, storeEvent("1.2.9.1"));
   const auto first = iod::readTextFile(log);
@@ -82,7 +82,8 @@ TEST(Audit, ConcurrentWritersNeverInterleave) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([t, &log] {
-      for (int i = 0; i < kEach; ++i) client::appendAudit(log, storeEvent("1.2." + std::to_string(t) + "." + std::to_string(i)));
+      for (int i = 0; i < kEach; ++i)
+        client::appendAudit(log, storeEvent("1.2." + std::to_string(t) + "." + std::to_string(i)));
     });
   }
   for (auto& th : threads) th.join();

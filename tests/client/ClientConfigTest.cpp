@@ -106,7 +106,7 @@ TEST(ClientConfig, Defaults) {
   EXPECT_EQ(c.cacheDir, std::filesystem::path("/xdg/cache/iodeep/models"));
   EXPECT_EQ(c.outboxDir, std::filesystem::path("/xdg/data/iodeep/outbox"));
   EXPECT_EQ(c.auditLog, std::filesystem::path("/xdg/data/iodeep/audit.log"));  // always kept
-  EXPECT_FALSE(c.trust.requireSignedNetworks);  // the demo's networks are unsigned
+  EXPECT_FALSE(c.trust.requireSignedNetworks);                                 // the demo's networks are unsigned
   EXPECT_TRUE(c.trust.anchors.certificates.empty());
   EXPECT_TRUE(c.reviewer.empty());
   // no PACS: the options are not usable yet

@@ -12,8 +12,8 @@
 #include <set>
 
 #include "../iod/TestSupport.hpp"
-#include "iodeep/client/Pack.hpp"
 #include "iodeep/client/Audit.hpp"
+#include "iodeep/client/Pack.hpp"
 #include "iodeep/client/Predict.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Polygon.hpp"
@@ -710,8 +710,8 @@ TEST(PredictTrust, RefusedNetworksAreNeverBuiltAndRunsAreAudited) {
   EXPECT_EQ(predictCode(o), ErrorCode::UntrustedSigner);
   o.model = dir / "tampered.dcm";
   EXPECT_EQ(predictCode(o), ErrorCode::SignatureInvalid);
-  EXPECT_EQ(engine.builds(), before);                                    // nothing was built
-  EXPECT_TRUE(client::readAudit(dir / "audit.log").empty());             // nothing ran
+  EXPECT_EQ(engine.builds(), before);                         // nothing was built
+  EXPECT_TRUE(client::readAudit(dir / "audit.log").empty());  // nothing ran
   o.model = dir / "signed.dcm";
   const auto r = client::predict(o);
   EXPECT_EQ(engine.builds(), before + 1);

@@ -3,9 +3,9 @@
 // fill the PACS with their own models or kill and restart it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
-#include <algorithm>
 #include <map>
 #include <thread>
 
@@ -395,7 +395,8 @@ TEST(TrustPolicy, UntrustedNetworksAreRefusedAndExplainedBySelection) {
   test::TempDir dir;
   const fs::path pki = test::fixture("pki");
   std::map<std::string, std::string> sopOf;
-  for (const auto& [version, signer] : std::vector<std::pair<std::string, std::string>>{{"3.0", ""}, {"2.0", "rogue"}}) {
+  for (const auto& [version, signer] :
+       std::vector<std::pair<std::string, std::string>>{{"3.0", ""}, {"2.0", "rogue"}}) {
     client::PackOptions p;
     p.architecture = kSource / "examples/tiny-unet/architecture.json";
     p.weights = kSource / "examples/tiny-unet/weights.safetensors";

@@ -137,7 +137,8 @@ std::vector<AuditEvent> readAudit(const fs::path& log) {
     try {
       events.push_back(fromJson(nlohmann::json::parse(line)));
     } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorCode::InvalidJson, "line " + std::to_string(number) + " is not an audit event (" + e.what() + ")",
+      throw Error(ErrorCode::InvalidJson,
+                  "line " + std::to_string(number) + " is not an audit event (" + e.what() + ")",
                   ErrorContext{.file = log.string()});
     }
   }

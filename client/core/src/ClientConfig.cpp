@@ -168,7 +168,8 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
       }
     }
     if (c.trust.requireSignedNetworks && c.trust.anchors.certificates.empty()) {
-      throw fail("trusted_signers", "'require_signed_networks' needs 'trusted_signers' (the signer or CA certificates to trust)");
+      throw fail("trusted_signers",
+                 "'require_signed_networks' needs 'trusted_signers' (the signer or CA certificates to trust)");
     }
     if (j.contains("audit_log")) c.auditLog = str("audit_log");
     if (j.contains("tls")) c.network.tls = parseTls(j.at("tls"), fail);

@@ -4,12 +4,12 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "SignatureJson.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Uid.hpp"
-#include "SignatureJson.hpp"
 
 namespace iodeep::client {
 

@@ -6,8 +6,8 @@
 #include <deque>
 #include <exception>
 #include <mutex>
-#include <span>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <sstream>
 #include <thread>
 
@@ -344,13 +344,15 @@ std::string PredictResult::toJson() const {
   const auto& a = slice.attributes;
   const bool geometry = a.pixelSpacing && a.imagePositionPatient && a.imageOrientationPatient;
   nlohmann::json j;
-  j["network"] = {
-      {"name", dnnName},
-      {"version", dnnVersion},
-      {"dnnUid", dnnUid},
-      {"sopInstanceUid", modelSopInstanceUid},
-      {"signature",
-       {{"status", trust.status}, {"signer", trust.signer}, {"fingerprint", trust.signerFingerprint}, {"reason", trust.reason}}}};
+  j["network"] = {{"name", dnnName},
+                  {"version", dnnVersion},
+                  {"dnnUid", dnnUid},
+                  {"sopInstanceUid", modelSopInstanceUid},
+                  {"signature",
+                   {{"status", trust.status},
+                    {"signer", trust.signer},
+                    {"fingerprint", trust.signerFingerprint},
+                    {"reason", trust.reason}}}};
   j["slice"] = {{"sopInstanceUid", a.sopInstanceUid},
                 {"sopClassUid", a.sopClassUid},
                 {"frame", slice.frame},

@@ -10,16 +10,17 @@
 namespace iodeep::client::detail {
 
 inline nlohmann::json toJson(const iod::CertificateInfo& c) {
-  return {{"subject", c.subject},     {"issuer", c.issuer},   {"serialNumber", c.serialNumber},
-          {"notBefore", c.notBefore}, {"notAfter", c.notAfter}, {"sha256Fingerprint", c.sha256Fingerprint},
-          {"keyType", c.keyType},     {"pem", c.pem}};
+  return {{"subject", c.subject},           {"issuer", c.issuer},
+          {"serialNumber", c.serialNumber}, {"notBefore", c.notBefore},
+          {"notAfter", c.notAfter},         {"sha256Fingerprint", c.sha256Fingerprint},
+          {"keyType", c.keyType},           {"pem", c.pem}};
 }
 
 inline iod::CertificateInfo certificateFromJson(const nlohmann::json& j) {
-  return iod::CertificateInfo{j.at("subject").get<std::string>(),  j.at("issuer").get<std::string>(),
+  return iod::CertificateInfo{j.at("subject").get<std::string>(),      j.at("issuer").get<std::string>(),
                               j.at("serialNumber").get<std::string>(), j.at("notBefore").get<std::string>(),
-                              j.at("notAfter").get<std::string>(), j.at("sha256Fingerprint").get<std::string>(),
-                              j.at("keyType").get<std::string>(),  j.at("pem").get<std::string>()};
+                              j.at("notAfter").get<std::string>(),     j.at("sha256Fingerprint").get<std::string>(),
+                              j.at("keyType").get<std::string>(),      j.at("pem").get<std::string>()};
 }
 
 inline nlohmann::json toJson(const iod::SignatureInfo& s) {

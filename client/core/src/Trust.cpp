@@ -18,7 +18,8 @@ NetworkTrust decideNetworkTrust(const TrustPolicy& policy, const iod::SignatureR
     t.status = "invalid";
     t.code = ErrorCode::SignatureInvalid;
     const auto& first = report.signatures.front();
-    t.reason = "signature does not hold: " + (first.problem.empty() ? std::string("no whole-object signature") : first.problem);
+    t.reason = "signature does not hold: " +
+               (first.problem.empty() ? std::string("no whole-object signature") : first.problem);
   } else if (policy.anchors.certificates.empty()) {
     t.status = "signed";  // the signature holds; whom to trust is not configured
     t.code = ErrorCode::UntrustedSigner;

@@ -53,7 +53,7 @@ struct PredictResult {
   std::vector<netparser::Proposal> proposals;
   netparser::PredictionTimings timings;
   bool networkFromCache{false};
-  double buildMs{0};  ///< building the network (0 when it came from the in-memory cache)
+  double buildMs{0};   ///< building the network (0 when it came from the in-memory cache)
   NetworkTrust trust;  ///< the network's signature as judged for this run ("not checked" when it was not)
 
   [[nodiscard]] std::string toText() const;
@@ -82,7 +82,7 @@ struct SeriesPredictOptions {
   bool modelVerified{false};
   std::uint64_t engineMaxBytes{0};
   bool keepPixels{false};  ///< the review needs the geometry, not the pixels: dropped by default
-  RunPolicy policy{};  ///< one "network_run" event for the whole series
+  RunPolicy policy{};      ///< one "network_run" event for the whole series
   /// Called before each slice with (slices done, total) and once at the end; return false to
   /// cancel (Error(Cancelled)).
   std::function<bool(std::size_t, std::size_t)> onProgress;

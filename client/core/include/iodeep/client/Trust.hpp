@@ -28,9 +28,9 @@ struct NetworkTrust {
   /// signature holds, no trusted certificate is configured), "unsigned", "invalid" (no
   /// signature that holds over the whole object) or "not checked" (policy off, nothing verified).
   std::string status;
-  std::string signer;             ///< subject of the whole-object signature's certificate, or empty
-  std::string signerFingerprint;  ///< its SHA-256 fingerprint, or empty
-  std::string reason;             ///< one line, e.g. "signed by CN=..., not trusted: ..."
+  std::string signer;                         ///< subject of the whole-object signature's certificate, or empty
+  std::string signerFingerprint;              ///< its SHA-256 fingerprint, or empty
+  std::string reason;                         ///< one line, e.g. "signed by CN=..., not trusted: ..."
   ErrorCode code{ErrorCode::UnsignedObject};  ///< when not trusted under the policy
 };
 
