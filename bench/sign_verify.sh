@@ -26,7 +26,7 @@ step() {  # NAME COMMAND...
   shift
   local t
   t=$(now)
-  "$@" >/dev/null
+  "$@" >/dev/null 2>"$work/step.err" || { cat "$work/step.err" >&2; return 1; }
   echo "$name $(( ($(now) - t) / 1000 ))" >>"$work/runs"
 }
 for _ in $(seq 1 "$RUNS"); do
@@ -35,7 +35,7 @@ for _ in $(seq 1 "$RUNS"); do
     -o "$work/signed.dcm"
   step inspect "$IODEEP" inspect "$work/paper.dcm"
   step inspect_signed "$IODEEP" inspect "$work/signed.dcm" --trusted "$work/pki/ca.pem"
-  step dcmsign_verify dcmsign --verify "$work/signed.dcm"
+  step dcmsign_verify dcmsign --verify "$work/signed.dcm" +cf "$work/pki/ca.pem"
 done
 /usr/bin/python3 - "$work/runs" "$RUNS" <<'PY'
 import statistics, sys
