@@ -677,12 +677,7 @@ iod::SigningCredentials credentials(const std::string& who) {
 }
 
 ErrorCode predictCode(const client::PredictOptions& o) {
-  try {
-    (void)client::predict(o);
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::Internal;
+  return test::codeOf([&o] { (void)client::predict(o); });
 }
 
 }  // namespace

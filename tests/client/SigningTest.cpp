@@ -17,6 +17,7 @@
 #include "iodeep/iod/Signature.hpp"
 
 using namespace iodeep;
+using test::codeOf;
 namespace fs = std::filesystem;
 
 namespace {
@@ -35,16 +36,6 @@ iod::SigningCredentials reviewer() {
 const client::PredictResult& brainPrediction() {
   static const client::PredictResult p = client::predict({kBrainModel, kSlice, 0, false});
   return p;
-}
-
-template <typename F>
-ErrorCode codeOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::Internal;
 }
 
 }  // namespace

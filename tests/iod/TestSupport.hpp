@@ -4,9 +4,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "iodeep/iod/ByteBuffer.hpp"
+#include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 
 namespace iodeep::test {
@@ -39,5 +41,22 @@ iod::PackInput samplePackInput(std::uint32_t seed = 1);
 /// Runs dciodvfy; returns its error lines ("Error - ...", "(tag) ... - Error - ..."), plus one line saying why
 /// if the tool is missing, aborted, exited abnormally, or did not print the IOD it recognised.
 std::vector<std::string> dciodvfyErrors(const std::filesystem::path& file, std::string* fullOutput = nullptr);
+
+/// The error a call throws: Error(Internal, "none") when it throws nothing.
+template <typename F>
+Error errorOf(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e;
+  }
+  return Error(ErrorCode::Internal, "none");
+}
+
+/// The code of the error a call throws: Internal when it throws nothing.
+template <typename F>
+ErrorCode codeOf(F&& f) {
+  return errorOf(std::forward<F>(f)).code();
+}
 
 }  // namespace iodeep::test

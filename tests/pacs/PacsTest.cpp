@@ -28,6 +28,7 @@
 #include "iodeep/iod/Uid.hpp"
 
 using namespace iodeep;
+using test::codeOf;
 using test::optionsFrom;
 using test::PrivateOrthanc;
 using test::readEnv;
@@ -38,16 +39,6 @@ namespace {
 const fs::path kSource = IODEEP_SOURCE_DIR;
 const fs::path kBrain = kSource / "examples/brain-unet/brain-unet.dcm";
 const fs::path kSlice22 = kSource / "examples/brain-unet/series/slice_022.dcm";
-
-template <typename F>
-ErrorCode codeOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  return ErrorCode::Internal;
-}
 
 }  // namespace
 

@@ -23,6 +23,7 @@
 #include "iodeep/iod/Slice.hpp"
 
 using namespace iodeep;
+using test::errorOf;
 using test::OrthancTls;
 using test::pkiDir;
 using test::PrivateOrthanc;
@@ -34,17 +35,6 @@ namespace {
 const fs::path kSource = IODEEP_SOURCE_DIR;
 const fs::path kBrain = kSource / "examples/brain-unet/brain-unet.dcm";
 const fs::path kSlice22 = kSource / "examples/brain-unet/series/slice_022.dcm";
-
-// The error a call throws (Internal and "none" when it throws nothing).
-template <typename F>
-Error errorOf(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e;
-  }
-  return Error(ErrorCode::Internal, "none");
-}
 
 bool contains(const std::string& text, std::string_view what) {
   return text.find(what) != std::string::npos;
