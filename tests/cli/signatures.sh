@@ -6,21 +6,8 @@ set -uo pipefail
 IODEEP=$1 FIX=$2 SRC=$3
 PKI=$FIX/pki
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-fails=0 passes=0
-ok()   { passes=$((passes+1)); }
-bad()  { echo "FAIL: $*"; fails=$((fails+1)); }
-
-# shellcheck source=tests/dciodvfy.sh
-. "$(dirname "${BASH_SOURCE[0]}")/../dciodvfy.sh"
-
-# expect RC DESCRIPTION -- command...: checks the exit code and that stderr is one line
-expect() {
-  local want=$1 what=$2; shift 3
-  "$@" >"$work/out" 2>"$work/err"; local rc=$?
-  if [ "$rc" -ne "$want" ]; then bad "$what: exit $rc, wanted $want; stderr: $(cat "$work/err")"; return; fi
-  if [ "$want" -ne 0 ] && [ "$(wc -l <"$work/err")" -ne 1 ]; then bad "$what: stderr is not one line: $(cat "$work/err")"; return; fi
-  ok
-}
+# shellcheck source=tests/cli/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # has FILE TEXT DESCRIPTION: FILE contains TEXT
 has() { grep -qF -- "$2" "$1" && ok || bad "$3: no '$2' in: $(head -c 600 "$1")"; }
 # dcmsign_ok FILE WHAT: DCMTK's own verifier accepts every signature with the test CA as trusted

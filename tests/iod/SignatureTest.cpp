@@ -67,25 +67,7 @@ fs::path writeModel(const test::TempDir& dir, const std::string& name = "model.d
 
 // An approved RT Structure Set with one square ROI on a synthetic axial slice.
 fs::path writeStructureSet(const test::TempDir& dir, const std::string& name = "rtstruct.dcm") {
-  iod::SliceAttributes a;
-  a.sopClassUid = "1.2.840.10008.5.1.4.1.1.4";
-  a.sopInstanceUid = iod::makeRandomUid();
-  a.studyInstanceUid = iod::makeRandomUid();
-  a.seriesInstanceUid = iod::makeRandomUid();
-  a.frameOfReferenceUid = iod::makeRandomUid();
-  a.patientName = "Doe^John";
-  a.patientId = "P-1";
-  a.patientBirthDate = "19700101";
-  a.patientSex = "M";
-  a.studyDate = "20260101";
-  a.studyTime = "120000";
-  a.studyId = "1";
-  a.modality = "MR";
-  a.rows = 16;
-  a.columns = 16;
-  a.pixelSpacing = std::array<double, 2>{1.0, 1.0};
-  a.imagePositionPatient = std::array<double, 3>{0, 0, 0};
-  a.imageOrientationPatient = std::array<double, 6>{1, 0, 0, 0, 1, 0};
+  const iod::SliceAttributes a = test::sampleMrSlice();
   iod::Ring square{{{2.5, 2.5}, {9.5, 2.5}, {9.5, 9.5}, {2.5, 9.5}}, false};
   rtstruct::StructureSetInput in;
   in.rois.push_back(rtstruct::RoiInput{"Brain", {255, 0, 0}, "ORGAN", false, {{a, {square}}}});
@@ -98,13 +80,9 @@ fs::path writeStructureSet(const test::TempDir& dir, const std::string& name = "
 
 template <typename F>
 ErrorCode codeOf(F&& f, std::string* what = nullptr) {
-  try {
-    f();
-  } catch (const Error& e) {
-    if (what != nullptr) *what = e.what();
-    return e.code();
-  }
-  return ErrorCode::Internal;  // "did not throw": no test expects Internal
+  const Error e = test::errorOf(std::forward<F>(f));  // Internal: "did not throw", no test expects it
+  if (what != nullptr) *what = e.what();
+  return e.code();
 }
 
 std::size_t find(const std::vector<std::byte>& hay, const std::vector<std::byte>& needle, std::size_t from = 0) {

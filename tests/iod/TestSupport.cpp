@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "iodeep/iod/Safetensors.hpp"
+#include "iodeep/iod/Uid.hpp"
 
 namespace iodeep::test {
 
@@ -65,6 +66,29 @@ iod::ByteBuffer smallWeights(std::uint32_t seed, std::size_t extraFloats) {
   writer.add("conv1.bias", iod::DType::F32, {8}, std::as_bytes(std::span<const float>(b)));
   writer.add("bn.num_batches_tracked", iod::DType::I64, {}, std::as_bytes(std::span<const std::int64_t>(steps)));
   return writer.finish();
+}
+
+iod::SliceAttributes sampleMrSlice(std::uint16_t rows, std::uint16_t columns) {
+  iod::SliceAttributes a;
+  a.sopClassUid = "1.2.840.10008.5.1.4.1.1.4";
+  a.sopInstanceUid = iod::makeRandomUid();
+  a.studyInstanceUid = iod::makeRandomUid();
+  a.seriesInstanceUid = iod::makeRandomUid();
+  a.frameOfReferenceUid = iod::makeRandomUid();
+  a.patientName = "Doe^John";
+  a.patientId = "P-1";
+  a.patientBirthDate = "19700101";
+  a.patientSex = "M";
+  a.studyDate = "20260101";
+  a.studyTime = "120000";
+  a.studyId = "1";
+  a.modality = "MR";
+  a.rows = rows;
+  a.columns = columns;
+  a.pixelSpacing = std::array<double, 2>{1.0, 1.0};
+  a.imagePositionPatient = std::array<double, 3>{0, 0, 0};
+  a.imageOrientationPatient = std::array<double, 6>{1, 0, 0, 0, 1, 0};
+  return a;
 }
 
 iod::PackInput samplePackInput(std::uint32_t seed) {

@@ -10,6 +10,7 @@
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Slice.hpp"
 
 namespace iodeep::test {
 
@@ -37,6 +38,10 @@ std::vector<std::filesystem::path> listFiles(const std::filesystem::path& dir);
 iod::ByteBuffer smallWeights(std::uint32_t seed = 1, std::size_t extraFloats = 0);
 /// A PackInput for an MR HEAD network with smallWeights().
 iod::PackInput samplePackInput(std::uint32_t seed = 1);
+
+/// An axial MR slice's attributes for writing RT Structure Sets: fresh UIDs, a patient and study,
+/// @p rows x @p columns, 1 mm pixels at the origin. Callers change what their test is about.
+iod::SliceAttributes sampleMrSlice(std::uint16_t rows = 16, std::uint16_t columns = 16);
 
 /// Runs dciodvfy; returns its error lines ("Error - ...", "(tag) ... - Error - ..."), plus one line saying why
 /// if the tool is missing, aborted, exited abnormally, or did not print the IOD it recognised.

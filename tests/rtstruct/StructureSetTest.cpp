@@ -21,22 +21,10 @@ const std::string kFrame = iod::makeRandomUid();
 // An image with the given orientation, position and anisotropic pixels.
 iod::SliceAttributes image(std::array<double, 6> orientation, std::array<double, 3> position, std::uint16_t rows = 24,
                            std::uint16_t columns = 30) {
-  iod::SliceAttributes a;
-  a.sopClassUid = "1.2.840.10008.5.1.4.1.1.4";
-  a.sopInstanceUid = iod::makeRandomUid();
+  iod::SliceAttributes a = test::sampleMrSlice(rows, columns);
   a.studyInstanceUid = kStudy;
   a.seriesInstanceUid = kSeries;
   a.frameOfReferenceUid = kFrame;
-  a.patientName = "Doe^John";
-  a.patientId = "P-1";
-  a.patientBirthDate = "19700101";
-  a.patientSex = "M";
-  a.studyDate = "20260101";
-  a.studyTime = "120000";
-  a.studyId = "1";
-  a.modality = "MR";
-  a.rows = rows;
-  a.columns = columns;
   a.pixelSpacing = std::array<double, 2>{0.7, 0.9};
   a.imagePositionPatient = position;
   a.imageOrientationPatient = orientation;

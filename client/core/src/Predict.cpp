@@ -65,28 +65,32 @@ NetworkTrust judgeNetwork(const RunPolicy& policy, const LoadedModel& model, con
   return t;
 }
 
-void auditRun(const RunPolicy& policy, const LoadedModel& model, const NetworkTrust& trust,
-              std::span<const PredictResult> results) {
+void auditRun(const RunPolicy& policy, std::span<const PredictResult> results) {
   if (policy.auditLog.empty()) return;
-  AuditEvent e;
-  e.event = "network_run";
-  const auto& m = model.file.model;
-  e.dnnUid = m.dnnUid;
-  e.dnnName = m.name;
-  e.dnnVersion = m.version;
-  e.modelUid = m.sopInstanceUid;
-  e.signer = trust.signer;
-  e.signerFingerprint = trust.signerFingerprint;
-  e.signerStatus = trust.status;
-  e.pacs = policy.pacs;
-  for (const auto& r : results) {
-    e.sliceUids.push_back(r.slice.attributes.sopInstanceUid);
-    e.proposals += r.proposals.size();
-  }
-  appendAudit(policy.auditLog, std::move(e));
+  appendAudit(policy.auditLog, auditEventFor("network_run", results, policy.pacs));
 }
 
 }  // namespace
+
+AuditEvent auditEventFor(std::string event, std::span<const PredictResult> predictions, std::string pacs) {
+  AuditEvent e;
+  e.event = std::move(event);
+  e.pacs = std::move(pacs);
+  if (predictions.empty()) return e;
+  const auto& first = predictions.front();
+  e.dnnUid = first.dnnUid;
+  e.dnnName = first.dnnName;
+  e.dnnVersion = first.dnnVersion;
+  e.modelUid = first.modelSopInstanceUid;
+  e.signer = first.trust.signer;
+  e.signerFingerprint = first.trust.signerFingerprint;
+  e.signerStatus = first.trust.status;
+  for (const auto& p : predictions) {
+    e.sliceUids.push_back(p.slice.attributes.sopInstanceUid);
+    e.proposals += p.proposals.size();
+  }
+  return e;
+}
 
 void preloadInference() {
   netparser::preloadInference();
@@ -174,7 +178,7 @@ PredictResult predict(const PredictOptions& o) {
                                   p.result.networkFromCache, p.result.buildMs);
   runPrepared(p, *network, model);
   p.result.trust = trust;
-  auditRun(o.policy, model, trust, std::span<const PredictResult>(&p.result, 1));
+  auditRun(o.policy, std::span<const PredictResult>(&p.result, 1));
   return std::move(p.result);
 }
 
@@ -268,7 +272,7 @@ SeriesPredictResult predictSeries(const SeriesPredictOptions& o) {
   }
   finish();
   for (auto& slice : out.slices) slice.trust = trust;
-  auditRun(o.policy, model, trust, out.slices);
+  auditRun(o.policy, out.slices);
   out.wallMs = ms(start, Clock::now());
   return out;
 }

@@ -68,21 +68,11 @@ StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::p
 void auditStore(const ClientConfig& config, std::span<const PredictResult> predictions, const std::string& reviewer,
                 const StoredSet& set) {
   if (config.auditLog.empty()) return;
-  AuditEvent e;
-  e.event = set.stored ? "rtstruct_stored" : "rtstruct_queued";
+  auto e =
+      auditEventFor(set.stored ? "rtstruct_stored" : "rtstruct_queued", predictions, config.network.pacs.toString());
   e.reviewer = reviewer;
   e.structureSetUid = set.sopInstanceUid;
   e.approvalStatus = set.approvalStatus;
-  const auto& first = predictions.front();
-  e.dnnUid = first.dnnUid;
-  e.dnnName = first.dnnName;
-  e.dnnVersion = first.dnnVersion;
-  e.modelUid = first.modelSopInstanceUid;
-  e.signer = first.trust.signer;
-  e.signerFingerprint = first.trust.signerFingerprint;
-  e.signerStatus = first.trust.status;
-  for (const auto& p : predictions) e.sliceUids.push_back(p.slice.attributes.sopInstanceUid);
-  e.pacs = config.network.pacs.toString();
   e.structureSetSigner = set.signedBy;
   if (!set.stored) e.detail = "kept in the outbox: " + set.storeError;
   appendAudit(config.auditLog, std::move(e));

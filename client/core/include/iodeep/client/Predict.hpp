@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "iodeep/client/Audit.hpp"
 #include "iodeep/client/Trust.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/netparser/Prediction.hpp"
@@ -60,6 +62,10 @@ struct PredictResult {
   /// Proposals with rings in pixel coordinates and, when the slice has geometry, in patient mm.
   [[nodiscard]] std::string toJson() const;
 };
+
+/// An audit event (Audit.hpp) about @p predictions of one network: the network, its signature as
+/// judged for the run, the slices and the proposals, and @p pacs.
+[[nodiscard]] AuditEvent auditEventFor(std::string event, std::span<const PredictResult> predictions, std::string pacs);
 
 /// Starts loading the inference module (libtorch) in the background: for a program that will
 /// predict soon (predict and runRoi call it themselves; the viewer at start).
