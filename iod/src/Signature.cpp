@@ -34,17 +34,17 @@
 
 namespace iodeep::iod {
 
+void initialiseSignatures() {
+  static std::once_flag once;
+  std::call_once(once, [] { DcmSignature::initializeLibrary(); });
+}
+
 namespace {
 
 // Values longer than this stay in the file while it is signed or verified: the MAC streams them
 // from there (DcmWriteCache), so a 125 MB payload is read once per signature and never held.
 constexpr std::uint32_t kStreamAbove = 1U << 20U;
 constexpr std::size_t kUnsignedListed = 6;  // unsigned attributes named in a problem line
-
-void initialiseOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] { DcmSignature::initializeLibrary(); });
-}
 
 // ---------------------------------------------------------------- OpenSSL helpers
 
@@ -575,7 +575,7 @@ Signer::Signer(const SigningCredentials& credentials)
     : key_(std::make_unique<SiPrivateKey>()),
       certificate_(std::make_unique<SiCertificate>()),
       credentials_(credentials) {
-  initialiseOnce();
+  initialiseSignatures();
   requireFile(credentials.certificate, "signer's certificate");
   requireFile(credentials.privateKey, "private key");
   if (certificate_->loadCertificate(credentials.certificate.c_str(), X509_FILETYPE_PEM).bad() ||
@@ -678,7 +678,7 @@ SignatureInfo signFile(const std::filesystem::path& input, const std::filesystem
 // ---------------------------------------------------------------- verification
 
 SignatureReport verifyFileSignatures(const std::filesystem::path& file) {
-  initialiseOnce();
+  initialiseSignatures();
   std::unique_ptr<DcmFileFormat> format;
   try {
     format = dcmtk::loadFile(file, kStreamAbove);

@@ -101,6 +101,17 @@ TEST(Predict, SecondPredictionUsesTheCachedNetwork) {
   EXPECT_TRUE(again.networkFromCache);
 }
 
+// A model the caller verified already (the model cache's entry) is not hashed again; one it did
+// not is, on every call.
+TEST(Predict, OnlyAnUnverifiedModelIsHashed) {
+  client::PredictOptions o{kBrainModel, slicePath(30), 0, false};
+  EXPECT_TRUE(client::predict(o).modelHashed);
+  o.modelVerified = true;
+  const auto verified = client::predict(o);
+  EXPECT_FALSE(verified.modelHashed);
+  EXPECT_NE(verified.toJson().find("\"modelHashed\": false"), std::string::npos);
+}
+
 // Regression (cache hole): the engine cached networks by DnnUID only, so a TorchScript model
 // predicted once with allowTorchScript ran again for a caller that did not allow it.
 TEST(Predict, TorchScriptPermissionIsNotInheritedFromTheCache) {

@@ -207,10 +207,29 @@ storescu -aet "$CLIENT_AET" -aec "$ORTHANC_AET" 127.0.0.1 "$ORTHANC_DICOM_PORT" 
 run 0 "select prefers the tampered model" "$work/sel.json" -- "$IODEEP" select "${P[@]}" --instance "$S22" --json
 check "select prefers the tampered model" "$work/sel.json" "d['chosen']['sopInstanceUid'] == '$TAMPERED'"
 rm -rf "$work/cache"
-run 4 "roi, tampered model" "$work/tampered" -- "$IODEEP" roi "${P[@]}" --instance "$S22" --approve all --reviewer 'Doe^Jane'
-one_error "$work/tampered" ChecksumMismatch "roi, tampered model" "$TAMPERED"
-cache_clean "tampered model"
+# refused as it enters the cache (its reason on its candidate), the next network that fits is used
+run 0 "roi, tampered model" "$work/tampered.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22" --approve none --json
+check "roi, tampered model: refused with its reason, the next one used" "$work/tampered.json" \
+  "d['model']['sopInstanceUid'] != '$TAMPERED' and [c['reason'] for c in d['candidates'] if c['sopInstanceUid'] == '$TAMPERED'][0].startswith('rejected: refused by the model cache: SHA-256 mismatch') and 'payload has' in [c['reason'] for c in d['candidates'] if c['sopInstanceUid'] == '$TAMPERED'][0] and not [c for c in d['candidates'] if c['sopInstanceUid'] == '$TAMPERED'][0]['matched']"
+[ ! -e "$work/cache/$TAMPERED.dcm" ] && ok || bad "roi, tampered model: it entered the cache"
 no_partial "$work" "tampered model"
+# the only network for the slice damaged: the others deleted from the PACS (Orthanc's REST API),
+# roi finds no match (exit 7) and says why
+$PY - "$HTTP" "$(dicom_value "$BRAIN" SOPInstanceUID)" "$(dicom_value "$work/head.dcm" SOPInstanceUID)" <<'PY' ||
+import json, sys, urllib.request
+http = sys.argv[1]
+for sop in sys.argv[2:]:
+    found = json.load(urllib.request.urlopen(urllib.request.Request(f"{http}/tools/lookup", data=sop.encode(), method="POST")))
+    for f in found:
+        urllib.request.urlopen(urllib.request.Request(f"{http}/instances/{f['ID']}", method="DELETE"))
+PY
+  bad "cannot delete the other networks from Orthanc"
+rm -rf "$work/cache"
+run 7 "roi, the only network tampered" "$work/tampered-only.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22" \
+  --approve all --reviewer 'Doe^Jane' --json
+check "roi, the only network tampered: no match with its reason" "$work/tampered-only.json" \
+  "d['exitCode'] == 7 and not d['matched'] and ['SHA-256 mismatch' in c['reason'] for c in d['candidates'] if c['sopInstanceUid'] == '$TAMPERED'] == [True] and 'approvedSet' not in d"
+cache_clean "the only network tampered"
 
 # --- the PACS killed in the middle of a model transfer --------------------------------------------------------------
 # The paper's 126 MB U-Net (random weights), preferred by selection (version 99): the test waits

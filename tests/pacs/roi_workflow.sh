@@ -125,6 +125,8 @@ if [ "$PEER" = orthanc ]; then
   # exactly the chosen model's bytes moved, nothing retrieved to describe candidates
   check "roi (cold): model retrieved" "$work/roi1.json" \
     "not d['model']['fromCache'] and d['model']['bytesMoved'] > 0 and d['model']['describedCandidates'] == 0 and d['model']['describeBytes'] == 0"
+  # verified (SHA-256) once, as it entered the cache
+  check "roi (cold): model hashed on entry" "$work/roi1.json" "d['model']['hashed']"
   moved=$(jval "$work/roi1.json" "d['model']['bytesMoved']")
   [ "$moved" = "$(stat -c %s "$work/cache/$BRAIN_SOP.dcm" 2>/dev/null)" ] && ok || bad "bytesMoved $moved is not the cached model's size"
   cached=$(cd "$work/cache" && ls | sort | tr '\n' ' ')
@@ -141,6 +143,8 @@ SET1=$(jval "$work/roi1.json" "d['approvedSet']['sopInstanceUid']")
 run 0 "roi (warm)" "$work/roi2.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22" --approve all --reviewer 'Doe^Jane' --json
 check "roi (warm): from the cache, no bytes" "$work/roi2.json" \
   "d['model']['fromCache'] and d['model']['bytesMoved'] == 0 and d['model']['describeBytes'] == 0 and d['approvedSet']['stored']"
+check "roi (warm): the cached model is not hashed again" "$work/roi2.json" \
+  "not d['model']['hashed'] and not any(p['network']['modelHashed'] for p in d['predictions'])"
 [ -z "$(ls -A "$work/outbox")" ] && ok || bad "outbox not empty after stored sets: $(ls "$work/outbox")"
 no_partial "$work" "roi"
 if [ "$PEER" = dcmqrscp ]; then

@@ -700,6 +700,10 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
     const auto id = a.context(model, move ? "C-MOVE (Study Root)" : "C-GET (Study Root)");
     a.receiveDir = incoming.path();
     a.onProgress = onProgress;
+    if (onProgress && !onProgress(RetrieveProgress{})) {
+      a.release();
+      throw Error(ErrorCode::Cancelled, "the retrieval was cancelled before it began", a.where());
+    }
     const std::string destination = options_.moveAeTitle.empty() ? options_.callingAeTitle : options_.moveAeTitle;
     const OFCondition cond =
         move ? a.sendMOVERequest(id, destination.c_str(), &keys, &responses) : a.sendCGETRequest(id, &keys, &responses);

@@ -28,12 +28,13 @@ double ms(Clock::time_point a, Clock::time_point b) {
 struct LoadedModel {
   iod::IodeepFile file;
   netparser::Architecture arch;
+  bool hashed{false};  ///< verified (SHA-256, DnnUID) here
 };
 
 // Reads and verifies the model (any error finding refuses it, with the finding's code) and parses
 // its architecture: once per prediction.
 LoadedModel loadModel(const std::filesystem::path& path, bool verified) {
-  LoadedModel m{iod::readIodeep(path), {}};
+  LoadedModel m{iod::readIodeep(path), {}, !verified};
   const ErrorContext where{.file = path.string()};
   if (!verified) {
     for (const auto& f : iod::verifyIodeep(m.file)) {
@@ -177,6 +178,7 @@ PredictResult predict(const PredictOptions& o) {
   const auto network = networkFor(model, o.model, o.allowTorchScript, o.warmUpNetwork, o.engineMaxBytes,
                                   p.result.networkFromCache, p.result.buildMs);
   runPrepared(p, *network, model);
+  p.result.modelHashed = model.hashed;
   p.result.trust = trust;
   auditRun(o.policy, std::span<const PredictResult>(&p.result, 1));
   return std::move(p.result);
@@ -352,6 +354,8 @@ std::string PredictResult::toJson() const {
                   {"version", dnnVersion},
                   {"dnnUid", dnnUid},
                   {"sopInstanceUid", modelSopInstanceUid},
+                  {"fromCache", networkFromCache},
+                  {"modelHashed", modelHashed},
                   {"signature",
                    {{"status", trust.status},
                     {"signer", trust.signer},

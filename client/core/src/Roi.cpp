@@ -1,5 +1,6 @@
 #include "iodeep/client/Roi.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -269,7 +270,8 @@ SelectionReport selectForLocalSlices(const ClientConfig& config, const std::vect
   return r;
 }
 
-ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, const fs::path& workDir) {
+ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, const fs::path& workDir,
+                      const RetrieveProgressHandler& onRetrieving) {
   const auto t = Clock::now();
   ModelCache cache(config.cacheDir, config.cacheMaxBytes);
   ModelFetch f;
@@ -279,7 +281,8 @@ ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, con
   } else {
     const Pacs pacs(config.network);
     const auto got = pacs.retrieve(QueryLevel::Image, chosen.studyInstanceUid, chosen.seriesInstanceUid,
-                                   chosen.sopInstanceUid, workDir, {std::string(iod::kRawDataStorageUid)});
+                                   chosen.sopInstanceUid, workDir, {std::string(iod::kRawDataStorageUid)},
+                                   onRetrieving);
     f.bytesMoved = got.bytes;
     f.model = cache.admit(got.files.front());
   }
@@ -287,6 +290,21 @@ ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, con
   enforceNetworkTrust(f.trust, f.model.file, f.model.sopInstanceUid);  // never built when refused
   f.ms = ms(t, Clock::now());
   return f;
+}
+
+std::optional<ModelFetch> fetchSelectedModel(const ClientConfig& config, SelectionReport& r, const fs::path& workDir,
+                                             const RetrieveProgressHandler& onRetrieving) {
+  while (r.selection.matched()) {
+    const std::size_t index = *r.selection.chosen;
+    try {
+      return fetchModel(config, r.models.at(index), workDir, onRetrieving);
+    } catch (const Error& e) {
+      if (exitCodeFor(e.code()) != kExitContent) throw;
+      r.candidates[index].refusal = e.detail();  // e.g. "refused by the model cache: SHA-256 mismatch: ..."
+      r.selection = selector::select(r.query, r.candidates);
+    }
+  }
+  return std::nullopt;
 }
 
 RunPolicy runPolicy(const ClientConfig& config, const NetworkTrust& trust) {
@@ -369,15 +387,29 @@ RoiResult runRoi(const ClientConfig& config, const RoiOptions& options) {
     r.timings.totalMs = ms(start, Clock::now());
     return r;
   }
-  const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
-  preloadInference();  // libtorch loads while the model is fetched and verified
-
-  // the model: from the cache (no bytes move, no hash), or retrieved once and verified on entry
-  auto fetched = fetchModel(config, chosen, work.path() / "model");
+  // the model: from the cache (no bytes move, no hash), or retrieved once and verified on entry.
+  // libtorch loads meanwhile, but only once the retrieval's threads run and OpenSSL's providers
+  // (the signature check on entry) are open: a thread started, or a library opened, while the
+  // loader is inside dlopen of libtorch waits for it (glibc's loader lock), serialising the two.
+  const auto startLoad = [](const RetrieveProgress&) {
+    iod::initialiseSignatures();
+    preloadInference();
+    return true;
+  };
+  auto maybe = fetchSelectedModel(config, r.selection, work.path() / "model", startLoad);
+  if (!maybe) {  // every network that matched was refused for its content: no match, each with its reason
+    r.timings.totalMs = ms(start, Clock::now());
+    return r;
+  }
+  auto& fetched = *maybe;
+  preloadInference();  // from the cache: nothing was retrieved
   r.model = std::move(fetched.model);
   r.modelFromCache = fetched.fromCache;
   r.modelBytesMoved = fetched.bytesMoved;
   r.timings.modelRetrieveMs = fetched.ms;
+  const auto loading = Clock::now();
+  awaitInferenceLoad();
+  r.timings.inferenceLoadMs = ms(loading, Clock::now());
 
   // prediction on each slice
   for (const auto& slice : r.selection.sliceFiles) {
@@ -492,7 +524,7 @@ std::string RoiResult::toText() const {
   o << "timings:   locate " << std::llround(t.locateMs) << " ms, slice retrieval " << std::llround(t.sliceRetrieveMs)
     << " ms, model discovery (C-FIND) " << std::llround(t.discoveryMs) << " ms, selection "
     << static_cast<double>(std::llround(t.selectMs * 10)) / 10.0 << " ms, model " << std::llround(t.modelRetrieveMs)
-    << " ms, build " << std::llround(t.buildMs) << " ms, inference " << std::llround(t.inferenceMs) << " ms, contours "
+    << " ms, libtorch load (waited) " << std::llround(t.inferenceLoadMs) << " ms, build " << std::llround(t.buildMs) << " ms, inference " << std::llround(t.inferenceMs) << " ms, contours "
     << std::llround(t.contourMs) << " ms, RT Structure Set " << std::llround(t.rtstructMs) << " ms, C-STORE "
     << std::llround(t.storeMs) << " ms, total " << std::llround(t.totalMs) << " ms\n";
   return o.str();
@@ -506,6 +538,9 @@ std::string RoiResult::toJson() const {
                   {"dnnUid", model->dnnUid},
                   {"sopInstanceUid", model->sopInstanceUid},
                   {"fromCache", modelFromCache},
+                  // hashed in this run: on entering the cache (cold), never on a cached one's use
+                  {"hashed", !modelFromCache || std::any_of(predictions.begin(), predictions.end(),
+                                                            [](const PredictResult& p) { return p.modelHashed; })},
                   {"describedCandidates", selection.described},
                   {"describeBytes", selection.describeBytes},
                   {"bytesMoved", modelBytesMoved}};
@@ -531,7 +566,8 @@ std::string RoiResult::toJson() const {
   const auto& t = timings;
   j["timingsMs"] = {{"locate", t.locateMs},       {"sliceRetrieve", t.sliceRetrieveMs},
                     {"discovery", t.discoveryMs}, {"select", t.selectMs},
-                    {"model", t.modelRetrieveMs}, {"build", t.buildMs},
+                    {"model", t.modelRetrieveMs}, {"inferenceLoad", t.inferenceLoadMs},
+                    {"build", t.buildMs},
                     {"inference", t.inferenceMs}, {"contours", t.contourMs},
                     {"rtstruct", t.rtstructMs},   {"store", t.storeMs},
                     {"total", t.totalMs}};

@@ -787,9 +787,10 @@ void MainWindow::startAiRoi(const std::vector<fs::path>& files, bool wholeSeries
         const iod::TemporaryDirectory work(parent, "viewer-");
         r.selection = client::selectForLocalSlices(config, {files.front()}, work.path());
         if (!r.selection.selection.matched()) return r;
-        const auto& chosen = r.selection.models.at(*r.selection.selection.chosen);
-        say(QObject::tr("Retrieving %1…").arg(q(chosen.seriesDescription)));
-        r.model = client::fetchModel(config, chosen, work.path() / "model");
+        say(QObject::tr("Retrieving %1…")
+                .arg(q(r.selection.models.at(*r.selection.selection.chosen).seriesDescription)));
+        r.model = client::fetchSelectedModel(config, r.selection, work.path() / "model");
+        if (!r.model) return r;  // every matching network refused for its content: no match, with reasons
         say(QObject::tr("Running %1…").arg(q(r.model->model.name)));
         client::SeriesPredictOptions so;  // slices decoded ahead of the network
         so.model = r.model->model.file;

@@ -81,6 +81,12 @@ struct SigningCredentials {
   std::string passphrase;
 };
 
+/// Initialises the signature toolkit (DCMTK dcmsign and OpenSSL's providers, which OpenSSL opens
+/// with dlopen) now rather than at the first signature read: a program that is about to load
+/// other libraries in another thread calls it first, since a dlopen waits for any other to end.
+/// Idempotent and thread-safe; every function here calls it.
+void initialiseSignatures();
+
 /// Checks @p credentials as signFile does before it reads the data (fail fast, e.g. before a
 /// prediction whose result is to be signed): the files exist (Error(FileNotFound)), the key and
 /// certificate can be read (with the passphrase), belong together, and the certificate is valid

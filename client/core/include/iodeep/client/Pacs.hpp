@@ -190,8 +190,10 @@ class Pacs {
   /// @p sopClassUids: the storage SOP classes to accept for C-GET (empty: the usual image,
   /// RT and Raw Data classes). Throws DimseFailure when the PACS reports failed sub-operations
   /// or nothing arrives, NetworkError when our storage port is taken, and the others.
-  /// @p onProgress (optional) sees each pending response and may cancel: the complete files
-  /// received so far are moved into @p directory and Error(Cancelled) is thrown.
+  /// @p onProgress (optional) is called once when the retrieval begins (the association open
+  /// and, for C-MOVE, our storage SCP's thread running; all counts zero), then with each pending
+  /// response, and may cancel: the complete files received so far are moved into @p directory
+  /// and Error(Cancelled) is thrown.
   RetrieveResult retrieve(QueryLevel level, const std::string& studyUid, const std::string& seriesUid,
                           const std::string& sopInstanceUid, const std::filesystem::path& directory,
                           const std::vector<std::string>& sopClassUids = {},

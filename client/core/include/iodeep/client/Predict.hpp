@@ -55,6 +55,9 @@ struct PredictResult {
   std::vector<netparser::Proposal> proposals;
   netparser::PredictionTimings timings;
   bool networkFromCache{false};
+  /// The model's payload was hashed (SHA-256) and its DnnUID checked by this call: false when the
+  /// caller said it was verified already (PredictOptions::modelVerified: the model cache's entry).
+  bool modelHashed{false};
   double buildMs{0};   ///< building the network (0 when it came from the in-memory cache)
   NetworkTrust trust;  ///< the network's signature as judged for this run ("not checked" when it was not)
 

@@ -30,6 +30,9 @@ struct SliceRequest {
 /// Time spent in each step, ms.
 struct RoiTimings {
   double locateMs{0}, sliceRetrieveMs{0}, discoveryMs{0}, selectMs{0}, modelRetrieveMs{0};
+  /// Waiting for the inference module (libtorch) to finish loading after the model was local:
+  /// what of the load's ~0.4 s the retrieval did not hide (a process's first network only).
+  double inferenceLoadMs{0};
   double buildMs{0}, inferenceMs{0}, contourMs{0}, rtstructMs{0}, storeMs{0}, totalMs{0};
 };
 
@@ -118,8 +121,20 @@ struct ModelFetch {
   double ms{0};
   NetworkTrust trust;  ///< its signature under the trust policy
 };
+/// @p onRetrieving (optional): Pacs::retrieve's progress handler when the model is retrieved.
 [[nodiscard]] ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen,
-                                    const std::filesystem::path& workDir);
+                                    const std::filesystem::path& workDir,
+                                    const RetrieveProgressHandler& onRetrieving = {});
+
+/// The network @p r chose, local (fetchModel). One refused for what it holds when it enters the
+/// cache (a payload that does not match its SHA-256, a malformed object or signature, a
+/// signature the trust policy refuses: the exit-4 errors) is marked refused on its candidate,
+/// with the reason, and the next one is chosen and fetched: a damaged network on the PACS does
+/// not stop AI ROI while another fits. std::nullopt when none is left; @p r then says no match,
+/// with each candidate's reason. Throws the PACS's errors.
+[[nodiscard]] std::optional<ModelFetch> fetchSelectedModel(const ClientConfig& config, SelectionReport& r,
+                                                           const std::filesystem::path& workDir,
+                                                           const RetrieveProgressHandler& onRetrieving = {});
 
 /// The run policy for a network fetchModel returned (@p trust: its judged signature): the
 /// configuration's trust policy and audit log, and its PACS.
