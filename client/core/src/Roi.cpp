@@ -280,9 +280,9 @@ ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, con
     f.fromCache = true;
   } else {
     const Pacs pacs(config.network);
-    const auto got = pacs.retrieve(QueryLevel::Image, chosen.studyInstanceUid, chosen.seriesInstanceUid,
-                                   chosen.sopInstanceUid, workDir, {std::string(iod::kRawDataStorageUid)},
-                                   onRetrieving);
+    const auto got =
+        pacs.retrieve(QueryLevel::Image, chosen.studyInstanceUid, chosen.seriesInstanceUid, chosen.sopInstanceUid,
+                      workDir, {std::string(iod::kRawDataStorageUid)}, onRetrieving);
     f.bytesMoved = got.bytes;
     f.model = cache.admit(got.files.front());
   }
@@ -524,9 +524,10 @@ std::string RoiResult::toText() const {
   o << "timings:   locate " << std::llround(t.locateMs) << " ms, slice retrieval " << std::llround(t.sliceRetrieveMs)
     << " ms, model discovery (C-FIND) " << std::llround(t.discoveryMs) << " ms, selection "
     << static_cast<double>(std::llround(t.selectMs * 10)) / 10.0 << " ms, model " << std::llround(t.modelRetrieveMs)
-    << " ms, libtorch load (waited) " << std::llround(t.inferenceLoadMs) << " ms, build " << std::llround(t.buildMs) << " ms, inference " << std::llround(t.inferenceMs) << " ms, contours "
-    << std::llround(t.contourMs) << " ms, RT Structure Set " << std::llround(t.rtstructMs) << " ms, C-STORE "
-    << std::llround(t.storeMs) << " ms, total " << std::llround(t.totalMs) << " ms\n";
+    << " ms, libtorch load (waited) " << std::llround(t.inferenceLoadMs) << " ms, build " << std::llround(t.buildMs)
+    << " ms, inference " << std::llround(t.inferenceMs) << " ms, contours " << std::llround(t.contourMs)
+    << " ms, RT Structure Set " << std::llround(t.rtstructMs) << " ms, C-STORE " << std::llround(t.storeMs)
+    << " ms, total " << std::llround(t.totalMs) << " ms\n";
   return o.str();
 }
 
@@ -567,10 +568,9 @@ std::string RoiResult::toJson() const {
   j["timingsMs"] = {{"locate", t.locateMs},       {"sliceRetrieve", t.sliceRetrieveMs},
                     {"discovery", t.discoveryMs}, {"select", t.selectMs},
                     {"model", t.modelRetrieveMs}, {"inferenceLoad", t.inferenceLoadMs},
-                    {"build", t.buildMs},
-                    {"inference", t.inferenceMs}, {"contours", t.contourMs},
-                    {"rtstruct", t.rtstructMs},   {"store", t.storeMs},
-                    {"total", t.totalMs}};
+                    {"build", t.buildMs},         {"inference", t.inferenceMs},
+                    {"contours", t.contourMs},    {"rtstruct", t.rtstructMs},
+                    {"store", t.storeMs},         {"total", t.totalMs}};
   j["exitCode"] = exitCode();
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
