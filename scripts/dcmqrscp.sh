@@ -11,9 +11,10 @@
 #                           internal port, and relays its C-MOVE sub-associations over TLS to
 #                           CLIENT_PORT (env: DCMQR_TLS=1, TLS_PKI, PROXY_PIDS)
 #   dcmqrscp.sh stop DIR    stops it by PID (and its children, and the relays) and waits for it to exit
-# Like Orthanc here, it knows only our AE title: nothing IODeep-specific. It does not return
-# BodyPartExamined at SERIES level (the client falls back to IMAGE level) and answers only
-# hierarchical queries. A missing dcmqrscp is an error (exit 1), never a skip.
+# Like Orthanc here, it knows only our AE title: nothing IODeep-specific. It returns only what its
+# index keeps (no SeriesDescription or BodyPartExamined at any level: the client finds the networks
+# by the convention's StudyDescription and describes each candidate from the model cache, retrieved
+# into it once) and answers only hierarchical queries. A missing dcmqrscp is an error (exit 1), never a skip.
 set -euo pipefail
 cmd=${1:?start|stop} dir=${2:?directory}
 tls_pki=

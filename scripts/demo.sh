@@ -7,7 +7,8 @@
 #   asks which network fits slice 23, runs AI ROI headless on it, approves, and the approved RT
 #   Structure Set is stored on the PACS and read back from it with C-FIND. With a display, the
 #   viewer then opens on the same PACS (docs/viewer.md); without one, the demo stays headless.
-# No Python at run time. Output in build/demo/.
+# iodeep itself and the example data need no Python (the series is committed); scripts/orthanc.sh
+# asks Debian's python3 for free loopback ports. Output in build/demo/.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
 . "$here/common.sh"

@@ -199,7 +199,9 @@ int select(const std::vector<std::string>& args) {
   auto d = described(
       "usage: iodeep select --pacs AET@host:port --instance UID\n\n"
       "Explains which IODeep network would be chosen for the slice, and why every other candidate was not\n"
-      "(docs/selection.md). Moves no model bytes. Exit code 7 when no network matches.",
+      "(docs/selection.md). Moves no model bytes on a PACS that describes its networks at C-FIND (Orthanc);\n"
+      "one that does not (dcmqrscp) has each candidate of the slice's modality retrieved once into the model\n"
+      "cache to describe it. Exit code 7 when no network matches.",
       f);
   addSliceOptions(d, request);
   if (!parseOptions(args, d)) return kExitOk;
