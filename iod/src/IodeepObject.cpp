@@ -440,7 +440,9 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   return f;
 }
 
-std::vector<Finding> verifyIodeep(const IodeepFile& f) {
+namespace {
+
+std::vector<Finding> verify(const IodeepFile& f, const std::string* canonicalArchitecture) {
   std::vector<Finding> out = f.findings;
   const auto error = [&](ErrorCode code, std::string msg) {
     out.push_back({Finding::Severity::Error, code, std::move(msg)});
@@ -478,10 +480,14 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
 
   // The canonical architecture is needed for the DnnUID; making it also checks the JSON.
   std::optional<std::string> canonical;
-  try {
-    canonical = canonicalJson(m.architectureJson, "DnnArchitecture");
-  } catch (const Error& e) {
-    error(e.code(), e.what());
+  if (canonicalArchitecture != nullptr) {
+    canonical = *canonicalArchitecture;
+  } else {
+    try {
+      canonical = canonicalJson(m.architectureJson, "DnnArchitecture");
+    } catch (const Error& e) {
+      error(e.code(), e.what());
+    }
   }
 
   if (m.weights.empty()) {
@@ -518,6 +524,16 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Finding> verifyIodeep(const IodeepFile& file) {
+  return verify(file, nullptr);
+}
+
+std::vector<Finding> verifyIodeep(const IodeepFile& file, const std::string& canonicalArchitecture) {
+  return verify(file, &canonicalArchitecture);
 }
 
 }  // namespace iodeep::iod

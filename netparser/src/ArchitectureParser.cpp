@@ -79,6 +79,7 @@ Architecture parseArchitecture(std::string_view text, const Limits& limits) {
   } else {
     arch = detail::parseIodeepFormat(root, limits);
   }
+  arch.canonicalJson = root.dump();  // as iod::canonicalJson makes it
   if (arch.kind == Architecture::Kind::Graph) {
     const auto report = inferShapes(arch, std::nullopt, limits);
     const std::int64_t channels = report.outputShape.empty() ? 0 : report.outputShape.front();

@@ -9,6 +9,7 @@
 #include "TestSupport.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/iod/Sha256.hpp"
 #include "iodeep/iod/Uid.hpp"
@@ -222,6 +223,18 @@ TEST(IodeepObject, OneFlippedBitInThePayloadFailsVerification) {
   EXPECT_TRUE(std::any_of(findings.begin(), findings.end(), [](const Finding& x) {
     return x.severity == Finding::Severity::Error && x.code == ErrorCode::ChecksumMismatch;
   }));
+}
+
+// A caller that parsed the architecture gives its canonical JSON: the same findings, and it is
+// what the DnnUID is checked against (another architecture's canonical form fails the check).
+TEST(IodeepObject, VerificationWithTheCallersCanonicalArchitecture) {
+  test::TempDir dir;
+  writeIodeep(buildModel(samplePackInput()), dir / "m.dcm");
+  const IodeepFile f = readIodeep(dir / "m.dcm");
+  const std::string canonical = canonicalJson(f.model.architectureJson, "test");
+  EXPECT_FALSE(hasError(verifyIodeep(f, canonical), ""));
+  EXPECT_EQ(verifyIodeep(f, canonical).size(), verifyIodeep(f).size());
+  EXPECT_TRUE(hasError(verifyIodeep(f, canonical + " "), "does not match the network's content"));
 }
 
 TEST(IodeepObject, BlockIsFoundByItsCreatorWhereverItIsReserved) {

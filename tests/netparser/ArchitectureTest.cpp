@@ -4,6 +4,7 @@
 
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Json.hpp"
 #include "iodeep/netparser/Architecture.hpp"
 #include "iodeep/netparser/Prediction.hpp"
 
@@ -61,6 +62,14 @@ TEST(Architecture, ParsesOurFormatAndInfersShapes) {
   EXPECT_EQ(r.totalParameters, (9 * 4 + 4) + (4 * 2 + 2));
   const auto bigger = inferShapes(arch, InputSpec{1, 100, 60});
   EXPECT_EQ(bigger.outputShape, (std::vector<std::int64_t>{2, 100, 60}));
+}
+
+// The parsed architecture keeps the canonical JSON iod derives the DnnUID from (verification
+// reuses it instead of parsing again), whatever the spacing of the text.
+TEST(Architecture, KeepsTheCanonicalJsonOfItsText) {
+  const std::string text = base().dump(4);
+  EXPECT_EQ(parseArchitecture(text).canonicalJson, iod::canonicalJson(text, "test"));
+  EXPECT_EQ(parseArchitecture(text).canonicalJson, parseArchitecture(base().dump()).canonicalJson);
 }
 
 TEST(Architecture, DoubleConvExpandsAndNamesItsWeights) {

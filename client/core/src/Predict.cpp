@@ -31,21 +31,21 @@ struct LoadedModel {
   bool hashed{false};  ///< verified (SHA-256, DnnUID) here
 };
 
-// Reads and verifies the model (any error finding refuses it, with the finding's code) and parses
-// its architecture: once per prediction.
+// Reads the model, parses its architecture and verifies it (any error finding refuses it, with
+// the finding's code; the verification reuses the parsed architecture): the JSON is parsed once.
 LoadedModel loadModel(const std::filesystem::path& path, bool verified) {
   LoadedModel m{iod::readIodeep(path), {}, !verified};
   const ErrorContext where{.file = path.string()};
-  if (!verified) {
-    for (const auto& f : iod::verifyIodeep(m.file)) {
-      if (f.severity == iod::Finding::Severity::Error) throw Error(f.code, "refused: " + f.message, where);
-    }
-  }
   try {
     m.arch = netparser::parseArchitecture(m.file.model.architectureJson);
   } catch (Error& e) {
     e.withTag("DnnArchitecture").inFile(where.file);
     throw;
+  }
+  if (!verified) {
+    for (const auto& f : iod::verifyIodeep(m.file, m.arch.canonicalJson)) {
+      if (f.severity == iod::Finding::Severity::Error) throw Error(f.code, "refused: " + f.message, where);
+    }
   }
   return m;
 }

@@ -153,5 +153,9 @@ enum class ObjectKind { Iodeep, Legacy, Other };
 /// derivable, architecture JSON, standard attributes. Returns every finding (errors and
 /// warnings); never throws on content.
 [[nodiscard]] std::vector<Finding> verifyIodeep(const IodeepFile& file);
+/// The same, with the architecture's canonical JSON (iod::canonicalJson of
+/// IodeepModel::architectureJson) made already by a caller that parsed it: the JSON is not parsed
+/// again (the prediction path parses the architecture once).
+[[nodiscard]] std::vector<Finding> verifyIodeep(const IodeepFile& file, const std::string& canonicalArchitecture);
 
 }  // namespace iodeep::iod

@@ -154,6 +154,9 @@ struct Architecture {
   PreprocessingSpec preprocessing;
   OutputSpec outputSpec;
   PostprocessingSpec postprocessing;
+  /// The JSON it was parsed from, re-serialised compactly (iod::canonicalJson): what the DnnUID
+  /// is derived from, so a caller that parsed the architecture need not parse it again to verify.
+  std::string canonicalJson;
 };
 
 /// Parses and validates either format (told apart by their keys). Throws iodeep::Error with
