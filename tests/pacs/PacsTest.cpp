@@ -39,6 +39,7 @@ namespace {
 const fs::path kSource = IODEEP_SOURCE_DIR;
 const fs::path kBrain = kSource / "examples/brain-unet/brain-unet.dcm";
 const fs::path kSlice22 = kSource / "examples/brain-unet/series/slice_022.dcm";
+const fs::path kPydicomTestFiles = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 
 }  // namespace
 
@@ -115,6 +116,38 @@ TEST(SharedOrthanc, StoreFindCancelAndRetrieveBothWays) {
               }),
               ErrorCode::DimseFailure);
     EXPECT_TRUE(test::listFiles(dir / "none").empty());
+  }
+}
+
+// JPEG 2000 (lossless only, .90; lossless or lossy, .91) reaches us as the PACS keeps it, by C-MOVE
+// (our storage SCP) and by C-GET (our SCP-role contexts), and decodes to the original's values.
+// Orthanc 1.10 cannot transcode JPEG 2000: were it not accepted, the retrieval would fail.
+TEST(SharedOrthanc, Jpeg2000RetrievedAsStoredByMoveAndGet) {
+  const auto o = optionsFrom(readEnv(IODEEP_ORTHANC_ENV));
+  test::TempDir dir;
+  for (const auto* name : {"MR_small_jp2klossless.dcm", "693_J2KI.dcm"}) {
+    const auto source = kPydicomTestFiles / name;
+    const auto original = iod::readSlice(source);
+    const auto& a = original.attributes;
+    ASSERT_TRUE(a.transferSyntaxUid == "1.2.840.10008.1.2.4.90" || a.transferSyntaxUid == "1.2.840.10008.1.2.4.91")
+        << name << ": " << a.transferSyntaxUid;
+    ASSERT_EQ(client::Pacs(o).store({source}).size(), 1U) << name;
+    for (const auto mode : {client::RetrieveMode::Move, client::RetrieveMode::Get}) {
+      auto m = o;
+      m.retrieve = mode;
+      const auto into = dir / (std::string(name) + (mode == client::RetrieveMode::Get ? ".get" : ".move"));
+      const std::string how = std::string(name) + (mode == client::RetrieveMode::Get ? " by C-GET" : " by C-MOVE");
+      try {
+        const auto got = client::Pacs(m).retrieve(client::QueryLevel::Image, a.studyInstanceUid, a.seriesInstanceUid,
+                                                  a.sopInstanceUid, into);
+        ASSERT_EQ(got.files.size(), 1U) << how;
+        const auto received = iod::readSlice(got.files[0]);
+        EXPECT_EQ(received.attributes.transferSyntaxUid, a.transferSyntaxUid) << how;
+        EXPECT_EQ(received.pixels, original.pixels) << how;
+      } catch (const Error& e) {
+        ADD_FAILURE() << how << ": " << e.what();
+      }
+    }
   }
 }
 
