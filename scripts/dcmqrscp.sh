@@ -11,12 +11,17 @@
 #                           internal port, and relays its C-MOVE sub-associations over TLS to
 #                           CLIENT_PORT (env: DCMQR_TLS=1, TLS_PKI, PROXY_PIDS)
 #   dcmqrscp.sh stop DIR    stops it by PID (and its children, and the relays) and waits for it to exit
+#   dcmqrscp.sh restart DIR starts it again after stop: the same ports (and relays, with --tls),
+#                           storage and DIR/dcmqrscp.cfg, as the caller may have edited it (e.g. a
+#                           per-study quota in its AETable line); start writes a new one and empties
+#                           the storage
 # Like Orthanc here, it knows only our AE title: nothing IODeep-specific. It returns only what its
 # index keeps (no SeriesDescription or BodyPartExamined at any level: the client finds the networks
 # by the convention's StudyDescription and describes each candidate from the model cache, retrieved
-# into it once) and answers only hierarchical queries. A missing dcmqrscp is an error (exit 1), never a skip.
+# into it once) and answers only hierarchical queries. A missing dcmqrscp is an error (exit 1),
+# never a skip.
 set -euo pipefail
-cmd=${1:?start|stop} dir=${2:?directory}
+cmd=${1:?start|stop|restart} dir=${2:?directory}
 tls_pki=
 if [ "${3:-}" = --tls ]; then tls_pki=$(cd "${4:?--tls PKI}" && pwd); fi
 PY=/usr/bin/python3
@@ -38,38 +43,14 @@ stop() {
   echo "dcmqrscp.sh: stopped dcmqrscp (pid $DCMQR_PID)"
 }
 
-start() {
-  command -v dcmqrscp >/dev/null || { echo "dcmqrscp.sh: dcmqrscp is not installed (DCMTK)" >&2; exit 1; }
-  [ -f "$dir/env" ] && stop
-  rm -rf "$dir/db"
-  mkdir -p "$dir/db"
-  read -r port client internal relay < <($PY -c '
-import socket
-socks = []
-for _ in range(4):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(*[s.getsockname()[1] for s in socks])')
-  # with TLS, dcmqrscp listens on an internal port and moves to the relay
-  local scp_port=$port move_port=$client proxies=
-  [ -z "$tls_pki" ] || { scp_port=$internal; move_port=$relay; }
-  cat >"$dir/dcmqrscp.cfg" <<CFG
-NetworkTCPPort  = $scp_port
-MaxPDUSize      = 131072
-MaxAssociations = 16
-
-HostTable BEGIN
-iodeep = (IODEEP, 127.0.0.1, $move_port)
-HostTable END
-
-VendorTable BEGIN
-VendorTable END
-
-AETable BEGIN
-$AET  $dir/db  RW  (1000, 2048mb)  ANY
-AETable END
-CFG
-  setsid dcmqrscp -c "$dir/dcmqrscp.cfg" >"$dir/dcmqrscp.log" 2>&1 < /dev/null &
-  local pid=$!
+# launch: dcmqrscp (and the TLS relays) with DIR/dcmqrscp.cfg and the ports in DIR/ports; writes
+# DIR/env and waits until it answers C-ECHO
+launch() {
+  local port client internal relay tls_pki
+  # shellcheck disable=SC1091
+  . "$dir/ports"
+  setsid dcmqrscp -c "$dir/dcmqrscp.cfg" >>"$dir/dcmqrscp.log" 2>&1 < /dev/null &
+  local pid=$! proxies=
   if [ -n "$tls_pki" ]; then
     local mode listen to
     for mode in server client; do
@@ -107,8 +88,54 @@ ENV
   stop; exit 1
 }
 
+start() {
+  command -v dcmqrscp >/dev/null || { echo "dcmqrscp.sh: dcmqrscp is not installed (DCMTK)" >&2; exit 1; }
+  [ -f "$dir/env" ] && stop
+  rm -rf "$dir/db"
+  mkdir -p "$dir/db"
+  read -r port client internal relay < <($PY -c '
+import socket
+socks = []
+for _ in range(4):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(*[s.getsockname()[1] for s in socks])')
+  # with TLS, dcmqrscp listens on an internal port and moves to the relay
+  local scp_port=$port move_port=$client
+  [ -z "$tls_pki" ] || { scp_port=$internal; move_port=$relay; }
+  cat >"$dir/dcmqrscp.cfg" <<CFG
+NetworkTCPPort  = $scp_port
+MaxPDUSize      = 131072
+MaxAssociations = 16
+
+HostTable BEGIN
+iodeep = (IODEEP, 127.0.0.1, $move_port)
+HostTable END
+
+VendorTable BEGIN
+VendorTable END
+
+AETable BEGIN
+$AET  $dir/db  RW  (1000, 2048mb)  ANY
+AETable END
+CFG
+  cat >"$dir/ports" <<PORTS
+port=$port client=$client internal=$internal relay=$relay tls_pki='$tls_pki'
+PORTS
+  : >"$dir/dcmqrscp.log"
+  launch
+}
+
+restart() {
+  if [ ! -f "$dir/ports" ] || [ ! -f "$dir/dcmqrscp.cfg" ]; then
+    echo "dcmqrscp.sh: nothing to restart in $dir (start it first)" >&2; exit 1
+  fi
+  [ -f "$dir/env" ] && stop
+  launch
+}
+
 case $cmd in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: dcmqrscp.sh start DIR [--tls PKI] | stop DIR" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: dcmqrscp.sh start DIR [--tls PKI] | stop DIR | restart DIR" >&2; exit 2 ;;
 esac

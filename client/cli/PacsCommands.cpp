@@ -240,8 +240,12 @@ int roi(const std::vector<std::string>& args) {
   const auto r = client::runRoi(c, o);
   std::cout << (f.json ? r.toJson() : r.toText());
   if (r.exitCode() == kExitPacs) {
-    std::cerr << "iodeep roi: the structure set could not be stored; it waits in the outbox (" << c.outboxDir.string()
-              << ")\n";
+    // one line with the reason (the peer, the status) and the file, as for every other PACS error
+    const auto& set = r.approvedSet && !r.approvedSet->stored ? r.approvedSet : r.rejectedSet;
+    if (set) {
+      std::cerr << "iodeep roi: the structure set could not be stored (" << set->storeError
+                << "); it waits in the outbox: " << set->outboxFile.string() << "\n";
+    }
   }
   return r.exitCode();
 }

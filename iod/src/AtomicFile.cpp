@@ -1,11 +1,15 @@
 #include "iodeep/iod/AtomicFile.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <random>
+#include <string>
 
 #include "iodeep/iod/Error.hpp"
 
@@ -25,6 +29,20 @@ void fsyncPath(const std::filesystem::path& p, int flags, const std::filesystem:
   ::close(fd);
   // Directories on some file systems refuse fsync with EINVAL; that is not a failure.
   if (rc != 0 && err != EINVAL) outputError(reported, std::strerror(err));
+}
+
+// "<prefix><pid>-<digits>" of a process that no longer runs.
+bool leftByADeadProcess(const std::string& name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return false;
+  const std::string_view rest = std::string_view(name).substr(prefix.size());
+  const auto dash = rest.find('-');
+  if (dash == std::string_view::npos || dash + 1 == rest.size()) return false;
+  const std::string_view digits = rest.substr(dash + 1);
+  if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + dash, pid);
+  if (ec != std::errc() || end != rest.data() + dash || pid <= 0 || pid == ::getpid()) return false;
+  return ::kill(pid, 0) != 0 && errno == ESRCH;  // EPERM: it runs, as another user
 }
 
 }  // namespace
@@ -85,9 +103,16 @@ void writeFileAtomically(const std::filesystem::path& target, std::string_view t
 }
 
 TemporaryDirectory::TemporaryDirectory(const std::filesystem::path& parent, std::string_view prefix) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code ignored;
+    if (it->is_directory(ignored) && leftByADeadProcess(it->path().filename().string(), prefix)) {
+      std::filesystem::remove_all(it->path(), ignored);
+    }
+  }
+  ec.clear();
   std::random_device rd;
   path_ = parent / (std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-  std::error_code ec;
   std::filesystem::create_directories(path_, ec);
   if (ec) outputError(path_, ec.message());
 }

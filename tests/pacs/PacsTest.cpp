@@ -1,6 +1,7 @@
 // The client core against a real Orthanc: the CTest fixture's (IODEEP_ORTHANC_ENV) for the
 // services, and private ones (scripts/orthanc.sh in a temporary directory) for the tests that
 // fill the PACS with their own models or kill and restart it.
+#include <dcmtk/dcmdata/dctk.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -39,6 +40,7 @@ namespace {
 const fs::path kSource = IODEEP_SOURCE_DIR;
 const fs::path kBrain = kSource / "examples/brain-unet/brain-unet.dcm";
 const fs::path kSlice22 = kSource / "examples/brain-unet/series/slice_022.dcm";
+const fs::path kPydicomTestFiles = "/usr/lib/python3/dist-packages/pydicom/data/test_files";
 
 }  // namespace
 
@@ -115,6 +117,66 @@ TEST(SharedOrthanc, StoreFindCancelAndRetrieveBothWays) {
               }),
               ErrorCode::DimseFailure);
     EXPECT_TRUE(test::listFiles(dir / "none").empty());
+  }
+}
+
+// A PACS that answers a C-STORE with a failure status: DcmSCU reports a good condition, the
+// status is what says so. Orthanc 1.10 answers 0xA700 (Refused: Out of resources) to an instance
+// without StudyInstanceUID. The error names the peer, the file, its UID and the status; the
+// instance before it on the same association was stored.
+TEST(SharedOrthanc, StoreAnsweredWithAFailureStatus) {
+  const auto o = optionsFrom(readEnv(IODEEP_ORTHANC_ENV));
+  test::TempDir dir;
+  const auto noStudy = dir / "no-study.dcm";
+  {
+    DcmFileFormat f;
+    ASSERT_TRUE(f.loadFile(kSlice22.c_str()).good());
+    ASSERT_TRUE(f.getDataset()->findAndDeleteElement(DCM_StudyInstanceUID).good());
+    ASSERT_TRUE(f.saveFile(noStudy.c_str(), EXS_LittleEndianExplicit).good());
+  }
+  const auto sop = iod::readSliceAttributes(kSlice22).sopInstanceUid;
+  const auto e = test::errorOf([&] { (void)client::Pacs(o).store({kBrain, noStudy}); });
+  EXPECT_EQ(e.code(), ErrorCode::DimseFailure) << e.what();
+  EXPECT_EQ(e.context().dimseStatus, "0xA700") << e.what();
+  EXPECT_EQ(e.peer(), o.pacs.toString());
+  EXPECT_EQ(e.file(), noStudy.string());
+  EXPECT_EQ(e.uid(), sop);
+  const std::string what = e.what();
+  EXPECT_NE(what.find("(status 0xA700)"), std::string::npos) << what;
+  EXPECT_NE(what.find(noStudy.string()), std::string::npos) << what;
+  EXPECT_NE(what.find(o.pacs.toString()), std::string::npos) << what;
+  EXPECT_EQ(what.find(kBrain.string()), std::string::npos) << "the stored file is not the refused one: " << what;
+}
+
+// JPEG 2000 (lossless only, .90; lossless or lossy, .91) reaches us as the PACS keeps it, by C-MOVE
+// (our storage SCP) and by C-GET (our SCP-role contexts), and decodes to the original's values.
+// Orthanc 1.10 cannot transcode JPEG 2000: were it not accepted, the retrieval would fail.
+TEST(SharedOrthanc, Jpeg2000RetrievedAsStoredByMoveAndGet) {
+  const auto o = optionsFrom(readEnv(IODEEP_ORTHANC_ENV));
+  test::TempDir dir;
+  for (const auto* name : {"MR_small_jp2klossless.dcm", "693_J2KI.dcm"}) {
+    const auto source = kPydicomTestFiles / name;
+    const auto original = iod::readSlice(source);
+    const auto& a = original.attributes;
+    ASSERT_TRUE(a.transferSyntaxUid == "1.2.840.10008.1.2.4.90" || a.transferSyntaxUid == "1.2.840.10008.1.2.4.91")
+        << name << ": " << a.transferSyntaxUid;
+    ASSERT_EQ(client::Pacs(o).store({source}).size(), 1U) << name;
+    for (const auto mode : {client::RetrieveMode::Move, client::RetrieveMode::Get}) {
+      auto m = o;
+      m.retrieve = mode;
+      const auto into = dir / (std::string(name) + (mode == client::RetrieveMode::Get ? ".get" : ".move"));
+      const std::string how = std::string(name) + (mode == client::RetrieveMode::Get ? " by C-GET" : " by C-MOVE");
+      try {
+        const auto got = client::Pacs(m).retrieve(client::QueryLevel::Image, a.studyInstanceUid, a.seriesInstanceUid,
+                                                  a.sopInstanceUid, into);
+        ASSERT_EQ(got.files.size(), 1U) << how;
+        const auto received = iod::readSlice(got.files[0]);
+        EXPECT_EQ(received.attributes.transferSyntaxUid, a.transferSyntaxUid) << how;
+        EXPECT_EQ(received.pixels, original.pixels) << how;
+      } catch (const Error& e) {
+        ADD_FAILURE() << how << ": " << e.what();
+      }
+    }
   }
 }
 

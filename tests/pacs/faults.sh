@@ -4,8 +4,10 @@
 # restarts and stops: unreachable peer, a peer that never answers, wrong called AE title, C-FIND
 # without answers, a calling AE or move destination the PACS does not know, our move port taken, a PACS that
 # refuses our C-STORE (the set waits in the outbox), a PACS killed
-# (then the outbox flushed after its restart), a model whose payload does not match its hash, and
-# the PACS killed in the middle of a 126 MB model transfer.
+# (then the outbox flushed after its restart), a C-FIND the PACS never answers and our process
+# killed after approval while the PACS holds its C-STORE (Lua filters that busy-wait), a model
+# whose payload does not match its hash, and the PACS killed in the middle of a 126 MB model
+# transfer. (A C-STORE answered with a failure status: faults_dcmqrscp.sh.)
 # Usage: faults.sh IODEEP SOURCE_DIR
 set -uo pipefail
 IODEEP=$1 SRC=$2
@@ -26,7 +28,6 @@ bash "$SRC/scripts/orthanc.sh" start "$ODIR" >"$work/orthanc-start.log" 2>&1 ||
   { echo "FAIL: cannot start Orthanc: $(cat "$work/orthanc-start.log")"; exit 1; }
 # shellcheck disable=SC1091
 . "$ODIR/env"
-HTTP=http://127.0.0.1:$ORTHANC_HTTP_PORT
 PEER_NAME="$ORTHANC_AET@127.0.0.1:$ORTHANC_DICOM_PORT"
 # the options but --pacs and --aet (given once each)
 BASE=(--move-port "$CLIENT_PORT" --timeout 3 --dimse-timeout 10 --cache-dir "$work/cache" --outbox-dir "$work/outbox")
@@ -153,7 +154,8 @@ run 6 "roi, store refused" "$work/refused.json" -- "$IODEEP" roi "${P[@]}" --ins
   --reviewer 'Doe^Jane' --json
 check "roi, store refused: in the outbox" "$work/refused.json" \
   "d['exitCode'] == 6 and not d['approvedSet']['stored'] and not d['approvedSet']['foundOnPacs'] and 'C-STORE' in d['approvedSet']['storeError'] and '$PEER_NAME' in d['approvedSet']['storeError'] and d['approvedSet']['outboxFile'] != '' and d['model']['fromCache']"
-grep -q "waits in the outbox" "$work/refused.json.err" && ok || bad "roi, store refused: stderr: $(cat "$work/refused.json.err")"
+[ "$(wc -l <"$work/refused.json.err")" -eq 1 ] && grep -q "waits in the outbox" "$work/refused.json.err" &&
+  grep -qF "$PEER_NAME" "$work/refused.json.err" && ok || bad "roi, store refused: stderr: $(cat "$work/refused.json.err")"
 WAITING=$(jval "$work/refused.json" "d['approvedSet']['sopInstanceUid']")
 WFILE=$(jval "$work/refused.json" "d['approvedSet']['outboxFile']")
 [ -f "$WFILE" ] && ok || bad "the refused set is not in the outbox: $(ls "$work/outbox")"
@@ -185,6 +187,92 @@ check "outbox list, empty" "$work/list2.json" "d == []"
 run 0 "rtstruct list" "$work/rtlist.json" -- "$IODEEP" rtstruct list "${P[@]}" --series "$SERIES" --json
 check "rtstruct list: the flushed set" "$work/rtlist.json" \
   "[(s['approvalStatus'], s['reviewerName']) for s in d if s['sopInstanceUid'] == '$WAITING'] == [('APPROVED', 'Doe^Jane')]"
+
+# --- Lua filters that hold a request: a C-FIND never answered, a C-STORE answered late ----------------
+# Orthanc 1.10 runs them before it answers, one at a time (its Lua context is locked meanwhile). The
+# C-FIND of calling AE HOLDFIND and the C-STORE of any structure set are held for 8 s.
+cat >"$work/hold.lua" <<'LUA'
+local function hold(seconds)
+  local t = os.time()
+  while os.time() - t < seconds do end
+end
+function IncomingFindRequestFilter(query, origin)
+  if origin['RemoteAet'] == 'HOLDFIND' then
+    print('iodeep test: holding a C-FIND')
+    hold(8)
+  end
+  return query
+end
+function ReceivedInstanceFilter(dicom, origin, info)
+  if dicom.Modality == 'RTSTRUCT' then
+    print('iodeep test: holding the C-STORE of a structure set')
+    hold(8)
+  end
+  return true
+end
+LUA
+lua_scripts() {  # lua_scripts [FILE]: Orthanc runs the Lua script FILE (none without it), applied by a restart
+  bash "$SRC/scripts/orthanc.sh" kill "$ODIR" >/dev/null
+  $PY - "$ODIR/orthanc.json" "${1:-}" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["LuaScripts"] = [sys.argv[2]] if sys.argv[2] else []
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+PY
+  bash "$SRC/scripts/orthanc.sh" restart "$ODIR" >"$work/restart.log" 2>&1 || bad "restart: $(cat "$work/restart.log")"
+}
+lua_scripts "$work/hold.lua"
+# the association is accepted, the C-FIND never answered: one error after the DIMSE timeout (2 s)
+# and the wait for the stuck peer to acknowledge our A-ABORT (the ACSE timeout, --timeout 1 s)
+HOLD=(--pacs "$PEER_NAME" --aet HOLDFIND --timeout 1 --dimse-timeout 2)
+t=$EPOCHREALTIME
+run 6 "studies, C-FIND not answered" "$work/holdfind" -- "$IODEEP" studies "${HOLD[@]}" --json
+one_error "$work/holdfind" NetworkError "studies, C-FIND not answered" "$PEER_NAME: C-FIND failed"
+elapsed "studies, C-FIND not answered (timeouts 2 + 1 s)" "$t" 5
+[ ! -s "$work/holdfind" ] && ok || bad "studies, C-FIND not answered: output: $(head -c 300 "$work/holdfind")"
+grep -q "holding a C-FIND" "$ODIR/orthanc.log" && ok || bad "the C-FIND was not held: the filter did not run"
+t=$EPOCHREALTIME
+run 6 "roi, C-FIND not answered" "$work/holdroi" -- "$IODEEP" roi "${HOLD[@]}" --move-port "$CLIENT_PORT" \
+  --cache-dir "$work/cache" --outbox-dir "$work/outbox" --instance "$S22" --approve all --reviewer 'Doe^Jane'
+one_error "$work/holdroi" NetworkError "roi, C-FIND not answered" "$PEER_NAME: C-FIND failed"
+elapsed "roi, C-FIND not answered (timeouts 2 + 1 s)" "$t" 5
+
+# --- our process killed after approval while the PACS holds the C-STORE: nothing approved is lost --------------
+# roi writes the approved set to the outbox before it stores it; it is killed (SIGKILL) while
+# Orthanc's filter holds the store, then Orthanc too, before its filter lets the set in: the outbox
+# has the only copy, and the flush after Orthanc's restart (without the filters) stores it.
+lua_scripts "$work/hold.lua"  # a fresh Orthanc: the held C-FINDs are gone
+"$IODEEP" roi "${P[@]}" --instance "$S22" --approve all --reviewer 'Doe^Jane' --json >"$work/killroi" 2>"$work/killroi.err" &
+roi_pid=$!
+held=
+for _ in $(seq 1 400); do
+  if grep -q "holding the C-STORE" "$ODIR/orthanc.log" && [ -n "$(find "$work/outbox" -name '*.dcm')" ]; then held=1; break; fi
+  kill -0 "$roi_pid" 2>/dev/null || break
+  sleep 0.05
+done
+kill -KILL "$roi_pid" 2>/dev/null
+wait "$roi_pid" 2>/dev/null
+[ -n "$held" ] && ok || bad "roi killed after approval: the store was never held: $(cat "$work/killroi.err")"
+[ ! -s "$work/killroi" ] && ok || bad "roi killed after approval: it finished before the kill: $(head -c 300 "$work/killroi")"
+bash "$SRC/scripts/orthanc.sh" kill "$ODIR" >/dev/null
+lua_scripts
+run 0 "outbox list after the kill" "$work/list3.json" -- "$IODEEP" outbox list --outbox-dir "$work/outbox" --json
+check "outbox list: the approved set of the killed roi" "$work/list3.json" \
+  "[(e['approvalStatus'], e['attempts'], e['lastError']) for e in d] == [('APPROVED', 0, '')]"
+KILLED=$(jval "$work/list3.json" "d[0]['sopInstanceUid']")
+run 0 "rtstruct list before the flush" "$work/rtkill1.json" -- "$IODEEP" rtstruct list "${P[@]}" --series "$SERIES" --json
+check "rtstruct list: the set is not on the PACS" "$work/rtkill1.json" "'$KILLED' not in [s['sopInstanceUid'] for s in d]"
+run 0 "outbox flush after the kill" "$work/flush3.json" -- "$IODEEP" outbox flush "${P[@]}" --json
+check "outbox flush after the kill: stored" "$work/flush3.json" "d['stored'] == ['$KILLED'] and d['failed'] == []"
+[ -z "$(ls -A "$work/outbox")" ] && ok || bad "outbox not empty after the flush: $(ls -A "$work/outbox")"
+run 0 "rtstruct list after the flush" "$work/rtkill2.json" -- "$IODEEP" rtstruct list "${P[@]}" --series "$SERIES" --json
+check "rtstruct list: the set of the killed roi" "$work/rtkill2.json" \
+  "[(s['approvalStatus'], s['reviewerName']) for s in d if s['sopInstanceUid'] == '$KILLED'] == [('APPROVED', 'Doe^Jane')]"
+no_partial "$work/cache" "roi killed after approval"
+# its run directory (the retrieved slice) could not be removed by the killed process: the next roi does
+[ -n "$(find "$work" -maxdepth 1 -name "run-$roi_pid-*")" ] && ok || bad "roi killed after approval: no run directory left?"
+run 0 "roi after the killed one" "$work/roi-next.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22" --approve none --json
+no_partial "$work" "roi after the killed one"
 
 # --- a model whose payload does not match its SHA-256, stored behind upload's back, preferred by selection ----------------
 pack_net "$work/tampered.dcm" "Tiny MR head (random weights)" MR HEAD 9 23

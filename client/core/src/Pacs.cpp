@@ -61,16 +61,27 @@ OFList<OFString> requestSyntaxes() {
 }
 
 // What we accept for instances we receive: uncompressed always, and the compressed syntaxes the
-// slice decoder reads (DCMTK's JPEG, JPEG-LS and RLE codecs; deflate is read by dcmdata).
-OFList<OFString> acceptedStorageSyntaxes() {
+// slice decoder reads (DCMTK's JPEG, JPEG-LS and RLE codecs; deflate is read by dcmdata; JPEG 2000
+// by OpenJPEG, iod/src/Jpeg2000.cpp). A PACS that cannot transcode (Orthanc 1.10 has no JPEG 2000
+// codec, dcmqrscp transcodes nothing) fails a retrieval whose stored syntax is not among them.
+OFList<OFString> uncompressedStorageSyntaxes() {
   OFList<OFString> l = requestSyntaxes();
-  for (const char* ts :
-       {UID_BigEndianExplicitTransferSyntax, UID_DeflatedExplicitVRLittleEndianTransferSyntax,
-        UID_JPEGProcess1TransferSyntax, UID_JPEGProcess2_4TransferSyntax, UID_JPEGProcess14TransferSyntax,
-        UID_JPEGProcess14SV1TransferSyntax, UID_JPEGLSLosslessTransferSyntax, UID_JPEGLSLossyTransferSyntax,
-        UID_RLELosslessTransferSyntax}) {
-    l.emplace_back(ts);
-  }
+  l.emplace_back(UID_BigEndianExplicitTransferSyntax);
+  l.emplace_back(UID_DeflatedExplicitVRLittleEndianTransferSyntax);
+  return l;
+}
+
+const std::vector<const char*>& compressedStorageSyntaxes() {
+  static const std::vector<const char*> syntaxes = {
+      UID_JPEGProcess1TransferSyntax,     UID_JPEGProcess2_4TransferSyntax,       UID_JPEGProcess14TransferSyntax,
+      UID_JPEGProcess14SV1TransferSyntax, UID_JPEGLSLosslessTransferSyntax,       UID_JPEGLSLossyTransferSyntax,
+      UID_RLELosslessTransferSyntax,      UID_JPEG2000LosslessOnlyTransferSyntax, UID_JPEG2000TransferSyntax};
+  return syntaxes;
+}
+
+OFList<OFString> acceptedStorageSyntaxes() {
+  OFList<OFString> l = uncompressedStorageSyntaxes();
+  for (const char* ts : compressedStorageSyntaxes()) l.emplace_back(ts);
   return l;
 }
 
@@ -666,9 +677,22 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   Association a(options_, tls_.get(), options_.pacs.toString());
   a.propose(model, requestSyntaxes());
   if (!move) {
+    // The PACS sends each instance on an accepted context of its class, in that context's one
+    // syntax, transcoding when they differ (and failing when it cannot: Orthanc 1.10 and JPEG 2000).
+    // So one context offers the uncompressed syntaxes and, for classes that may hold compressed
+    // pixels, each compressed syntax we read has a context of its own: the PACS can send an
+    // instance as it keeps it. (The 13 default classes take 112 of the 128 contexts.)
     const auto& classes = sopClassUids.empty() ? defaultStorageClasses() : sopClassUids;
-    const OFList<OFString> syntaxes = acceptedStorageSyntaxes();
-    for (const auto& c : classes) a.propose(c.c_str(), syntaxes, ASC_SC_ROLE_SCP);
+    const OFList<OFString> uncompressed = uncompressedStorageSyntaxes();
+    for (const auto& c : classes) {
+      a.propose(c.c_str(), uncompressed, ASC_SC_ROLE_SCP);
+      if (c == UID_RawDataStorage || c == UID_RTStructureSetStorage) continue;  // no pixel data
+      for (const char* ts : compressedStorageSyntaxes()) {
+        OFList<OFString> one;
+        one.emplace_back(ts);
+        a.propose(c.c_str(), one, ASC_SC_ROLE_SCP);
+      }
+    }
   }
   DcmDataset keys;
   putKey(keys, tags::kQueryRetrieveLevel, levelName(level), a.where());

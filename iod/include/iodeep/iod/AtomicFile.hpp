@@ -30,8 +30,11 @@ class AtomicFile {
   bool committed_{false};
 };
 
-/// A uniquely named directory "<prefix><random>" inside @p parent (created when missing), removed
-/// with everything in it by the destructor: where partial downloads and per-run files live.
+/// A uniquely named directory "<prefix><pid>-<random>" inside @p parent (created when missing),
+/// removed with everything in it by the destructor: where partial downloads and per-run files live.
+/// A process killed on the way (SIGKILL, power cut) cannot remove its own: the constructor first
+/// removes the "<prefix><pid>-<number>" directories in @p parent whose process no longer runs
+/// (which assumes that the processes sharing @p parent run on this machine, in one PID namespace).
 class TemporaryDirectory {
  public:
   /// Throws Error(OutputError) when it cannot be created.
