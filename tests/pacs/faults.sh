@@ -303,7 +303,7 @@ check "roi, tampered model: refused with its reason, the next one used" "$work/t
 no_partial "$work" "tampered model"
 # the only network for the slice damaged: the others deleted from the PACS (Orthanc's REST API),
 # roi finds no match (exit 7) and says why
-$PY - "$HTTP" "$(dicom_value "$BRAIN" SOPInstanceUID)" "$(dicom_value "$work/head.dcm" SOPInstanceUID)" <<'PY' ||
+$PY - "http://127.0.0.1:$ORTHANC_HTTP_PORT" "$(dicom_value "$BRAIN" SOPInstanceUID)" "$(dicom_value "$work/head.dcm" SOPInstanceUID)" <<'PY' ||
 import json, sys, urllib.request
 http = sys.argv[1]
 for sop in sys.argv[2:]:
