@@ -74,13 +74,13 @@ class Writer {
   explicit Writer(DcmItem& item) : item_(item) {}
   void str(const DcmTagKey& key, std::string_view value) {
     dcmtk::check(item_.putAndInsertString(DcmTag(key), std::string(value).c_str()), ErrorCode::MalformedIodeep,
-                 "cannot set " + std::string(DcmTag(key).toString().c_str()));
+                 "cannot set", ErrorContext{.dicomTag = dcmtk::tagString(key)});
   }
   void priv(const DcmTagKey& key, DcmEVR vr, std::string_view value) {
     DcmTag tag(key, DcmVR(vr));
     tag.setPrivateCreator(std::string(kPrivateCreator).c_str());
     dcmtk::check(item_.putAndInsertString(tag, std::string(value).c_str(), OFTrue), ErrorCode::MalformedIodeep,
-                 "cannot set private element " + std::string(tag.toString().c_str()));
+                 "cannot set the private element", ErrorContext{.dicomTag = dcmtk::tagString(key)});
   }
   void us(const DcmTagKey& key, Uint16 value) {
     dcmtk::check(item_.putAndInsertUint16(key, value), ErrorCode::MalformedIodeep, "cannot set US element");
