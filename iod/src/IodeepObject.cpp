@@ -413,8 +413,8 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   m.target.bodyPartExamined = dcmtk::getString(ds, DCM_BodyPartExamined);
   Uint16 spp = 0;
   if (ds.findAndGetUint16(DCM_SamplesPerPixel, spp).bad()) {
-    f.findings.push_back(
-        {Finding::Severity::Error, ErrorCode::MalformedIodeep, "SamplesPerPixel (0028,0002) is missing"});
+    f.findings.push_back({Finding::Severity::Error, ErrorCode::MalformedIodeep, "SamplesPerPixel is missing",
+                          ErrorContext{.dicomTag = dcmtk::tagString(DCM_SamplesPerPixel)}});
   }
   m.target.samplesPerPixel = spp;
   m.target.photometricInterpretation = dcmtk::getString(ds, DCM_PhotometricInterpretation);
@@ -440,10 +440,14 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   return f;
 }
 
+Finding Finding::of(const Error& error, Severity severity) {
+  return {severity, error.code(), error.detail(), error.context()};
+}
+
 std::vector<Finding> verifyIodeep(const IodeepFile& f) {
   std::vector<Finding> out = f.findings;
-  const auto error = [&](ErrorCode code, std::string msg) {
-    out.push_back({Finding::Severity::Error, code, std::move(msg)});
+  const auto error = [&](ErrorCode code, std::string msg, ErrorContext where = {}) {
+    out.push_back({Finding::Severity::Error, code, std::move(msg), std::move(where)});
   };
   const auto warn = [&](std::string msg) {
     out.push_back({Finding::Severity::Warning, ErrorCode::MalformedIodeep, std::move(msg)});
@@ -464,8 +468,13 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
     warn("transfer syntax " + f.transferSyntaxUid + " is not Explicit VR Little Endian");
   }
   for (auto& problem : uidProblems(m)) error(ErrorCode::MalformedIodeep, std::move(problem));
-  if (m.target.modality.empty()) error(ErrorCode::MalformedIodeep, "Modality (0008,0060) is empty");
-  if (m.target.bodyPartExamined.empty()) error(ErrorCode::MalformedIodeep, "BodyPartExamined (0018,0015) is empty");
+  if (m.target.modality.empty()) {
+    error(ErrorCode::MalformedIodeep, "Modality is empty", {.dicomTag = dcmtk::tagString(DCM_Modality)});
+  }
+  if (m.target.bodyPartExamined.empty()) {
+    error(ErrorCode::MalformedIodeep, "BodyPartExamined is empty",
+          {.dicomTag = dcmtk::tagString(DCM_BodyPartExamined)});
+  }
   if (m.target.samplesPerPixel != 0 &&
       !validPhotometric(m.target.samplesPerPixel, m.target.photometricInterpretation)) {
     error(ErrorCode::MalformedIodeep, "PhotometricInterpretation '" + m.target.photometricInterpretation +
@@ -481,7 +490,7 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
   try {
     canonical = canonicalJson(m.architectureJson, "DnnArchitecture");
   } catch (const Error& e) {
-    error(e.code(), e.what());
+    out.push_back(Finding::of(e));
   }
 
   if (m.weights.empty()) {
@@ -497,7 +506,7 @@ std::vector<Finding> verifyIodeep(const IodeepFile& f) {
       logical = st.logicalBytes();
       st.checkFinite("DnnWeightsPayload");
     } catch (const Error& e) {
-      error(e.code(), e.what());
+      out.push_back(Finding::of(e));
     }
   } else {
     error(ErrorCode::MalformedIodeep, "DnnWeightsFormat '" + m.weightsFormat + "' is neither " +

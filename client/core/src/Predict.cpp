@@ -37,7 +37,11 @@ LoadedModel loadModel(const std::filesystem::path& path, bool verified) {
   const ErrorContext where{.file = path.string()};
   if (!verified) {
     for (const auto& f : iod::verifyIodeep(m.file)) {
-      if (f.severity == iod::Finding::Severity::Error) throw Error(f.code, "refused: " + f.message, where);
+      if (f.severity == iod::Finding::Severity::Error) {
+        Error refused(f.code, "refused: " + f.message, f.context);
+        refused.inFile(where.file);
+        throw refused;
+      }
     }
   }
   try {
