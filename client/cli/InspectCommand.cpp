@@ -38,7 +38,7 @@ int inspectCommand(const std::vector<std::string>& args) {
   if (!r.ok()) {
     for (const auto& f : r.findings) {
       if (f.severity == iod::Finding::Severity::Error) {
-        std::cerr << "iodeep inspect: " << file << ": " << f.message << "\n";
+        std::cerr << "iodeep inspect: " << file << ": " << f.text() << "\n";
         break;
       }
     }

@@ -39,7 +39,7 @@ struct Fd {
 
 Error openError(const std::filesystem::path& path, int err) {
   const ErrorCode code = (err == ENOENT || err == ENOTDIR) ? ErrorCode::FileNotFound : ErrorCode::IoError;
-  return Error(code, path.string() + ": cannot open: " + std::strerror(err));
+  return Error(code, std::string("cannot open: ") + std::strerror(err), ErrorContext{.file = path.string()});
 }
 
 }  // namespace
@@ -68,7 +68,7 @@ ByteBuffer ByteBuffer::mapFile(const std::filesystem::path& path) {
   if (fd.fd < 0) throw openError(path, errno);
   struct stat st {};
   if (fstat(fd.fd, &st) != 0) throw openError(path, errno);
-  if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::IoError, path.string() + ": not a regular file");
+  if (!S_ISREG(st.st_mode)) throw Error(ErrorCode::IoError, "not a regular file", ErrorContext{.file = path.string()});
   ByteBuffer b;
   b.file_ = path;
   const auto length = static_cast<std::size_t>(st.st_size);
@@ -77,7 +77,10 @@ ByteBuffer ByteBuffer::mapFile(const std::filesystem::path& path) {
     return b;
   }
   void* address = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd.fd, 0);
-  if (address == MAP_FAILED) throw Error(ErrorCode::IoError, path.string() + ": cannot map: " + std::strerror(errno));
+  if (address == MAP_FAILED) {
+    throw Error(ErrorCode::IoError, std::string("cannot map: ") + std::strerror(errno),
+                ErrorContext{.file = path.string()});
+  }
   auto mapping = std::make_shared<Mapping>(address, length);
   b.view_ = std::span<const std::byte>(static_cast<const std::byte*>(address), length);
   b.owner_ = std::move(mapping);
@@ -96,7 +99,7 @@ std::string readTextFile(const std::filesystem::path& path) {
   if (!in) throw openError(path, errno);
   std::ostringstream s;
   s << in.rdbuf();
-  if (in.bad()) throw Error(ErrorCode::IoError, path.string() + ": read failed");
+  if (in.bad()) throw Error(ErrorCode::IoError, "read failed", ErrorContext{.file = path.string()});
   return s.str();
 }
 

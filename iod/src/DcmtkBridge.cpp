@@ -82,6 +82,16 @@ std::optional<std::uint64_t> valueOffsetInFile(const DcmElement& element) {
 
 namespace {
 
+// True when DCMTK stopped because the file ends before what it declares: decided on the
+// condition's module and code (OFCondition::operator== compares status, module and code, never
+// the text). DCMTK 3.6.7 reports a value longer than what is left as EC_InvalidStream and a header
+// cut short as EC_StreamNotifyClient ("I/O suspension or premature end of stream"); a sequence
+// delimiter before an item's explicit length is read is EC_PrematureSequDelimitationItem.
+bool endsEarly(const OFCondition& cond) {
+  return cond == EC_StreamNotifyClient || cond == EC_PrematureSequDelimitationItem || cond == EC_InvalidStream ||
+         cond == EC_ItemEnd;
+}
+
 std::unique_ptr<DcmFileFormat> load(const std::filesystem::path& path, std::uint32_t maxReadLength,
                                     const DcmTagKey& stopAt) {
   registerPrivateDictionary();
@@ -107,9 +117,7 @@ std::unique_ptr<DcmFileFormat> load(const std::filesystem::path& path, std::uint
   // its SOP class is taken for DICOM.
   const bool dicom = meta || (ds != nullptr && ds->tagExists(DCM_SOPClassUID));
   if (cond.bad()) {
-    const bool truncated = cond == EC_StreamNotifyClient || cond == EC_PrematureSequDelimitationItem ||
-                           cond == EC_InvalidStream || cond == EC_ItemEnd ||
-                           std::string_view(cond.text()).find("remature") != std::string_view::npos;
+    const bool truncated = endsEarly(cond);
     if (!dicom) throw Error(ErrorCode::NotDicom, std::string("not a DICOM file: ") + cond.text(), where);
     throw Error(truncated ? ErrorCode::TruncatedDicom : ErrorCode::NotDicom,
                 std::string("cannot read DICOM") + (truncated ? " (truncated?)" : "") + ": " + cond.text(), where);

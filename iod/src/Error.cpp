@@ -1,5 +1,7 @@
 #include "iodeep/iod/Error.hpp"
 
+#include <initializer_list>
+
 namespace iodeep {
 
 std::string_view toString(ErrorCode code) noexcept {
@@ -111,16 +113,22 @@ Error::Error(ErrorCode code, std::string detail, ErrorContext context)
 Error::Error(ErrorCode code, std::string detail, std::string layer, std::string pointer)
     : Error(code, std::move(detail), ErrorContext{.layer = std::move(layer), .pointer = std::move(pointer)}) {}
 
-void Error::render() {
-  std::string head = context_.part;
-  if (!context_.layer.empty()) head += (head.empty() ? "" : ": ") + std::string("layer '") + context_.layer + "'";
-  if (!context_.pointer.empty()) head += (head.empty() ? "(" : " (") + context_.pointer + ")";
+std::string renderWithContext(const ErrorContext& context, std::string_view detail) {
+  std::string head = context.part;
+  if (!context.layer.empty()) head += (head.empty() ? "" : ": ") + std::string("layer '") + context.layer + "'";
+  if (!context.pointer.empty()) head += (head.empty() ? "(" : " (") + context.pointer + ")";
   std::string out;
-  for (const std::string* s : {&context_.peer, &context_.file, &context_.uid, &context_.dicomTag, &head}) {
+  for (const std::string* s : std::initializer_list<const std::string*>{&context.peer, &context.file, &context.uid,
+                                                                        &context.dicomTag, &head}) {
     if (!s->empty()) out += *s + ": ";
   }
-  rendered_ = out + detail_;
-  if (!context_.dimseStatus.empty()) rendered_ += " (status " + context_.dimseStatus + ")";
+  out += detail;
+  if (!context.dimseStatus.empty()) out += " (status " + context.dimseStatus + ")";
+  return out;
+}
+
+void Error::render() {
+  rendered_ = renderWithContext(context_, detail_);
 }
 
 Error& Error::setOnce(std::string ErrorContext::*field, const std::string& value) {

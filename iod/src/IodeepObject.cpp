@@ -74,13 +74,13 @@ class Writer {
   explicit Writer(DcmItem& item) : item_(item) {}
   void str(const DcmTagKey& key, std::string_view value) {
     dcmtk::check(item_.putAndInsertString(DcmTag(key), std::string(value).c_str()), ErrorCode::MalformedIodeep,
-                 "cannot set " + std::string(DcmTag(key).toString().c_str()));
+                 "cannot set", ErrorContext{.dicomTag = dcmtk::tagString(key)});
   }
   void priv(const DcmTagKey& key, DcmEVR vr, std::string_view value) {
     DcmTag tag(key, DcmVR(vr));
     tag.setPrivateCreator(std::string(kPrivateCreator).c_str());
     dcmtk::check(item_.putAndInsertString(tag, std::string(value).c_str(), OFTrue), ErrorCode::MalformedIodeep,
-                 "cannot set private element " + std::string(tag.toString().c_str()));
+                 "cannot set the private element", ErrorContext{.dicomTag = dcmtk::tagString(key)});
   }
   void us(const DcmTagKey& key, Uint16 value) {
     dcmtk::check(item_.putAndInsertUint16(key, value), ErrorCode::MalformedIodeep, "cannot set US element");
@@ -413,8 +413,8 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   m.target.bodyPartExamined = dcmtk::getString(ds, DCM_BodyPartExamined);
   Uint16 spp = 0;
   if (ds.findAndGetUint16(DCM_SamplesPerPixel, spp).bad()) {
-    f.findings.push_back(
-        {Finding::Severity::Error, ErrorCode::MalformedIodeep, "SamplesPerPixel (0028,0002) is missing"});
+    f.findings.push_back({Finding::Severity::Error, ErrorCode::MalformedIodeep, "SamplesPerPixel is missing",
+                          ErrorContext{.dicomTag = dcmtk::tagString(DCM_SamplesPerPixel)}});
   }
   m.target.samplesPerPixel = spp;
   m.target.photometricInterpretation = dcmtk::getString(ds, DCM_PhotometricInterpretation);
@@ -440,12 +440,16 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   return f;
 }
 
+Finding Finding::of(const Error& error, Severity severity) {
+  return {severity, error.code(), error.detail(), error.context()};
+}
+
 namespace {
 
 std::vector<Finding> verify(const IodeepFile& f, const std::string* canonicalArchitecture) {
   std::vector<Finding> out = f.findings;
-  const auto error = [&](ErrorCode code, std::string msg) {
-    out.push_back({Finding::Severity::Error, code, std::move(msg)});
+  const auto error = [&](ErrorCode code, std::string msg, ErrorContext where = {}) {
+    out.push_back({Finding::Severity::Error, code, std::move(msg), std::move(where)});
   };
   const auto warn = [&](std::string msg) {
     out.push_back({Finding::Severity::Warning, ErrorCode::MalformedIodeep, std::move(msg)});
@@ -466,8 +470,13 @@ std::vector<Finding> verify(const IodeepFile& f, const std::string* canonicalArc
     warn("transfer syntax " + f.transferSyntaxUid + " is not Explicit VR Little Endian");
   }
   for (auto& problem : uidProblems(m)) error(ErrorCode::MalformedIodeep, std::move(problem));
-  if (m.target.modality.empty()) error(ErrorCode::MalformedIodeep, "Modality (0008,0060) is empty");
-  if (m.target.bodyPartExamined.empty()) error(ErrorCode::MalformedIodeep, "BodyPartExamined (0018,0015) is empty");
+  if (m.target.modality.empty()) {
+    error(ErrorCode::MalformedIodeep, "Modality is empty", {.dicomTag = dcmtk::tagString(DCM_Modality)});
+  }
+  if (m.target.bodyPartExamined.empty()) {
+    error(ErrorCode::MalformedIodeep, "BodyPartExamined is empty",
+          {.dicomTag = dcmtk::tagString(DCM_BodyPartExamined)});
+  }
   if (m.target.samplesPerPixel != 0 &&
       !validPhotometric(m.target.samplesPerPixel, m.target.photometricInterpretation)) {
     error(ErrorCode::MalformedIodeep, "PhotometricInterpretation '" + m.target.photometricInterpretation +
@@ -486,7 +495,7 @@ std::vector<Finding> verify(const IodeepFile& f, const std::string* canonicalArc
     try {
       canonical = canonicalJson(m.architectureJson, "DnnArchitecture");
     } catch (const Error& e) {
-      error(e.code(), e.what());
+      out.push_back(Finding::of(e));
     }
   }
 
@@ -503,7 +512,7 @@ std::vector<Finding> verify(const IodeepFile& f, const std::string* canonicalArc
       logical = st.logicalBytes();
       st.checkFinite("DnnWeightsPayload");
     } catch (const Error& e) {
-      error(e.code(), e.what());
+      out.push_back(Finding::of(e));
     }
   } else {
     error(ErrorCode::MalformedIodeep, "DnnWeightsFormat '" + m.weightsFormat + "' is neither " +

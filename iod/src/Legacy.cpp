@@ -30,7 +30,8 @@ class PyLiteralParser {
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(ErrorCode::InvalidPythonLiteral,
-                "legacy architecture: not a Python literal at character " + std::to_string(pos_) + ": " + what);
+                "not a Python literal at character " + std::to_string(pos_) + ": " + what,
+                ErrorContext{.part = "legacy architecture"});
   }
   void skipSpace() {
     while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\n' || s_[pos_] == '\t' || s_[pos_] == '\r')) ++pos_;
@@ -304,7 +305,8 @@ LegacyObject readLegacy(const std::filesystem::path& path) {
   const DcmTagKey archTag(kPrivateGroup, 0x0016);
   const DcmTagKey weightsTag(kPrivateGroup, 0x0018);
   if (!ds.tagExists(archTag) || !ds.tagExists(weightsTag)) {
-    throw Error(ErrorCode::NotIodeep, path.string() + ": not a legacy IODeep object (no (0017,0016)/(0017,0018))");
+    throw Error(ErrorCode::NotIodeep, "not a legacy IODeep object (no (0017,0016)/(0017,0018))",
+                ErrorContext{.file = path.string()});
   }
   LegacyObject o;
   o.architectureLiteral = dcmtk::getString(ds, archTag);

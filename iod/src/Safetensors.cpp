@@ -27,7 +27,8 @@ constexpr DTypeName kDTypes[] = {
 };
 
 [[noreturn]] void fail(std::string_view source, const std::string& what) {
-  throw Error(ErrorCode::InvalidSafetensors, std::string(source) + ": not valid safetensors: " + what);
+  throw Error(ErrorCode::InvalidSafetensors, "not valid safetensors: " + what,
+              ErrorContext{.part = std::string(source)});
 }
 
 std::uint64_t readLe64(std::span<const std::byte> b) {
@@ -135,9 +136,10 @@ Safetensors Safetensors::parse(ByteBuffer buffer, std::string_view source) {
     const auto* match =
         std::find_if(std::begin(kDTypes), std::end(kDTypes), [&](const DTypeName& d) { return d.name == dtypeName; });
     if (match == std::end(kDTypes)) {
-      throw Error(ErrorCode::UnsupportedDtype, std::string(source) + ": tensor '" + name + "' has unsupported dtype '" +
-                                                   dtypeName +
-                                                   "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
+      throw Error(ErrorCode::UnsupportedDtype,
+                  "tensor '" + name + "' has unsupported dtype '" + dtypeName +
+                      "' (supported: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)",
+                  ErrorContext{.part = std::string(source)});
     }
     t.dtype = match->dtype;
     for (const auto& d : *sh) {
@@ -243,8 +245,9 @@ void Safetensors::checkFinite(std::string_view source) const {
       default: break;
     }
     if (!finite) {
-      throw Error(ErrorCode::NonFiniteWeights, std::string(source) + ": tensor '" + t.name +
-                                                   "' holds NaN or Inf (element " + std::to_string(index - 1) + ")");
+      throw Error(ErrorCode::NonFiniteWeights,
+                  "tensor '" + t.name + "' holds NaN or Inf (element " + std::to_string(index - 1) + ")",
+                  ErrorContext{.part = std::string(source)});
     }
   }
 }

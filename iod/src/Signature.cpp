@@ -394,8 +394,10 @@ void verifySelected(DcmSignature& sig, SignatureInfo& info) {
 void requireSequence(DcmItem& dataset, const DcmTagKey& key, const std::string& what, const ErrorContext& where) {
   DcmElement* e = nullptr;
   if (dataset.findAndGetElement(key, e).good() && e != nullptr && e->ident() != EVR_SQ) {
+    ErrorContext here = where;
+    here.dicomTag = tagText(key);
     throw Error(ErrorCode::SignatureInvalid,
-                what + " " + tagText(key) + " is not a sequence (VR " + DcmVR(e->ident()).getVRName() + ")", where);
+                what + " is not a sequence (VR " + std::string(DcmVR(e->ident()).getVRName()) + ")", here);
   }
 }
 
@@ -409,8 +411,8 @@ void requireSequence(DcmItem& dataset, const DcmTagKey& key, const std::string& 
     throw original;
   }
   throw Error(ErrorCode::SignatureInvalid,
-              "the DigitalSignaturesSequence (FFFA,FFFA) is truncated or damaged (" + original.detail() + ")",
-              ErrorContext{.file = path.string()});
+              "the DigitalSignaturesSequence is truncated or damaged (" + original.detail() + ")",
+              ErrorContext{.file = path.string(), .dicomTag = tagText(DCM_DigitalSignaturesSequence)});
 }
 
 // ---------------------------------------------------------------- credentials

@@ -555,9 +555,9 @@ struct Frame {
 
 Frame frameOf(const SliceAttributes& s) {
   if (!s.pixelSpacing || !s.imagePositionPatient || !s.imageOrientationPatient) {
-    throw Error(
-        ErrorCode::MissingGeometry,
-        "slice " + s.sopInstanceUid + " has no geometry (ImagePositionPatient, ImageOrientationPatient, PixelSpacing)");
+    throw Error(ErrorCode::MissingGeometry,
+                "the slice has no geometry (ImagePositionPatient, ImageOrientationPatient, PixelSpacing)",
+                ErrorContext{.uid = s.sopInstanceUid});
   }
   const auto& o = *s.imageOrientationPatient;
   return {*s.imagePositionPatient, {o[0], o[1], o[2]}, {o[3], o[4], o[5]}, (*s.pixelSpacing)[0], (*s.pixelSpacing)[1]};

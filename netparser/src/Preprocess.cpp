@@ -113,7 +113,8 @@ PreparedInput preprocess(const iod::SliceImage& img, const Architecture& arch) {
   if (!check.ok()) {
     std::string list;
     for (const auto& p : check.problems) list += (list.empty() ? "" : "; ") + p;
-    throw Error(ErrorCode::IncompatibleImage, "slice " + s.sopInstanceUid + " does not fit the network: " + list);
+    throw Error(ErrorCode::IncompatibleImage, "the slice does not fit the network: " + list,
+                ErrorContext{.uid = s.sopInstanceUid});
   }
   const auto& pre = arch.preprocessing;
   const std::size_t n = static_cast<std::size_t>(img.rows) * img.columns;

@@ -17,7 +17,7 @@ namespace {
 using Shape = std::vector<std::int64_t>;
 
 [[noreturn]] void fail(ErrorCode code, const Layer& l, const std::string& what) {
-  throw Error(code, "architecture: layer '" + l.id + "' (" + l.pointer + "): " + what, l.id, l.pointer);
+  throw Error(code, what, ErrorContext{.part = "architecture", .layer = l.id, .pointer = l.pointer});
 }
 
 // a*b with a limit: values beyond the limit (or overflow) are refused by the caller.
@@ -99,18 +99,19 @@ ShapeReport inferShapes(const Architecture& arch, std::optional<InputSpec> input
   const InputSpec spec = input.value_or(arch.input);
   if (spec.channels < 1 || spec.height < 1 || spec.width < 1 || spec.channels > lim.maxChannels ||
       spec.height > lim.maxSpatial || spec.width > lim.maxSpatial) {
-    throw Error(ErrorCode::ResourceLimit, "architecture: input " + std::to_string(spec.channels) + "x" +
-                                              std::to_string(spec.height) + "x" + std::to_string(spec.width) +
-                                              " is outside the limits");
+    throw Error(ErrorCode::ResourceLimit,
+                "input " + std::to_string(spec.channels) + "x" + std::to_string(spec.height) + "x" +
+                    std::to_string(spec.width) + " is outside the limits",
+                ErrorContext{.part = "architecture"});
   }
   std::unordered_map<std::string, Shape> shapes;
   shapes["input"] = {spec.channels, spec.height, spec.width};
   report.largestActivationBytes = mul(elements(shapes["input"]), 4);
   if (report.largestActivationBytes > lim.maxActivationBytes) {
     throw Error(ErrorCode::ResourceLimit,
-                "architecture: the input needs " + std::to_string(report.largestActivationBytes / (1024LL * 1024)) +
+                "the input needs " + std::to_string(report.largestActivationBytes / (1024LL * 1024)) +
                     " MiB, above the activation limit",
-                "input", "/input");
+                ErrorContext{.part = "architecture", .layer = "input", .pointer = "/input"});
   }
 
   for (const Layer& l : arch.layers) {

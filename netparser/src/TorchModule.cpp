@@ -48,19 +48,22 @@ const Api* open() {
     void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
       const char* why = ::dlerror();
-      throw Error(ErrorCode::TorchError, "cannot open the inference module " + path.string() + ": " +
-                                             (why != nullptr ? why : "unknown error"));
+      throw Error(ErrorCode::TorchError,
+                  std::string("cannot open the inference module: ") + (why != nullptr ? why : "unknown error"),
+                  ErrorContext{.file = path.string()});
     }
     using Entry = const Api* (*)();
     auto* entry = reinterpret_cast<Entry>(::dlsym(handle, "iodeep_torch_module"));
     if (entry == nullptr) {
-      throw Error(ErrorCode::TorchError, "the inference module " + path.string() + " has no entry point");
+      throw Error(ErrorCode::TorchError, "the inference module has no entry point",
+                  ErrorContext{.file = path.string()});
     }
     const Api* api = entry();
     if (api == nullptr || api->abi != kAbi) {
-      throw Error(ErrorCode::TorchError, "the inference module " + path.string() + " is of another build (ABI " +
-                                             std::to_string(api ? api->abi : -1) + ", expected " +
-                                             std::to_string(kAbi) + ")");
+      throw Error(ErrorCode::TorchError,
+                  "the inference module is of another build (ABI " + std::to_string(api ? api->abi : -1) +
+                      ", expected " + std::to_string(kAbi) + ")",
+                  ErrorContext{.file = path.string()});
     }
     return api;  // the handle stays open for the life of the process
   }

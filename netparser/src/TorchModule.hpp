@@ -13,13 +13,14 @@
 #include <string_view>
 
 #include "iodeep/iod/ByteBuffer.hpp"
+#include "iodeep/iod/Error.hpp"
 #include "iodeep/netparser/Architecture.hpp"
 #include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/WeightsImport.hpp"
 
 namespace iodeep::netparser::torchmodule {
 
-inline constexpr int kAbi = 2;
+inline constexpr int kAbi = 3;
 
 /// A built network inside the module.
 class Model {
@@ -45,10 +46,10 @@ struct Api {
   std::unique_ptr<Model> (*build)(const Architecture& arch, const iod::ByteBuffer& weights,
                                   const BuildOptions& options){nullptr};
   int (*configureThreads)(int threads){nullptr};
-  /// A torch.save zip archive or a TorchScript archive -> safetensors.
-  ImportedWeights (*importArchive)(std::span<const std::byte> bytes, std::string_view source){nullptr};
-  /// Loads a TorchScript archive to prove that it loads.
-  void (*loadTorchScript)(std::span<const std::byte> bytes, std::string_view source){nullptr};
+  /// A torch.save zip archive or a TorchScript archive -> safetensors; errors carry @p where.
+  ImportedWeights (*importArchive)(std::span<const std::byte> bytes, const ErrorContext& where){nullptr};
+  /// Loads a TorchScript archive to prove that it loads; errors carry @p where.
+  void (*loadTorchScript)(std::span<const std::byte> bytes, const ErrorContext& where){nullptr};
 };
 
 /// The module, opened on first use (or by preload()). Throws Error(TorchError) naming the file

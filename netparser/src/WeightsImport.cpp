@@ -22,11 +22,11 @@ bool looksLikeSafetensors(std::span<const std::byte> b) {
 
 }  // namespace
 
-void checkTorchScriptArchive(std::span<const std::byte> bytes, std::string_view source) {
+void checkTorchScriptArchive(std::span<const std::byte> bytes, const ErrorContext& where) {
   if (!startsWith(bytes, "PK\x03\x04") || !contains(bytes, "constants.pkl")) {
-    throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": not a TorchScript archive (torch.jit.save)");
+    throw Error(ErrorCode::UnsupportedWeights, "not a TorchScript archive (torch.jit.save)", where);
   }
-  torchmodule::api().loadTorchScript(bytes, source);
+  torchmodule::api().loadTorchScript(bytes, where);
 }
 
 std::string_view toString(WeightsSource source) noexcept {
@@ -38,29 +38,32 @@ std::string_view toString(WeightsSource source) noexcept {
   return "?";
 }
 
-ImportedWeights importTorchBytes(std::span<const std::byte> bytes, std::string_view source) {
-  if (startsWith(bytes, "PK\x03\x04")) return torchmodule::api().importArchive(bytes, source);
+ImportedWeights importTorchBytes(std::span<const std::byte> bytes, const ErrorContext& where) {
+  if (startsWith(bytes, "PK\x03\x04")) return torchmodule::api().importArchive(bytes, where);
   if (!bytes.empty() && bytes[0] == std::byte{0x80}) {
     throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) +
-                    ": a legacy (pre-zip, PyTorch < 1.6 or _use_new_zipfile_serialization=False) "
-                    "torch.save file, which libtorch cannot read; re-save it with a current PyTorch: "
-                    "torch.save(dict(model.state_dict()), path), or as safetensors");
+                "a legacy (pre-zip, PyTorch < 1.6 or _use_new_zipfile_serialization=False) "
+                "torch.save file, which libtorch cannot read; re-save it with a current PyTorch: "
+                "torch.save(dict(model.state_dict()), path), or as safetensors",
+                where);
   }
   throw Error(ErrorCode::UnsupportedWeights,
-              std::string(source) +
-                  ": unknown weights format (expected safetensors, a torch.save zip file or a "
-                  "TorchScript archive)");
+              "unknown weights format (expected safetensors, a torch.save zip file or a TorchScript archive)", where);
 }
 
 ImportedWeights importWeights(const std::filesystem::path& path) {
   iod::ByteBuffer mapped = iod::ByteBuffer::mapFile(path);
-  const std::string source = path.string();
+  const ErrorContext where{.file = path.string()};
   if (looksLikeSafetensors(mapped.bytes())) {
-    (void)iod::Safetensors::parse(mapped, source);  // validates; tensors stay in the mapped file
+    try {
+      (void)iod::Safetensors::parse(mapped, "");  // validates; tensors stay in the mapped file
+    } catch (Error& e) {
+      e.inFile(where.file);
+      throw;
+    }
     return {mapped, WeightsSource::Safetensors};
   }
-  return importTorchBytes(mapped.bytes(), source);
+  return importTorchBytes(mapped.bytes(), where);
 }
 
 }  // namespace iodeep::netparser

@@ -132,7 +132,8 @@ StructureSetInfo readStructureSet(const std::filesystem::path& path) {
 
 std::vector<RoiOnImage> roisOnImage(const StructureSetInfo& set, const iod::SliceAttributes& image) {
   if (!image.pixelSpacing || !image.imagePositionPatient || !image.imageOrientationPatient) {
-    throw Error(ErrorCode::MissingGeometry, "image " + image.sopInstanceUid + " has no geometry to place contours on");
+    throw Error(ErrorCode::MissingGeometry, "the image has no geometry to place contours on",
+                ErrorContext{.uid = image.sopInstanceUid});
   }
   const auto& o = *image.imageOrientationPatient;
   const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};

@@ -76,13 +76,13 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
       const auto& a = c.image;
       if (!a.pixelSpacing || !a.imagePositionPatient || !a.imageOrientationPatient) {
         throw Error(ErrorCode::MissingGeometry,
-                    "RT Structure Set: image " + a.sopInstanceUid +
-                        " has no ImagePositionPatient/ImageOrientationPatient/PixelSpacing; "
-                        "contours cannot be placed in patient space");
+                    "RT Structure Set: the image has no ImagePositionPatient/ImageOrientationPatient/PixelSpacing; "
+                    "contours cannot be placed in patient space",
+                    ErrorContext{.uid = a.sopInstanceUid});
       }
       if (a.frameOfReferenceUid.empty()) {
-        throw Error(ErrorCode::MissingGeometry,
-                    "RT Structure Set: image " + a.sopInstanceUid + " has no FrameOfReferenceUID");
+        throw Error(ErrorCode::MissingGeometry, "RT Structure Set: the image has no FrameOfReferenceUID",
+                    ErrorContext{.uid = a.sopInstanceUid});
       }
       if (first == nullptr) first = &a;
       if (a.frameOfReferenceUid != first->frameOfReferenceUid || a.studyInstanceUid != first->studyInstanceUid) {

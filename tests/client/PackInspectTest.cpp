@@ -130,6 +130,16 @@ TEST(Legacy, InspectRecognisesAndExplains) {
   const auto j = nlohmann::json::parse(r.toJson());
   EXPECT_EQ(j["kind"], "legacy");
   EXPECT_EQ(j["legacy"]["name"], "UNet brain");
+  // what is said about the weights names their element as context, in the text and the JSON
+  const auto weights = std::find_if(r.findings.begin(), r.findings.end(),
+                                    [](const iod::Finding& f) { return f.context.dicomTag == "(0017,0018)"; });
+  ASSERT_NE(weights, r.findings.end()) << text;
+  EXPECT_EQ(weights->message.find("(0017,0018)"), std::string::npos) << weights->message;
+  EXPECT_NE(text.find(": (0017,0018): holds a torch.save zip archive"), std::string::npos) << text;
+  EXPECT_TRUE(std::any_of(j["findings"].begin(), j["findings"].end(), [](const nlohmann::json& f) {
+    return f.contains("context") && f["context"]["dicomTag"] == "(0017,0018)" &&
+           f["message"].get<std::string>().starts_with("(0017,0018): ");
+  })) << j["findings"].dump();
 }
 
 TEST(Legacy, PackFromLegacyConvertsToAValidObject) {
@@ -200,6 +210,8 @@ TEST(Legacy, UnconvertibleWeightsAreAClearError) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::UnsupportedWeights);
     EXPECT_NE(std::string(e.what()).find("OrderedDict"), std::string::npos);
+    EXPECT_EQ(e.file(), o.fromLegacy.string());
+    EXPECT_EQ(e.dicomTag(), "(0017,0018)");
   }
   EXPECT_FALSE(std::filesystem::exists(o.output));
 }
@@ -335,4 +347,33 @@ TEST(Inspect, SamplesPerPixelThatNeverFeedsTheNetworkIsAnError) {
   in.target.photometricInterpretation = "RGB";
   iod::writeIodeep(iod::buildModel(in), dir / "consistent.dcm");
   EXPECT_TRUE(client::inspect(dir / "consistent.dcm").ok());
+}
+
+// An architecture that does not parse is an error finding about DnnArchitecture, with the layer
+// and JSON pointer as its context.
+TEST(Inspect, ArchitectureErrorsAreFindingsAboutDnnArchitecture) {
+  test::TempDir dir;
+  (void)writeRgbNetwork(dir);
+  iod::PackInput in;
+  in.architectureJson =
+      R"({"input": {"channels": 3, "height": 8, "width": 8}, "layers": [{"id": "a", "type": "conv2d", "kernel_size": 1}]})";
+  in.weights = iod::ByteBuffer::mapFile(dir / "rgb.safetensors");
+  in.name = "broken";
+  in.target.modality = "MR";
+  in.target.bodyPartExamined = "HEAD";
+  in.target.samplesPerPixel = 3;
+  in.target.photometricInterpretation = "RGB";
+  iod::writeIodeep(iod::buildModel(in), dir / "broken.dcm");
+  const auto report = client::inspect(dir / "broken.dcm");
+  EXPECT_FALSE(report.ok());
+  const auto it = std::find_if(report.findings.begin(), report.findings.end(),
+                               [](const iod::Finding& f) { return f.code == ErrorCode::InvalidArchitecture; });
+  ASSERT_NE(it, report.findings.end()) << report.toText();
+  EXPECT_EQ(it->context.dicomTag, "DnnArchitecture");
+  EXPECT_EQ(it->context.layer, "a");
+  EXPECT_EQ(it->context.pointer, "/layers/0/out_channels");
+  EXPECT_EQ(it->message.find("DnnArchitecture"), std::string::npos) << it->message;
+  EXPECT_NE(report.toText().find("error: DnnArchitecture: architecture: layer 'a' (/layers/0/out_channels): "),
+            std::string::npos)
+      << report.toText();
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/IodeepObject.hpp"
 
 using namespace iodeep;
 
@@ -37,6 +38,24 @@ TEST(Error, ContextAddedWhilePropagatingKeepsTheInnermostValue) {
     EXPECT_EQ(e.context().part, "DnnArchitecture: architecture");
     EXPECT_STREQ(e.what(), "inner.dcm: 2.25.1: (0017,0016): DnnArchitecture: architecture: 3:14: not JSON");
   }
+}
+
+// A finding keeps an error's context as fields and renders it as the error does.
+TEST(Error, FindingOfAnErrorKeepsItsContext) {
+  Error e(ErrorCode::InvalidPythonLiteral, "not a Python literal at character 3: expected ':'",
+          ErrorContext{.part = "legacy architecture"});
+  e.withTag("(0017,0016)");
+  const auto f = iod::Finding::of(e);
+  EXPECT_EQ(f.severity, iod::Finding::Severity::Error);
+  EXPECT_EQ(f.code, ErrorCode::InvalidPythonLiteral);
+  EXPECT_EQ(f.message, e.detail());
+  EXPECT_EQ(f.context.dicomTag, "(0017,0016)");
+  EXPECT_EQ(f.text(), e.what());
+  EXPECT_EQ(f.text(), "(0017,0016): legacy architecture: not a Python literal at character 3: expected ':'");
+  const iod::Finding plain{iod::Finding::Severity::Warning, ErrorCode::MalformedIodeep, "no context"};
+  EXPECT_EQ(plain.text(), "no context");
+  EXPECT_EQ(renderWithContext(ErrorContext{.peer = "PACS@host:104", .dimseStatus = "0xA700"}, "C-STORE failed"),
+            "PACS@host:104: C-STORE failed (status 0xA700)");
 }
 
 TEST(Error, EveryCodeHasANameAndADocumentedExitCode) {

@@ -298,6 +298,7 @@ TEST(Signature, DamagedSignatureSequenceIsRefusedWithOneLine) {
   EXPECT_NE(what.find("cut.dcm"), std::string::npos) << what;
   EXPECT_NE(what.find("(FFFA,FFFA)"), std::string::npos) << what;
   EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  EXPECT_EQ(test::errorOf([&] { (void)iod::verifyFileSignatures(dir / "cut.dcm"); }).dicomTag(), "(FFFA,FFFA)");
 
   // the sequence's length claims more than the file holds
   auto longer = b;
@@ -314,6 +315,7 @@ TEST(Signature, DamagedSignatureSequenceIsRefusedWithOneLine) {
   test::writeBytes(dir / "ob.dcm", notSq);
   const auto code = codeOf([&] { (void)iod::verifyFileSignatures(dir / "ob.dcm"); }, &what);
   EXPECT_EQ(code, ErrorCode::SignatureInvalid) << what;
+  EXPECT_EQ(test::errorOf([&] { (void)iod::verifyFileSignatures(dir / "ob.dcm"); }).dicomTag(), "(FFFA,FFFA)") << what;
 
   // damage before the signatures is not a signature problem: the file itself is cut short
   const auto payload = iod::readIodeep(dir / "signed.dcm").model.weights;

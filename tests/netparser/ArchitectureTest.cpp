@@ -29,6 +29,7 @@ struct Caught {
   ErrorCode code{ErrorCode::Internal};
   std::string layer;
   std::string pointer;
+  std::string part;
   std::string message;
 };
 
@@ -36,7 +37,7 @@ Caught parseError(const std::string& text, const Limits& limits = {}) {
   try {
     (void)parseArchitecture(text, limits);
   } catch (const Error& e) {
-    return {e.code(), e.layer(), e.pointer(), e.what()};
+    return {e.code(), e.layer(), e.pointer(), e.context().part, e.what()};
   }
   ADD_FAILURE() << "accepted: " << text.substr(0, 200);
   return {};
@@ -163,6 +164,11 @@ TEST(Architecture, ShapeAndChannelMismatchesAtJoins) {
   auto e = parseError(j);
   EXPECT_EQ(e.code, ErrorCode::ShapeMismatch);
   EXPECT_EQ(e.layer, "cat");
+  EXPECT_EQ(e.pointer, "/layers/2");
+  EXPECT_EQ(e.part, "architecture");
+  // the layer is context, rendered once in front of the detail
+  EXPECT_EQ(e.message.find("architecture: layer 'cat' (/layers/2): "), 0U) << e.message;
+  EXPECT_EQ(e.message.find("layer 'cat'", e.message.find("layer 'cat'") + 1), std::string::npos) << e.message;
 
   j["layers"] = json::parse(R"([
     {"id": "a", "type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1},

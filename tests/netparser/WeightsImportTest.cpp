@@ -20,6 +20,10 @@ ErrorCode importError(const std::filesystem::path& p, std::string* message = nul
     (void)importWeights(p);
   } catch (const Error& e) {
     if (message != nullptr) *message = e.what();
+    // the file is the error's context, rendered once
+    EXPECT_EQ(e.file(), p.string()) << e.what();
+    const std::string what = e.what();
+    EXPECT_EQ(what.find(p.string(), p.string().size()), std::string::npos) << what;
     return e.code();
   }
   ADD_FAILURE() << "imported " << p;

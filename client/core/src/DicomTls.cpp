@@ -8,7 +8,8 @@
 // - Both sides present a certificate; the peer's must chain to a trusted certificate and, when we
 //   are the client, name the host we connect to (RFC 6125 identity check, not done by DCMTK).
 // - Handshakes are bounded by the connect timeout (DCMTK waits for them with the socket's default
-//   timeouts, 60 s), and each failure is remembered in words for the error the caller throws.
+//   timeouts, 60 s), and each failure is remembered for the error the caller throws: OpenSSL's
+//   reason, and what it means (TlsProblem::Kind) decided on DCMTK's and OpenSSL's codes.
 #include "DicomTls.hpp"
 
 #include <dcmtk/dcmnet/assoc.h>
@@ -30,6 +31,7 @@
 #include <mutex>
 #include <utility>
 
+#include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
 
 namespace iodeep::client::detail {
@@ -41,25 +43,73 @@ void quickAck(DcmNativeSocketType socket) {
 
 namespace {
 
-thread_local std::string tlsFailureOfThisThread;
+thread_local std::optional<TlsProblem> tlsFailureOfThisThread;
+
+using Kind = TlsProblem::Kind;
+
+// What an error of OpenSSL's SSL library (ERR_LIB_SSL) with reason code @p reason means for the user.
+Kind kindOfSslReason(int reason) {
+  switch (reason) {
+    case SSL_R_CERTIFICATE_VERIFY_FAILED: return Kind::PeerCertificateUntrusted;
+    // the peer's alerts about our certificate
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+    case SSL_R_TLSV1_ALERT_ACCESS_DENIED: return Kind::OurCertificateRefused;
+    // no version or cipher suite both sides accept, whichever side found it out
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+    case SSL_R_BAD_PROTOCOL_VERSION_NUMBER:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_NO_PROTOCOLS_AVAILABLE:
+    case SSL_R_INSUFFICIENT_SECURITY:
+    case SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY: return Kind::NoCommonProtocol;
+    default: return Kind::Other;
+  }
+}
+
+// The oldest error in OpenSSL's queue (then emptied), or nothing.
+std::optional<TlsProblem> openSslProblem() {
+  std::optional<TlsProblem> problem;
+  while (const unsigned long e = ERR_get_error()) {
+    if (problem) continue;
+    const char* r = ERR_reason_error_string(e);
+    problem = TlsProblem{ERR_GET_LIB(e) == ERR_LIB_SSL ? kindOfSslReason(ERR_GET_REASON(e)) : Kind::Other,
+                         r != nullptr ? r : "OpenSSL error " + std::to_string(e)};
+  }
+  return problem;
+}
 
 // OpenSSL's reason for the oldest error in its queue (then emptied), or empty.
 std::string openSslReason() {
-  std::string reason;
-  while (const unsigned long e = ERR_get_error()) {
-    if (reason.empty()) {
-      const char* r = ERR_reason_error_string(e);
-      reason = r != nullptr ? r : "OpenSSL error " + std::to_string(e);
-    }
-  }
-  return reason;
+  auto problem = openSslProblem();
+  return problem ? std::move(problem->reason) : std::string();
 }
 
-std::string withoutPrefix(std::string text) {
-  for (const std::string_view prefix : {"TLS error: ", "OpenSSL error: "}) {
-    if (text.rfind(prefix, 0) == 0) text.erase(0, prefix.size());
-  }
-  return text;
+// The SSL-library reason code a DCMTK condition carries, or nothing: DCMTK 3.6.7 makes an error of
+// OpenSSL's SSL library into module OFM_dcmtls, code DCMTLS_EC_SSL_Offset + the reason
+// (DcmTLSTransportLayer::convertOpenSSLError); its own codes and the X.509 ones are below that.
+std::optional<int> sslReasonOf(const OFCondition& cond) {
+  if (cond.module() != OFM_dcmtls || cond.code() < DCMTLS_EC_SSL_Offset) return std::nullopt;
+  return static_cast<int>(cond.code()) - DCMTLS_EC_SSL_Offset;
+}
+
+// A failed handshake's condition as a TlsProblem: OpenSSL's own words for an SSL-library error
+// (DCMTK's text is the same behind "TLS error: "), DCMTK's text for anything else.
+TlsProblem problemOf(const OFCondition& cond) {
+  const auto reason = sslReasonOf(cond);
+  if (!reason) return {Kind::Other, cond.text()};
+  const char* text = ERR_reason_error_string(ERR_PACK(ERR_LIB_SSL, 0, *reason));
+  return {kindOfSslReason(*reason), text != nullptr ? text : cond.text()};
+}
+
+bool hostMismatch(long verifyResult) {
+  return verifyResult == X509_V_ERR_HOSTNAME_MISMATCH || verifyResult == X509_V_ERR_IP_ADDRESS_MISMATCH ||
+         verifyResult == X509_V_ERR_EMAIL_MISMATCH;
 }
 
 // Sets the socket's send and receive timeouts for a handshake; puts the previous ones back.
@@ -104,12 +154,12 @@ bool certificateFileName(const std::filesystem::path& p) {
 
 }  // namespace
 
-std::string threadTlsFailure() {
+std::optional<TlsProblem> threadTlsFailure() {
   return tlsFailureOfThisThread;
 }
 
 void clearThreadTlsFailure() {
-  tlsFailureOfThisThread.clear();
+  tlsFailureOfThisThread.reset();
 }
 
 // A dcmtls layer whose connections acknowledge at once what they read, bound their handshake and
@@ -161,18 +211,18 @@ class TlsLayer : public DcmTLSTransportLayer {
 
   DcmTransportConnection* createConnection(DcmNativeSocketType socket, OFBool useSecureLayer) override;
 
-  void noteFailure(const std::string& reason) {
+  void noteFailure(TlsProblem problem) {
     if (!acceptor_) {
-      if (tlsFailureOfThisThread.empty()) tlsFailureOfThisThread = reason;
+      if (!tlsFailureOfThisThread) tlsFailureOfThisThread = std::move(problem);
       return;
     }
     const std::lock_guard lock(mutex_);
-    if (failure_.empty()) failure_ = reason;
+    if (!failure_) failure_ = std::move(problem);
   }
 
-  std::string takeFailure() {
+  std::optional<TlsProblem> takeFailure() {
     const std::lock_guard lock(mutex_);
-    return std::exchange(failure_, {});
+    return std::exchange(failure_, std::nullopt);
   }
 
   [[nodiscard]] std::uint32_t handshakeSeconds() const { return seconds_; }
@@ -181,17 +231,17 @@ class TlsLayer : public DcmTLSTransportLayer {
   [[noreturn]] static void fail(const std::string& what, const std::filesystem::path& file) {
     throw Error(ErrorCode::TlsFailure, what, ErrorContext{.file = file.string()});
   }
+  // DCMTK's condition through the bridge: its text holds OpenSSL's first error, the rest of the
+  // queue is dropped.
   static void check(const OFCondition& cond, const std::string& what, const std::filesystem::path& file) {
-    if (cond.good()) return;
-    std::string reason = openSslReason();
-    if (reason.empty()) reason = withoutPrefix(cond.text());
-    fail(what + ": " + reason, file);
+    if (cond.bad()) ERR_clear_error();
+    iod::dcmtk::check(cond, ErrorCode::TlsFailure, what, ErrorContext{.file = file.string()});
   }
 
   bool acceptor_;
   std::uint32_t seconds_;
   std::mutex mutex_;
-  std::string failure_;
+  std::optional<TlsProblem> failure_;
 };
 
 namespace {
@@ -214,11 +264,7 @@ class TlsConnection : public DcmTLSConnection {
     } else {
       // e.g. a TLS 1.3 server that refuses our certificate after the handshake: its alert
       // arrives with the first read ("tlsv13 alert certificate required", "tlsv1 alert unknown ca")
-      if (failed(static_cast<int>(n))) {
-        std::string reason = openSslReason();
-        if (reason.empty() && !answered_) reason = kClosedAfterHandshake;
-        if (!reason.empty()) layer_.noteFailure(reason);
-      }
+      if (failed(static_cast<int>(n))) noteReadOrWriteFailure();
     }
     quickAck(getSocket());
     return n;
@@ -227,16 +273,20 @@ class TlsConnection : public DcmTLSConnection {
   ssize_t write(void* buf, size_t nbyte) override {
     ERR_clear_error();
     const ssize_t n = DcmTLSConnection::write(buf, nbyte);
-    if (n <= 0 && failed(static_cast<int>(n))) {
-      // the same refusal, when the peer has already reset the connection: its alert is lost
-      std::string reason = openSslReason();
-      if (reason.empty() && !answered_) reason = kClosedAfterHandshake;
-      if (!reason.empty()) layer_.noteFailure(reason);
-    }
+    // the same refusal, when the peer has already reset the connection: its alert is lost
+    if (n <= 0 && failed(static_cast<int>(n))) noteReadOrWriteFailure();
     return n;
   }
 
  private:
+  // OpenSSL's error, or, when it has none and the peer has not answered since the handshake, the
+  // peer closing the connection after it (a TLS 1.3 server refusing our certificate).
+  void noteReadOrWriteFailure() {
+    auto problem = openSslProblem();
+    if (!problem && !answered_) problem = TlsProblem{Kind::ClosedAfterHandshake, kClosedAfterHandshake};
+    if (problem) layer_.noteFailure(std::move(*problem));
+  }
+
   // The connection failed (not a signal's EINTR or a timeout, after which DCMTK goes on or
   // reports the timeout itself).
   bool failed(int result) const {
@@ -269,16 +319,17 @@ class TlsConnection : public DcmTLSConnection {
           std::chrono::steady_clock::now() < until);
     }
     if (cond.good()) return cond;
-    std::string reason = withoutPrefix(cond.text());
+    TlsProblem problem = problemOf(cond);
     const long verify = SSL_get_verify_result(ssl_);
-    if (verify != X509_V_OK && reason.find("certificate verify failed") != std::string::npos) {
-      reason += std::string(": ") + X509_verify_cert_error_string(verify);
+    if (sslReasonOf(cond) == SSL_R_CERTIFICATE_VERIFY_FAILED && verify != X509_V_OK) {
+      problem.reason += std::string(": ") + X509_verify_cert_error_string(verify);
+      if (hostMismatch(verify)) problem.kind = Kind::PeerCertificateWrongHost;
     } else if (error == EAGAIN || error == EWOULDBLOCK) {
-      reason = "no TLS handshake within " + std::to_string(layer_.handshakeSeconds()) + " s";
+      problem = {Kind::Other, "no TLS handshake within " + std::to_string(layer_.handshakeSeconds()) + " s"};
     } else if (cond == DCMTLS_EC_OpenSSLIOError || cond == DCMTLS_EC_TLSConnectionClosedByPeer) {
-      reason = "the connection closed during the TLS handshake";
+      problem = {Kind::Other, "the connection closed during the TLS handshake"};
     }
-    layer_.noteFailure(reason);
+    layer_.noteFailure(std::move(problem));
     return cond;
   }
 
@@ -322,8 +373,8 @@ DcmTransportLayer& TlsContext::acceptor() {
   return *acceptor_;
 }
 
-std::string TlsContext::takeAcceptorFailure() {
-  return acceptor_ ? acceptor_->takeFailure() : std::string();
+std::optional<TlsProblem> TlsContext::takeAcceptorFailure() {
+  return acceptor_ ? acceptor_->takeFailure() : std::nullopt;
 }
 
 }  // namespace iodeep::client::detail

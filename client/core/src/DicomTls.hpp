@@ -6,6 +6,7 @@
 #include <dcmtk/dcmnet/dcmlayer.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "iodeep/client/Pacs.hpp"
@@ -16,10 +17,25 @@ namespace iodeep::client::detail {
 /// to 40 ms, and DCMTK-based peers wait for it before the second half of each PDU.
 void quickAck(DcmNativeSocketType socket);
 
-/// Why the last TLS handshake (or TLS read) of an association this thread opened failed, as one
-/// line (OpenSSL's reason, the certificate verification error when there is one); empty when
-/// none did since clearThreadTlsFailure().
-[[nodiscard]] std::string threadTlsFailure();
+/// Why a TLS handshake (or a TLS read or write) failed: one line for the user, and what it means,
+/// decided on the codes of DCMTK's condition and OpenSSL's error queue and verification result,
+/// never on their text.
+struct TlsProblem {
+  enum class Kind {
+    PeerCertificateUntrusted,  ///< the peer's certificate does not verify against the trusted ones
+    PeerCertificateWrongHost,  ///< the peer's certificate does not name the host we connect to
+    OurCertificateRefused,     ///< the peer's alert says it does not accept our certificate
+    ClosedAfterHandshake,      ///< the peer closed the connection after the handshake, before answering
+    NoCommonProtocol,          ///< no TLS version or cipher suite in common
+    Other,                     ///< anything else: a timeout, a closed connection, no TLS on that port
+  };
+  Kind kind{Kind::Other};
+  std::string reason;  ///< OpenSSL's reason, with the certificate verification error when there is one
+};
+
+/// Why the last TLS handshake (or TLS read) of an association this thread opened failed; nothing
+/// when none did since clearThreadTlsFailure().
+[[nodiscard]] std::optional<TlsProblem> threadTlsFailure();
 void clearThreadTlsFailure();
 
 class TlsLayer;
@@ -42,8 +58,8 @@ class TlsContext {
   /// For our C-MOVE storage SCP (TLS server). Error(Internal) when the options retrieve by C-GET.
   [[nodiscard]] DcmTransportLayer& acceptor();
   /// Why the last handshake of a peer connecting to our storage SCP failed (then forgotten);
-  /// empty when none did.
-  [[nodiscard]] std::string takeAcceptorFailure();
+  /// nothing when none did.
+  [[nodiscard]] std::optional<TlsProblem> takeAcceptorFailure();
 
  private:
   std::unique_ptr<TlsLayer> requestor_;

@@ -113,7 +113,10 @@ std::vector<LocalInstance> ImageCache::openSeries(const Pacs& pacs, const std::s
   const fs::path dir = seriesDirectory(seriesUid);
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) throw Error(ErrorCode::OutputError, "cannot create " + dir.string() + ": " + ec.message());
+  if (ec) {
+    throw Error(ErrorCode::OutputError, "cannot create the series directory: " + ec.message(),
+                ErrorContext{.file = dir.string()});
+  }
   fs::last_write_time(dir, fs::file_time_type::clock::now(), ec);  // most recently opened
   const auto remote = findInstances(pacs, studyUid, seriesUid);
   std::vector<const InstanceInfo*> missing;

@@ -68,27 +68,33 @@ InspectReport inspect(const std::filesystem::path& path, const std::optional<iod
     r.legacy = iod::readLegacy(path);
     for (const auto& p : r.legacy->problems)
       r.findings.push_back({iod::Finding::Severity::Error, ErrorCode::LegacyIodeep, p});
+    const std::string architectureTag = "(0017,0016)";
+    const std::string weightsTag = "(0017,0018)";
     try {
       (void)iod::pythonLiteralToJson(r.legacy->architectureLiteral);
-    } catch (const Error& e) {
-      r.findings.push_back(
-          {iod::Finding::Severity::Error, e.code(), std::string("(0017,0016) cannot be converted: ") + e.what()});
+    } catch (Error& e) {
+      e.withTag(architectureTag);
+      r.findings.push_back(iod::Finding::of(e));
     }
     try {
       const auto bytes = iod::decodeBase64(r.legacy->weightsBase64);
       r.payloadBytes = bytes.size();
       const auto b = bytes.bytes();
       if (b.size() >= 2 && b[0] == std::byte{'P'} && b[1] == std::byte{'K'}) {
-        r.findings.push_back(
-            {iod::Finding::Severity::Warning, ErrorCode::LegacyIodeep,
-             "(0017,0018) holds a torch.save zip archive; 'iodeep pack --from-legacy' converts it when it is a "
-             "plain dict of tensors"});
+        r.findings.push_back({iod::Finding::Severity::Warning,
+                              ErrorCode::LegacyIodeep,
+                              "holds a torch.save zip archive; 'iodeep pack --from-legacy' converts it when it is a "
+                              "plain dict of tensors",
+                              {.dicomTag = weightsTag}});
       } else {
-        r.findings.push_back({iod::Finding::Severity::Error, ErrorCode::UnsupportedWeights,
-                              "(0017,0018) holds a pre-zip torch.save pickle that libtorch cannot read: re-export it"});
+        r.findings.push_back({iod::Finding::Severity::Error,
+                              ErrorCode::UnsupportedWeights,
+                              "holds a pre-zip torch.save pickle that libtorch cannot read: re-export it",
+                              {.dicomTag = weightsTag}});
       }
-    } catch (const Error& e) {
-      r.findings.push_back({iod::Finding::Severity::Error, e.code(), std::string("(0017,0018): ") + e.what()});
+    } catch (Error& e) {
+      e.withTag(weightsTag);
+      r.findings.push_back(iod::Finding::of(e));
     }
     addSignatureFindings(r);
     return r;
@@ -128,12 +134,13 @@ InspectReport inspect(const std::filesystem::path& path, const std::optional<iod
         try {
           netparser::checkWeights(arch, r.file->model.weights);
         } catch (const Error& e) {
-          error(e.code(), e.what());
+          r.findings.push_back(iod::Finding::of(e));
         }
       }
     }
-  } catch (const Error& e) {
-    error(e.code(), std::string("DnnArchitecture: ") + e.what());
+  } catch (Error& e) {
+    e.withTag("DnnArchitecture");  // the network's errors are about that element
+    r.findings.push_back(iod::Finding::of(e));
   }
   r.payloadBytes = r.file->model.weights.size();
   if (!r.file->model.weights.empty() && r.file->model.weightsFormat == iod::kWeightsFormatSafetensors) {
@@ -198,7 +205,7 @@ std::string InspectReport::toText() const {
     o << "check:       OK (SHA-256 verified, weights finite, UIDs valid"
       << (signatures.report.unsignedObject() ? "" : ", signatures verified") << ")\n";
   } else {
-    for (const auto& f : findings) o << severityName(f.severity) << ": " << f.message << "\n";
+    for (const auto& f : findings) o << severityName(f.severity) << ": " << f.text() << "\n";
     o << "check:       " << (ok() ? "OK with warnings" : "FAILED") << "\n";
   }
   return o.str();
@@ -261,7 +268,16 @@ std::string InspectReport::toJson() const {
   }
   nlohmann::json fs = nlohmann::json::array();
   for (const auto& f : findings) {
-    fs.push_back({{"severity", severityName(f.severity)}, {"code", toString(f.code)}, {"message", f.message}});
+    // "message" with the context in front, as the text report has it; the context also as fields
+    nlohmann::json finding = {
+        {"severity", severityName(f.severity)}, {"code", toString(f.code)}, {"message", f.text()}};
+    nlohmann::json where = nlohmann::json::object();
+    for (const auto& [key, value] : {std::pair{"dicomTag", &f.context.dicomTag}, std::pair{"part", &f.context.part},
+                                     std::pair{"layer", &f.context.layer}, std::pair{"pointer", &f.context.pointer}}) {
+      if (!value->empty()) where[key] = *value;
+    }
+    if (!where.empty()) finding["context"] = where;
+    fs.push_back(std::move(finding));
   }
   j["findings"] = fs;
   const auto sig = signatureCheckJson(signatures);

@@ -99,7 +99,9 @@ CachedModel ModelCache::admit(const fs::path& file) {
     read = iod::readIodeep(file);
     for (const auto& f : iod::verifyIodeep(read)) {
       if (f.severity == iod::Finding::Severity::Error) {
-        throw Error(f.code, "refused by the model cache: " + f.message, ErrorContext{.uid = read.model.sopInstanceUid});
+        Error refused(f.code, "refused by the model cache: " + f.message, f.context);
+        refused.withUid(read.model.sopInstanceUid);
+        throw refused;
       }
     }
   } catch (Error& e) {

@@ -134,7 +134,7 @@ PackResult pack(const PackOptions& o) {
     } catch (const Error& e) {
       throw Error(ErrorCode::UnsupportedWeights, "not base64: " + e.detail(), weightsWhere);
     }
-    auto imported = netparser::importTorchBytes(torchBytes.bytes(), where + " (0017,0018)");
+    auto imported = netparser::importTorchBytes(torchBytes.bytes(), weightsWhere);
     in.weights = imported.safetensors;
     arch = withContext(architectureWhere,
                        [&] { return parseWithPreprocessing(in.architectureJson, where, o.preprocessing); });
@@ -172,7 +172,7 @@ PackResult pack(const PackOptions& o) {
     if (arch.kind == netparser::Architecture::Kind::TorchScript) {
       // The archive itself is the payload: graph and weights.
       in.weights = iod::ByteBuffer::mapFile(o.weights);
-      netparser::checkTorchScriptArchive(in.weights.bytes(), o.weights.string());
+      netparser::checkTorchScriptArchive(in.weights.bytes(), ErrorContext{.file = o.weights.string()});
       in.weightsFormat = std::string(iod::kWeightsFormatTorchScript);
       result.weightsSource = "TorchScript archive (stored as is)";
     } else {

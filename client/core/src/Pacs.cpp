@@ -164,24 +164,20 @@ DcmTransportLayer& quickAckLayer() {
   return layer;
 }
 
-// A TLS failure in one line with what the user can do about it.
-std::string tlsHint(const std::string& reason) {
-  const auto has = [&](std::string_view what) { return reason.find(what) != std::string::npos; };
-  if (has("certificate verify failed")) {
-    if (has("mismatch")) return "; the peer's certificate is not for this host";
-    return "; the peer's certificate is not issued by a trusted certificate (--tls-trusted)";
-  }
-  if (has("alert unknown ca") || has("alert bad certificate") || has("alert certificate") ||
-      has("alert access denied")) {
-    return "; the peer does not accept our certificate";
-  }
-  if (has("after the TLS handshake")) {
-    // TLS 1.3: the server checks our certificate after our side of the handshake has ended
-    return "; does the peer accept our certificate (issued by a CA it trusts, valid now)?";
-  }
-  if (has("no shared cipher") || has("alert handshake failure") || has("protocol version") ||
-      has("unsupported protocol") || has("no protocols available") || has("insufficient security")) {
-    return "; no TLS version or cipher suite in common (we offer TLS 1.2+ with the BCP 195 suites)";
+// What the user can do about a TLS failure (its kind was decided on OpenSSL's codes).
+std::string_view tlsHint(const detail::TlsProblem& problem) {
+  using Kind = detail::TlsProblem::Kind;
+  switch (problem.kind) {
+    case Kind::PeerCertificateWrongHost: return "; the peer's certificate is not for this host";
+    case Kind::PeerCertificateUntrusted:
+      return "; the peer's certificate is not issued by a trusted certificate (--tls-trusted)";
+    case Kind::OurCertificateRefused: return "; the peer does not accept our certificate";
+    case Kind::ClosedAfterHandshake:
+      // TLS 1.3: the server checks our certificate after our side of the handshake has ended
+      return "; does the peer accept our certificate (issued by a CA it trusts, valid now)?";
+    case Kind::NoCommonProtocol:
+      return "; no TLS version or cipher suite in common (we offer TLS 1.2+ with the BCP 195 suites)";
+    case Kind::Other: break;
   }
   return "; does the peer speak DICOM TLS on this port?";
 }
@@ -253,9 +249,9 @@ class Association : public DcmSCU {
   // Throws TlsFailure when a handshake or TLS read of this association failed.
   void throwIfTlsFailed() const {
     if (!tls_) return;
-    const std::string reason = detail::threadTlsFailure();
-    if (reason.empty()) return;
-    throw Error(ErrorCode::TlsFailure, "TLS: " + reason + tlsHint(reason), where());
+    const auto problem = detail::threadTlsFailure();
+    if (!problem) return;
+    throw Error(ErrorCode::TlsFailure, "TLS: " + problem->reason + std::string(tlsHint(*problem)), where());
   }
 
   // The accepted context for @p abstractSyntax; AssociationRejected when there is none.
@@ -710,7 +706,7 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   } owner{responses};
 
   RetrieveResult result;
-  std::string scpTlsFailure;  // why the PACS could not connect to our SCP over TLS
+  std::optional<detail::TlsProblem> scpTlsFailure;  // why the PACS could not connect to our SCP over TLS
   {
     std::unique_lock<std::mutex> moveTurn;
     if (move) moveTurn = std::unique_lock<std::mutex>(moveDestinationMutex());
@@ -755,10 +751,10 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
                 where);
   }
   const auto throwIfScpTlsFailed = [&] {
-    if (scpTlsFailure.empty()) return;
+    if (!scpTlsFailure) return;
     throw Error(ErrorCode::TlsFailure,
                 "the PACS could not connect to our move destination (port " + std::to_string(options_.movePort) +
-                    ") over TLS: " + scpTlsFailure +
+                    ") over TLS: " + scpTlsFailure->reason +
                     "; does it reach us with DICOM TLS (Orthanc: \"UseDicomTls\": true in our modality) and a "
                     "certificate we trust?",
                 where);

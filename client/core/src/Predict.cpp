@@ -44,7 +44,11 @@ LoadedModel loadModel(const std::filesystem::path& path, bool verified) {
   }
   if (!verified) {
     for (const auto& f : iod::verifyIodeep(m.file, m.arch.canonicalJson)) {
-      if (f.severity == iod::Finding::Severity::Error) throw Error(f.code, "refused: " + f.message, where);
+      if (f.severity == iod::Finding::Severity::Error) {
+        Error refused(f.code, "refused: " + f.message, f.context);
+        refused.inFile(where.file);
+        throw refused;
+      }
     }
   }
   return m;

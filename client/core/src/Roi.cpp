@@ -100,9 +100,10 @@ SelectionReport selectForSlices(const ClientConfig& config, const SliceRequest& 
       const auto it = std::find_if(inSeries.begin(), inSeries.end(),
                                    [&](const InstanceInfo& x) { return x.sopInstanceUid == request.instances[i]; });
       if (it == inSeries.end()) {
-        throw Error(ErrorCode::InvalidArgument, "instance " + request.instances[i] + " is not in the series of " +
-                                                    first.sopInstanceUid +
-                                                    " (one structure set covers the slices of one series)");
+        throw Error(ErrorCode::InvalidArgument,
+                    "the instance is not in the series of " + first.sopInstanceUid +
+                        " (one structure set covers the slices of one series)",
+                    ErrorContext{.uid = request.instances[i]});
       }
       r.instances.push_back(*it);
     }

@@ -54,7 +54,9 @@ UploadReport upload(const Pacs& pacs, const std::vector<fs::path>& paths) {
       item.dnnUid = f.model.dnnUid;
       for (const auto& finding : iod::verifyIodeep(f)) {
         if (finding.severity == iod::Finding::Severity::Error) {
-          throw Error(finding.code, finding.message, ErrorContext{.file = file.string()});
+          Error refused(finding.code, finding.message, finding.context);
+          refused.inFile(file.string());
+          throw refused;
         }
       }
     } catch (const Error& e) {

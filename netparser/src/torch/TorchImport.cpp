@@ -20,7 +20,7 @@ namespace {
 using torchmodule::contains;
 using torchmodule::startsWith;
 
-iod::DType dtypeOf(const at::Tensor& t, const std::string& name, std::string_view source) {
+iod::DType dtypeOf(const at::Tensor& t, const std::string& name, const ErrorContext& where) {
   switch (t.scalar_type()) {
     case at::kDouble: return iod::DType::F64;
     case at::kFloat: return iod::DType::F32;
@@ -33,22 +33,21 @@ iod::DType dtypeOf(const at::Tensor& t, const std::string& name, std::string_vie
     case at::kByte: return iod::DType::U8;
     case at::kBool: return iod::DType::Bool;
     default:
-      throw Error(ErrorCode::UnsupportedDtype, std::string(source) + ": tensor '" + name + "' has unsupported dtype " +
-                                                   std::string(c10::toString(t.scalar_type())));
+      throw Error(ErrorCode::UnsupportedDtype,
+                  "tensor '" + name + "' has unsupported dtype " + std::string(c10::toString(t.scalar_type())), where);
   }
 }
 
-iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors, std::string_view source,
+iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tensor>>& tensors, const ErrorContext& where,
                               std::string_view origin) {
   std::vector<at::Tensor> keep;  // contiguous CPU copies stay alive until finish()
   keep.reserve(tensors.size());
   iod::SafetensorsWriter writer;
   for (const auto& [name, tensor] : tensors) {
     if (tensor.is_sparse() || tensor.is_quantized()) {
-      throw Error(ErrorCode::UnsupportedWeights,
-                  std::string(source) + ": tensor '" + name + "' is sparse or quantized");
+      throw Error(ErrorCode::UnsupportedWeights, "tensor '" + name + "' is sparse or quantized", where);
     }
-    const iod::DType dtype = dtypeOf(tensor, name, source);
+    const iod::DType dtype = dtypeOf(tensor, name, where);
     keep.push_back(tensor.detach().to(at::kCPU).contiguous());
     const at::Tensor& t = keep.back();
     std::vector<std::int64_t> shape(t.sizes().begin(), t.sizes().end());
@@ -56,18 +55,17 @@ iod::ByteBuffer toSafetensors(const std::vector<std::pair<std::string, at::Tenso
     writer.add(name, dtype, std::move(shape),
                std::span<const std::byte>(static_cast<const std::byte*>(t.data_ptr()), bytes));
   }
-  if (tensors.empty()) throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": holds no tensors");
+  if (tensors.empty()) throw Error(ErrorCode::UnsupportedWeights, "holds no tensors", where);
   writer.setMetadata("format", "pt");
   writer.setMetadata("iodeep_source", std::string(origin));
   return writer.finish();
 }
 
-[[noreturn]] void orderedDictError(std::string_view source) {
+[[noreturn]] void orderedDictError(const ErrorContext& where) {
   throw Error(ErrorCode::UnsupportedWeights,
-              std::string(source) +
-                  ": a state dict saved as collections.OrderedDict (the type of "
-                  "model.state_dict()), which libtorch cannot read; re-save it as a plain dict: "
-                  "torch.save(dict(model.state_dict()), path), or as safetensors");
+              "a state dict saved as collections.OrderedDict (the type of model.state_dict()), which libtorch "
+              "cannot read; re-save it as a plain dict: torch.save(dict(model.state_dict()), path), or as safetensors",
+              where);
 }
 
 std::uint32_t le(std::span<const std::byte> b, std::size_t at, std::size_t n) {
@@ -99,28 +97,28 @@ bool topLevelIsOrderedDict(std::span<const std::byte> zip) {
   return false;
 }
 
-ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view source) {
-  if (topLevelIsOrderedDict(std::as_bytes(std::span<const char>(data.data(), data.size())))) orderedDictError(source);
+ImportedWeights fromStateDict(const std::vector<char>& data, const ErrorContext& where) {
+  if (topLevelIsOrderedDict(std::as_bytes(std::span<const char>(data.data(), data.size())))) orderedDictError(where);
   c10::IValue value;
   try {
     value = torch::jit::pickle_load(data);
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": libtorch cannot read this torch.save file (" +
-                    what.substr(0, what.find('\n')) +
-                    "); save a plain dict with torch.save(dict(model.state_dict()), path), or write safetensors");
+                "libtorch cannot read this torch.save file (" + what.substr(0, what.find('\n')) +
+                    "); save a plain dict with torch.save(dict(model.state_dict()), path), or write safetensors",
+                where);
   }
-  if (value.isNone()) orderedDictError(source);
+  if (value.isNone()) orderedDictError(where);
   if (!value.isGenericDict()) {
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": holds a " + value.tagKind() + ", not a dict of tensors (a state dict)");
+    throw Error(ErrorCode::UnsupportedWeights, "holds a " + value.tagKind() + ", not a dict of tensors (a state dict)",
+                where);
   }
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   std::vector<std::string> notTensors;
   for (const auto& item : value.toGenericDict()) {
     if (!item.key().isString()) {
-      throw Error(ErrorCode::UnsupportedWeights, std::string(source) + ": a state-dict key is not a string");
+      throw Error(ErrorCode::UnsupportedWeights, "a state-dict key is not a string", where);
     }
     const std::string name = item.key().toStringRef();
     if (item.value().isTensor()) {
@@ -134,53 +132,54 @@ ImportedWeights fromStateDict(const std::vector<char>& data, std::string_view so
     for (std::size_t i = 0; i < notTensors.size() && i < 8; ++i) list += (i ? ", " : "") + notTensors[i];
     throw Error(
         ErrorCode::UnsupportedWeights,
-        std::string(source) + ": not a state dict: entries that are not tensors (" + list +
-            "); a training checkpoint must be reduced to its state dict: torch.save(dict(ckpt['state_dict']), path)");
+        "not a state dict: entries that are not tensors (" + list +
+            "); a training checkpoint must be reduced to its state dict: torch.save(dict(ckpt['state_dict']), path)",
+        where);
   }
   std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return {toSafetensors(tensors, source, "torch.save state dict"), WeightsSource::TorchStateDict};
+  return {toSafetensors(tensors, where, "torch.save state dict"), WeightsSource::TorchStateDict};
 }
 
-ImportedWeights fromTorchScript(const std::vector<char>& data, std::string_view source) {
+ImportedWeights fromTorchScript(const std::vector<char>& data, const ErrorContext& where) {
   torch::jit::Module module;
   try {
     std::istringstream in(std::string(data.data(), data.size()));
     module = torch::jit::load(in, c10::Device(c10::kCPU));
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": TorchScript archive does not load: " + what.substr(0, what.find('\n')));
+    throw Error(ErrorCode::UnsupportedWeights, "TorchScript archive does not load: " + what.substr(0, what.find('\n')),
+                where);
   }
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& p : module.named_parameters(/*recurse=*/true)) tensors.emplace_back(p.name, p.value);
   for (const auto& b : module.named_buffers(/*recurse=*/true)) tensors.emplace_back(b.name, b.value);
-  return {toSafetensors(tensors, source, "TorchScript parameters and buffers"), WeightsSource::TorchScript};
+  return {toSafetensors(tensors, where, "TorchScript parameters and buffers"), WeightsSource::TorchScript};
 }
 
 }  // namespace
 
 namespace torchimpl {
 
-ImportedWeights importArchive(std::span<const std::byte> bytes, std::string_view source) {
+ImportedWeights importArchive(std::span<const std::byte> bytes, const ErrorContext& where) {
   std::vector<char> data(reinterpret_cast<const char*>(bytes.data()),
                          reinterpret_cast<const char*>(bytes.data()) + bytes.size());
   try {
     // torch.jit.save archives carry code/ and constants.pkl; torch.save archives only data.pkl.
-    if (contains(bytes, "constants.pkl")) return fromTorchScript(data, source);
-    return fromStateDict(data, source);
+    if (contains(bytes, "constants.pkl")) return fromTorchScript(data, where);
+    return fromStateDict(data, where);
   } catch (const c10::Error& e) {
-    throw Error(ErrorCode::TorchError, std::string(source) + ": " + e.what_without_backtrace());
+    throw Error(ErrorCode::TorchError, e.what_without_backtrace(), where);
   }
 }
 
-void loadTorchScript(std::span<const std::byte> bytes, std::string_view source) {
+void loadTorchScript(std::span<const std::byte> bytes, const ErrorContext& where) {
   try {
     std::istringstream in(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     (void)torch::jit::load(in, c10::Device(c10::kCPU));
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
-    throw Error(ErrorCode::UnsupportedWeights,
-                std::string(source) + ": TorchScript archive does not load: " + what.substr(0, what.find('\n')));
+    throw Error(ErrorCode::UnsupportedWeights, "TorchScript archive does not load: " + what.substr(0, what.find('\n')),
+                where);
   }
 }
 

@@ -434,8 +434,8 @@ FloatTensor TorchModel::forward(std::span<const std::int64_t> shape, std::span<c
 }
 
 namespace torchimpl {
-ImportedWeights importArchive(std::span<const std::byte> bytes, std::string_view source);
-void loadTorchScript(std::span<const std::byte> bytes, std::string_view source);
+ImportedWeights importArchive(std::span<const std::byte> bytes, const ErrorContext& where);
+void loadTorchScript(std::span<const std::byte> bytes, const ErrorContext& where);
 }  // namespace torchimpl
 
 }  // namespace iodeep::netparser

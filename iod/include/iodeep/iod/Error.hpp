@@ -62,12 +62,16 @@ enum class ErrorCode {
 
 /// Exit codes of the command-line tools (docs/cli.md).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitUsage = 2;      ///< unknown option, missing or invalid argument
-inline constexpr int kExitInput = 3;      ///< an input file is missing or unreadable
-inline constexpr int kExitContent = 4;    ///< invalid or inconsistent content
-inline constexpr int kExitOutput = 5;     ///< an output file cannot be written
-inline constexpr int kExitPacs = 6;       ///< reserved: PACS unreachable, association rejected, DIMSE failure
-inline constexpr int kExitNoMatch = 7;    ///< reserved: no IODeep model matches the slice
+inline constexpr int kExitUsage = 2;    ///< unknown option, missing or invalid argument
+inline constexpr int kExitInput = 3;    ///< an input file is missing or unreadable
+inline constexpr int kExitContent = 4;  ///< invalid or inconsistent content
+inline constexpr int kExitOutput = 5;   ///< an output file cannot be written
+/// The PACS: unreachable, association rejected, DIMSE failure, network or TLS failure (exitCodeFor),
+/// or an upload/store that failed and a structure set left waiting in the outbox.
+inline constexpr int kExitPacs = 6;
+/// No IODeep network matches the slice: a selection result, not an error
+/// (selector::Selection::exitCode(), the roi workflow).
+inline constexpr int kExitNoMatch = 7;
 inline constexpr int kExitInternal = 70;  ///< internal or toolkit failure (a bug)
 
 /// Exit code of the command-line tools for an error (see docs/cli.md).
@@ -85,6 +89,10 @@ struct ErrorContext {
   std::string peer{};         ///< the DICOM peer, "AET@host:port"
   std::string dimseStatus{};  ///< the DIMSE status the peer answered with, e.g. "0xA700"
 };
+
+/// @p detail with @p context in front, as Error::what() renders it (see Error): "<peer>: <file>:
+/// <uid>: <tag>: <part>: layer '<id>' (<pointer>): <detail> (status <dimseStatus>)".
+[[nodiscard]] std::string renderWithContext(const ErrorContext& context, std::string_view detail);
 
 /// Exception carrying an ErrorCode, a one-line detail and its context as fields. what() renders
 /// "<peer>: <file>: <uid>: <tag>: <part>: layer '<id>' (<pointer>): <detail> (status <dimseStatus>)",

@@ -119,12 +119,20 @@ std::optional<SignatureInfo> writeIodeep(const IodeepModel& model, const std::fi
                                          const std::optional<SigningCredentials>& signing = std::nullopt);
 
 /// A finding while reading or verifying a file: what the error would be (the code), how
-/// serious it is, and a one-line message.
+/// serious it is, a one-line message and where in the object it is (the DICOM element, the part
+/// read, the layer and JSON pointer; the file is the one read, so it is usually left empty).
 struct Finding {
   enum class Severity { Warning, Error };
   Severity severity;
   ErrorCode code;
-  std::string message;
+  std::string message;     ///< what is wrong, without its context
+  ErrorContext context{};  ///< where it is
+
+  /// The finding an Error amounts to: its code, detail and context.
+  [[nodiscard]] static Finding of(const Error& error, Severity severity = Severity::Error);
+  /// The message with its context in front, as Error::what() renders them, e.g.
+  /// "(0017,0016): legacy architecture: not a Python literal at character 3: ...".
+  [[nodiscard]] std::string text() const { return renderWithContext(context, message); }
 };
 
 /// An IODeep file as read, with the facts about its encoding.

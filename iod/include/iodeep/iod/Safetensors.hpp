@@ -40,7 +40,8 @@ class Safetensors {
  public:
   /// Parses and validates @p buffer. Bytes after the data section must be zero padding
   /// (DICOM pads odd-length values with one 0x00). Throws Error(InvalidSafetensors,
-  /// UnsupportedDtype). @p source names the buffer in messages.
+  /// UnsupportedDtype) with @p source as the part of their context (what was read, e.g.
+  /// "DnnWeightsPayload"; empty when the caller adds the file instead).
   static Safetensors parse(ByteBuffer buffer, std::string_view source = "weights");
 
   [[nodiscard]] const std::vector<TensorInfo>& tensors() const noexcept { return tensors_; }
@@ -51,7 +52,8 @@ class Safetensors {
   [[nodiscard]] std::span<const std::byte> logicalBytes() const noexcept;
   /// Total number of elements over all tensors.
   [[nodiscard]] std::int64_t parameterCount() const noexcept;
-  /// Throws Error(NonFiniteWeights) naming the first tensor holding a NaN or Inf.
+  /// Throws Error(NonFiniteWeights) naming the first tensor holding a NaN or Inf, with @p source
+  /// as the part of its context.
   void checkFinite(std::string_view source = "weights") const;
   [[nodiscard]] const ByteBuffer& buffer() const noexcept { return buffer_; }
 

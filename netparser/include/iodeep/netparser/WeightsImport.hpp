@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "iodeep/iod/ByteBuffer.hpp"
+#include "iodeep/iod/Error.hpp"
 
 namespace iodeep::netparser {
 
@@ -32,11 +33,12 @@ struct ImportedWeights {
 [[nodiscard]] ImportedWeights importWeights(const std::filesystem::path& path);
 
 /// Converts torch.save bytes (zip format, a dict of tensors) or a TorchScript archive held in
-/// memory. @p source names the bytes in messages. Throws like importWeights().
-[[nodiscard]] ImportedWeights importTorchBytes(std::span<const std::byte> bytes, std::string_view source);
+/// memory. @p where says where the bytes came from (a file, a DICOM element): the context of the
+/// errors, which are those of importWeights().
+[[nodiscard]] ImportedWeights importTorchBytes(std::span<const std::byte> bytes, const ErrorContext& where);
 
 /// Loads @p bytes as a TorchScript archive (the developer's own file, at pack time) to prove it
-/// loads. Throws Error(UnsupportedWeights) naming @p source.
-void checkTorchScriptArchive(std::span<const std::byte> bytes, std::string_view source);
+/// loads. Throws Error(UnsupportedWeights) with @p where as its context.
+void checkTorchScriptArchive(std::span<const std::byte> bytes, const ErrorContext& where);
 
 }  // namespace iodeep::netparser
