@@ -24,16 +24,9 @@ bash "$root/scripts/orthanc.sh" start "$pacs" >/dev/null
 net=(--pacs "$ORTHANC_AET@127.0.0.1:$ORTHANC_DICOM_PORT" --aet "$CLIENT_AET" --move-port "$CLIENT_PORT"
      --retrieve "$RETRIEVE" --cache-dir "$work/cache/models" --outbox-dir "$work/outbox")
 
-case $MODEL in
-  brain) model="$root/examples/brain-unet/brain-unet.dcm" ;;
-  paper)
-    cp "$root/examples/dnn-parser-unet/architecture.json" "$work/paper.json"
-    "$IODEEP" arch init "$work/paper.json" --seed 1 -o "$work/paper.safetensors" >/dev/null
-    "$IODEEP" pack -a "$work/paper.json" -w "$work/paper.safetensors" -n "Paper UNet (random weights, bench)" \
-      -m MR -b HEAD -o "$work/paper.dcm" >/dev/null
-    model="$work/paper.dcm" ;;
-  *) echo "MODEL must be brain or paper" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/models.sh
+. "$here/models.sh"
+bench_model "$MODEL"
 "$IODEEP" upload "${net[@]}" "$model" >/dev/null
 storescu -xe -aet BENCH -aec "$ORTHANC_AET" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$root"/examples/brain-unet/series/slice_*.dcm
 slice=$(dcmdump +P SOPInstanceUID "$root/examples/brain-unet/series/slice_022.dcm" | sed -n 's/.*\[\(.*\)\].*/\1/p')

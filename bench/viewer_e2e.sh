@@ -22,17 +22,9 @@ trap 'bash "$root/scripts/orthanc.sh" stop "$pacs" >/dev/null 2>&1 || true; rm -
 bash "$root/scripts/orthanc.sh" start "$pacs" >/dev/null
 # shellcheck disable=SC1091
 . "$pacs/env"
-case $MODEL in
-  brain) model="$root/examples/brain-unet/brain-unet.dcm" ;;
-  paper)
-    cp "$root/examples/dnn-parser-unet/architecture.json" "$work/paper.json"
-    "$IODEEP" arch init "$work/paper.json" --seed 1 -o "$work/paper.safetensors" >/dev/null
-    "$IODEEP" pack -a "$work/paper.json" -w "$work/paper.safetensors" -n "Paper UNet (random weights, bench)" \
-      -m MR -b HEAD -o "$work/paper.dcm" >/dev/null
-    rm -f "$work/paper.safetensors"
-    model="$work/paper.dcm" ;;
-  *) echo "MODEL must be brain or paper" >&2; exit 2 ;;
-esac
+# shellcheck source=bench/models.sh
+. "$here/models.sh"
+bench_model "$MODEL"
 "$IODEEP" upload --pacs "$ORTHANC_AET@127.0.0.1:$ORTHANC_DICOM_PORT" --aet "$CLIENT_AET" "$model" >/dev/null
 for i in 1 2 3 4 5; do
   "$IODEEP" predict -m "$model" -i "$root/examples/brain-unet/series/slice_022.dcm" --json "$work/forward-$i.json" >/dev/null
