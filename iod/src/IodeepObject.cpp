@@ -15,6 +15,7 @@
 #include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/iod/Sha256.hpp"
+#include "iodeep/iod/Text.hpp"
 #include "iodeep/iod/Uid.hpp"
 
 #ifndef IODEEP_VERSION
@@ -36,9 +37,9 @@ DcmTagKey privateTag(std::uint16_t creatorElement, std::uint8_t offset) {
   return {kPrivateGroup, static_cast<Uint16>((creatorElement << 8U) | offset)};
 }
 
-// Truncates to the DICOM maximum of a VR measured in characters (LO: 64).
+// Truncates to the DICOM maximum of a VR measured in characters (LO: 64), never inside one.
 std::string clip(std::string_view s, std::size_t max) {
-  return std::string(s.substr(0, std::min(s.size(), max)));
+  return utf8Prefix(s, max);
 }
 
 bool validPhotometric(std::uint16_t spp, std::string_view pi) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/JsonParse.hpp"
@@ -26,11 +27,63 @@ std::string lineColumn(std::string_view text, std::size_t byteOffset) {
   return std::to_string(line) + ":" + std::to_string(column);
 }
 
+Error tooDeep(std::string_view text, std::string_view source, std::size_t offset, std::size_t maxDepth) {
+  return Error(ErrorCode::ResourceLimit,
+               "JSON nested deeper than " + std::to_string(maxDepth) + " levels (arrays and objects)",
+               ErrorContext{.part = std::string(source) + ":" + lineColumn(text, offset)});
+}
+
+// The first byte at which arrays and objects nest deeper than @p maxDepth, outside strings; a
+// loop, not a recursion, so that it cannot itself be the thing that overflows.
+std::optional<std::size_t> depthExceededAt(std::string_view text, std::size_t maxDepth) {
+  std::size_t depth = 0;
+  bool inString = false;
+  bool escaped = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (inString) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        inString = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > maxDepth) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-nlohmann::json parseJson(std::string_view text, std::string_view source) {
+nlohmann::json parseJson(std::string_view text, std::string_view source, JsonLimits limits) {
+  if (text.size() > limits.maxBytes) {
+    throw Error(ErrorCode::ResourceLimit,
+                "JSON text of " + std::to_string(text.size()) + " bytes (at most " + std::to_string(limits.maxBytes) +
+                    " are read)",
+                ErrorContext{.part = std::string(source)});
+  }
+  if (const auto at = depthExceededAt(text, limits.maxDepth)) throw tooDeep(text, source, *at, limits.maxDepth);
+  // the second guard: nlohmann reports the depth of each array or object as it opens it
+  const nlohmann::json::parser_callback_t guard = [&](int depth, nlohmann::json::parse_event_t event,
+                                                      nlohmann::json& /*parsed*/) {
+    const bool opens =
+        event == nlohmann::json::parse_event_t::object_start || event == nlohmann::json::parse_event_t::array_start;
+    if (opens && static_cast<std::size_t>(depth) >= limits.maxDepth) {
+      throw tooDeep(text, source, text.size(), limits.maxDepth);
+    }
+    return true;
+  };
   try {
-    return nlohmann::json::parse(text.begin(), text.end());
+    return nlohmann::json::parse(text.begin(), text.end(), guard);
   } catch (const nlohmann::json::parse_error& e) {
     // e.byte is 1-based and points just past the offending character.
     const std::size_t offset = e.byte > 0 ? e.byte - 1 : 0;
@@ -44,12 +97,12 @@ nlohmann::json parseJson(std::string_view text, std::string_view source) {
   }
 }
 
-void checkJson(std::string_view text, std::string_view source) {
-  (void)parseJson(text, source);
+void checkJson(std::string_view text, std::string_view source, JsonLimits limits) {
+  (void)parseJson(text, source, limits);
 }
 
-std::string canonicalJson(std::string_view text, std::string_view source) {
-  return parseJson(text, source).dump();
+std::string canonicalJson(std::string_view text, std::string_view source, JsonLimits limits) {
+  return parseJson(text, source, limits).dump();
 }
 
 }  // namespace iodeep::iod

@@ -6,6 +6,7 @@
 
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Json.hpp"
 
 namespace iodeep::iod {
 
@@ -24,7 +25,8 @@ class PyLiteralParser {
   }
 
  private:
-  static constexpr int kMaxDepth = 256;
+  // the JSON limit (docs/security.md, "Limits"): what this reader builds is dumped later
+  static constexpr int kMaxDepth = static_cast<int>(JsonLimits{}.maxDepth);
   std::string_view s_;
   std::size_t pos_{0};
 
@@ -54,7 +56,7 @@ class PyLiteralParser {
   }
 
   nlohmann::json value(int depth) {
-    if (depth > kMaxDepth) fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (depth >= kMaxDepth) fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
     skipSpace();
     if (pos_ >= s_.size()) fail("unexpected end");
     const char c = s_[pos_];

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/JsonParse.hpp"
 
 namespace iodeep::iod {
 
@@ -100,9 +101,10 @@ Safetensors Safetensors::parse(ByteBuffer buffer, std::string_view source) {
 
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(headerText.begin(), headerText.end());
-  } catch (const nlohmann::json::exception& e) {
-    fail(source, std::string("header is not JSON: ") + e.what());
+    header = parseJson(headerText, source);  // within the JSON limits (docs/security.md)
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::ResourceLimit) throw;
+    fail(source, "header is not JSON: " + e.detail());
   }
   if (!header.is_object()) fail(source, "header is not a JSON object");
 

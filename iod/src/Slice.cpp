@@ -4,12 +4,17 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <memory>
 
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
 
+#include <dcmtk/dcmdata/dcspchrs.h>
+
 #include "Jpeg2000.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
+#include "iodeep/iod/Logging.hpp"
+#include "iodeep/iod/Text.hpp"
 
 namespace iodeep::iod {
 
@@ -46,9 +51,52 @@ std::optional<std::uint16_t> lutDescriptorValue(DcmItem& item, unsigned long pos
   return std::nullopt;
 }
 
+// Text values as UTF-8, what the objects we write declare (ISO_IR 192): converted from the
+// slice's SpecificCharacterSet by DCMTK (iconv). Without one, the default repertoire; bytes
+// beyond it are read as ISO 8859-1, as pydicom reads them. Text that cannot be converted keeps
+// its ASCII and gets U+FFFD for the rest (said once per slice).
+class TextReader {
+ public:
+  explicit TextReader(DcmItem& ds) : ds_(ds), charset_(dcmtk::getString(ds, DCM_SpecificCharacterSet)) {
+    while (!charset_.empty() && charset_.front() == '\\') charset_.erase(charset_.begin());  // empty first value
+    if (charset_.empty() || charset_ == "ISO_IR 6" || charset_ == "ISO_IR 192") return;
+    converter_ = std::make_unique<DcmSpecificCharacterSet>();
+    if (converter_->selectCharacterSet(ds).bad()) {
+      converter_.reset();
+      failed_ = true;
+    }
+  }
+
+  // @p personName: PN, whose component and group delimiters reset ISO 2022 code extensions
+  std::string operator()(const DcmTagKey& key, bool personName = false) {
+    const std::string raw = dcmtk::getString(ds_, key);
+    if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return raw;
+    if (charset_ == "ISO_IR 192") return sanitizeUtf8(raw);
+    if (charset_.empty() || charset_ == "ISO_IR 6") return latin1ToUtf8(raw);
+    if (converter_) {
+      OFString converted;
+      if (converter_->convertString(OFString(raw.c_str(), raw.size()), converted, personName ? "\\^=" : "\\").good()) {
+        return sanitizeUtf8(std::string(converted.c_str(), converted.length()));
+      }
+      failed_ = true;
+    }
+    return sanitizeUtf8(raw);
+  }
+
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
+  [[nodiscard]] const std::string& charset() const noexcept { return charset_; }
+
+ private:
+  DcmItem& ds_;
+  std::string charset_;
+  std::unique_ptr<DcmSpecificCharacterSet> converter_;
+  bool failed_{false};
+};
+
 SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   SliceAttributes a;
   const auto s = [&](const DcmTagKey& k) { return dcmtk::getString(ds, k); };
+  TextReader text(ds);
   a.sopClassUid = s(DCM_SOPClassUID);
   a.sopInstanceUid = s(DCM_SOPInstanceUID);
   a.studyInstanceUid = s(DCM_StudyInstanceUID);
@@ -58,18 +106,18 @@ SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   if (a.transferSyntaxUid.empty()) a.transferSyntaxUid = DcmXfer(ds.getOriginalXfer()).getXferID();  // no meta
   a.modality = s(DCM_Modality);
   a.bodyPartExamined = s(DCM_BodyPartExamined);
-  a.studyDescription = s(DCM_StudyDescription);
-  a.seriesDescription = s(DCM_SeriesDescription);
-  a.patientName = s(DCM_PatientName);
-  a.patientId = s(DCM_PatientID);
+  a.studyDescription = text(DCM_StudyDescription);
+  a.seriesDescription = text(DCM_SeriesDescription);
+  a.patientName = text(DCM_PatientName, true);
+  a.patientId = text(DCM_PatientID);
   a.patientBirthDate = s(DCM_PatientBirthDate);
   a.patientSex = s(DCM_PatientSex);
-  a.accessionNumber = s(DCM_AccessionNumber);
-  a.institutionName = s(DCM_InstitutionName);
-  a.referringPhysicianName = s(DCM_ReferringPhysicianName);
+  a.accessionNumber = text(DCM_AccessionNumber);
+  a.institutionName = text(DCM_InstitutionName);
+  a.referringPhysicianName = text(DCM_ReferringPhysicianName, true);
   a.studyDate = s(DCM_StudyDate);
   a.studyTime = s(DCM_StudyTime);
-  a.studyId = s(DCM_StudyID);
+  a.studyId = text(DCM_StudyID);
   a.seriesNumber = s(DCM_SeriesNumber);
   a.instanceNumber = s(DCM_InstanceNumber);
   a.samplesPerPixel = getUS(ds, DCM_SamplesPerPixel);
@@ -106,12 +154,18 @@ SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
     if (*w > 0) {
       OFString explanation;
       ds.findAndGetOFString(DCM_WindowCenterWidthExplanation, explanation, i);
-      a.windows.push_back({*c, *w, explanation.c_str()});
+      std::string e(explanation.c_str(), explanation.length());
+      if (!isValidUtf8(e)) e = text.charset().empty() ? latin1ToUtf8(e) : sanitizeUtf8(e);
+      a.windows.push_back({*c, *w, std::move(e)});
     }
   }
   a.pixelSpacing = getVector<2>(ds, DCM_PixelSpacing);
   a.imagePositionPatient = getVector<3>(ds, DCM_ImagePositionPatient);
   a.imageOrientationPatient = getVector<6>(ds, DCM_ImageOrientationPatient);
+  if (text.failed()) {
+    warn("text of instance " + a.sopInstanceUid + " in SpecificCharacterSet '" + text.charset() +
+         "' could not be converted to UTF-8: characters beyond ASCII replaced by U+FFFD");
+  }
   return a;
 }
 
@@ -133,6 +187,10 @@ std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
 }
 
 SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame);
+
+bool isJpeg2000Syntax(E_TransferSyntax xfer) {
+  return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000;
+}
 
 bool isDcmjpegSyntax(E_TransferSyntax xfer) {
   switch (xfer) {
@@ -158,34 +216,32 @@ bool isDcmjpegSyntax(E_TransferSyntax xfer) {
   }
 }
 
+// The JPEG (or JPEG-LS) header at the start of one frame: the dimensions and components its
+// start-of-frame declares, or nothing when the bytes hold no start-of-frame.
+struct JpegFrameHeader {
+  unsigned rows{0}, columns{0}, components{0};
+};
+
 // DCMTK's JPEG decoder (3.6.7) first walks the markers of the first fragment to find the sample
 // precision, and that walk never advances past a TEM marker (FF01): a hostile or corrupt file would
 // hang the caller (found by the slice fuzzer). Walk the same way first and refuse such a stream.
-// TEM is a stand-alone marker no DICOM JPEG header needs before its SOF.
-void refuseStallingJpegHeader(DcmDataset& ds) {
-  DcmElement* element = nullptr;
-  if (ds.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) return;
-  auto* pixelData = dynamic_cast<DcmPixelData*>(element);
-  if (pixelData == nullptr) return;
-  DcmPixelSequence* sequence = nullptr;
-  if (pixelData->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence).bad() || sequence == nullptr) {
-    return;
-  }
-  DcmPixelItem* item = nullptr;
-  Uint8* data = nullptr;
-  if (sequence->getItem(item, 1).bad() || item == nullptr || item->getUint8Array(data).bad() || data == nullptr) {
-    return;  // DCMTK reports these itself
-  }
-  const std::uint64_t length = item->getLength();
+// TEM is a stand-alone marker no DICOM JPEG header needs before its SOF. The start-of-frame found
+// (SOF0-15, or SOF55 for JPEG-LS) says how large the decoded frame is.
+std::optional<JpegFrameHeader> walkJpegHeader(const Uint8* data, std::uint64_t length) {
   const auto word = [&](std::uint64_t at) { return static_cast<unsigned>((data[at] << 8U) | data[at + 1]); };
   std::uint64_t offset = 0;
   while (offset + 4 < length) {
     const unsigned marker = word(offset);
     const bool startOfFrame =
-        marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 && marker != 0xFFC8 && marker != 0xFFCC;
-    if (startOfFrame) return;
+        (marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 && marker != 0xFFC8 && marker != 0xFFCC) ||
+        marker == 0xFFF7;
+    if (startOfFrame) {
+      // length (2), precision (1), lines (2), samples per line (2), components (1)
+      if (offset + 10 > length) return std::nullopt;
+      return JpegFrameHeader{word(offset + 5), word(offset + 7), data[offset + 9]};
+    }
     if (marker == 0xFF01) {
-      unsupported("JPEG stream in the first fragment has a TEM marker (FF01) at byte " + std::to_string(offset) +
+      unsupported("JPEG stream has a TEM marker (FF01) at byte " + std::to_string(offset) +
                   " before its start-of-frame (corrupt header)");
     }
     if (marker == 0xFFFF) {
@@ -195,15 +251,96 @@ void refuseStallingJpegHeader(DcmDataset& ds) {
     } else if (marker >= 0xFFC4) {
       offset += word(offset + 2) + 2ULL;  // segment with a length
     } else {
-      return;  // DCMTK stops here with a syntax error
+      return std::nullopt;  // DCMTK stops here with a syntax error
     }
   }
+  return std::nullopt;
+}
+
+// Before DCMTK decodes anything: each fragment that starts a JPEG or JPEG-LS stream (SOI) must
+// declare, in its start-of-frame, the Rows, Columns and SamplesPerPixel of the attributes (the
+// decoder sizes its buffers from the stream's header, which a hostile file sets as it likes).
+void checkJpegHeaders(DcmPixelSequence& sequence, const SliceAttributes& a) {
+  const unsigned long items = sequence.card();
+  for (unsigned long i = 1; i < items; ++i) {
+    DcmPixelItem* item = nullptr;
+    Uint8* data = nullptr;
+    if (sequence.getItem(item, i).bad() || item == nullptr || item->getLength() < 4 ||
+        item->getUint8Array(data).bad() || data == nullptr) {
+      continue;  // DCMTK reports these itself
+    }
+    if (data[0] != 0xFF || data[1] != 0xD8) continue;  // not the start of a stream
+    const auto header = walkJpegHeader(data, item->getLength());
+    if (!header) {
+      unsupported("fragment " + std::to_string(i) + " starts a JPEG stream without a start-of-frame in it");
+    }
+    if (header->rows != a.rows || header->columns != a.columns || header->components != a.samplesPerPixel) {
+      unsupported("the JPEG stream in fragment " + std::to_string(i) + " is " + std::to_string(header->columns) + "x" +
+                  std::to_string(header->rows) + " with " + std::to_string(header->components) +
+                  " component(s); the attributes say " + std::to_string(a.columns) + "x" + std::to_string(a.rows) +
+                  " with " + std::to_string(a.samplesPerPixel));
+    }
+  }
+}
+
+bool isDcmjplsSyntax(E_TransferSyntax xfer) {
+  return xfer == EXS_JPEGLSLossless || xfer == EXS_JPEGLSLossy;
+}
+
+// Every size a header declares, checked before anything is allocated from it (SliceLimits):
+// one frame's samples; for native Pixel Data, its length against NumberOfFrames frames; for
+// compressed Pixel Data that DCMTK decodes (all frames at once), the fragments against
+// NumberOfFrames, the decoded size against kMaxDecodedBytes, and JPEG headers against the
+// attributes.
+void checkDeclaredSizes(DcmDataset& ds, const SliceAttributes& a, const DcmXfer& original) {
+  const std::uint64_t pixels = static_cast<std::uint64_t>(a.rows) * a.columns;
+  const std::uint64_t samples = pixels * a.samplesPerPixel;
+  const auto frames = static_cast<std::uint64_t>(a.numberOfFrames);
+  if (samples > SliceLimits::kMaxFrameSamples) {
+    unsupported("a frame of " + std::to_string(a.columns) + "x" + std::to_string(a.rows) + "x" +
+                std::to_string(a.samplesPerPixel) + " samples (at most " +
+                std::to_string(SliceLimits::kMaxFrameSamples) + " are decoded)");
+  }
+  DcmElement* element = nullptr;
+  if (ds.findAndGetElement(DCM_PixelData, element).bad() || element == nullptr) unsupported("no Pixel Data");
+  if (!original.isEncapsulated()) {
+    const bool ybr422 = a.photometricInterpretation == "YBR_FULL_422";
+    const std::uint64_t frameSamples = ybr422 ? pixels * 2 : samples;
+    const std::uint64_t needed =
+        a.bitsAllocated == 1 ? (frameSamples * frames + 7) / 8 : frameSamples * (a.bitsAllocated / 8U) * frames;
+    const std::uint64_t present = element->getLength();
+    if (present < needed) {
+      throw Error(ErrorCode::TruncatedDicom, "Pixel Data holds " + std::to_string(present) + " bytes; " +
+                                                 std::to_string(frames) + " frame(s) of " + std::to_string(a.columns) +
+                                                 "x" + std::to_string(a.rows) + " need " + std::to_string(needed));
+    }
+    return;
+  }
+  auto* pixelData = dynamic_cast<DcmPixelData*>(element);
+  DcmPixelSequence* sequence = nullptr;
+  if (pixelData == nullptr || pixelData->getEncapsulatedRepresentation(original.getXfer(), nullptr, sequence).bad() ||
+      sequence == nullptr) {
+    unsupported(std::string("no encapsulated Pixel Data in ") + original.getXferName());
+  }
+  const std::uint64_t fragments = sequence->card() > 0 ? sequence->card() - 1 : 0;
+  if (fragments < frames) {
+    throw Error(ErrorCode::TruncatedDicom, "encapsulated Pixel Data has " + std::to_string(fragments) +
+                                               " fragment(s) for " + std::to_string(frames) + " frame(s)");
+  }
+  if (isJpeg2000Syntax(original.getXfer())) return;  // decoded a frame at a time, its header checked first
+  const std::uint64_t decoded = samples * std::max<std::uint64_t>(1, a.bitsAllocated / 8U) * frames;
+  if (decoded > SliceLimits::kMaxDecodedBytes) {
+    unsupported(std::to_string(frames) + " compressed frame(s) of " + std::to_string(a.columns) + "x" +
+                std::to_string(a.rows) + " decode to " + std::to_string(decoded) + " bytes (at most " +
+                std::to_string(SliceLimits::kMaxDecodedBytes) + ")");
+  }
+  if (isDcmjpegSyntax(original.getXfer()) || isDcmjplsSyntax(original.getXfer())) checkJpegHeaders(*sequence, a);
 }
 
 }  // namespace
 
 SliceAttributes readSliceAttributes(const std::filesystem::path& path) {
-  auto file = loadImage(path);
+  auto file = dcmtk::loadFileUntil(path, DCM_PixelData);  // nothing of the pixels is read
   return attributesOf(*file->getDataset(), *file->getMetaInfo());
 }
 
@@ -263,10 +400,6 @@ std::vector<float> modalityLutTable(DcmDataset& ds, const SliceAttributes& a) {
                 std::to_string(m.entries) + " entries of " + std::to_string(m.bitsPerEntry) + " bits");
   }
   return table;
-}
-
-bool isJpeg2000Syntax(E_TransferSyntax xfer) {
-  return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000;
 }
 
 // The bytes of frame @p frame of encapsulated Pixel Data: its fragments concatenated. Where a
@@ -431,6 +564,8 @@ SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
                 "JPEG 2000)");
   }
 
+  checkDeclaredSizes(ds, a, original);
+
   img.frame = frame;
   img.rows = a.rows;
   img.columns = a.columns;
@@ -486,7 +621,6 @@ SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
 
   // Decompress into Explicit VR Little Endian when needed.
   if (original.isEncapsulated()) {
-    if (isDcmjpegSyntax(original.getXfer())) refuseStallingJpegHeader(ds);
     const OFCondition cond = ds.chooseRepresentation(EXS_LittleEndianExplicit, nullptr);
     if (cond.bad() || !ds.canWriteXfer(EXS_LittleEndianExplicit)) {
       unsupported(std::string("compressed pixel data in ") + original.getXferName() + " that DCMTK cannot decode here" +

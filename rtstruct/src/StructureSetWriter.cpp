@@ -12,6 +12,7 @@
 #include "iodeep/iod/DateTime.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Text.hpp"
 #include "iodeep/iod/Uid.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
 
@@ -134,8 +135,8 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   check(rt.setFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "FrameOfReferenceUID");
   check(rt.setPositionReferenceIndicator(""), "PositionReferenceIndicator");
   // Structure Set
-  check(rt.setStructureSetLabel(in.label.substr(0, 16).c_str()), "StructureSetLabel");
-  check(rt.setStructureSetName(("IODeep " + in.network.name).substr(0, 64).c_str()), "StructureSetName");
+  check(rt.setStructureSetLabel(iod::utf8Prefix(in.label, 16).c_str()), "StructureSetLabel");
+  check(rt.setStructureSetName(iod::utf8Prefix("IODeep " + in.network.name, 64).c_str()), "StructureSetName");
   check(rt.setStructureSetDate(today.c_str()), "StructureSetDate");
   check(rt.setStructureSetTime(time.c_str()), "StructureSetTime");
   check(rt.setInstanceNumber("1"), "InstanceNumber");
@@ -160,9 +161,9 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
     }
   }
   const std::string generation =
-      ("network " + in.network.name + (in.network.version.empty() ? "" : " " + in.network.version) + ", DnnUID " +
-       in.network.dnnUid + ", IODeep " + in.network.sopInstanceUid)
-          .substr(0, 64);
+      iod::utf8Prefix("network " + in.network.name + (in.network.version.empty() ? "" : " " + in.network.version) +
+                          ", DnnUID " + in.network.dnnUid + ", IODeep " + in.network.sopInstanceUid,
+                      64);
   std::size_t contourCount = 0;
   for (std::size_t r = 0; r < in.rois.size(); ++r) {
     const auto& roi = in.rois[r];
@@ -206,9 +207,9 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   {
     auto& eq = add(rt.getContributingEquipmentSequence(), "ContributingEquipmentSequence");
     check(eq.setManufacturer("iodeep"), "Manufacturer");
-    check(eq.setManufacturerModelName(in.network.name.substr(0, 64).c_str()), "ManufacturerModelName");
+    check(eq.setManufacturerModelName(iod::utf8Prefix(in.network.name, 64).c_str()), "ManufacturerModelName");
     check(eq.setSoftwareVersions(
-              (in.network.version.empty() ? std::string("-") : in.network.version).substr(0, 64).c_str()),
+              iod::utf8Prefix(in.network.version.empty() ? std::string("-") : in.network.version, 64).c_str()),
           "SoftwareVersions");
     check(eq.setDeviceSerialNumber(in.network.dnnUid.substr(0, 64).c_str()), "DeviceSerialNumber");
     check(eq.setContributionDescription(("ROIs proposed by the IODeep network " + in.network.name + " (DnnUID " +

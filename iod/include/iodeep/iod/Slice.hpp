@@ -68,7 +68,18 @@ struct SliceImage {
   }
 };
 
-/// Reads the attributes without decoding pixels. Throws Error(FileNotFound, NotDicom,
+/// What a slice's header may declare before anything is allocated from it (docs/security.md,
+/// "Limits"). Every size is also checked against what the file holds (Pixel Data length,
+/// fragments, the JPEG and JPEG 2000 headers) before it is used.
+struct SliceLimits {
+  /// Samples of one frame (Rows x Columns x SamplesPerPixel): 8192 x 8192 grey, 4730 x 4730 RGB.
+  static constexpr std::uint64_t kMaxFrameSamples = std::uint64_t{1} << 26U;
+  /// Bytes a codec may decode at once (DCMTK decodes every frame of a compressed image).
+  static constexpr std::uint64_t kMaxDecodedBytes = std::uint64_t{512} << 20U;
+};
+
+/// Reads the attributes without decoding pixels; parsing stops before Pixel Data. Text values
+/// are UTF-8, converted from the slice's SpecificCharacterSet. Throws Error(FileNotFound, NotDicom,
 /// TruncatedDicom).
 [[nodiscard]] SliceAttributes readSliceAttributes(const std::filesystem::path& path);
 
@@ -76,8 +87,10 @@ struct SliceImage {
 /// (uncompressed, deflate, JPEG, JPEG-LS, RLE) and JPEG 2000 (OpenJPEG), MONOCHROME1/2, RGB,
 /// YBR_FULL, YBR_FULL_422 (YBR_RCT/ICT in JPEG 2000), either planar configuration,
 /// signed/unsigned, BitsStored < BitsAllocated, the Modality LUT Sequence. Throws
-/// Error(FileNotFound, NotDicom, TruncatedDicom, UnsupportedImage (also for a modality LUT that
-/// cannot be applied), InvalidArgument for a frame out of range).
+/// Error(FileNotFound, NotDicom, TruncatedDicom (also for Pixel Data shorter than Rows, Columns
+/// and NumberOfFrames declare), UnsupportedImage (also for a modality LUT that cannot be applied,
+/// a frame beyond SliceLimits, a compressed stream whose header disagrees with the attributes),
+/// InvalidArgument for a frame out of range).
 [[nodiscard]] SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame = 0);
 
 /// Patient coordinates (mm, LPS) of the pixel-space point (@p column, @p row), where integer

@@ -1,17 +1,25 @@
 #pragma once
 /// @file JsonParse.hpp
 /// Private to the iodeep modules (target iodeep::iod_internal, linked PRIVATE): the one JSON
-/// parser that reports line:column on error. It names nlohmann-json types, so it is not among
-/// iod's public headers; users of the library get iodeep/iod/Json.hpp instead.
+/// parser, which enforces size and nesting limits before any work and reports line:column on
+/// error. It names nlohmann-json types, so it is not among iod's public headers; users of the
+/// library get iodeep/iod/Json.hpp instead.
 
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "iodeep/iod/Json.hpp"
+
 namespace iodeep::iod {
 
-/// Parses JSON text. Throws Error(InvalidJson) "<source>:<line>:<column>: not JSON: ..." for a
-/// syntax error (1-based line and column), "<source>: not usable JSON: ..." for JSON that
-/// nlohmann-json cannot hold (e.g. the number 2e999).
-[[nodiscard]] nlohmann::json parseJson(std::string_view text, std::string_view source);
+/// Parses JSON text within @p limits (docs/security.md, "Limits"): the size is checked first,
+/// then the nesting depth by a scan that does not recurse, then the text is parsed with a
+/// depth-counting callback as a second guard, so that nothing built from the result (dump(),
+/// the architecture parser) recurses deeper than limits.maxDepth. Throws Error(InvalidJson)
+/// "<source>:<line>:<column>: not JSON: ..." for a syntax error (1-based line and column),
+/// "<source>: not usable JSON: ..." for JSON that nlohmann-json cannot hold (e.g. the number
+/// 2e999), and Error(ResourceLimit) for text beyond the limits (the place where the depth limit
+/// was crossed as line:column).
+[[nodiscard]] nlohmann::json parseJson(std::string_view text, std::string_view source, JsonLimits limits = {});
 
 }  // namespace iodeep::iod
