@@ -16,6 +16,7 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::MalformedIodeep: return "MalformedIodeep";
     case ErrorCode::LegacyIodeep: return "LegacyIodeep";
     case ErrorCode::ChecksumMismatch: return "ChecksumMismatch";
+    case ErrorCode::DescriptionMismatch: return "DescriptionMismatch";
     case ErrorCode::InvalidJson: return "InvalidJson";
     case ErrorCode::InvalidPythonLiteral: return "InvalidPythonLiteral";
     case ErrorCode::InvalidSafetensors: return "InvalidSafetensors";
@@ -66,6 +67,7 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::MalformedIodeep:
     case ErrorCode::LegacyIodeep:
     case ErrorCode::ChecksumMismatch:
+    case ErrorCode::DescriptionMismatch:
     case ErrorCode::InvalidJson:
     case ErrorCode::InvalidPythonLiteral:
     case ErrorCode::InvalidSafetensors:

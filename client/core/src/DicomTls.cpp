@@ -41,6 +41,11 @@ void quickAck(DcmNativeSocketType socket) {
   (void)::setsockopt(socket, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
+void noDelay(DcmNativeSocketType socket) {
+  int one = 1;
+  (void)::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 namespace {
 
 thread_local std::optional<TlsProblem> tlsFailureOfThisThread;
@@ -250,6 +255,7 @@ class TlsConnection : public DcmTLSConnection {
  public:
   TlsConnection(DcmNativeSocketType socket, SSL* ssl, TlsLayer& layer)
       : DcmTLSConnection(socket, ssl), ssl_(ssl), layer_(layer) {
+    noDelay(socket);
     quickAck(socket);
   }
 

@@ -2,6 +2,7 @@
 // every OFCondition checked where it is produced and every DIMSE status checked on its own.
 #include "iodeep/client/Pacs.hpp"
 
+#include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmnet/cond.h>
 #include <dcmtk/dcmnet/dcmlayer.h>
@@ -15,19 +16,25 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <netdb.h>
+
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "DicomTls.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Logging.hpp"
+#include "iodeep/iod/Text.hpp"
 #include "iodeep/iod/Uid.hpp"
 
 namespace iodeep::client {
@@ -120,8 +127,38 @@ std::string trimmed(const OFString& s) {
   return v;
 }
 
+bool isCharsetText(DcmEVR vr) {
+  return vr == EVR_PN || vr == EVR_LO || vr == EVR_SH || vr == EVR_ST || vr == EVR_LT || vr == EVR_UT || vr == EVR_UC;
+}
+
+// A text value as UTF-8: converted from the response's SpecificCharacterSet (ISO 8859-1 for bytes
+// beyond ASCII without one, as pydicom reads them; U+FFFD for what cannot be converted).
+std::string utf8Value(const std::string& raw, DcmEVR vr, const std::string& charset,
+                      DcmSpecificCharacterSet* converter) {
+  if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return raw;
+  if (charset.empty() || charset == "ISO_IR 6") return iod::latin1ToUtf8(raw);
+  if (charset != "ISO_IR 192" && converter != nullptr) {
+    OFString converted;
+    if (converter->convertString(OFString(raw.c_str(), raw.size()), converted, vr == EVR_PN ? "\\^=" : "\\").good()) {
+      return iod::sanitizeUtf8(std::string(converted.c_str(), converted.length()));
+    }
+  }
+  return iod::sanitizeUtf8(raw);
+}
+
 DicomRecord toRecord(DcmDataset& ds) {
   DicomRecord r;
+  std::string charset;
+  {
+    OFString value;
+    if (ds.findAndGetOFStringArray(DCM_SpecificCharacterSet, value).good()) charset = trimmed(value);
+    while (!charset.empty() && charset.front() == '\\') charset.erase(charset.begin());
+  }
+  std::unique_ptr<DcmSpecificCharacterSet> converter;
+  if (!charset.empty() && charset != "ISO_IR 6" && charset != "ISO_IR 192") {
+    converter = std::make_unique<DcmSpecificCharacterSet>();
+    if (converter->selectCharacterSet(ds).bad()) converter.reset();
+  }
   for (unsigned long i = 0; i < ds.card(); ++i) {
     DcmElement* e = ds.getElement(i);
     if (e == nullptr) continue;
@@ -129,9 +166,43 @@ DicomRecord toRecord(DcmDataset& ds) {
     if (t.getGroup() == 0x0008 && t.getElement() == 0x0052) continue;  // QueryRetrieveLevel
     OFString value;
     if (e->ident() != EVR_SQ) (void)e->getOFStringArray(value);  // an empty value stays empty
-    r.values.emplace_back(makeTag(t.getGroup(), t.getElement()), trimmed(value));
+    std::string text = trimmed(value);
+    text = isCharsetText(e->ident()) ? utf8Value(text, e->ident(), charset, converter.get()) : iod::sanitizeUtf8(text);
+    r.values.emplace_back(makeTag(t.getGroup(), t.getElement()), std::move(text));
   }
   return r;
+}
+
+// What a retrieval asked for: anything else that arrives is discarded (docs/security.md).
+struct Wanted {
+  QueryLevel level{QueryLevel::Study};
+  std::string study, series, instance;
+  std::vector<std::string> classes;  ///< empty: any storage class
+
+  // Why an instance announced with these UIDs is not wanted; empty when it is.
+  [[nodiscard]] std::string refusal(const std::string& sopClass, const std::string& sopInstance) const {
+    if (!iod::isValidUid(sopInstance)) return "its SOP Instance UID is not a UID";
+    if (level == QueryLevel::Image && sopInstance != instance) return "SOP instance " + instance + " was asked for";
+    if (!classes.empty() && std::find(classes.begin(), classes.end(), sopClass) == classes.end()) {
+      return "SOP class " + sopClass + " was not asked for";
+    }
+    return {};
+  }
+  // The same, with the study and series the data set names.
+  [[nodiscard]] std::string refusal(const std::string& sopClass, const std::string& sopInstance,
+                                    const std::string& studyUid, const std::string& seriesUid) const {
+    auto why = refusal(sopClass, sopInstance);
+    if (!why.empty()) return why;
+    if (studyUid != study) return "it belongs to study " + studyUid + ", not " + study;
+    if (level != QueryLevel::Study && seriesUid != series)
+      return "it belongs to series " + seriesUid + ", not " + series;
+    return {};
+  }
+};
+
+void reportDiscarded(const std::string& peer, const std::string& sopInstance, const std::string& why) {
+  iod::warn("discarded " + (sopInstance.empty() ? std::string("an instance") : sopInstance) + " from " + peer +
+            ": not requested (" + why + ")");
 }
 
 // ---- the transport -------------------------------------------------------------------------------
@@ -143,7 +214,10 @@ DicomRecord toRecord(DcmDataset& ds) {
 // DicomTls.cpp, do the same.)
 class QuickAckConnection : public DcmTCPConnection {
  public:
-  explicit QuickAckConnection(DcmNativeSocketType socket) : DcmTCPConnection(socket) { detail::quickAck(socket); }
+  explicit QuickAckConnection(DcmNativeSocketType socket) : DcmTCPConnection(socket) {
+    detail::noDelay(socket);
+    detail::quickAck(socket);
+  }
   ssize_t read(void* buf, size_t nbyte) override {
     const ssize_t n = DcmTCPConnection::read(buf, nbyte);
     detail::quickAck(getSocket());
@@ -279,29 +353,47 @@ class Association : public DcmSCU {
                 where());
   }
 
-  // C-FIND: responses streamed to the handler
+  // C-FIND: responses streamed to the handler, at most maxMatches, all within the deadline
   std::function<bool(const DicomRecord&)> onMatch;
   std::size_t matches{0};
+  std::size_t maxMatches{0};
   Uint16 finalStatus{kSuccess};
   bool cancelled{false};
+  bool truncated{false};
+  std::chrono::steady_clock::time_point deadline;
+  std::uint32_t dimseTimeout{0};
+
+  // The wait for the next message: the DIMSE timeout, or what is left before the deadline.
+  // False when the deadline has passed.
+  bool limitWaitToDeadline() {
+    const auto left = std::chrono::ceil<std::chrono::seconds>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return false;
+    setDIMSETimeout(static_cast<Uint32>(std::min<long long>(dimseTimeout, left)));
+    return true;
+  }
 
   OFCondition handleFINDResponse(const T_ASC_PresentationContextID presID, QRResponse* response,
                                  OFBool& waitForNextResponse) override {
     waitForNextResponse = OFFalse;
     if (response == nullptr) return EC_IllegalParameter;
     const Uint16 s = response->m_status;
-    if (isPending(s)) {
-      waitForNextResponse = OFTrue;
-      if (!cancelled && response->m_dataset != nullptr) {
-        ++matches;
-        if (onMatch && !onMatch(toRecord(*response->m_dataset))) {
-          cancelled = true;
-          return sendCANCELRequest(presID);  // keep waiting for the final response
-        }
-      }
+    if (!isPending(s)) {
+      finalStatus = s;
       return EC_Normal;
     }
-    finalStatus = s;
+    if (!limitWaitToDeadline()) return DIMSE_NODATAAVAILABLE;  // the deadline: stop waiting at once
+    waitForNextResponse = OFTrue;
+    if (cancelled || response->m_dataset == nullptr) return EC_Normal;  // after a C-CANCEL: drained
+    if (matches >= maxMatches) {
+      truncated = true;
+      cancelled = true;
+      return sendCANCELRequest(presID);  // keep waiting for the final response
+    }
+    ++matches;
+    if (onMatch && !onMatch(toRecord(*response->m_dataset))) {
+      cancelled = true;
+      return sendCANCELRequest(presID);
+    }
     return EC_Normal;
   }
 
@@ -333,24 +425,29 @@ class Association : public DcmSCU {
     return reportProgress(presID, *response);
   }
 
-  // C-GET: instances arrive here on the same association
+  // C-GET: instances arrive on the same association, written to disk as they are received
+  // (DCMSCU_STORAGE_BIT_PRESERVING) under a name of ours, never the peer's UID
   std::filesystem::path receiveDir;
   std::uint32_t received{0};
+  const Wanted* wanted{nullptr};
+  std::uint32_t discarded{0};
 
-  OFCondition handleSTORERequest(const T_ASC_PresentationContextID /*presID*/, DcmDataset* incomingObject,
-                                 OFBool& continueCGETSession, Uint16& cStoreReturnStatus) override {
-    continueCGETSession = OFTrue;
-    if (incomingObject == nullptr) {
-      cStoreReturnStatus = STATUS_STORE_Error_CannotUnderstand;
-      return EC_IllegalParameter;
-    }
-    const E_TransferSyntax xfer = incomingObject->getOriginalXfer();
-    DcmFileFormat file(incomingObject, OFFalse);  // takes ownership, no copy
+  OFCondition handleSTORERequestFile(T_ASC_PresentationContextID* presID, const OFString& /*peersName*/,
+                                     T_DIMSE_C_StoreRQ* request) override {
+    if (request == nullptr) return EC_IllegalParameter;
     const auto path = receiveDir / ("get-" + std::to_string(++received) + ".part");
-    const OFCondition cond =
-        file.saveFile(OFFilename(path.c_str()), xfer == EXS_Unknown ? EXS_LittleEndianExplicit : xfer);
-    cStoreReturnStatus = cond.good() ? STATUS_Success : STATUS_STORE_Refused_OutOfResources;
-    return cond;
+    const OFCondition cond = DcmSCU::handleSTORERequestFile(presID, OFString(path.c_str()), request);
+    if (cond.bad()) return cond;
+    const std::string why =
+        wanted != nullptr ? wanted->refusal(request->AffectedSOPClassUID, request->AffectedSOPInstanceUID) : "";
+    if (!why.empty()) {
+      // answered with success (DcmSCU would end the whole C-GET on a failure), kept nowhere
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+      ++discarded;
+      reportDiscarded(peer_, request->AffectedSOPInstanceUID, why);
+    }
+    return EC_Normal;
   }
 
  private:
@@ -361,10 +458,27 @@ class Association : public DcmSCU {
 
 // ---- our storage SCP for C-MOVE ----------------------------------------------------------------
 
+// The addresses of @p host (a name or a numeric address), as text.
+std::set<std::string> addressesOf(const std::string& host) {
+  std::set<std::string> out{host};
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return out;
+  for (const addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    char text[NI_MAXHOST] = {};
+    if (::getnameinfo(a->ai_addr, a->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST) == 0) out.insert(text);
+  }
+  ::freeaddrinfo(found);
+  return out;
+}
+
 class MoveDestination : public DcmStorageSCP {
  public:
   MoveDestination(const NetworkOptions& o, detail::TlsContext* tls, const std::filesystem::path& dir,
-                  const std::vector<std::string>& classes) {
+                  const std::vector<std::string>& classes, const Wanted& wanted, std::string peer)
+      : pacsAeTitle_(o.pacs.aeTitle), wanted_(wanted), peer_(std::move(peer)) {
+    if (!o.moveFromHost.empty()) allowedHosts_ = addressesOf(o.moveFromHost);
     const std::string ae = o.moveAeTitle.empty() ? o.callingAeTitle : o.moveAeTitle;
     setAETitle(ae.c_str());
     setPort(o.movePort);
@@ -397,13 +511,52 @@ class MoveDestination : public DcmStorageSCP {
   }
 
   void stop() { stop_ = true; }
+  /// Associations are accepted only while this is true (our C-MOVE request is pending).
+  void setPending(bool pending) { pending_ = pending; }
+  [[nodiscard]] std::uint32_t discarded() const { return discarded_.load(); }
 
  protected:
   OFBool stopAfterConnectionTimeout() override { return stop_.load(); }
   OFBool stopAfterCurrentAssociation() override { return stop_.load(); }
 
+  // Only the PACS we asked, and only while we wait for it (docs/security.md): anyone else on the
+  // network who connects to the move port is refused before any data set is read.
+  void notifyAssociationRequest(const T_ASC_Parameters& params, DcmSCPActionType& desiredAction) override {
+    DcmStorageSCP::notifyAssociationRequest(params, desiredAction);
+    const std::string callingAe = trimmed(params.DULparams.callingAPTitle);
+    std::string host = trimmed(params.DULparams.callingPresentationAddress);
+    if (const auto colon = host.rfind(':'); colon != std::string::npos && host.find(':') == colon) host.resize(colon);
+    std::string why;
+    if (!pending_.load()) {
+      why = "no retrieval of ours is pending";
+    } else if (callingAe != pacsAeTitle_) {
+      why = "only " + peer_ + " may send what we retrieve";
+    } else if (!allowedHosts_.empty() && allowedHosts_.count(host) == 0) {
+      why = "host " + host + " is not the configured PACS host (move_from_host)";
+    }
+    if (why.empty()) return;
+    iod::warn("refused an association to our move port from AE '" + callingAe + "' at " + host + ": " + why);
+    desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+  }
+  // What the PACS sends that is not what we asked for is deleted as soon as it is on disk.
+  void notifyInstanceStored(const OFString& filename, const OFString& sopClassUid, const OFString& sopInstanceUid,
+                            DcmDataset* /*dataset*/) const override {
+    const std::string why = wanted_.refusal(sopClassUid.c_str(), sopInstanceUid.c_str());
+    if (why.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove(filename.c_str(), ec);
+    ++discarded_;
+    reportDiscarded(peer_, sopInstanceUid.c_str(), why);
+  }
+
  private:
+  std::string pacsAeTitle_;
+  std::set<std::string> allowedHosts_;
+  const Wanted& wanted_;
+  std::string peer_;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> pending_{false};
+  mutable std::atomic<std::uint32_t> discarded_{0};
 };
 
 // Wakes an SCP waiting in accept() so that it sees its stop flag at once.
@@ -422,8 +575,10 @@ void nudge(std::uint16_t port) {
 class ListeningScp {
  public:
   ListeningScp(const NetworkOptions& o, detail::TlsContext* tls, const std::filesystem::path& dir,
-               const std::vector<std::string>& classes, const std::string& peer)
-      : scp_(o, tls, dir, classes), port_(o.movePort), inputCorrection_(dcmEnableAutomaticInputDataCorrection.get()) {
+               const std::vector<std::string>& classes, const Wanted& wanted, const std::string& peer)
+      : scp_(o, tls, dir, classes, wanted, peer),
+        port_(o.movePort),
+        inputCorrection_(dcmEnableAutomaticInputDataCorrection.get()) {
     OFCondition cond = EC_Normal;
     {
       // openListenPort switches dcmdata's automatic input correction off for the whole process;
@@ -446,6 +601,8 @@ class ListeningScp {
   ListeningScp& operator=(const ListeningScp&) = delete;
   ListeningScp(ListeningScp&&) = delete;
   ListeningScp& operator=(ListeningScp&&) = delete;
+  MoveDestination& scp() { return scp_; }
+
   ~ListeningScp() {
     scp_.stop();
     nudge(port_);
@@ -468,18 +625,33 @@ std::mutex& moveDestinationMutex() {
   return m;
 }
 
-// Moves every complete instance from @p from into @p to as <SOPInstanceUID>.dcm.
-void collect(const std::filesystem::path& from, const std::filesystem::path& to, RetrieveResult& result) {
+// Moves every complete instance that was asked for from @p from into @p to as
+// <SOPInstanceUID>.dcm; the others are deleted and reported.
+void collect(const std::filesystem::path& from, const std::filesystem::path& to, const Wanted& wanted,
+             const std::string& peer, RetrieveResult& result) {
+  std::set<std::string> seen;
   for (const auto& entry : std::filesystem::directory_iterator(from)) {
     if (!entry.is_regular_file()) continue;
-    std::string sop;
+    std::string sop, sopClass, study, series;
     try {
       auto file = iod::dcmtk::loadFile(entry.path());
-      sop = iod::dcmtk::getString(*file->getDataset(), DCM_SOPInstanceUID);
+      DcmDataset& ds = *file->getDataset();
+      sop = iod::dcmtk::getString(ds, DCM_SOPInstanceUID);
+      sopClass = iod::dcmtk::getString(ds, DCM_SOPClassUID);
+      study = iod::dcmtk::getString(ds, DCM_StudyInstanceUID);
+      series = iod::dcmtk::getString(ds, DCM_SeriesInstanceUID);
     } catch (const Error&) {
-      continue;  // incomplete: not handed over
+      continue;  // incomplete: not handed over (the temporary directory goes with it)
     }
-    if (sop.empty() || !iod::isValidUid(sop)) continue;
+    std::string why = wanted.refusal(sopClass, sop, study, series);
+    if (why.empty() && !seen.insert(sop).second) why = "a second copy of an instance already received";
+    if (!why.empty()) {
+      std::error_code ec;
+      std::filesystem::remove(entry.path(), ec);
+      ++result.discarded;
+      reportDiscarded(peer, sop, why);
+      continue;
+    }
     const auto target = to / (sop + ".dcm");
     std::filesystem::rename(entry.path(), target);
     result.bytes += std::filesystem::file_size(target);
@@ -523,6 +695,9 @@ std::string Peer::toString() const {
 }
 
 void NetworkOptions::validate() const {
+  if (findDeadlineSeconds == 0 || maxFindResults == 0) {
+    throw Error(ErrorCode::InvalidArgument, "find_deadline and max_find_results must be at least 1");
+  }
   if (pacs.aeTitle.empty() || pacs.host.empty() || pacs.port == 0) {
     throw Error(ErrorCode::InvalidArgument, "no PACS given (--pacs AET@host:port or the configuration file)");
   }
@@ -592,11 +767,8 @@ bool DicomRecord::has(Tag tag) const {
 Pacs::Pacs(NetworkOptions options) : options_(std::move(options)) {
   options_.validate();
   if (options_.tls.enabled) tls_ = std::make_shared<detail::TlsContext>(options_);
-  // Debian's DCMTK leaves Nagle's algorithm on unless TCP_NODELAY is set in the environment; with
-  // it on, every PDU written in two parts waits for a delayed ACK (about 40 ms per request on
-  // loopback, bench/README.md). Set once, before any association, unless the user chose.
-  static std::once_flag once;
-  std::call_once(once, [] { ::setenv("TCP_NODELAY", "1", 0); });
+  // Nagle's algorithm is turned off on each connection by setsockopt (detail::noDelay), not by
+  // DCMTK's TCP_NODELAY environment variable: setenv is not safe in a multithreaded process.
 }
 
 void Pacs::echo() const {
@@ -611,33 +783,52 @@ void Pacs::echo() const {
 namespace {
 
 // One C-FIND on an open association.
-std::size_t runFind(Association& a, T_ASC_PresentationContextID id, const Query& query,
-                    const std::function<bool(const DicomRecord&)>& onMatch) {
+FindResult runFind(Association& a, T_ASC_PresentationContextID id, const Query& query,
+                   const std::function<bool(const DicomRecord&)>& onMatch, const NetworkOptions& o) {
   DcmDataset keys;
   putKey(keys, tags::kQueryRetrieveLevel, levelName(query.level), a.where());
   for (const auto& [tag, value] : query.keys) putKey(keys, tag, value, a.where());
   a.onMatch = onMatch;
   a.matches = 0;
+  a.maxMatches = o.maxFindResults;
   a.cancelled = false;
+  a.truncated = false;
   a.finalStatus = kSuccess;
-  a.checkExchange(a.sendFINDRequest(id, &keys, nullptr), "C-FIND");
+  a.dimseTimeout = o.dimseTimeoutSeconds;
+  a.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.findDeadlineSeconds);
+  (void)a.limitWaitToDeadline();
+  const OFCondition cond = a.sendFINDRequest(id, &keys, nullptr);
+  a.setDIMSETimeout(o.dimseTimeoutSeconds);
+  const std::string what = std::string("C-FIND at ") + levelName(query.level) + " level";
+  if (cond.bad() && std::chrono::steady_clock::now() >= a.deadline) {
+    throw Error(ErrorCode::NetworkError,
+                what + " did not finish within " + std::to_string(o.findDeadlineSeconds) + " s (find_deadline; " +
+                    std::to_string(a.matches) + " response(s) by then)",
+                a.where());
+  }
+  a.checkExchange(cond, "C-FIND");
   if (a.finalStatus != kSuccess && !(a.cancelled && a.finalStatus == kCancel) && !isWarning(a.finalStatus)) {
     auto where = a.where();
     where.dimseStatus = statusHex(a.finalStatus);
-    throw Error(ErrorCode::DimseFailure, std::string("C-FIND at ") + levelName(query.level) + " level failed", where);
+    throw Error(ErrorCode::DimseFailure, what + " failed", where);
   }
-  return a.matches;
+  if (a.truncated) {
+    iod::warn(what + " stopped after " + std::to_string(a.matches) + " responses (max_find_results) from " +
+              o.pacs.toString() + ": the list is incomplete; narrow the query");
+  }
+  return {a.matches, a.truncated};
 }
 
 }  // namespace
 
-std::size_t Pacs::find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const {
-  std::size_t n = 0;
-  findEach({query}, [&](std::size_t, const DicomRecord& r) {
-    ++n;
-    return onMatch(r);
-  });
-  return n;
+FindResult Pacs::find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const {
+  Association a(options_, tls_.get(), options_.pacs.toString());
+  a.propose(UID_FINDStudyRootQueryRetrieveInformationModel, requestSyntaxes());
+  a.open();
+  const auto id = a.context(UID_FINDStudyRootQueryRetrieveInformationModel, "C-FIND (Study Root)");
+  const FindResult r = runFind(a, id, query, onMatch, options_);
+  a.release();
+  return r;
 }
 
 void Pacs::findEach(const std::vector<Query>& queries,
@@ -647,7 +838,8 @@ void Pacs::findEach(const std::vector<Query>& queries,
   a.open();
   const auto id = a.context(UID_FINDStudyRootQueryRetrieveInformationModel, "C-FIND (Study Root)");
   for (std::size_t i = 0; i < queries.size(); ++i) {
-    (void)runFind(a, id, queries[i], [&](const DicomRecord& r) { return onMatch(i, r); });
+    (void)runFind(
+        a, id, queries[i], [&](const DicomRecord& r) { return onMatch(i, r); }, options_);
   }
   a.release();
 }
@@ -668,9 +860,12 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   const bool move = options_.retrieve == RetrieveMode::Move;
   const char* model =
       move ? UID_MOVEStudyRootQueryRetrieveInformationModel : UID_GETStudyRootQueryRetrieveInformationModel;
-  // files arrive beside the target and enter it only when complete
+  // files arrive beside the target and enter it only when complete and asked for
   const iod::TemporaryDirectory incoming(directory, ".receiving-");
-  Association a(options_, tls_.get(), options_.pacs.toString());
+  const std::string peer = options_.pacs.toString();
+  const Wanted wanted{level, studyUid, level == QueryLevel::Study ? std::string() : seriesUid,
+                      level == QueryLevel::Image ? sopInstanceUid : std::string(), sopClassUids};
+  Association a(options_, tls_.get(), peer);
   a.propose(model, requestSyntaxes());
   if (!move) {
     // The PACS sends each instance on an accepted context of its class, in that context's one
@@ -713,20 +908,30 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
     std::unique_ptr<ListeningScp> scp;
     if (move && tls_) (void)tls_->takeAcceptorFailure();  // only this retrieval's
     if (move) {
-      scp =
-          std::make_unique<ListeningScp>(options_, tls_.get(), incoming.path(), sopClassUids, options_.pacs.toString());
+      scp = std::make_unique<ListeningScp>(options_, tls_.get(), incoming.path(), sopClassUids, wanted, peer);
     }
     a.open();
     const auto id = a.context(model, move ? "C-MOVE (Study Root)" : "C-GET (Study Root)");
     a.receiveDir = incoming.path();
+    a.wanted = &wanted;
+    if (!move) {
+      a.setStorageMode(DCMSCU_STORAGE_BIT_PRESERVING);  // straight to disk, never whole in memory
+      a.setStorageDir(incoming.path().c_str());
+    }
     a.onProgress = onProgress;
     if (onProgress && !onProgress(RetrieveProgress{})) {
       a.release();
       throw Error(ErrorCode::Cancelled, "the retrieval was cancelled before it began", a.where());
     }
     const std::string destination = options_.moveAeTitle.empty() ? options_.callingAeTitle : options_.moveAeTitle;
+    if (scp) scp->scp().setPending(true);
     const OFCondition cond =
         move ? a.sendMOVERequest(id, destination.c_str(), &keys, &responses) : a.sendCGETRequest(id, &keys, &responses);
+    if (scp) {
+      scp->scp().setPending(false);
+      result.discarded += scp->scp().discarded();
+    }
+    result.discarded += a.discarded;
     // the PACS has finished its sub-operations: any handshake with our SCP has been tried
     if (move && tls_) scpTlsFailure = tls_->takeAcceptorFailure();
     a.checkExchange(cond, move ? "C-MOVE" : "C-GET");
@@ -746,7 +951,7 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
   const std::string what = move ? "C-MOVE" : "C-GET";
   if (responses.empty()) throw Error(ErrorCode::NetworkError, what + ": no response", a.where());
   if (a.retrieveCancelled) {
-    collect(incoming.path(), directory, result);  // what arrived complete is kept
+    collect(incoming.path(), directory, wanted, peer, result);  // what arrived complete is kept
     throw Error(ErrorCode::Cancelled, what + " cancelled after " + std::to_string(result.files.size()) + " instance(s)",
                 where);
   }
@@ -766,12 +971,15 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
                     (move ? "; does the PACS know our AE title, host and port?" : ""),
                 where);
   }
-  collect(incoming.path(), directory, result);
+  collect(incoming.path(), directory, wanted, peer, result);
   if (result.failed > 0 || result.files.empty()) {
     throwIfScpTlsFailed();
     throw Error(ErrorCode::DimseFailure,
                 what + ": " + std::to_string(result.files.size()) + " instance(s) received, " +
-                    std::to_string(result.failed) + " failed",
+                    std::to_string(result.failed) + " failed" +
+                    (result.discarded > 0
+                         ? ", " + std::to_string(result.discarded) + " discarded: nothing that was asked for arrived"
+                         : std::string()),
                 where);
   }
   return result;

@@ -21,6 +21,7 @@ enum class ErrorCode {
   MalformedIodeep,          ///< an IODeep object with a missing/invalid attribute
   LegacyIodeep,             ///< an object written by the published reference code (needs conversion)
   ChecksumMismatch,         ///< the embedded weights do not match their SHA-256
+  DescriptionMismatch,      ///< an object whose own attributes differ from what the PACS said of it at C-FIND
   InvalidJson,              ///< text that is not JSON (message carries line:column)
   InvalidPythonLiteral,     ///< a legacy architecture that is not a Python literal
   InvalidSafetensors,       ///< a weights payload that breaks the safetensors format

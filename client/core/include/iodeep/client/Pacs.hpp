@@ -62,6 +62,15 @@ struct NetworkOptions {
   std::string moveAeTitle;        ///< the move destination; empty: callingAeTitle
   std::uint32_t connectTimeoutSeconds{5};
   std::uint32_t dimseTimeoutSeconds{60};  ///< longest wait for one DIMSE message
+  /// Longest a whole C-FIND may take, however often the peer answers (a peer that dribbles its
+  /// responses cannot hold us longer). Exceeded: Error(NetworkError) and the association aborted.
+  std::uint32_t findDeadlineSeconds{120};
+  /// Most responses taken from one C-FIND: then a C-CANCEL is sent, the rest is ignored and the
+  /// result is marked truncated (FindResult, and a warning line).
+  std::uint32_t maxFindResults{10000};
+  /// When set, our C-MOVE storage SCP accepts associations only from this host (name or address)
+  /// besides the PACS's AE title; empty: the AE title alone.
+  std::string moveFromHost;
   std::uint32_t maxPdu{131072};
   TlsOptions tls;
 
@@ -139,6 +148,18 @@ struct RetrieveResult {
   std::vector<std::filesystem::path> files;  ///< complete files in the target directory
   std::uint64_t bytes{0};                    ///< their total size
   std::uint32_t completed{0}, failed{0}, warnings{0};
+  /// Instances the peer sent that were not asked for (another SOP instance, series, study or
+  /// class, or a second copy): deleted as they arrived or before anything used them, each one
+  /// reported by a warning line (iod::warn).
+  std::uint32_t discarded{0};
+};
+
+/// Outcome of one C-FIND.
+struct FindResult {
+  std::size_t matches{0};  ///< responses handed to the caller
+  /// The peer had more than NetworkOptions::maxFindResults: the caller got the first ones only
+  /// (a C-CANCEL was sent and a warning line reported).
+  bool truncated{false};
 };
 
 /// Progress of a retrieval as the PACS reports it in its pending responses: sub-operations
@@ -176,8 +197,10 @@ class Pacs {
   void echo() const;
 
   /// C-FIND (Study Root). Each match is handed to @p onMatch as it arrives; return false from
-  /// it to stop (a C-CANCEL is sent). Returns the number of matches handed over.
-  std::size_t find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const;
+  /// it to stop (a C-CANCEL is sent). At most options().maxFindResults matches are handed over,
+  /// and the whole exchange ends within options().findDeadlineSeconds (else NetworkError). Text
+  /// values are UTF-8, converted from the response's SpecificCharacterSet.
+  FindResult find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const;
   /// Several C-FINDs on one association, in order; @p onMatch also gets the query's index.
   void findEach(const std::vector<Query>& queries,
                 const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const;
@@ -186,10 +209,16 @@ class Pacs {
 
   /// Retrieves the instances selected by @p level and UIDs (an IMAGE-level retrieval names all
   /// three) into @p directory, by C-MOVE or C-GET as the options say. Files arrive in a
-  /// temporary directory beside @p directory and are renamed into it only when complete.
+  /// temporary directory beside @p directory (received straight to disk, never held in memory)
+  /// and are renamed into it only when complete and what was asked for: an instance of another
+  /// study, series, SOP instance (IMAGE level) or of a class not in @p sopClassUids is deleted
+  /// and reported (RetrieveResult::discarded). Our storage SCP accepts an association only
+  /// from the PACS's AE title (and options().moveFromHost when set), and only while the C-MOVE
+  /// is pending.
   /// @p sopClassUids: the storage SOP classes to accept for C-GET (empty: the usual image,
   /// RT and Raw Data classes). Throws DimseFailure when the PACS reports failed sub-operations
-  /// or nothing arrives, NetworkError when our storage port is taken, and the others.
+  /// or nothing that was asked for arrives, NetworkError when our storage port is taken, and
+  /// the others.
   /// @p onProgress (optional) is called once when the retrieval begins (the association open
   /// and, for C-MOVE, our storage SCP's thread running; all counts zero), then with each pending
   /// response, and may cancel: the complete files received so far are moved into @p directory
