@@ -6,6 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=common.sh
 . "$here/common.sh"
 bash "$here/install-deps.sh"
+bash "$here/check-tools.sh"
 bash "$here/lint.sh"
 iodeep_build
 bash "$here/lint.sh" --tidy

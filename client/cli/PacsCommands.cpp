@@ -21,7 +21,7 @@ namespace {
 // The network flags every PACS command takes; they override the configuration file.
 struct NetworkFlags {
   std::string config, pacs, aet, retrieve, moveAet, cacheDir, outboxDir;
-  unsigned movePort{0}, timeout{0}, dimseTimeout{0}, maxPdu{0};
+  unsigned movePort{0}, timeout{0}, dimseTimeout{0}, maxPdu{0}, findDeadline{0}, maxFindResults{0};
   bool json{false};
   // DICOM TLS (docs/security.md)
   bool tls{false}, tlsNoVerifyPeer{false};
@@ -37,6 +37,9 @@ struct NetworkFlags {
         "timeout", po::value(&timeout), "seconds to connect (association)")("dimse-timeout", po::value(&dimseTimeout),
                                                                             "seconds to wait for one DIMSE message")(
         "max-pdu", po::value(&maxPdu), "maximum PDU we receive (4096-131072)")(
+        "find-deadline", po::value(&findDeadline), "seconds a whole C-FIND may take (default 120)")(
+        "max-find-results", po::value(&maxFindResults),
+        "responses taken from one C-FIND before it is cancelled and marked incomplete (default 10000)")(
         "cache-dir", po::value(&cacheDir), "the model cache")("outbox-dir", po::value(&outboxDir), "the outbox")(
         "json", po::bool_switch(&json), "print JSON");
     d.add_options()("tls", po::bool_switch(&tls), "DICOM TLS on every association (docs/security.md)")(
@@ -67,6 +70,8 @@ struct NetworkFlags {
     if (timeout != 0) c.network.connectTimeoutSeconds = timeout;
     if (dimseTimeout != 0) c.network.dimseTimeoutSeconds = dimseTimeout;
     if (maxPdu != 0) c.network.maxPdu = maxPdu;
+    if (findDeadline != 0) c.network.findDeadlineSeconds = findDeadline;
+    if (maxFindResults != 0) c.network.maxFindResults = maxFindResults;
     if (!cacheDir.empty()) c.cacheDir = cacheDir;
     if (!outboxDir.empty()) c.outboxDir = outboxDir;
     auto& t = c.network.tls;
@@ -258,7 +263,8 @@ int outbox(const std::vector<std::string>& args) {
   NetworkFlags f;
   auto d = described(
       "usage: iodeep outbox list|flush [--pacs AET@host:port]\n\n"
-      "Structure sets waiting for the PACS: list them, or send them (flush).",
+      "Structure sets waiting for the PACS: list them, or send them (flush). Only the sets iodeep\n"
+      "wrote there are sent; any other file is listed as \"not written by iodeep: not sent\" and left.",
       f);
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (!parseOptions(rest, d)) return kExitOk;
@@ -266,7 +272,7 @@ int outbox(const std::vector<std::string>& args) {
   if (!f.outboxDir.empty()) c.outboxDir = f.outboxDir;
   const client::Outbox box(c.outboxDir);
   if (args[0] == "list") {
-    std::cout << client::outboxReport(box.list(), f.json);
+    std::cout << client::outboxReport(box.contents(), f.json);
     return kExitOk;
   }
   c = f.resolve();

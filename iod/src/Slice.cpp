@@ -187,6 +187,7 @@ std::unique_ptr<DcmFileFormat> loadImage(const std::filesystem::path& path) {
 }
 
 SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame);
+void checkDecodable(DcmDataset& ds, const SliceAttributes& a, std::int32_t frame);
 
 bool isJpeg2000Syntax(E_TransferSyntax xfer) {
   return xfer == EXS_JPEG2000LosslessOnly || xfer == EXS_JPEG2000;
@@ -342,6 +343,17 @@ void checkDeclaredSizes(DcmDataset& ds, const SliceAttributes& a, const DcmXfer&
 SliceAttributes readSliceAttributes(const std::filesystem::path& path) {
   auto file = dcmtk::loadFileUntil(path, DCM_PixelData);  // nothing of the pixels is read
   return attributesOf(*file->getDataset(), *file->getMetaInfo());
+}
+
+void checkSlice(const std::filesystem::path& path, std::int32_t frame) {
+  auto file = loadImage(path);
+  try {
+    DcmDataset& ds = *file->getDataset();
+    checkDecodable(ds, attributesOf(ds, *file->getMetaInfo()), frame);
+  } catch (Error& e) {
+    e.inFile(path.string());
+    throw;
+  }
 }
 
 SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame) {
@@ -528,11 +540,9 @@ std::vector<std::int32_t> decodeJpeg2000(DcmDataset& ds, SliceAttributes& a, std
   return std::move(decoded.samples);
 }
 
-SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
-  DcmDataset& ds = *file.getDataset();
-  SliceImage img;
-  img.attributes = attributesOf(ds, *file.getMetaInfo());
-  auto& a = img.attributes;
+// Everything about frame @p frame that can be refused before a pixel is decoded: the pixel
+// module is one we decode, and every size the header declares fits SliceLimits and the file.
+void checkDecodable(DcmDataset& ds, const SliceAttributes& a, std::int32_t frame) {
   if (!ds.tagExists(DCM_PixelData)) unsupported("no Pixel Data (7FE0,0010)");
   if (a.rows == 0 || a.columns == 0) unsupported("Rows or Columns is 0");
   if (a.samplesPerPixel != 1 && a.samplesPerPixel != 3) {
@@ -550,7 +560,7 @@ SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
     throw Error(ErrorCode::InvalidArgument,
                 "frame " + std::to_string(frame) + " out of range (" + std::to_string(a.numberOfFrames) + " frame(s))");
   }
-  DcmXfer original(ds.getOriginalXfer());
+  const DcmXfer original(ds.getOriginalXfer());
   const bool jpeg2000 = isJpeg2000Syntax(original.getXfer());
   const std::string& pi = a.photometricInterpretation;
   const bool mono = pi == "MONOCHROME1" || pi == "MONOCHROME2";
@@ -565,6 +575,18 @@ SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
   }
 
   checkDeclaredSizes(ds, a, original);
+}
+
+SliceImage decodeSlice(DcmFileFormat& file, std::int32_t frame) {
+  DcmDataset& ds = *file.getDataset();
+  SliceImage img;
+  img.attributes = attributesOf(ds, *file.getMetaInfo());
+  auto& a = img.attributes;
+  checkDecodable(ds, a, frame);
+  const DcmXfer original(ds.getOriginalXfer());
+  const bool jpeg2000 = isJpeg2000Syntax(original.getXfer());
+  const std::string& pi = a.photometricInterpretation;
+  const bool mono = pi == "MONOCHROME1" || pi == "MONOCHROME2";
 
   img.frame = frame;
   img.rows = a.rows;

@@ -59,3 +59,24 @@ dcmcjpeg "$OUT/tiny_mono16.dcm" "$OUT/tiny_jpeg_lossless.dcm"
 dcmcjpeg +eb "$OUT/tiny_mono8.dcm" "$OUT/tiny_jpeg_baseline.dcm"
 dcmcjpeg +eb "$OUT/tiny_rgb8.dcm" "$OUT/tiny_jpeg_rgb.dcm"
 ls -l "$OUT"
+
+# Seeds that start where issue 17's hostile files were (mutations near the limits, not far from
+# them): an IODeep object whose architecture nests 80 levels (the limit is 64), and tiny images
+# that declare 65535 x 65535, a million frames, and a JPEG stream larger than its attributes.
+/usr/bin/python3 - "$OUT" <<'PY'
+import sys
+import pydicom
+out = sys.argv[1]
+m = pydicom.dcmread(f"{out}/tiny_iodeep.dcm")
+m[0x00171001].value = "[" * 80 + "]" * 80
+m.save_as(f"{out}/deep_json_iodeep.dcm")
+s = pydicom.dcmread(f"{out}/tiny_mono16.dcm")
+s.Rows = s.Columns = 65535
+s.save_as(f"{out}/huge_header.dcm")
+s = pydicom.dcmread(f"{out}/tiny_mono16.dcm")
+s.NumberOfFrames = 1000000
+s.save_as(f"{out}/million_frames.dcm")
+j = pydicom.dcmread(f"{out}/tiny_jpeg_lossless.dcm")
+j.Rows = 2
+j.save_as(f"{out}/jpeg_larger_than_attributes.dcm")
+PY

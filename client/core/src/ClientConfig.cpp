@@ -18,14 +18,23 @@ std::filesystem::path envPath(const char* name) {
   return v != nullptr && *v != '\0' ? std::filesystem::path(v) : std::filesystem::path();
 }
 
-std::filesystem::path home() {
-  auto h = envPath("HOME");
-  return h.empty() ? std::filesystem::temp_directory_path() : h;
-}
-
+// $<variable>, else $HOME/<fallback>; nothing when neither is set (never a shared directory
+// such as /tmp in their place).
 std::filesystem::path xdg(const char* variable, const char* fallback) {
   auto p = envPath(variable);
-  return p.empty() ? home() / fallback : p;
+  if (!p.empty()) return p;
+  const auto home = envPath("HOME");
+  return home.empty() ? std::filesystem::path() : home / fallback;
+}
+
+// A default location, asked for only when nothing names it (@p what; @p instead: what would).
+std::filesystem::path placeDefault(const char* variable, const char* fallback, const char* what, const char* instead) {
+  auto p = xdg(variable, fallback);
+  if (p.empty()) {
+    throw Error(ErrorCode::InvalidArgument, std::string("no place for ") + what + ": neither $" + variable +
+                                                " nor $HOME is set (set one of them, or " + instead + ")");
+  }
+  return p;
 }
 
 // The passphrase of an encrypted TLS key comes from the environment, never from the file.
@@ -34,13 +43,26 @@ std::string passphrase() {
   return v != nullptr ? std::string(v) : std::string();
 }
 
-ClientConfig defaults() {
-  ClientConfig c;
-  c.cacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "models";
-  c.outboxDir = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "outbox";
-  c.imageCacheDir = xdg("XDG_CACHE_HOME", ".cache") / "iodeep" / "images";
-  c.auditLog = xdg("XDG_DATA_HOME", ".local/share") / "iodeep" / "audit.log";
-  return c;
+// The default directories of what @p given (the configuration's JSON object) does not name.
+// Throws Error(InvalidArgument) naming the key when one is needed and has no place.
+void placeDefaults(ClientConfig& c, const nlohmann::json& given) {
+  if (!given.contains("cache_dir")) {
+    c.cacheDir = placeDefault("XDG_CACHE_HOME", ".cache", "the model cache", "'cache_dir' in the configuration") /
+                 "iodeep" / "models";
+  }
+  if (!given.contains("outbox_dir")) {
+    c.outboxDir = placeDefault("XDG_DATA_HOME", ".local/share", "the outbox", "'outbox_dir' in the configuration") /
+                  "iodeep" / "outbox";
+  }
+  if (!given.contains("image_cache_dir")) {
+    c.imageCacheDir =
+        placeDefault("XDG_CACHE_HOME", ".cache", "the image cache", "'image_cache_dir' in the configuration") /
+        "iodeep" / "images";
+  }
+  if (!given.contains("audit_log")) {
+    c.auditLog = placeDefault("XDG_DATA_HOME", ".local/share", "the audit log", "'audit_log' in the configuration") /
+                 "iodeep" / "audit.log";
+  }
 }
 
 // The "tls" object (docs/pacs-workflow.md): the same rules as the top level, keys under /tls/.
@@ -80,7 +102,7 @@ TlsOptions parseTls(const nlohmann::json& j, const Fail& fail) {
 }  // namespace
 
 ClientConfig parseClientConfig(const std::string& text, const std::string& source) {
-  ClientConfig c = defaults();
+  ClientConfig c;
   const nlohmann::json j = iod::parseJson(text, source);
   const auto fail = [&](const std::string& key, const std::string& what) -> Error {
     return Error(ErrorCode::InvalidArgument, what, ErrorContext{.file = source, .pointer = "/" + key});
@@ -94,6 +116,9 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "max_pdu",
                                               "connect_timeout",
                                               "dimse_timeout",
+                                              "find_deadline",
+                                              "max_find_results",
+                                              "move_from_host",
                                               "allow_torchscript",
                                               "cache_dir",
                                               "cache_max_mb",
@@ -140,6 +165,13 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
     if (j.contains("dimse_timeout")) {
       c.network.dimseTimeoutSeconds = static_cast<std::uint32_t>(integer("dimse_timeout", 1, 86400));
     }
+    if (j.contains("find_deadline")) {
+      c.network.findDeadlineSeconds = static_cast<std::uint32_t>(integer("find_deadline", 1, 86400));
+    }
+    if (j.contains("max_find_results")) {
+      c.network.maxFindResults = static_cast<std::uint32_t>(integer("max_find_results", 1, 10000000));
+    }
+    if (j.contains("move_from_host")) c.network.moveFromHost = str("move_from_host");
     if (j.contains("allow_torchscript")) {
       if (!j.at("allow_torchscript").is_boolean()) throw fail("allow_torchscript", "must be true or false");
       c.allowTorchScript = j.at("allow_torchscript").get<bool>();
@@ -173,6 +205,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
     }
     if (j.contains("audit_log")) c.auditLog = str("audit_log");
     if (j.contains("tls")) c.network.tls = parseTls(j.at("tls"), fail);
+    placeDefaults(c, j);
   } catch (Error& e) {
     e.inFile(source);
     throw;
@@ -185,10 +218,13 @@ ClientConfig loadClientConfig(const std::filesystem::path& path) {
   std::filesystem::path file = path;
   if (file.empty()) file = envPath("IODEEP_CONFIG");
   if (file.empty()) {
-    const auto standard = xdg("XDG_CONFIG_HOME", ".config") / "iodeep" / "client.json";
+    // without $XDG_CONFIG_HOME and $HOME there is no standard file: the defaults
+    const auto config = xdg("XDG_CONFIG_HOME", ".config");
+    const auto standard = config.empty() ? config : config / "iodeep" / "client.json";
     std::error_code ec;
-    if (!std::filesystem::exists(standard, ec)) {
-      auto c = defaults();
+    if (standard.empty() || !std::filesystem::exists(standard, ec)) {
+      ClientConfig c;
+      placeDefaults(c, nlohmann::json::object());
       c.network.tls.privateKeyPassphrase = passphrase();
       return c;
     }
@@ -249,7 +285,8 @@ std::filesystem::path configSavePath(const ClientConfig& config) {
   if (!config.source.empty()) return config.source;
   auto env = envPath("IODEEP_CONFIG");
   if (!env.empty()) return env;
-  return xdg("XDG_CONFIG_HOME", ".config") / "iodeep" / "client.json";
+  return placeDefault("XDG_CONFIG_HOME", ".config", "the configuration file", "$IODEEP_CONFIG") / "iodeep" /
+         "client.json";
 }
 
 }  // namespace iodeep::client

@@ -172,6 +172,8 @@ void runPrepared(PreparedSlice& p, const netparser::Network& network, const Load
 }  // namespace
 
 PredictResult predict(const PredictOptions& o) {
+  // A slice refused by its header costs nothing more (libtorch alone maps 150 MB): checked first
+  iod::checkSlice(o.image, o.frame);
   // libtorch loads in the background while the model is read and verified and the slice decoded
   netparser::preloadInference();
   const LoadedModel model = loadModel(o.model, o.modelVerified);

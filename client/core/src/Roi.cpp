@@ -1,6 +1,7 @@
 #include "iodeep/client/Roi.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -271,6 +272,36 @@ SelectionReport selectForLocalSlices(const ClientConfig& config, const std::vect
   return r;
 }
 
+namespace {
+
+bool sameText(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+// The object confirms its description (docs/security.md): the selection attributes the PACS gave
+// at C-FIND, which chose it, must be the object's own (the object's win: they are the signed
+// ones). What the PACS did not say is not compared.
+void confirmDescription(const RemoteModel& described, const CachedModel& object) {
+  std::string differences;
+  const auto compare = [&](const char* name, const std::string& atFind, const std::string& own) {
+    if (atFind.empty() || sameText(atFind, own)) return;
+    differences += std::string(differences.empty() ? "" : "; ") + name + " is '" + own + "' in the object, '" + atFind +
+                   "' at C-FIND";
+  };
+  compare("Modality", described.modality, object.modality);
+  compare("BodyPartExamined", described.bodyPartExamined, object.bodyPartExamined);
+  compare("SamplesPerPixel", described.samplesPerPixel == 0 ? "" : std::to_string(described.samplesPerPixel),
+          std::to_string(object.samplesPerPixel));
+  compare("PhotometricInterpretation", described.photometricInterpretation, object.photometricInterpretation);
+  if (differences.empty()) return;
+  throw Error(ErrorCode::DescriptionMismatch, "the object does not match its description on the PACS: " + differences,
+              ErrorContext{.uid = object.sopInstanceUid});
+}
+
+}  // namespace
+
 ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, const fs::path& workDir,
                       const RetrieveProgressHandler& onRetrieving) {
   const auto t = Clock::now();
@@ -287,6 +318,7 @@ ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, con
     f.bytesMoved = got.bytes;
     f.model = cache.admit(got.files.front());
   }
+  confirmDescription(chosen, f.model);  // before trust is decided and anything is built
   f.trust = decideNetworkTrust(config.trust, f.model.signatures);
   enforceNetworkTrust(f.trust, f.model.file, f.model.sopInstanceUid);  // never built when refused
   f.ms = ms(t, Clock::now());
@@ -330,13 +362,23 @@ StoreReport storeReview(const ClientConfig& config, std::span<const PredictResul
   const Pacs pacs(config.network);
   const Outbox outbox(config.outboxDir);
   auto t = Clock::now();
-  const auto approvedPath = decision.approved.empty() ? fs::path() : outbox.pathFor(iod::makeRandomUid());
-  const auto rejectedPath =
-      storeRejected && decision.approved.size() < total ? outbox.pathFor(iod::makeRandomUid()) : fs::path();
   ReviewFiles files;
-  if (!approvedPath.empty() || !rejectedPath.empty()) {
-    files = writeReview(predictions, decision, approvedPath, rejectedPath, signing);
-  }
+  // each set is written into the outbox and recorded there in one step (only those are ever sent),
+  // with what the audit event of its store needs should it be sent later by a flush
+  const auto put = [&](bool approved) {
+    return outbox.put([&](const fs::path& path) {
+      const auto f =
+          writeReview(predictions, decision, approved ? path : fs::path(), approved ? fs::path() : path, signing);
+      (approved ? files.approved : files.rejected) = approved ? f.approved : f.rejected;
+      files.signedBy = f.signedBy;
+      auto e = auditEventFor("rtstruct_stored", predictions, {});
+      e.reviewer = decision.reviewer;
+      e.structureSetSigner = f.signedBy;
+      return e;
+    });
+  };
+  const auto approvedPath = decision.approved.empty() ? fs::path() : put(true);
+  const auto rejectedPath = storeRejected && decision.approved.size() < total ? put(false) : fs::path();
   r.rtstructMs = ms(t, Clock::now());
   if (files.approved) {
     r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", r.storeMs);

@@ -93,6 +93,11 @@ struct SliceLimits {
 /// InvalidArgument for a frame out of range).
 [[nodiscard]] SliceImage readSlice(const std::filesystem::path& path, std::int32_t frame = 0);
 
+/// What readSlice refuses before it decodes anything (an unsupported pixel module, a frame out
+/// of range, sizes beyond SliceLimits or beyond what the file holds), without decoding: cheap
+/// enough to run before anything large is started for the slice. Throws as readSlice.
+void checkSlice(const std::filesystem::path& path, std::int32_t frame = 0);
+
 /// Patient coordinates (mm, LPS) of the pixel-space point (@p column, @p row), where integer
 /// coordinates are pixel centres: P + column * spacing[1] * X + row * spacing[0] * Y.
 /// Throws Error(MissingGeometry) when the slice has no geometry.
