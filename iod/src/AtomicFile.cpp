@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,7 +46,56 @@ bool leftByADeadProcess(const std::string& name, std::string_view prefix) {
   return ::kill(pid, 0) != 0 && errno == ESRCH;  // EPERM: it runs, as another user
 }
 
+constexpr mode_t kPrivateDirectory = S_IRWXU;       // 0700
+constexpr mode_t kPrivateFile = S_IRUSR | S_IWUSR;  // 0600
+
+std::string octal(mode_t mode) {
+  std::string text = "0000";
+  for (auto digit = text.rbegin(); digit != text.rend(); ++digit, mode >>= 3U) {
+    *digit = static_cast<char>('0' + (mode & 7U));
+  }
+  return text;
+}
+
 }  // namespace
+
+void createMissingDirectories(const std::filesystem::path& directory) {
+  if (directory.empty()) outputError(directory, "empty directory path");
+  std::filesystem::path prefix;
+  for (const auto& part : directory) {
+    prefix /= part;
+    if (::mkdir(prefix.c_str(), kPrivateDirectory) == 0) {
+      // the umask may have removed bits we need; a directory we create is exactly 0700
+      if (::chmod(prefix.c_str(), kPrivateDirectory) != 0) outputError(prefix, std::strerror(errno));
+      continue;
+    }
+    const int err = errno;
+    struct stat st {};
+    if (err == EEXIST || err == EACCES || err == EROFS || err == EPERM) {
+      // an existing component (a root or a read-only parent refuses mkdir before it says EEXIST)
+      if (::stat(prefix.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) outputError(prefix, "exists and is not a directory");
+        continue;
+      }
+    }
+    outputError(prefix, std::string("cannot create the directory: ") + std::strerror(err));
+  }
+}
+
+void createPrivateDirectory(const std::filesystem::path& directory) {
+  createMissingDirectories(directory);
+  struct stat st {};
+  if (::stat(directory.c_str(), &st) != 0) outputError(directory, std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) outputError(directory, "exists and is not a directory");
+  if (st.st_uid != ::geteuid()) {
+    outputError(directory, "the directory belongs to another user (uid " + std::to_string(st.st_uid) +
+                               "): it must be this user's own (mode 0700)");
+  }
+  if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0 && ::chmod(directory.c_str(), kPrivateDirectory) != 0) {
+    outputError(directory,
+                "cannot make the directory private (mode " + octal(st.st_mode) + " to 0700): " + std::strerror(errno));
+  }
+}
 
 AtomicFile::AtomicFile(std::filesystem::path target) : target_(std::move(target)) {
   if (target_.empty()) outputError(target_, "empty path");
@@ -69,6 +119,8 @@ AtomicFile::~AtomicFile() {
 void AtomicFile::commit() {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(temp_, ec)) outputError(target_, "nothing was written");
+  // whoever wrote it (we, or the toolkit with the umask's mode): the owner only
+  if (::chmod(temp_.c_str(), kPrivateFile) != 0) outputError(target_, std::strerror(errno));
   fsyncPath(temp_, O_RDONLY, target_);
   if (std::rename(temp_.c_str(), target_.c_str()) != 0) outputError(target_, std::strerror(errno));
   committed_ = true;
@@ -80,7 +132,7 @@ void AtomicFile::commit() {
 void writeFileAtomically(const std::filesystem::path& target, std::span<const std::byte> bytes) {
   AtomicFile file(target);
   {
-    const int fd = ::open(file.temporaryPath().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    const int fd = ::open(file.temporaryPath().c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kPrivateFile);
     if (fd < 0) outputError(target, std::strerror(errno));
     std::size_t done = 0;
     while (done < bytes.size()) {
@@ -113,8 +165,7 @@ TemporaryDirectory::TemporaryDirectory(const std::filesystem::path& parent, std:
   ec.clear();
   std::random_device rd;
   path_ = parent / (std::string(prefix) + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-  std::filesystem::create_directories(path_, ec);
-  if (ec) outputError(path_, ec.message());
+  createMissingDirectories(path_);
 }
 
 TemporaryDirectory::~TemporaryDirectory() {

@@ -122,6 +122,50 @@ TEST(ClientConfig, XdgFallbacksToHome) {
   EXPECT_EQ(c.outboxDir, std::filesystem::path("/home/jane/.local/share/iodeep/outbox"));
 }
 
+// Without $HOME and the XDG variables there is no default place: a clear error naming the key
+// (never a shared directory such as /tmp), but only when a default is needed.
+TEST(ClientConfig, NoHomeIsAnErrorOnlyWhereADefaultIsNeeded) {
+  test::TempDir dir;
+  const ScopedEnv noHome("HOME", std::nullopt);
+  const ScopedEnv noCache("XDG_CACHE_HOME", std::nullopt);
+  const ScopedEnv noData("XDG_DATA_HOME", std::nullopt);
+  const ScopedEnv noConfigHome("XDG_CONFIG_HOME", std::nullopt);
+  const ScopedEnv noConfig("IODEEP_CONFIG", std::nullopt);
+  const auto missing = parseError("{}");
+  EXPECT_EQ(missing.code(), ErrorCode::InvalidArgument);
+  EXPECT_EQ(missing.file(), "client.json");
+  EXPECT_NE(std::string(missing.what()).find("HOME"), std::string::npos) << missing.what();
+  EXPECT_EQ(std::string(missing.what()).find(std::filesystem::temp_directory_path().string()), std::string::npos)
+      << missing.what();
+  // one key left to its default is enough to need a place for it
+  const auto noAudit = parseError(R"({"cache_dir": "/c", "outbox_dir": "/o", "image_cache_dir": "/i"})");
+  EXPECT_EQ(noAudit.code(), ErrorCode::InvalidArgument);
+  EXPECT_NE(std::string(noAudit.what()).find("audit_log"), std::string::npos) << noAudit.what();
+  // no file at all: the defaults are needed, the same error
+  EXPECT_EQ(test::codeOf([] { (void)client::loadClientConfig(); }), ErrorCode::InvalidArgument);
+  EXPECT_EQ(test::codeOf([] { (void)client::configSavePath(client::ClientConfig{}); }), ErrorCode::InvalidArgument);
+  // every place named: no HOME needed, from text or from a file
+  const std::string explicitDirs = R"({"cache_dir": ")" + (dir / "models").string() + R"(", "outbox_dir": ")" +
+                                   (dir / "outbox").string() + R"(", "image_cache_dir": ")" +
+                                   (dir / "images").string() + R"(", "audit_log": ")" + (dir / "audit.log").string() +
+                                   R"("})";
+  const auto c = client::parseClientConfig(explicitDirs, "client.json");
+  EXPECT_EQ(c.cacheDir, dir / "models");
+  EXPECT_EQ(c.outboxDir, dir / "outbox");
+  EXPECT_EQ(c.imageCacheDir, dir / "images");
+  EXPECT_EQ(c.auditLog, dir / "audit.log");
+  writeText(dir / "client.json", explicitDirs);
+  EXPECT_EQ(client::loadClientConfig(dir / "client.json").cacheDir, dir / "models");
+  // the XDG variables alone are enough for the defaults
+  const ScopedEnv cache("XDG_CACHE_HOME", (dir / "xdg-cache").string());
+  const ScopedEnv data("XDG_DATA_HOME", (dir / "xdg-data").string());
+  const auto d = client::loadClientConfig();
+  EXPECT_EQ(d.cacheDir, dir / "xdg-cache" / "iodeep" / "models");
+  EXPECT_EQ(d.imageCacheDir, dir / "xdg-cache" / "iodeep" / "images");
+  EXPECT_EQ(d.outboxDir, dir / "xdg-data" / "iodeep" / "outbox");
+  EXPECT_EQ(d.auditLog, dir / "xdg-data" / "iodeep" / "audit.log");
+}
+
 TEST(ClientConfig, UnknownKeyIsRefusedByName) {
   const auto e = parseError(R"({"pacs": "A@h:104", "move_prot": 11113})");
   EXPECT_EQ(e.code(), ErrorCode::InvalidArgument);

@@ -1,9 +1,14 @@
 #include "iodeep/client/ImageCache.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <set>
+#include <utility>
 
+#include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Logging.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/iod/Uid.hpp"
 
@@ -30,52 +35,81 @@ std::uint64_t directoryBytes(const fs::path& dir) {
   return total;
 }
 
-}  // namespace
+struct ReadInstance {
+  fs::path file;
+  iod::SliceAttributes attributes;
+};
 
-ImageCache::ImageCache(fs::path directory, std::uint64_t maxBytes)
-    : directory_(std::move(directory)), maxBytes_(maxBytes) {
+void discard(const fs::path& file, const std::string& why) {
   std::error_code ec;
-  fs::create_directories(directory_, ec);
-  if (ec || !fs::is_directory(directory_)) {
-    throw Error(ErrorCode::OutputError, "cannot create the image cache: " + ec.message(),
-                ErrorContext{.file = directory_.string()});
-  }
+  fs::remove(file, ec);
+  iod::warn("discarded " + file.string() + " from the image cache: " + why);
 }
 
-fs::path ImageCache::seriesDirectory(const std::string& seriesUid) const {
-  // a UID names the directory: nothing a PACS sends can leave the cache
-  if (!iod::isValidUid(seriesUid)) {
-    throw Error(ErrorCode::InvalidArgument, "'" + seriesUid + "' is not a valid Series Instance UID");
+// The instances in the series folder @p dir, each file's attributes read once. A folder holds
+// only its series: a file of another series (or of another study, when @p studyUid is given),
+// one not named after its own SOP Instance UID, or one that is not DICOM is deleted and logged.
+// What stays is the owner's only (0600), whoever wrote it.
+std::vector<ReadInstance> seriesContent(const fs::path& dir, const std::string& studyUid,
+                                        const std::string& seriesUid) {
+  std::vector<ReadInstance> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file(ec) || e.path().extension() != ".dcm") continue;
+    const fs::path& file = e.path();
+    iod::SliceAttributes a;
+    try {
+      a = iod::readSliceAttributes(file);
+    } catch (const Error& err) {
+      // gone meanwhile (evicted by another process) or unreadable for now: left as it is
+      if (err.code() == ErrorCode::FileNotFound || err.code() == ErrorCode::IoError) continue;
+      discard(file, "not a readable DICOM instance (" + err.detail() + ")");
+      continue;
+    }
+    if (a.seriesInstanceUid != seriesUid) {
+      discard(file, "SeriesInstanceUID " + a.seriesInstanceUid + " in the folder of series " + seriesUid);
+      continue;
+    }
+    if (!studyUid.empty() && a.studyInstanceUid != studyUid) {
+      discard(file,
+              "StudyInstanceUID " + a.studyInstanceUid + " where series " + seriesUid + " is in study " + studyUid);
+      continue;
+    }
+    if (file.stem() != a.sopInstanceUid) {
+      discard(file, "its SOP Instance UID is " + a.sopInstanceUid);
+      continue;
+    }
+    struct stat st {};
+    if (::stat(file.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+      (void)::chmod(file.c_str(), S_IRUSR | S_IWUSR);
+    }
+    out.push_back({file, std::move(a)});
   }
-  return directory_ / seriesUid;
+  return out;
 }
 
-std::vector<LocalInstance> orderedImages(const std::vector<fs::path>& files) {
+// The images among @p read, in display order (orderedImages).
+std::vector<LocalInstance> ordered(std::vector<ReadInstance> read) {
   struct Keyed {
     LocalInstance instance;
     bool geometry{false};
   };
   std::vector<Keyed> found;
-  for (const auto& file : files) {
-    try {
-      const auto a = iod::readSliceAttributes(file);
-      if (a.rows == 0 || a.columns == 0) continue;  // not an image
-      Keyed k;
-      k.instance.file = file;
-      k.instance.sopInstanceUid = a.sopInstanceUid;
-      k.instance.instanceNumber = toInt(a.instanceNumber);
-      if (a.imagePositionPatient && a.imageOrientationPatient) {
-        const auto& o = *a.imageOrientationPatient;
-        const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
-                                           o[0] * o[4] - o[1] * o[3]};
-        const auto& p = *a.imagePositionPatient;
-        k.instance.position = p[0] * normal[0] + p[1] * normal[1] + p[2] * normal[2];
-        k.geometry = true;
-      }
-      found.push_back(std::move(k));
-    } catch (const Error&) {
-      continue;  // not readable: not offered
+  for (auto& [file, a] : read) {
+    if (a.rows == 0 || a.columns == 0) continue;  // not an image
+    Keyed k;
+    k.instance.file = std::move(file);
+    k.instance.sopInstanceUid = a.sopInstanceUid;
+    k.instance.instanceNumber = toInt(a.instanceNumber);
+    if (a.imagePositionPatient && a.imageOrientationPatient) {
+      const auto& o = *a.imageOrientationPatient;
+      const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5],
+                                         o[0] * o[4] - o[1] * o[3]};
+      const auto& p = *a.imagePositionPatient;
+      k.instance.position = p[0] * normal[0] + p[1] * normal[1] + p[2] * normal[2];
+      k.geometry = true;
     }
+    found.push_back(std::move(k));
   }
   const bool byPosition =
       !found.empty() && std::all_of(found.begin(), found.end(), [](const Keyed& k) { return k.geometry; });
@@ -96,33 +130,60 @@ std::vector<LocalInstance> orderedImages(const std::vector<fs::path>& files) {
   return out;
 }
 
-std::vector<LocalInstance> ImageCache::localSeries(const std::string& seriesUid) const {
+}  // namespace
+
+ImageCache::ImageCache(fs::path directory, std::uint64_t maxBytes)
+    : directory_(std::move(directory)), maxBytes_(maxBytes) {
+  try {
+    iod::createPrivateDirectory(directory_);
+  } catch (Error& e) {
+    throw Error(ErrorCode::OutputError, "cannot create the image cache: " + std::string(e.what()),
+                ErrorContext{.file = directory_.string()});
+  }
+}
+
+fs::path ImageCache::seriesDirectory(const std::string& seriesUid) const {
+  // a UID names the directory: nothing a PACS sends can leave the cache
+  if (!iod::isValidUid(seriesUid)) {
+    throw Error(ErrorCode::InvalidArgument, "'" + seriesUid + "' is not a valid Series Instance UID");
+  }
+  return directory_ / seriesUid;
+}
+
+std::vector<LocalInstance> orderedImages(const std::vector<fs::path>& files) {
+  std::vector<ReadInstance> read;
+  for (const auto& file : files) {
+    try {
+      read.push_back({file, iod::readSliceAttributes(file)});
+    } catch (const Error&) {
+      continue;  // not readable: not offered
+    }
+  }
+  return ordered(std::move(read));
+}
+
+std::vector<LocalInstance> ImageCache::localSeries(const std::string& seriesUid, const std::string& studyUid) const {
   const fs::path dir = seriesDirectory(seriesUid);
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return {};
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file(ec) && e.path().extension() == ".dcm") files.push_back(e.path());
-  }
-  return orderedImages(files);
+  return ordered(seriesContent(dir, studyUid, seriesUid));
 }
 
 std::vector<LocalInstance> ImageCache::openSeries(const Pacs& pacs, const std::string& studyUid,
                                                   const std::string& seriesUid,
                                                   const SeriesProgressHandler& onProgress) {
   const fs::path dir = seriesDirectory(seriesUid);
+  iod::createPrivateDirectory(dir);
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) {
-    throw Error(ErrorCode::OutputError, "cannot create the series directory: " + ec.message(),
-                ErrorContext{.file = dir.string()});
-  }
   fs::last_write_time(dir, fs::file_time_type::clock::now(), ec);  // most recently opened
   const auto remote = findInstances(pacs, studyUid, seriesUid);
+  // what is here and really of this series (anything else goes): the rest is retrieved
+  std::set<std::string> here;
+  for (const auto& r : seriesContent(dir, studyUid, seriesUid)) here.insert(r.attributes.sopInstanceUid);
   std::vector<const InstanceInfo*> missing;
   for (const auto& i : remote) {
     if (!iod::isValidUid(i.sopInstanceUid)) continue;
-    if (!fs::exists(dir / (i.sopInstanceUid + ".dcm"), ec)) missing.push_back(&i);
+    if (here.count(i.sopInstanceUid) == 0) missing.push_back(&i);
   }
   const std::size_t total = remote.size();
   std::size_t present = total - missing.size();
@@ -141,7 +202,7 @@ std::vector<LocalInstance> ImageCache::openSeries(const Pacs& pacs, const std::s
     }
   }
   evict(seriesUid);
-  auto local = localSeries(seriesUid);
+  auto local = localSeries(seriesUid, studyUid);  // what arrived is checked as it is listed
   (void)report(total);
   return local;
 }

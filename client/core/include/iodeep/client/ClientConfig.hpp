@@ -29,13 +29,17 @@ struct ClientConfig {
 };
 
 /// The configuration: @p path when given (it must exist), else $IODEEP_CONFIG, else
-/// $XDG_CONFIG_HOME/iodeep/client.json (~/.config/...), else the defaults. Directories default
-/// to $XDG_CACHE_HOME/iodeep/models and $XDG_DATA_HOME/iodeep/outbox. Unknown keys, wrong types
-/// and invalid values are refused: Error(InvalidArgument, InvalidJson, FileNotFound) naming the
-/// file and key. The passphrase of an encrypted TLS key comes from $IODEEP_TLS_KEY_PASSPHRASE.
+/// $XDG_CONFIG_HOME/iodeep/client.json (~/.config/...), else the defaults. Directories the file
+/// does not name default to $XDG_CACHE_HOME/iodeep/models and .../images, $XDG_DATA_HOME/iodeep/
+/// outbox and .../audit.log (~/.cache, ~/.local/share); when such a default is needed and neither
+/// the XDG variable nor $HOME is set: Error(InvalidArgument) naming the key (never a shared
+/// directory instead). Unknown keys, wrong types and invalid values are refused:
+/// Error(InvalidArgument, InvalidJson, FileNotFound) naming the file and key. The passphrase of
+/// an encrypted TLS key comes from $IODEEP_TLS_KEY_PASSPHRASE.
 [[nodiscard]] ClientConfig loadClientConfig(const std::filesystem::path& path = {});
 
-/// Parses configuration JSON text; @p source names it in errors.
+/// Parses configuration JSON text; @p source names it in errors. Default directories as
+/// loadClientConfig.
 [[nodiscard]] ClientConfig parseClientConfig(const std::string& json, const std::string& source);
 
 /// The configuration as JSON text in the documented format (every key; parseClientConfig reads
@@ -48,7 +52,8 @@ struct ClientConfig {
 void saveClientConfig(const ClientConfig& config, const std::filesystem::path& path, const std::string& comment = {});
 
 /// Where the viewer saves settings: @p config.source when it came from a file, else
-/// $IODEEP_CONFIG, else $XDG_CONFIG_HOME/iodeep/client.json.
+/// $IODEEP_CONFIG, else $XDG_CONFIG_HOME/iodeep/client.json (~/.config/...). Throws
+/// Error(InvalidArgument) when none of these is set.
 [[nodiscard]] std::filesystem::path configSavePath(const ClientConfig& config);
 
 }  // namespace iodeep::client
