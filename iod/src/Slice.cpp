@@ -61,16 +61,16 @@ class TextReader {
     while (!charset_.empty() && charset_.front() == '\\') charset_.erase(charset_.begin());  // empty first value
     if (charset_.empty() || charset_ == "ISO_IR 6" || charset_ == "ISO_IR 192") return;
     converter_ = std::make_unique<DcmSpecificCharacterSet>();
-    if (converter_->selectCharacterSet(ds).bad()) {
-      converter_.reset();
-      failed_ = true;
-    }
+    if (converter_->selectCharacterSet(ds).bad()) converter_.reset();  // each value says whether it converts
   }
 
   // @p personName: PN, whose component and group delimiters reset ISO 2022 code extensions
   std::string operator()(const DcmTagKey& key, bool personName = false) {
     const std::string raw = dcmtk::getString(ds_, key);
-    if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return raw;
+    // plain ASCII needs nothing; ISO 2022 code extensions are 7-bit too, but start with ESC
+    if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != 0x1B; })) {
+      return raw;
+    }
     if (charset_ == "ISO_IR 192") return sanitizeUtf8(raw);
     if (charset_.empty() || charset_ == "ISO_IR 6") return latin1ToUtf8(raw);
     if (converter_) {
@@ -78,8 +78,12 @@ class TextReader {
       if (converter_->convertString(OFString(raw.c_str(), raw.size()), converted, personName ? "\\^=" : "\\").good()) {
         return sanitizeUtf8(std::string(converted.c_str(), converted.length()));
       }
-      failed_ = true;
     }
+    if (charset_.find("ISO 2022 IR 87") != std::string::npos || charset_.find("ISO 2022 IR 13") != std::string::npos ||
+        charset_.find("ISO 2022 IR 159") != std::string::npos) {
+      if (auto japanese = japaneseIso2022ToUtf8(raw)) return sanitizeUtf8(*japanese);
+    }
+    failed_ = true;
     return sanitizeUtf8(raw);
   }
 

@@ -1,5 +1,9 @@
 #include "iodeep/iod/Text.hpp"
 
+#include <iconv.h>
+
+#include <memory>
+
 namespace iodeep::iod {
 
 namespace {
@@ -65,6 +69,51 @@ std::string sanitizeUtf8(std::string_view s) {
       out.append(s.substr(i, n));
       i += n;
     }
+  }
+  return out;
+}
+
+namespace {
+
+// One run of 7-bit ISO-2022-JP-2 text through glibc's iconv; nothing when iconv refuses it.
+std::optional<std::string> iso2022JpRun(std::string_view run) {
+  const iconv_t cd = ::iconv_open("UTF-8", "ISO-2022-JP-2");
+  if (cd == reinterpret_cast<iconv_t>(-1)) return std::nullopt;  // NOLINT(performance-no-int-to-ptr): iconv's API
+  const std::unique_ptr<void, int (*)(iconv_t)> closer(cd, ::iconv_close);
+  std::string in(run);
+  std::string out(run.size() * 4 + 16, '\0');
+  char* inPtr = in.data();
+  std::size_t inLeft = in.size();
+  char* outPtr = out.data();
+  std::size_t outLeft = out.size();
+  if (::iconv(cd, &inPtr, &inLeft, &outPtr, &outLeft) == static_cast<std::size_t>(-1)) return std::nullopt;
+  if (::iconv(cd, nullptr, nullptr, &outPtr, &outLeft) == static_cast<std::size_t>(-1)) return std::nullopt;
+  out.resize(out.size() - outLeft);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> japaneseIso2022ToUtf8(std::string_view s) {
+  std::string out;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0xA1 && c <= 0xDF) {  // JIS X 0201 katakana: U+FF61 ... U+FF9F
+      const unsigned code = 0xFF61U + (c - 0xA1U);
+      out.push_back(static_cast<char>(0xE0U | (code >> 12U)));
+      out.push_back(static_cast<char>(0x80U | ((code >> 6U) & 0x3FU)));
+      out.push_back(static_cast<char>(0x80U | (code & 0x3FU)));
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) return std::nullopt;
+    std::size_t end = i;
+    while (end < s.size() && static_cast<unsigned char>(s[end]) < 0x80) ++end;
+    const auto converted = iso2022JpRun(s.substr(i, end - i));
+    if (!converted) return std::nullopt;
+    out += *converted;
+    i = end;
   }
   return out;
 }

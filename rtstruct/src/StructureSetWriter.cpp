@@ -103,19 +103,26 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   if (first == nullptr) throw Error(ErrorCode::InvalidArgument, "RT Structure Set: no contour to write");
   const auto& src = *first;
   const auto [today, time] = iod::nowDicomDateTime();
+  // Free text copied from the slices, the network and the reviewer: UTF-8 (what the object declares,
+  // ISO_IR 192), cut at the VR's length in characters, never inside one. DCMTK's value check
+  // knows only the default repertoire, so these values are checked here instead.
+  const auto text = [](const std::string& value, std::size_t maxCharacters) {
+    return iod::sanitizeUtf8(iod::utf8Prefix(value, maxCharacters));
+  };
   DRTStructureSetIOD rt;
   // Patient and General Study: copied from the images
-  check(rt.setPatientName(src.patientName.c_str()), "PatientName");
-  check(rt.setPatientID(src.patientId.c_str()), "PatientID");
+  check(rt.setPatientName(iod::sanitizeUtf8(src.patientName).c_str(), OFFalse), "PatientName");
+  check(rt.setPatientID(text(src.patientId, 64).c_str(), OFFalse), "PatientID");
   check(rt.setPatientBirthDate(src.patientBirthDate.c_str()), "PatientBirthDate");
   check(rt.setPatientSex(src.patientSex.c_str()), "PatientSex");
   check(rt.setStudyInstanceUID(src.studyInstanceUid.c_str()), "StudyInstanceUID");
   check(rt.setStudyDate(src.studyDate.c_str()), "StudyDate");
   check(rt.setStudyTime(src.studyTime.c_str()), "StudyTime");
-  check(rt.setReferringPhysicianName(src.referringPhysicianName.c_str()), "ReferringPhysicianName");
-  check(rt.setStudyID(src.studyId.c_str()), "StudyID");
-  check(rt.setAccessionNumber(src.accessionNumber.c_str()), "AccessionNumber");
-  check(rt.setStudyDescription(src.studyDescription.c_str()), "StudyDescription");
+  check(rt.setReferringPhysicianName(iod::sanitizeUtf8(src.referringPhysicianName).c_str(), OFFalse),
+        "ReferringPhysicianName");
+  check(rt.setStudyID(text(src.studyId, 16).c_str(), OFFalse), "StudyID");
+  check(rt.setAccessionNumber(text(src.accessionNumber, 16).c_str(), OFFalse), "AccessionNumber");
+  check(rt.setStudyDescription(text(src.studyDescription, 64).c_str(), OFFalse), "StudyDescription");
   // RT Series, General Equipment, SOP Common
   const std::string series = iod::makeRandomUid();
   const std::string sop = iod::makeRandomUid();
@@ -135,8 +142,8 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   check(rt.setFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "FrameOfReferenceUID");
   check(rt.setPositionReferenceIndicator(""), "PositionReferenceIndicator");
   // Structure Set
-  check(rt.setStructureSetLabel(iod::utf8Prefix(in.label, 16).c_str()), "StructureSetLabel");
-  check(rt.setStructureSetName(iod::utf8Prefix("IODeep " + in.network.name, 64).c_str()), "StructureSetName");
+  check(rt.setStructureSetLabel(text(in.label, 16).c_str(), OFFalse), "StructureSetLabel");
+  check(rt.setStructureSetName(text("IODeep " + in.network.name, 64).c_str(), OFFalse), "StructureSetName");
   check(rt.setStructureSetDate(today.c_str()), "StructureSetDate");
   check(rt.setStructureSetTime(time.c_str()), "StructureSetTime");
   check(rt.setInstanceNumber("1"), "InstanceNumber");
@@ -171,9 +178,9 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
     auto& ss = add(rt.getStructureSetROISequence(), "StructureSetROISequence");
     check(ss.setROINumber(roiNumber.c_str()), "ROINumber");
     check(ss.setReferencedFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "ReferencedFrameOfReferenceUID");
-    check(ss.setROIName(roi.name.c_str()), "ROIName");
+    check(ss.setROIName(text(roi.name, 64).c_str(), OFFalse), "ROIName");
     check(ss.setROIGenerationAlgorithm(roi.edited ? "SEMIAUTOMATIC" : "AUTOMATIC"), "ROIGenerationAlgorithm");
-    check(ss.setROIGenerationDescription(generation.c_str()), "ROIGenerationDescription");
+    check(ss.setROIGenerationDescription(iod::sanitizeUtf8(generation).c_str(), OFFalse), "ROIGenerationDescription");
 
     auto& rc = add(rt.getROIContourSequence(), "ROIContourSequence");
     check(rc.setReferencedROINumber(roiNumber.c_str()), "ReferencedROINumber");
@@ -201,13 +208,13 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
     check(obs.setObservationNumber(roiNumber.c_str()), "ObservationNumber");
     check(obs.setReferencedROINumber(roiNumber.c_str()), "ReferencedROINumber");
     check(obs.setRTROIInterpretedType(roi.interpretedType.c_str()), "RTROIInterpretedType");
-    check(obs.setROIInterpreter(in.reviewerName.c_str()), "ROIInterpreter");
+    check(obs.setROIInterpreter(iod::sanitizeUtf8(in.reviewerName).c_str(), OFFalse), "ROIInterpreter");
   }
   // the network as contributing equipment (IHE "Processing Algorithm")
   {
     auto& eq = add(rt.getContributingEquipmentSequence(), "ContributingEquipmentSequence");
     check(eq.setManufacturer("iodeep"), "Manufacturer");
-    check(eq.setManufacturerModelName(iod::utf8Prefix(in.network.name, 64).c_str()), "ManufacturerModelName");
+    check(eq.setManufacturerModelName(text(in.network.name, 64).c_str(), OFFalse), "ManufacturerModelName");
     check(eq.setSoftwareVersions(
               iod::utf8Prefix(in.network.version.empty() ? std::string("-") : in.network.version, 64).c_str()),
           "SoftwareVersions");
@@ -226,7 +233,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   if (in.approval != ApprovalStatus::Unapproved) {
     check(rt.setReviewDate((in.reviewDate.empty() ? today : in.reviewDate).c_str()), "ReviewDate");
     check(rt.setReviewTime((in.reviewTime.empty() ? time : in.reviewTime).c_str()), "ReviewTime");
-    check(rt.setReviewerName(in.reviewerName.c_str()), "ReviewerName");
+    check(rt.setReviewerName(iod::sanitizeUtf8(in.reviewerName).c_str(), OFFalse), "ReviewerName");
   }
 
   DcmFileFormat file;

@@ -135,13 +135,20 @@ bool isCharsetText(DcmEVR vr) {
 // beyond ASCII without one, as pydicom reads them; U+FFFD for what cannot be converted).
 std::string utf8Value(const std::string& raw, DcmEVR vr, const std::string& charset,
                       DcmSpecificCharacterSet* converter) {
-  if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) return raw;
+  // plain ASCII needs nothing; ISO 2022 code extensions are 7-bit too, but start with ESC
+  if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != 0x1B; })) {
+    return raw;
+  }
   if (charset.empty() || charset == "ISO_IR 6") return iod::latin1ToUtf8(raw);
   if (charset != "ISO_IR 192" && converter != nullptr) {
     OFString converted;
     if (converter->convertString(OFString(raw.c_str(), raw.size()), converted, vr == EVR_PN ? "\\^=" : "\\").good()) {
       return iod::sanitizeUtf8(std::string(converted.c_str(), converted.length()));
     }
+  }
+  if (charset.find("ISO 2022 IR 87") != std::string::npos || charset.find("ISO 2022 IR 13") != std::string::npos ||
+      charset.find("ISO 2022 IR 159") != std::string::npos) {
+    if (auto japanese = iod::japaneseIso2022ToUtf8(raw)) return iod::sanitizeUtf8(*japanese);
   }
   return iod::sanitizeUtf8(raw);
 }

@@ -3,6 +3,7 @@
 /// UTF-8 text as the objects we write declare it (SpecificCharacterSet ISO_IR 192).
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,13 @@ namespace iodeep::iod {
 /// @p s with each byte that starts no well-formed UTF-8 sequence replaced by U+FFFD (as pydicom
 /// decodes such text).
 [[nodiscard]] std::string sanitizeUtf8(std::string_view s);
+
+/// Japanese text of a data set whose SpecificCharacterSet names ISO 2022 IR 13 / 87 / 159 (what
+/// Debian's DCMTK cannot convert with glibc's iconv): 7-bit runs with their ISO 2022 escape
+/// sequences (JIS X 0208, JIS X 0212, JIS X 0201 Roman) through iconv's ISO-2022-JP-2, bytes
+/// 0xA1-0xDF as half-width katakana (JIS X 0201, G1), as pydicom decodes them. Nothing when the
+/// text cannot be converted.
+[[nodiscard]] std::optional<std::string> japaneseIso2022ToUtf8(std::string_view s);
 
 /// @p s as UTF-8 from ISO 8859-1 (every byte is a character).
 [[nodiscard]] std::string latin1ToUtf8(std::string_view s);
