@@ -406,6 +406,16 @@ std::vector<CachedModel> ModelCache::list() const {
   return out;
 }
 
+void ModelCache::drop(CachedModel entry) const {
+  entry.lease.reset();
+  const ChangeLock lock(directory_);
+  int fd = openNoFollow(entry.file, O_RDWR);
+  if (fd < 0 && errno == EACCES) fd = openNoFollow(entry.file, O_RDONLY);
+  const FileDescriptor model{fd};
+  if (model.fd < 0 || ::flock(model.fd, LOCK_EX | LOCK_NB) != 0) return;  // in use elsewhere: it stays
+  removeEntry(indexOf(entry.file));
+}
+
 void ModelCache::evict(const std::string& keep) const {
   const ChangeLock lock(directory_);
   const auto entries = scan(directory_, true);  // most recently used first

@@ -367,6 +367,7 @@ class Association : public DcmSCU {
   Uint16 finalStatus{kSuccess};
   bool cancelled{false};
   bool truncated{false};
+  bool deadlinePassed{false};
   std::chrono::steady_clock::time_point deadline;
   std::uint32_t dimseTimeout{0};
 
@@ -388,7 +389,11 @@ class Association : public DcmSCU {
       finalStatus = s;
       return EC_Normal;
     }
-    if (!limitWaitToDeadline()) return DIMSE_NODATAAVAILABLE;  // the deadline: stop waiting at once
+    if (!limitWaitToDeadline()) {
+      // the deadline: stop waiting at once (DCMTK ignores this condition; runFind sees the flag)
+      deadlinePassed = true;
+      return DIMSE_NODATAAVAILABLE;
+    }
     waitForNextResponse = OFTrue;
     if (cancelled || response->m_dataset == nullptr) return EC_Normal;  // after a C-CANCEL: drained
     if (matches >= maxMatches) {
@@ -542,8 +547,9 @@ class MoveDestination : public DcmStorageSCP {
       why = "host " + host + " is not the configured PACS host (move_from_host)";
     }
     if (why.empty()) return;
-    iod::warn("refused an association to our move port from AE '" + callingAe + "' at " + host + ": " + why);
     desiredAction = DCMSCP_ACTION_REFUSE_ASSOCIATION;
+    if (stop_.load()) return;  // our own nudge that wakes the SCP to stop
+    iod::warn("refused an association to our move port from AE '" + callingAe + "' at " + host + ": " + why);
   }
   // What the PACS sends that is not what we asked for is deleted as soon as it is on disk.
   void notifyInstanceStored(const OFString& filename, const OFString& sopClassUid, const OFString& sopInstanceUid,
@@ -800,6 +806,7 @@ FindResult runFind(Association& a, T_ASC_PresentationContextID id, const Query& 
   a.maxMatches = o.maxFindResults;
   a.cancelled = false;
   a.truncated = false;
+  a.deadlinePassed = false;
   a.finalStatus = kSuccess;
   a.dimseTimeout = o.dimseTimeoutSeconds;
   a.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.findDeadlineSeconds);
@@ -807,7 +814,7 @@ FindResult runFind(Association& a, T_ASC_PresentationContextID id, const Query& 
   const OFCondition cond = a.sendFINDRequest(id, &keys, nullptr);
   a.setDIMSETimeout(o.dimseTimeoutSeconds);
   const std::string what = std::string("C-FIND at ") + levelName(query.level) + " level";
-  if (cond.bad() && std::chrono::steady_clock::now() >= a.deadline) {
+  if (a.deadlinePassed || (cond.bad() && std::chrono::steady_clock::now() >= a.deadline)) {
     throw Error(ErrorCode::NetworkError,
                 what + " did not finish within " + std::to_string(o.findDeadlineSeconds) + " s (find_deadline; " +
                     std::to_string(a.matches) + " response(s) by then)",

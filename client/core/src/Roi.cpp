@@ -318,7 +318,12 @@ ModelFetch fetchModel(const ClientConfig& config, const RemoteModel& chosen, con
     f.bytesMoved = got.bytes;
     f.model = cache.admit(got.files.front());
   }
-  confirmDescription(chosen, f.model);  // before trust is decided and anything is built
+  try {
+    confirmDescription(chosen, f.model);  // before trust is decided and anything is built
+  } catch (const Error&) {
+    cache.drop(std::move(f.model));  // a PACS that lies about its networks cannot fill our cache
+    throw;
+  }
   f.trust = decideNetworkTrust(config.trust, f.model.signatures);
   enforceNetworkTrust(f.trust, f.model.file, f.model.sopInstanceUid);  // never built when refused
   f.ms = ms(t, Clock::now());

@@ -63,6 +63,10 @@ class ModelCache {
   /// ChecksumMismatch) with the file and UID as context, Error(OutputError) when it cannot enter.
   CachedModel admit(const std::filesystem::path& file);
 
+  /// Removes @p entry, one the caller refused after using it (its description on the PACS did not
+  /// match the object): the caller's lease is released first; an entry someone else holds stays.
+  void drop(CachedModel entry) const;
+
   /// Every entry, most recently used first (without leases: a listing, not a use).
   [[nodiscard]] std::vector<CachedModel> list() const;
   [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
