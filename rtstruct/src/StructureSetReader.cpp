@@ -2,7 +2,13 @@
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmrt/drtstrct.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <utility>
+#include <vector>
 
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Error.hpp"
@@ -118,6 +124,144 @@ StructureSetInfo readDataset(DcmDataset& ds) {
   return info;
 }
 
+// ---- holes -------------------------------------------------------------------------------------
+//
+// A ring is a hole when it lies inside an odd number of the others (even-odd), tested at a point
+// just inside its first edge: inside a ring means that a ray from the point towards +column
+// crosses an odd number of that ring's edges. Only the parity of the number of containing rings
+// matters, and it is the parity of the crossings of all the other rings' edges together, so all
+// points are answered at once instead of each against every ring (R x P): the points sorted by row
+// are the leaves of a segment tree; each edge is stored in the O(log R) nodes whose rows it spans
+// entirely, each node's edges sorted by column (edges that do not cross keep one order over the
+// rows of a node); a point counts, in each node on its leaf-to-root path, the edges to its right by
+// binary search. O(P log R log P) time and O(P log R) memory for P edges and R rings. Crossing
+// rings (not a valid structure set) get a deterministic answer in the same time. An edge with a
+// coordinate that is not finite crosses nothing; a ring whose test point is not finite (a first
+// edge of length 0) is no hole.
+
+struct Edge {
+  iod::PixelPoint a, b;  // a = the ring's point k, b = point k - 1 (as the crossing test takes them)
+  std::uint32_t ring{0};
+};
+
+bool finite(const iod::PixelPoint& p) {
+  return std::isfinite(p.column) && std::isfinite(p.row);
+}
+
+// The column at which the edge crosses @p row (the even-odd crossing test's own arithmetic).
+double columnAt(const Edge& e, double row) {
+  return (e.b.column - e.a.column) * (row - e.a.row) / (e.b.row - e.a.row) + e.a.column;
+}
+
+// Does the ray from (column, row) towards +column cross @p e?
+bool crosses(const Edge& e, double column, double row) {
+  return (e.a.row > row) != (e.b.row > row) && column < columnAt(e, row);
+}
+
+void markHoles(std::vector<iod::Ring>& rings) {
+  const std::size_t n = rings.size();
+  std::vector<Edge> edges;
+  std::vector<iod::PixelPoint> probe(n);
+  std::vector<bool> probed(n, false);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto& pts = rings[i].points;
+    rings[i].hole = false;
+    for (std::size_t k = 0, l = pts.size() - 1; k < pts.size(); l = k++) {
+      if (finite(pts[k]) && finite(pts[l])) edges.push_back({pts[k], pts[l], static_cast<std::uint32_t>(i)});
+    }
+    const auto& a = pts[0];
+    const auto& b = pts[1];
+    const double sign = iod::signedArea(rings[i]) >= 0 ? 1.0 : -1.0;
+    // the right-hand side of a clockwise (screen) ring is its inside
+    const double len = std::hypot(b.column - a.column, b.row - a.row);
+    probe[i] = {(a.column + b.column) / 2 - sign * (b.row - a.row) / len * 1e-3,
+                (a.row + b.row) / 2 + sign * (b.column - a.column) / len * 1e-3};
+    probed[i] = finite(probe[i]);
+  }
+  if (edges.size() > std::numeric_limits<std::uint32_t>::max()) {
+    throw Error(ErrorCode::ResourceLimit, "too many contour points on one image");
+  }
+  // the test points by row: the leaves
+  std::vector<std::uint32_t> order;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (probed[i]) order.push_back(static_cast<std::uint32_t>(i));
+  }
+  if (order.empty()) return;
+  std::sort(order.begin(), order.end(), [&](std::uint32_t x, std::uint32_t y) {
+    return probe[x].row != probe[y].row ? probe[x].row < probe[y].row : x < y;
+  });
+  std::vector<double> rows(order.size());
+  for (std::size_t q = 0; q < order.size(); ++q) rows[q] = probe[order[q]].row;
+  const std::size_t leaves = std::bit_ceil(order.size());
+  // the leaves [first, last) whose row an edge spans: first edge row <= row < last edge row
+  const auto span = [&](const Edge& e) {
+    const auto lo = std::lower_bound(rows.begin(), rows.end(), std::min(e.a.row, e.b.row));
+    const auto hi = std::lower_bound(rows.begin(), rows.end(), std::max(e.a.row, e.b.row));
+    return std::pair<std::size_t, std::size_t>(static_cast<std::size_t>(lo - rows.begin()),
+                                               static_cast<std::size_t>(hi - rows.begin()));
+  };
+  // each edge in the nodes that cover its leaves (bottom-up segment tree), as offsets per node
+  const auto forEachNode = [&](std::pair<std::size_t, std::size_t> range, const auto& visit) {
+    for (std::size_t l = range.first + leaves, r = range.second + leaves; l < r; l /= 2, r /= 2) {
+      if ((l & 1U) != 0) visit(l++);
+      if ((r & 1U) != 0) visit(--r);
+    }
+  };
+  std::vector<std::size_t> start(2 * leaves + 1, 0);
+  for (const auto& e : edges) forEachNode(span(e), [&](std::size_t node) { ++start[node + 1]; });
+  for (std::size_t i = 1; i < start.size(); ++i) start[i] += start[i - 1];
+  std::vector<std::uint32_t> stored(start.back());
+  {
+    auto fill = start;
+    for (std::size_t k = 0; k < edges.size(); ++k) {
+      forEachNode(span(edges[k]), [&](std::size_t node) { stored[fill[node]++] = static_cast<std::uint32_t>(k); });
+    }
+  }
+  // each node's edges by column at the middle of its rows (ties: at its first row)
+  std::vector<std::pair<std::pair<double, double>, std::uint32_t>> keyed;
+  for (std::size_t node = 1; node < 2 * leaves; ++node) {
+    if (start[node + 1] - start[node] < 2) continue;
+    std::size_t first = node;
+    std::size_t last = node;
+    while (first < leaves) first = 2 * first;
+    while (last < leaves) last = 2 * last + 1;
+    const double top = rows[first - leaves];
+    const double bottom = rows[std::min(last - leaves, rows.size() - 1)];
+    const double middle = top + (bottom - top) / 2;
+    const auto key = [](double x) { return std::isnan(x) ? std::numeric_limits<double>::infinity() : x; };
+    keyed.clear();
+    for (std::size_t s = start[node]; s < start[node + 1]; ++s) {
+      const auto& e = edges[stored[s]];
+      keyed.push_back({{key(columnAt(e, middle)), key(columnAt(e, top))}, stored[s]});
+    }
+    std::sort(keyed.begin(), keyed.end());
+    for (std::size_t s = start[node]; s < start[node + 1]; ++s) stored[s] = keyed[s - start[node]].second;
+  }
+  // each point: the crossings of every edge, less those of its own ring
+  std::vector<std::size_t> own(n, 0);
+  for (const auto& e : edges) {
+    if (probed[e.ring] && crosses(e, probe[e.ring].column, probe[e.ring].row)) ++own[e.ring];
+  }
+  for (std::size_t q = 0; q < order.size(); ++q) {
+    const auto& p = probe[order[q]];
+    std::size_t crossings = 0;
+    for (std::size_t node = q + leaves; node >= 1; node /= 2) {
+      std::size_t lo = start[node];
+      std::size_t hi = start[node + 1];
+      while (lo < hi) {  // the first edge right of the point (those right of it come last)
+        const std::size_t mid = lo + (hi - lo) / 2;
+        if (p.column < columnAt(edges[stored[mid]], p.row)) {
+          hi = mid;
+        } else {
+          lo = mid + 1;
+        }
+      }
+      crossings += start[node + 1] - lo;
+    }
+    rings[order[q]].hole = (crossings - own[order[q]]) % 2 == 1;
+  }
+}
+
 }  // namespace
 
 StructureSetInfo readStructureSet(const std::filesystem::path& path) {
@@ -161,32 +305,7 @@ std::vector<RoiOnImage> roisOnImage(const StructureSetInfo& set, const iod::Slic
       }
       r.rings.push_back(std::move(ring));
     }
-    // holes: rings nested inside an odd number of the others (even-odd), tested at a point
-    // just inside each ring's first edge
-    for (std::size_t i = 0; i < r.rings.size(); ++i) {
-      const auto& pts = r.rings[i].points;
-      const auto& a = pts[0];
-      const auto& b = pts[1];
-      const double sign = iod::signedArea(r.rings[i]) >= 0 ? 1.0 : -1.0;
-      // the right-hand side of a clockwise (screen) ring is its inside
-      const double len = std::hypot(b.column - a.column, b.row - a.row);
-      const double mx = (a.column + b.column) / 2 - sign * (b.row - a.row) / len * 1e-3;
-      const double my = (a.row + b.row) / 2 + sign * (b.column - a.column) / len * 1e-3;
-      int depth = 0;
-      for (std::size_t j = 0; j < r.rings.size(); ++j) {
-        if (j == i) continue;
-        bool inside = false;
-        const auto& q = r.rings[j].points;
-        for (std::size_t k = 0, l = q.size() - 1; k < q.size(); l = k++) {
-          if ((q[k].row > my) != (q[l].row > my) &&
-              mx < (q[l].column - q[k].column) * (my - q[k].row) / (q[l].row - q[k].row) + q[k].column) {
-            inside = !inside;
-          }
-        }
-        depth += inside ? 1 : 0;
-      }
-      r.rings[i].hole = depth % 2 == 1;
-    }
+    markHoles(r.rings);
     if (!r.rings.empty()) out.push_back(std::move(r));
   }
   return out;

@@ -255,8 +255,11 @@ TEST(OutboxFlush, KilledThenRestartedPacs) {
   const client::Outbox outbox(dir / "outbox");
   const auto p = client::predict({kBrain, kSlice22, 0, false});
   ASSERT_FALSE(p.proposals.empty());
-  const auto path = outbox.pathFor(iod::makeRandomUid());
-  const auto written = client::writeReview(p, client::ReviewDecision{{0}, "Doe^Jane"}, path);
+  client::ReviewFiles written;
+  const auto path = outbox.put([&](const fs::path& to) {
+    written = client::writeReview(p, client::ReviewDecision{{0}, "Doe^Jane"}, to);
+    return client::AuditEvent{};
+  });
   ASSERT_TRUE(written.approved);
   const auto sop = written.approved->sopInstanceUid;
 

@@ -18,7 +18,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "AuditJson.hpp"
+#include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/JsonParse.hpp"
 
 namespace iodeep::client {
 
@@ -96,12 +99,27 @@ Error outputError(const fs::path& log, const std::string& what) {
 
 }  // namespace
 
+nlohmann::json auditEventToJson(const AuditEvent& event) {
+  return toJson(event);
+}
+
+AuditEvent auditEventFromJson(const nlohmann::json& json) {
+  return fromJson(json);
+}
+
 void appendAudit(const fs::path& log, AuditEvent event) {
   if (event.time.empty()) event.time = utcNow();
   if (event.user.empty()) event.user = currentUser();
   const std::string line = toJson(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-  std::error_code ec;
-  if (log.has_parent_path()) fs::create_directories(log.parent_path(), ec);
+  // directories it needs are created 0700; existing ones (the user may have named a shared one)
+  // are left as they are
+  if (log.has_parent_path()) {
+    try {
+      iod::createMissingDirectories(log.parent_path());
+    } catch (const Error& e) {
+      throw outputError(log, e.what());
+    }
+  }
   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-vararg): open(2) takes the mode as a variadic argument
   const int fd = ::open(log.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, S_IRUSR | S_IWUSR);
   if (fd < 0) throw outputError(log, std::strerror(errno));
@@ -109,6 +127,12 @@ void appendAudit(const fs::path& log, AuditEvent event) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
+  // a log of ours that others could read (an older version, a copy) becomes the owner's only
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_uid == ::geteuid() && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0 &&
+      ::fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
+    throw outputError(log, std::strerror(errno));
+  }
   // one write per line under an exclusive lock: lines of concurrent processes never interleave
   if (::flock(fd, LOCK_EX) != 0) throw outputError(log, std::strerror(errno));
   std::size_t done = 0;
@@ -134,11 +158,14 @@ std::vector<AuditEvent> readAudit(const fs::path& log) {
   while (std::getline(in, line)) {
     ++number;
     if (line.empty()) continue;
+    const std::string where = "line " + std::to_string(number);
     try {
-      events.push_back(fromJson(nlohmann::json::parse(line)));
+      // within the JSON limits (iod/JsonParse.hpp): a hostile line cannot recurse us to death
+      events.push_back(fromJson(iod::parseJson(line, where)));
+    } catch (const Error& e) {
+      throw Error(e.code(), where + " is not an audit event (" + e.detail() + ")", ErrorContext{.file = log.string()});
     } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorCode::InvalidJson,
-                  "line " + std::to_string(number) + " is not an audit event (" + e.what() + ")",
+      throw Error(ErrorCode::InvalidJson, where + " is not an audit event (" + e.what() + ")",
                   ErrorContext{.file = log.string()});
     }
   }

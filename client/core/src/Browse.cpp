@@ -345,7 +345,19 @@ std::vector<StructureSetOnPacs> findStructureSets(const Pacs& pacs, const std::s
     const auto got = pacs.retrieve(QueryLevel::Series, studyUid, s.seriesInstanceUid, {}, directory,
                                    {std::string("1.2.840.10008.5.1.4.1.1.481.3")});
     for (const auto& file : got.files) {
-      const auto info = rtstruct::readStructureSet(file);
+      rtstruct::StructureSetInfo info;
+      try {
+        info = rtstruct::readStructureSet(file);
+      } catch (const Error& e) {  // another system's malformed set: listed as damaged, the others still listed
+        StructureSetOnPacs damaged;
+        damaged.studyInstanceUid = studyUid;
+        damaged.seriesInstanceUid = s.seriesInstanceUid;
+        damaged.sopInstanceUid = file.stem().string();  // retrieved as <SOPInstanceUID>.dcm
+        damaged.file = file;
+        damaged.damaged = std::string(toString(e.code())) + ": " + e.detail();
+        out.push_back(std::move(damaged));
+        continue;
+      }
       StructureSetOnPacs set{studyUid,
                              s.seriesInstanceUid,
                              info.sopInstanceUid,
@@ -357,7 +369,8 @@ std::vector<StructureSetOnPacs> findStructureSets(const Pacs& pacs, const std::s
                              info.contributingAlgorithm,
                              {},
                              0,
-                             file};
+                             file,
+                             {}};
       for (const auto& roi : info.rois) {
         set.roiNames.push_back(roi.name);
         for (const auto& [uid, points] : roi.contours) set.contoursOnSeries += images.count(uid);
@@ -486,10 +499,18 @@ std::string toText(const std::vector<StructureSetOnPacs>& v) {
   for (const auto& s : v) {
     std::string rois;
     for (const auto& n : s.roiNames) rois += (rois.empty() ? "" : ", ") + n;
+    if (!s.damaged.empty()) {
+      rows.push_back({"(damaged)", "", "", "", "", "", s.sopInstanceUid});
+      continue;
+    }
     rows.push_back({s.label, s.approvalStatus, s.reviewerName, s.reviewDate, rois, std::to_string(s.contoursOnSeries),
                     s.sopInstanceUid});
   }
-  return table({"Label", "Approval", "Reviewer", "ReviewDate", "ROIs", "Contours", "SOPInstanceUID"}, rows);
+  std::string out = table({"Label", "Approval", "Reviewer", "ReviewDate", "ROIs", "Contours", "SOPInstanceUID"}, rows);
+  for (const auto& s : v) {
+    if (!s.damaged.empty()) out += s.sopInstanceUid + ": damaged: " + s.damaged + " (skipped)\n";
+  }
+  return out;
 }
 
 std::string toJson(const std::vector<StructureSetOnPacs>& v) {
@@ -506,7 +527,8 @@ std::string toJson(const std::vector<StructureSetOnPacs>& v) {
                  {"proposedBy", s.proposedBy},
                  {"rois", s.roiNames},
                  {"contoursOnSeries", s.contoursOnSeries},
-                 {"file", s.file.string()}});
+                 {"file", s.file.string()},
+                 {"damaged", s.damaged}});
   }
   return dump(a);
 }

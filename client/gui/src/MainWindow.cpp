@@ -971,13 +971,18 @@ void MainWindow::storeReview() {
 
 void MainWindow::updateOutboxLabel() {
   int waiting = 0;
+  int notOurs = 0;  // files iodeep did not write there: never sent, said so
   try {
-    waiting = static_cast<int>(client::Outbox(config_.outboxDir).list().size());
+    const auto contents = client::Outbox(config_.outboxDir).contents();
+    waiting = static_cast<int>(contents.waiting.size());
+    notOurs = static_cast<int>(contents.notOurs.size());
   } catch (const Error& e) {
     showError(q(e.what()));
   }
-  w_.outbox->setText(waiting == 0 ? tr("Outbox empty") : tr("⚠ %1 set(s) waiting in the outbox").arg(waiting));
-  w_.outbox->setStyleSheet(waiting == 0 ? QString() : QString("color: #c06000; font-weight: bold"));
+  w_.outbox->setText(
+      (waiting == 0 ? tr("Outbox empty") : tr("⚠ %1 set(s) waiting in the outbox").arg(waiting)) +
+      (notOurs == 0 ? QString() : tr("; %1 file(s) there not written by iodeep: not sent").arg(notOurs)));
+  w_.outbox->setStyleSheet(waiting + notOurs == 0 ? QString() : QString("color: #c06000; font-weight: bold"));
   w_.flush->setEnabled(waiting > 0);
   emit outboxChanged(waiting);
 }
@@ -1017,7 +1022,8 @@ void MainWindow::refreshStructureSets() {
         for (auto& s : client::findStructureSets(client::Pacs(config.network), series.studyInstanceUid,
                                                  series.seriesInstanceUid, dir)) {
           StoredSetView v;
-          v.set = rtstruct::readStructureSet(s.file);
+          if (s.damaged.empty()) v.set = rtstruct::readStructureSet(s.file);  // a damaged one is shown, never drawn
+          v.visible = s.damaged.empty();
           v.summary = std::move(s);
           out.push_back(std::move(v));
         }
@@ -1043,6 +1049,10 @@ void MainWindow::refreshStructureSets() {
           item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable);
           item->setCheckState(s.visible ? Qt::Checked : Qt::Unchecked);
           item->setToolTip(q(i.sopInstanceUid));
+          if (!i.damaged.empty()) {  // another system's set that cannot be read: said so, skipped
+            item->setText(tr("⚠ damaged: %1").arg(q(i.damaged)));
+            item->setFlags(Qt::ItemIsEnabled);
+          }
           w_.storedSets->addItem(item);
         }
         w_.storedSets->blockSignals(false);
