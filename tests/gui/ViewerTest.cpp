@@ -454,6 +454,41 @@ class ViewerTest : public QObject {
     QVERIFY(openDemoSeries(w));
   }
 
+  // The study list asks the PACS with the user's search (patient name, ID, date range), not for
+  // every study (issue 17): what comes back is what the PACS matched, with nothing filtered here.
+  void studySearchAsksThePacs() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.show();
+    const auto& ui = w.widgets();
+    QSignalSpy loaded(&w, &gui::MainWindow::studiesLoaded);
+    QVERIFY(loaded.wait(kTimeout));
+    QCOMPARE(loaded.takeFirst().at(0).toInt(), 3);  // no search: the demo, the CT and the networks' study
+    const auto search = [&](const QString& name, const QString& id, const QString& from, const QString& to) {
+      for (auto* edit : {ui.searchName, ui.searchId, ui.searchFrom, ui.searchTo}) edit->clear();
+      QTest::keyClicks(ui.searchName, name);
+      QTest::keyClicks(ui.searchId, id);
+      QTest::keyClicks(ui.searchFrom, from);
+      QTest::keyClicks(ui.searchTo, to);
+      QTest::mouseClick(ui.search, Qt::LeftButton);
+      if (!loaded.wait(kTimeout)) return -1;
+      const int count = loaded.takeFirst().at(0).toInt();
+      return count == ui.studies->model()->rowCount() ? count : -2;  // nothing hidden by the local filter
+    };
+    QCOMPARE(w.studySearch().patientName, std::string());
+    QCOMPARE(search("Example", "", "", ""), 1);  // a prefix of Example^Brain
+    QCOMPARE(w.studySearch().patientName, std::string("Example*"));
+    QCOMPARE(ui.studies->model()->index(0, 0).data().toString(), QString("Example, Brain"));
+    QCOMPARE(search("", "1CT1", "", ""), 1);  // CT_small's patient ID
+    QCOMPARE(search("Nobody", "", "", ""), 0);
+    QCOMPARE(search("", "", "20260101", "20260101"), 1);  // the demo study's date
+    QCOMPARE(w.studySearch().studyDate, std::string("20260101"));
+    QCOMPARE(search("", "", "20000101", "20101231"), 1);  // CT_small, 20040119
+    QCOMPARE(w.studySearch().studyDate, std::string("20000101-20101231"));
+    QCOMPARE(search("", "", "20300101", ""), 0);
+    QVERIFY(ui.studiesNote->text().isEmpty());
+  }
+
   // DICOM TLS in the settings: a TLS-only Orthanc refuses the plain settings; the TLS group filled
   // in (a certificate that does not exist keeps the dialog open with the reason, turning
   // verification off shows the warning) is saved, read back the same, and the C-ECHO succeeds.

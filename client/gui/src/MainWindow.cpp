@@ -13,6 +13,8 @@
 #include <QPlainTextEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QRegularExpression>
+#include <QRegularExpressionValidator>
 #include <QShortcut>
 #include <QSlider>
 #include <QSortFilterProxyModel>
@@ -133,8 +135,31 @@ void MainWindow::buildUi() {
   // browser: studies, series, retrieval progress
   auto* browser = new QWidget;
   auto* bl = new QVBoxLayout(browser);
+  // the PACS is asked with the user's search (C-FIND keys), never for every study it holds
+  auto* searchRow = new QHBoxLayout;
+  const auto searchEdit = [&](QLineEdit*& edit, const QString& placeholder, const char* name) {
+    edit = new QLineEdit;
+    edit->setPlaceholderText(placeholder);
+    edit->setObjectName(name);
+    edit->setClearButtonEnabled(true);
+    searchRow->addWidget(edit);
+    connect(edit, &QLineEdit::returnPressed, this, &MainWindow::refreshStudies);
+  };
+  searchEdit(w_.searchName, tr("Patient name"), "searchName");
+  searchEdit(w_.searchId, tr("Patient ID"), "searchId");
+  searchEdit(w_.searchFrom, tr("Studies from (YYYYMMDD)"), "searchFrom");
+  searchEdit(w_.searchTo, tr("to (YYYYMMDD)"), "searchTo");
+  for (auto* date : {w_.searchFrom, w_.searchTo}) {
+    date->setValidator(new QRegularExpressionValidator(QRegularExpression("[0-9]{0,8}"), date));
+  }
+  w_.search = new QPushButton(tr("Search PACS"));
+  w_.search->setObjectName("search");
+  connect(w_.search, &QPushButton::clicked, this, &MainWindow::refreshStudies);
+  searchRow->addWidget(w_.search);
+  w_.studiesNote = new QLabel;
+  w_.studiesNote->setObjectName("studiesNote");
   w_.studyFilter = new QLineEdit;
-  w_.studyFilter->setPlaceholderText(tr("Filter studies (name, ID, date, description)"));
+  w_.studyFilter->setPlaceholderText(tr("Filter the list (name, ID, date, description)"));
   w_.studyFilter->setClearButtonEnabled(true);
   studyModel_ = new QStandardItemModel(0, 6, this);
   studyModel_->setHorizontalHeaderLabels(
@@ -173,6 +198,8 @@ void MainWindow::buildUi() {
   auto* progressRow = new QHBoxLayout;
   progressRow->addWidget(w_.openProgress, 1);
   progressRow->addWidget(w_.cancelOpen);
+  bl->addLayout(searchRow);
+  bl->addWidget(w_.studiesNote);
   bl->addWidget(w_.studyFilter);
   bl->addWidget(w_.studies, 3);
   bl->addWidget(new QLabel(tr("Series (double-click to open)")));
@@ -450,11 +477,28 @@ void MainWindow::openSettings() {
   }
 }
 
+client::StudyFilter MainWindow::studySearch() const {
+  // a name or ID without wildcards matches as a prefix, as PACS viewers search
+  const auto prefix = [](const QLineEdit* edit) {
+    std::string v = edit->text().trimmed().toStdString();
+    if (!v.empty() && v.find_first_of("*?") == std::string::npos) v += '*';
+    return v;
+  };
+  client::StudyFilter f;
+  f.patientName = prefix(w_.searchName);
+  f.patientId = prefix(w_.searchId);
+  const std::string from = w_.searchFrom->text().trimmed().toStdString();
+  const std::string to = w_.searchTo->text().trimmed().toStdString();
+  if (!from.empty() || !to.empty()) f.studyDate = from == to ? from : from + "-" + to;  // DICOM date range
+  return f;
+}
+
 void MainWindow::refreshStudies() {
   const auto options = config_.network;
   const auto request = ++studiesRequest_;
+  const auto filter = studySearch();
   runInBackground<std::vector<client::StudyInfo>>(
-      this, [options] { return client::findStudies(client::Pacs(options)); },
+      this, [options, filter] { return client::findStudies(client::Pacs(options), filter); },
       [this, request](const Outcome<std::vector<client::StudyInfo>>& r) {
         if (request != studiesRequest_) return;  // a newer refresh is on its way
         if (!r.value) {
@@ -463,6 +507,11 @@ void MainWindow::refreshStudies() {
           return;
         }
         studies_ = *r.value;
+        // the PACS had more than the client takes from one C-FIND (max_find_results)
+        w_.studiesNote->setText(
+            studies_.size() >= config_.network.maxFindResults
+                ? tr("The PACS has more studies than the %1 shown: narrow the search.").arg(studies_.size())
+                : QString());
         studyModel_->removeRows(0, studyModel_->rowCount());
         for (std::size_t i = 0; i < studies_.size(); ++i) {
           const auto& s = studies_[i];

@@ -55,6 +55,13 @@ class MainWindow : public QMainWindow {
   struct Widgets {
     QLabel* connection{nullptr};
     QLineEdit* studyFilter{nullptr};
+    // what the PACS is asked for (C-FIND keys): patient name, patient ID, study dates
+    QLineEdit* searchName{nullptr};
+    QLineEdit* searchId{nullptr};
+    QLineEdit* searchFrom{nullptr};
+    QLineEdit* searchTo{nullptr};
+    QPushButton* search{nullptr};
+    QLabel* studiesNote{nullptr};
     QTableView* studies{nullptr};
     QTableWidget* series{nullptr};
     QProgressBar* openProgress{nullptr};
@@ -92,6 +99,9 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] const std::vector<client::PredictResult>& predictions() const noexcept { return predictions_; }
   [[nodiscard]] const client::ReviewState& review() const noexcept { return review_; }
   [[nodiscard]] const client::WindowLevel& window() const noexcept { return window_; }
+  /// The C-FIND keys of the search fields (prefix matching for name and ID, a date range): the
+  /// PACS is asked with them, never for every study it holds.
+  [[nodiscard]] client::StudyFilter studySearch() const;
 
  public slots:
   void checkConnection();
