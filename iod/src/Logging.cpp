@@ -2,6 +2,7 @@
 #include "iodeep/iod/Logging.hpp"
 
 #include <iostream>
+#include <memory>
 #include <mutex>
 
 namespace iodeep::iod {
@@ -13,24 +14,32 @@ std::mutex& handlerMutex() {
   return m;
 }
 
-WarningHandler& handler() {
-  static WarningHandler h;
+std::shared_ptr<const WarningHandler>& handler() {
+  static std::shared_ptr<const WarningHandler> h;
   return h;
 }
 
 }  // namespace
 
 void setWarningHandler(WarningHandler h) {
+  auto next = h ? std::make_shared<const WarningHandler>(std::move(h)) : nullptr;
   const std::lock_guard lock(handlerMutex());
-  handler() = std::move(h);
+  handler() = std::move(next);
 }
 
 void warn(std::string_view line) noexcept {
   try {
-    const std::lock_guard lock(handlerMutex());
-    if (handler()) {
-      handler()(line);
+    std::shared_ptr<const WarningHandler> current;
+    {
+      const std::lock_guard lock(handlerMutex());
+      current = handler();
+    }
+    // called without the lock: a handler may warn, or wait for a thread that warns
+    if (current) {
+      (*current)(line);
     } else {
+      static std::mutex stderrMutex;  // whole lines, whatever the threads
+      const std::lock_guard lock(stderrMutex);
       std::cerr << "iodeep: warning: " << line << '\n' << std::flush;
     }
   } catch (...) {  // a warning must never become an error

@@ -66,7 +66,7 @@ class TextReader {
 
   // @p personName: PN, whose component and group delimiters reset ISO 2022 code extensions
   std::string operator()(const DcmTagKey& key, bool personName = false) {
-    const std::string raw = dcmtk::getString(ds_, key);
+    std::string raw = dcmtk::getString(ds_, key);
     // plain ASCII needs nothing; ISO 2022 code extensions are 7-bit too, but start with ESC
     if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != 0x1B; })) {
       return raw;
@@ -232,14 +232,15 @@ struct JpegFrameHeader {
 // hang the caller (found by the slice fuzzer). Walk the same way first and refuse such a stream.
 // TEM is a stand-alone marker no DICOM JPEG header needs before its SOF. The start-of-frame found
 // (SOF0-15, or SOF55 for JPEG-LS) says how large the decoded frame is.
-std::optional<JpegFrameHeader> walkJpegHeader(const Uint8* data, std::uint64_t length) {
+std::optional<JpegFrameHeader> walkJpegHeader(const Uint8* data, std::uint64_t length, bool jpegLs) {
   const auto word = [&](std::uint64_t at) { return static_cast<unsigned>((data[at] << 8U) | data[at + 1]); };
   std::uint64_t offset = 0;
   while (offset + 4 < length) {
     const unsigned marker = word(offset);
+    // SOF55 (FFF7) starts a JPEG-LS frame; in the other JPEG syntaxes DCMTK skips it as a segment
     const bool startOfFrame =
         (marker >= 0xFFC0 && marker <= 0xFFCF && marker != 0xFFC4 && marker != 0xFFC8 && marker != 0xFFCC) ||
-        marker == 0xFFF7;
+        (jpegLs && marker == 0xFFF7);
     if (startOfFrame) {
       // length (2), precision (1), lines (2), samples per line (2), components (1)
       if (offset + 10 > length) return std::nullopt;
@@ -265,7 +266,7 @@ std::optional<JpegFrameHeader> walkJpegHeader(const Uint8* data, std::uint64_t l
 // Before DCMTK decodes anything: each fragment that starts a JPEG or JPEG-LS stream (SOI) must
 // declare, in its start-of-frame, the Rows, Columns and SamplesPerPixel of the attributes (the
 // decoder sizes its buffers from the stream's header, which a hostile file sets as it likes).
-void checkJpegHeaders(DcmPixelSequence& sequence, const SliceAttributes& a) {
+void checkJpegHeaders(DcmPixelSequence& sequence, const SliceAttributes& a, bool jpegLs) {
   const unsigned long items = sequence.card();
   for (unsigned long i = 1; i < items; ++i) {
     DcmPixelItem* item = nullptr;
@@ -274,8 +275,12 @@ void checkJpegHeaders(DcmPixelSequence& sequence, const SliceAttributes& a) {
         item->getUint8Array(data).bad() || data == nullptr) {
       continue;  // DCMTK reports these itself
     }
-    if (data[0] != 0xFF || data[1] != 0xD8) continue;  // not the start of a stream
-    const auto header = walkJpegHeader(data, item->getLength());
+    // DCMTK walks the first fragment from its first byte, SOI or not (and hangs on a TEM there):
+    // walked in any case; a later fragment when it starts a stream
+    const bool startsStream = data[0] == 0xFF && data[1] == 0xD8;
+    if (i > 1 && !startsStream) continue;
+    const auto header = walkJpegHeader(data, item->getLength(), jpegLs);
+    if (!header && !startsStream) continue;  // no stream: DCMTK reports it
     if (!header) {
       unsupported("fragment " + std::to_string(i) + " starts a JPEG stream without a start-of-frame in it");
     }
@@ -339,7 +344,9 @@ void checkDeclaredSizes(DcmDataset& ds, const SliceAttributes& a, const DcmXfer&
                 std::to_string(a.rows) + " decode to " + std::to_string(decoded) + " bytes (at most " +
                 std::to_string(SliceLimits::kMaxDecodedBytes) + ")");
   }
-  if (isDcmjpegSyntax(original.getXfer()) || isDcmjplsSyntax(original.getXfer())) checkJpegHeaders(*sequence, a);
+  if (isDcmjpegSyntax(original.getXfer()) || isDcmjplsSyntax(original.getXfer())) {
+    checkJpegHeaders(*sequence, a, isDcmjplsSyntax(original.getXfer()));
+  }
 }
 
 }  // namespace

@@ -106,20 +106,38 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   // Free text copied from the slices, the network and the reviewer: UTF-8 (what the object declares,
   // ISO_IR 192), cut at the VR's length in characters, never inside one. DCMTK's value check
   // knows only the default repertoire, so these values are checked here instead.
+  // A backslash would make a value multi-valued and control characters are not text: replaced.
   const auto text = [](const std::string& value, std::size_t maxCharacters) {
-    return iod::sanitizeUtf8(iod::utf8Prefix(value, maxCharacters));
+    std::string v = iod::sanitizeUtf8(iod::utf8Prefix(value, maxCharacters));
+    for (auto& c : v) {
+      if (c == '\\') c = '/';
+      if (static_cast<unsigned char>(c) < 0x20 && c != 0x1B) c = ' ';
+    }
+    return v;
+  };
+  // PN: at most 64 characters per component group (PS3.5 6.2), groups separated by '='
+  const auto person = [&](const std::string& value) {
+    std::string out;
+    std::size_t start = 0;
+    while (true) {
+      const auto end = value.find('=', start);
+      out += text(value.substr(start, end == std::string::npos ? std::string::npos : end - start), 64);
+      if (end == std::string::npos) break;
+      out += '=';
+      start = end + 1;
+    }
+    return out;
   };
   DRTStructureSetIOD rt;
   // Patient and General Study: copied from the images
-  check(rt.setPatientName(iod::sanitizeUtf8(src.patientName).c_str(), OFFalse), "PatientName");
+  check(rt.setPatientName(person(src.patientName).c_str(), OFFalse), "PatientName");
   check(rt.setPatientID(text(src.patientId, 64).c_str(), OFFalse), "PatientID");
   check(rt.setPatientBirthDate(src.patientBirthDate.c_str()), "PatientBirthDate");
   check(rt.setPatientSex(src.patientSex.c_str()), "PatientSex");
   check(rt.setStudyInstanceUID(src.studyInstanceUid.c_str()), "StudyInstanceUID");
   check(rt.setStudyDate(src.studyDate.c_str()), "StudyDate");
   check(rt.setStudyTime(src.studyTime.c_str()), "StudyTime");
-  check(rt.setReferringPhysicianName(iod::sanitizeUtf8(src.referringPhysicianName).c_str(), OFFalse),
-        "ReferringPhysicianName");
+  check(rt.setReferringPhysicianName(person(src.referringPhysicianName).c_str(), OFFalse), "ReferringPhysicianName");
   check(rt.setStudyID(text(src.studyId, 16).c_str(), OFFalse), "StudyID");
   check(rt.setAccessionNumber(text(src.accessionNumber, 16).c_str(), OFFalse), "AccessionNumber");
   check(rt.setStudyDescription(text(src.studyDescription, 64).c_str(), OFFalse), "StudyDescription");
@@ -180,7 +198,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
     check(ss.setReferencedFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "ReferencedFrameOfReferenceUID");
     check(ss.setROIName(text(roi.name, 64).c_str(), OFFalse), "ROIName");
     check(ss.setROIGenerationAlgorithm(roi.edited ? "SEMIAUTOMATIC" : "AUTOMATIC"), "ROIGenerationAlgorithm");
-    check(ss.setROIGenerationDescription(iod::sanitizeUtf8(generation).c_str(), OFFalse), "ROIGenerationDescription");
+    check(ss.setROIGenerationDescription(text(generation, 64).c_str(), OFFalse), "ROIGenerationDescription");
 
     auto& rc = add(rt.getROIContourSequence(), "ROIContourSequence");
     check(rc.setReferencedROINumber(roiNumber.c_str()), "ReferencedROINumber");
@@ -208,20 +226,23 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
     check(obs.setObservationNumber(roiNumber.c_str()), "ObservationNumber");
     check(obs.setReferencedROINumber(roiNumber.c_str()), "ReferencedROINumber");
     check(obs.setRTROIInterpretedType(roi.interpretedType.c_str()), "RTROIInterpretedType");
-    check(obs.setROIInterpreter(iod::sanitizeUtf8(in.reviewerName).c_str(), OFFalse), "ROIInterpreter");
+    check(obs.setROIInterpreter(person(in.reviewerName).c_str(), OFFalse), "ROIInterpreter");
   }
   // the network as contributing equipment (IHE "Processing Algorithm")
   {
     auto& eq = add(rt.getContributingEquipmentSequence(), "ContributingEquipmentSequence");
     check(eq.setManufacturer("iodeep"), "Manufacturer");
     check(eq.setManufacturerModelName(text(in.network.name, 64).c_str(), OFFalse), "ManufacturerModelName");
-    check(eq.setSoftwareVersions(
-              iod::utf8Prefix(in.network.version.empty() ? std::string("-") : in.network.version, 64).c_str()),
+    check(eq.setSoftwareVersions(text(in.network.version.empty() ? std::string("-") : in.network.version, 64).c_str(),
+                                 OFFalse),
           "SoftwareVersions");
     check(eq.setDeviceSerialNumber(in.network.dnnUid.substr(0, 64).c_str()), "DeviceSerialNumber");
-    check(eq.setContributionDescription(("ROIs proposed by the IODeep network " + in.network.name + " (DnnUID " +
-                                         in.network.dnnUid + ", IODeep SOP Instance " + in.network.sopInstanceUid + ")")
-                                            .c_str()),
+    check(eq.setContributionDescription(
+              text("ROIs proposed by the IODeep network " + in.network.name + " (DnnUID " + in.network.dnnUid +
+                       ", IODeep SOP Instance " + in.network.sopInstanceUid + ")",
+                   1024)
+                  .c_str(),
+              OFFalse),
           "ContributionDescription");
     auto& purpose = add(eq.getPurposeOfReferenceCodeSequence(), "PurposeOfReferenceCodeSequence");
     check(purpose.setCodeValue("109102"), "CodeValue");
@@ -233,7 +254,7 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   if (in.approval != ApprovalStatus::Unapproved) {
     check(rt.setReviewDate((in.reviewDate.empty() ? today : in.reviewDate).c_str()), "ReviewDate");
     check(rt.setReviewTime((in.reviewTime.empty() ? time : in.reviewTime).c_str()), "ReviewTime");
-    check(rt.setReviewerName(iod::sanitizeUtf8(in.reviewerName).c_str(), OFFalse), "ReviewerName");
+    check(rt.setReviewerName(person(in.reviewerName).c_str(), OFFalse), "ReviewerName");
   }
 
   DcmFileFormat file;

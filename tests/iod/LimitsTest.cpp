@@ -3,6 +3,8 @@
 // UTF-8 that is never cut inside a character.
 #include <gtest/gtest.h>
 
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dctk.h>
 
 #include <chrono>
@@ -162,4 +164,47 @@ TEST(Text, Utf8PrefixNeverCutsACharacter) {
             "a\xEF\xBF\xBD"
             "b");
   EXPECT_EQ(iod::latin1ToUtf8("caf\xE9"), "caf\xC3\xA9");
+}
+
+namespace {
+
+// A copy of pydicom's JPGExtended.dcm whose first fragment is @p bytes.
+void withFirstFragment(const std::vector<Uint8>& bytes, const std::filesystem::path& out) {
+  DcmFileFormat file;
+  ASSERT_TRUE(file.loadFile((kPydicom + "JPGExtended.dcm").c_str()).good());
+  DcmDataset& ds = *file.getDataset();
+  DcmElement* element = nullptr;
+  ASSERT_TRUE(ds.findAndGetElement(DCM_PixelData, element).good());
+  auto* pixelData = dynamic_cast<DcmPixelData*>(element);
+  ASSERT_NE(pixelData, nullptr);
+  DcmPixelSequence* sequence = nullptr;
+  ASSERT_TRUE(pixelData->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, sequence).good());
+  DcmPixelItem* item = nullptr;
+  ASSERT_TRUE(sequence->getItem(item, 1).good());
+  ASSERT_TRUE(item->putUint8Array(bytes.data(), static_cast<unsigned long>(bytes.size())).good());
+  ASSERT_TRUE(file.saveFile(out.c_str(), ds.getOriginalXfer()).good());
+}
+
+}  // namespace
+
+TEST(SliceLimits, JpegHeadersThatWouldStallDcmtkAreRefused) {
+  // DCMTK 3.6.7 walks the first fragment from its first byte and never gets past a TEM marker
+  // (FF01): with or without SOI first, and behind an FFF7 segment, which the baseline decoder
+  // skips as a segment (only JPEG-LS calls it a start-of-frame). Each must end, refused.
+  test::TempDir dir;
+  const std::vector<std::vector<Uint8>> streams = {
+      {0xFF, 0x01, 0xFF, 0x01, 0xFF, 0x01, 0x00, 0x00},                         // no SOI
+      {0xFF, 0xD8, 0xFF, 0x01, 0xFF, 0x01, 0x00, 0x00},                         // SOI, TEM
+      {0xFF, 0xD8, 0xFF, 0xF7, 0x00, 0x0B, 0x08, 0x00, 0x64, 0x00, 0x64, 0x01,  // FFF7 "frame" of
+       0x01, 0x11, 0x00, 0xFF, 0x01, 0xFF, 0x01, 0x00, 0x00, 0x00}};            // 100x100, then TEM
+  int n = 0;
+  for (const auto& bytes : streams) {
+    const auto path = dir / ("stall" + std::to_string(++n) + ".dcm");
+    withFirstFragment(bytes, path);
+    const auto start = std::chrono::steady_clock::now();
+    const auto e = test::errorOf([&] { (void)iod::readSlice(path); });
+    EXPECT_EQ(e.code(), ErrorCode::UnsupportedImage) << n << ": " << e.what();
+    EXPECT_NE(std::string(e.what()).find("TEM marker"), std::string::npos) << n << ": " << e.what();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << n;
+  }
 }

@@ -231,6 +231,22 @@ audit_runs "third AE: only the brain network ran, on slice_022" \
   "[(e['modelUid'], e['sliceUids']) for e in r] == [('$BRAIN_SOP', ['$S22'])]"
 cache_models "third AE" "$BRAIN_SOP"
 
+# --- 3b. move_from_host: the move port takes the PACS's associations only from the configured host ------------
+# (hostile_pacs connects from 127.0.0.1: with 127.0.0.2 configured it is refused, with 127.0.0.1 accepted)
+start_pacs move-from-host "$BASIC"
+config move-from-host '"move_from_host": "127.0.0.2"'
+run 6 "move_from_host elsewhere" "$OUT" -- iod roi "${NET[@]}" --config "$work/logs/move-from-host.config.json" \
+  --instance "$S22" --approve none --json
+fails_with "$OUT" DimseFailure "move_from_host elsewhere" "C-MOVE"
+grep -q "^iodeep: warning: refused an association to our move port from AE 'HOSTILE' at 127.0.0.1: .*move_from_host" \
+  "$OUT.err" && ok || bad "move_from_host elsewhere: no refusal warning: $(head -c 1500 "$OUT.err")"
+audit_runs "move_from_host elsewhere: nothing ran" "r == []"
+config move-from-host '"move_from_host": "127.0.0.1"'
+run 0 "move_from_host the PACS's" "$OUT" -- iod roi "${NET[@]}" --config "$work/logs/move-from-host.config.json" \
+  --instance "$S22" --approve none --json
+only_warnings "$OUT" "move_from_host the PACS's"
+cache_models "move_from_host the PACS's" "$BRAIN_SOP"
+
 # --- 4. 100,000 C-FIND responses: the client stops at its cap, cancels, keeps what it has -----------------------
 # Peak RSS: 343 MB for all 100,000 studies as JSON, 49 MB for 10,000 (measured, client of 2026-12-03):
 # bounded at 100 MB.

@@ -89,16 +89,16 @@ std::vector<ReadInstance> seriesContent(const fs::path& dir, const std::string& 
 }
 
 // The images among @p read, in display order (orderedImages).
-std::vector<LocalInstance> ordered(std::vector<ReadInstance> read) {
+std::vector<LocalInstance> ordered(const std::vector<ReadInstance>& read) {
   struct Keyed {
     LocalInstance instance;
     bool geometry{false};
   };
   std::vector<Keyed> found;
-  for (auto& [file, a] : read) {
+  for (const auto& [file, a] : read) {
     if (a.rows == 0 || a.columns == 0) continue;  // not an image
     Keyed k;
-    k.instance.file = std::move(file);
+    k.instance.file = file;
     k.instance.sopInstanceUid = a.sopInstanceUid;
     k.instance.instanceNumber = toInt(a.instanceNumber);
     if (a.imagePositionPatient && a.imageOrientationPatient) {
@@ -159,7 +159,7 @@ std::vector<LocalInstance> orderedImages(const std::vector<fs::path>& files) {
       continue;  // not readable: not offered
     }
   }
-  return ordered(std::move(read));
+  return ordered(read);
 }
 
 std::vector<LocalInstance> ImageCache::localSeries(const std::string& seriesUid, const std::string& studyUid) const {

@@ -413,6 +413,9 @@ void ModelCache::drop(CachedModel entry) const {
   if (fd < 0 && errno == EACCES) fd = openNoFollow(entry.file, O_RDONLY);
   const FileDescriptor model{fd};
   if (model.fd < 0 || ::flock(model.fd, LOCK_EX | LOCK_NB) != 0) return;  // in use elsewhere: it stays
+  // only the file that was refused: not one another process admitted under the same name since
+  const auto recorded = readIndex(indexOf(entry.file));
+  if (!recorded || identityOf(model.fd) != recorded->identity || recorded->model.dnnUid != entry.dnnUid) return;
   removeEntry(indexOf(entry.file));
 }
 

@@ -176,7 +176,7 @@ Outbox::Outbox(fs::path directory) : directory_(std::move(directory)) {
 }
 
 fs::path Outbox::put(const std::function<AuditEvent(const fs::path&)>& write) const {
-  const auto path = directory_ / (iod::makeRandomUid() + ".dcm");
+  auto path = directory_ / (iod::makeRandomUid() + ".dcm");
   // nothing of a set that could not be recorded stays behind: it would never be sent
   class Undo {
    public:

@@ -24,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -639,15 +640,29 @@ std::mutex& moveDestinationMutex() {
 }
 
 // Moves every complete instance that was asked for from @p from into @p to as
-// <SOPInstanceUID>.dcm; the others are deleted and reported.
+// <SOPInstanceUID>.dcm; the others are deleted and reported. Two files that claim one SOP
+// instance are both discarded: which one is genuine cannot be told, and the directory's order must
+// not decide it.
 void collect(const std::filesystem::path& from, const std::filesystem::path& to, const Wanted& wanted,
              const std::string& peer, RetrieveResult& result) {
-  std::set<std::string> seen;
+  struct Arrived {
+    std::filesystem::path path;
+    std::string sop;
+  };
+  std::vector<Arrived> arrived;
+  std::map<std::string, std::size_t> copies;
+  const auto discard = [&](const std::filesystem::path& path, const std::string& sop, const std::string& why) {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+    ++result.discarded;
+    reportDiscarded(peer, sop, why);
+  };
   for (const auto& entry : std::filesystem::directory_iterator(from)) {
     if (!entry.is_regular_file()) continue;
     std::string sop, sopClass, study, series;
     try {
-      auto file = iod::dcmtk::loadFile(entry.path());
+      // values longer than 4 KiB stay on disk: the UIDs are what is read here
+      auto file = iod::dcmtk::loadFile(entry.path(), 4096);
       DcmDataset& ds = *file->getDataset();
       sop = iod::dcmtk::getString(ds, DCM_SOPInstanceUID);
       sopClass = iod::dcmtk::getString(ds, DCM_SOPClassUID);
@@ -656,17 +671,21 @@ void collect(const std::filesystem::path& from, const std::filesystem::path& to,
     } catch (const Error&) {
       continue;  // incomplete: not handed over (the temporary directory goes with it)
     }
-    std::string why = wanted.refusal(sopClass, sop, study, series);
-    if (why.empty() && !seen.insert(sop).second) why = "a second copy of an instance already received";
+    const std::string why = wanted.refusal(sopClass, sop, study, series);
     if (!why.empty()) {
-      std::error_code ec;
-      std::filesystem::remove(entry.path(), ec);
-      ++result.discarded;
-      reportDiscarded(peer, sop, why);
+      discard(entry.path(), sop, why);
       continue;
     }
-    const auto target = to / (sop + ".dcm");
-    std::filesystem::rename(entry.path(), target);
+    ++copies[sop];
+    arrived.push_back({entry.path(), sop});
+  }
+  for (const auto& a : arrived) {
+    if (copies[a.sop] > 1) {
+      discard(a.path, a.sop, std::to_string(copies[a.sop]) + " files claim this SOP instance");
+      continue;
+    }
+    const auto target = to / (a.sop + ".dcm");
+    std::filesystem::rename(a.path, target);
     result.bytes += std::filesystem::file_size(target);
     result.files.push_back(target);
   }

@@ -335,7 +335,25 @@ std::optional<ModelFetch> fetchSelectedModel(const ClientConfig& config, Selecti
   while (r.selection.matched()) {
     const std::size_t index = *r.selection.chosen;
     try {
-      return fetchModel(config, r.models.at(index), workDir, onRetrieving);
+      auto fetched = fetchModel(config, r.models.at(index), workDir, onRetrieving);
+      // judged again with the object's own values: what the PACS did not say at C-FIND (e.g.
+      // SamplesPerPixel) was passed as "checked on the retrieved object"; this is that check
+      selector::Candidate own = r.candidates[index];
+      own.modality = fetched.model.modality;
+      own.bodyPartExamined = fetched.model.bodyPartExamined;
+      own.samplesPerPixel = fetched.model.samplesPerPixel;
+      own.photometricInterpretation = fetched.model.photometricInterpretation;
+      const auto again = selector::select(r.query, std::span<const selector::Candidate>(&own, 1));
+      if (again.matched()) return fetched;
+      std::string why = "the object's own attributes do not fit the slice";
+      for (const auto& check : again.verdicts.front().checks) {
+        if (check.passed) continue;
+        why += std::string(": ") + std::string(selector::toString(check.criterion)) + " is '" + check.network +
+               "' in the object, '" + check.slice + "' in the slice";
+        break;
+      }
+      r.candidates[index].refusal = why;
+      r.selection = selector::select(r.query, r.candidates);
     } catch (const Error& e) {
       if (exitCodeFor(e.code()) != kExitContent) throw;
       r.candidates[index].refusal = e.detail();  // e.g. "refused by the model cache: SHA-256 mismatch: ..."
