@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -94,13 +95,27 @@ ByteBuffer ByteBuffer::slice(std::size_t offset, std::size_t length) const {
   return view(owner_, view_.subspan(offset, length));
 }
 
-std::string readTextFile(const std::filesystem::path& path) {
+std::string readTextFile(const std::filesystem::path& path, std::uint64_t maxBytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw openError(path, errno);
-  std::ostringstream s;
-  s << in.rdbuf();
+  const auto tooLarge = [&] {
+    return Error(ErrorCode::ResourceLimit,
+                 "larger than " + std::to_string(maxBytes) + " bytes (the limit of a text file)",
+                 ErrorContext{.file = path.string()});
+  };
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > maxBytes) throw tooLarge();
+  // read in pieces and counted: a file that grows, or a device, cannot take more than the limit
+  std::string text;
+  std::array<char, 65536> buffer{};
+  while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (text.size() + n > maxBytes) throw tooLarge();
+    text.append(buffer.data(), n);
+  }
   if (in.bad()) throw Error(ErrorCode::IoError, "read failed", ErrorContext{.file = path.string()});
-  return s.str();
+  return text;
 }
 
 }  // namespace iodeep::iod

@@ -487,6 +487,15 @@ class ViewerTest : public QObject {
     QCOMPARE(w.studySearch().studyDate, std::string("20000101-20101231"));
     QCOMPARE(search("", "", "20300101", ""), 0);
     QVERIFY(ui.studiesNote->text().isEmpty());
+
+    // a PACS with more studies than max_find_results: the first ones, and a note that says so
+    demo.config.network.maxFindResults = 2;
+    gui::MainWindow capped(demo.config);
+    capped.show();
+    QSignalSpy cappedLoaded(&capped, &gui::MainWindow::studiesLoaded);
+    QVERIFY(cappedLoaded.wait(kTimeout));
+    QCOMPARE(cappedLoaded.takeFirst().at(0).toInt(), 2);
+    QVERIFY(capped.widgets().studiesNote->text().contains("more studies"));
   }
 
   // DICOM TLS in the settings: a TLS-only Orthanc refuses the plain settings; the TLS group filled

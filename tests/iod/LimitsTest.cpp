@@ -8,9 +8,11 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include <chrono>
+#include <fstream>
 #include <string>
 
 #include "TestSupport.hpp"
+#include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Slice.hpp"
@@ -207,4 +209,15 @@ TEST(SliceLimits, JpegHeadersThatWouldStallDcmtkAreRefused) {
     EXPECT_NE(std::string(e.what()).find("TEM marker"), std::string::npos) << n << ": " << e.what();
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5)) << n;
   }
+}
+
+TEST(JsonLimits, TextFilesAreSizeCheckedBeforeTheyAreRead) {
+  test::TempDir dir;
+  std::ofstream(dir / "config.json") << "{\"comment\": \"" << std::string(5000, 'x') << "\"}";
+  const auto e = test::errorOf([&] { (void)iod::readTextFile(dir / "config.json", 4096); });
+  EXPECT_EQ(e.code(), ErrorCode::ResourceLimit) << e.what();
+  EXPECT_EQ(e.file(), (dir / "config.json").string());
+  EXPECT_EQ(iod::readTextFile(dir / "config.json", 8192).size(), 5000U + 15U);
+  // a device has no size: the limit holds while it is read
+  EXPECT_EQ(test::codeOf([] { (void)iod::readTextFile("/dev/zero", 1U << 20U); }), ErrorCode::ResourceLimit);
 }

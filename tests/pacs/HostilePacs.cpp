@@ -15,6 +15,7 @@
 //   --find-dribble SECS    every C-FIND answered with its matches, then synthetic ones without end
 //                          (N with --find-flood), one response per SECS seconds (a decimal: 0.7); a
 //                          C-CANCEL or the peer going away stops it (logged)
+//   --find-huge BYTES      every C-FIND response carries PatientComments (0010,4000) of BYTES bytes
 //   --move-wrong           a C-MOVE/C-GET answered with another instance instead of each one asked for
 //   --move-extra           a C-MOVE/C-GET answered with what was asked for plus another instance
 //   --third-ae AET         during a C-MOVE, before sending anything, another instance is C-STOREd
@@ -152,6 +153,7 @@ struct Options {
   std::map<std::string, Destination> destinations;
   std::size_t findFlood{0};
   double findDribbleSeconds{0};
+  std::size_t findHugeBytes{0};
   bool moveWrong{false}, moveExtra{false};
   std::string thirdAe;
   std::vector<DescribeRule> describe;
@@ -164,7 +166,8 @@ struct Options {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "hostile_pacs: " << problem << "\n"
             << "usage: hostile_pacs --port N --dir DIR [--aet AET] [--move-destination AET=host:port]...\n"
-               "                    [--find-flood N] [--find-dribble SECONDS] [--move-wrong] [--move-extra]\n"
+               "                    [--find-flood N] [--find-dribble SECONDS] [--find-huge BYTES] [--move-wrong]\n"
+               "                    [--move-extra]\n"
                "                    [--third-ae AET] [--describe SELECTOR:Keyword=Value[,Keyword=Value...]]...\n"
                "                    [--only models|images] [--substitute SOPInstanceUID] [--ready FILE]\n"
                "                    [--dimse-timeout SECONDS]\n";
@@ -244,6 +247,8 @@ Options parseOptions(int argc, char** argv) {
       o.findFlood = static_cast<std::size_t>(number(a, value(), 1, 100'000'000));
     } else if (a == "--find-dribble") {
       o.findDribbleSeconds = decimal(a, value(), 0.05, 3600);
+    } else if (a == "--find-huge") {
+      o.findHugeBytes = static_cast<std::size_t>(number(a, value(), 1, 1'000'000'000));
     } else if (a == "--move-wrong") {
       o.moveWrong = true;
     } else if (a == "--move-extra") {
@@ -866,6 +871,10 @@ void findCallback(void* data, OFBool cancelled, T_DIMSE_C_FindRQ* /*request*/, D
     rsp->DimseStatus = STATUS_FIND_Success;
     return;
   }
+  if (o.findHugeBytes > 0 && *rspIds != nullptr) {
+    const std::string huge(o.findHugeBytes, 'x');
+    (void)(*rspIds)->putAndInsertString(DCM_PatientComments, huge.c_str());
+  }
   ++job.sent;
   rsp->DimseStatus = STATUS_FIND_Pending_MatchesAreContinuing;
 }
@@ -1314,6 +1323,7 @@ int main(int argc, char** argv) {
   std::string modes;
   if (o.findFlood > 0) modes += " --find-flood " + std::to_string(o.findFlood);
   if (o.findDribbleSeconds > 0) modes += " --find-dribble " + seconds(o.findDribbleSeconds);
+  if (o.findHugeBytes > 0) modes += " --find-huge " + std::to_string(o.findHugeBytes);
   if (o.moveWrong) modes += " --move-wrong";
   if (o.moveExtra) modes += " --move-extra";
   if (!o.thirdAe.empty()) modes += " --third-ae " + o.thirdAe;

@@ -289,6 +289,15 @@ took=$(echo "$EPOCHREALTIME - $t" | bc)
 fails_with "$OUT.2" NetworkError "C-FIND dribble, find_deadline 2 (configuration)" "did not finish within 2 s"
 [ "$(echo "$took < 5" | bc)" -eq 1 ] && ok || bad "C-FIND dribble, find_deadline 2: took $took s"
 
+# --- 5b. one C-FIND response of 8 MB: refused past 1 MiB on the wire, inside DCMTK's receive loop -----------------
+start_pacs huge-response "$BASIC" --find-huge 8000000
+/usr/bin/time -f %M -o "$OUT.rss" timeout -k 5 60 "$IODEEP_BIN" studies "${P[@]}" --json >"$OUT" 2>"$OUT.err"
+rc=$?
+[ "$rc" -eq 6 ] && ok || bad "C-FIND response of 8 MB: exit $rc, wanted 6: $(head -c 600 "$OUT.err")"
+fails_with "$OUT" NetworkError "C-FIND response of 8 MB" "a response larger than 1048576 bytes"
+rss=$(tail -1 "$OUT.rss")
+[[ "$rss" =~ ^[0-9]+$ ]] && [ "$rss" -lt 102400 ] && ok || bad "C-FIND response of 8 MB: peak RSS ${rss} KB, not under 100 MB"
+
 # --- 6. a CT ABDOMEN network (version 99) described at C-FIND as MR HEAD: chosen from the C-FIND answer,
 # refused once its own attributes are read; the brain network is used, or, alone, no match (7) ----------------
 start_pacs described "$DESCRIBED" --describe "$work/nets/ctabd.dcm:Modality=MR,BodyPartExamined=HEAD"

@@ -155,7 +155,23 @@ std::vector<AuditEvent> readAudit(const fs::path& log) {
   if (!in) throw Error(ErrorCode::FileNotFound, "cannot open the audit log", ErrorContext{.file = log.string()});
   std::string line;
   std::size_t number = 0;
-  while (std::getline(in, line)) {
+  // one line at a time, each within the JSON size limit before it is parsed
+  const auto nextLine = [&]() -> bool {
+    line.clear();
+    std::streambuf& buffer = *in.rdbuf();
+    for (int c = buffer.sbumpc(); c != std::char_traits<char>::eof(); c = buffer.sbumpc()) {
+      if (c == '\n') return true;
+      if (line.size() >= iod::JsonLimits{}.maxBytes) {
+        throw Error(ErrorCode::ResourceLimit,
+                    "line " + std::to_string(number + 1) + " is longer than " +
+                        std::to_string(iod::JsonLimits{}.maxBytes) + " bytes",
+                    ErrorContext{.file = log.string()});
+      }
+      line.push_back(static_cast<char>(c));
+    }
+    return !line.empty();
+  };
+  while (nextLine()) {
     ++number;
     if (line.empty()) continue;
     const std::string where = "line " + std::to_string(number);

@@ -43,7 +43,7 @@ Query imageQuery(const std::string& study, const std::string& series, const std:
 
 }  // namespace
 
-std::vector<StudyInfo> findStudies(const Pacs& pacs, const StudyFilter& f) {
+StudyList listStudies(const Pacs& pacs, const StudyFilter& f) {
   const Query q{QueryLevel::Study,
                 {{tags::kStudyInstanceUid, ""},
                  {tags::kPatientName, f.patientName},
@@ -57,15 +57,23 @@ std::vector<StudyInfo> findStudies(const Pacs& pacs, const StudyFilter& f) {
                  {tags::kStudyId, ""},
                  {tags::kModalitiesInStudy, f.modality},
                  {tags::kNumberOfStudyRelatedSeries, ""}}};
-  std::vector<StudyInfo> out;
-  (void)pacs.find(q, [&](const DicomRecord& r) {
-    out.push_back({r.get(tags::kStudyInstanceUid), r.get(tags::kPatientName), r.get(tags::kPatientId),
-                   r.get(tags::kPatientBirthDate), r.get(tags::kPatientSex), r.get(tags::kStudyDate),
-                   r.get(tags::kStudyTime), r.get(tags::kStudyDescription), r.get(tags::kAccessionNumber),
-                   r.get(tags::kStudyId), r.get(tags::kModalitiesInStudy), r.get(tags::kNumberOfStudyRelatedSeries)});
-    return true;
-  });
+  StudyList out;
+  out.truncated = pacs.find(q,
+                            [&](const DicomRecord& r) {
+                              out.studies.push_back(
+                                  {r.get(tags::kStudyInstanceUid), r.get(tags::kPatientName), r.get(tags::kPatientId),
+                                   r.get(tags::kPatientBirthDate), r.get(tags::kPatientSex), r.get(tags::kStudyDate),
+                                   r.get(tags::kStudyTime), r.get(tags::kStudyDescription),
+                                   r.get(tags::kAccessionNumber), r.get(tags::kStudyId),
+                                   r.get(tags::kModalitiesInStudy), r.get(tags::kNumberOfStudyRelatedSeries)});
+                              return true;
+                            })
+                      .truncated;
   return out;
+}
+
+std::vector<StudyInfo> findStudies(const Pacs& pacs, const StudyFilter& f) {
+  return listStudies(pacs, f).studies;
 }
 
 std::vector<SeriesInfo> findSeries(const Pacs& pacs, const std::string& studyUid) {

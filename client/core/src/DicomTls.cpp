@@ -47,6 +47,41 @@ void noDelay(DcmNativeSocketType socket) {
 }
 
 namespace {
+thread_local ReadLimits* readLimitsOfThisThread = nullptr;
+}  // namespace
+
+ReadGuard::ReadGuard(ReadLimits& limits) : previous_(readLimitsOfThisThread) {
+  readLimitsOfThisThread = &limits;
+}
+
+ReadGuard::~ReadGuard() {
+  readLimitsOfThisThread = previous_;
+}
+
+bool readAllowed() {
+  ReadLimits* l = readLimitsOfThisThread;
+  if (l == nullptr) return true;
+  if (std::chrono::steady_clock::now() >= l->deadline) {
+    l->deadlinePassed = true;
+    errno = ETIMEDOUT;
+    return false;
+  }
+  return true;
+}
+
+bool readDone(ssize_t n) {
+  ReadLimits* l = readLimitsOfThisThread;
+  if (l == nullptr || n <= 0) return true;
+  if (static_cast<std::uint64_t>(n) > l->bytesLeft) {
+    l->budgetExhausted = true;
+    errno = EMSGSIZE;
+    return false;
+  }
+  l->bytesLeft -= static_cast<std::uint64_t>(n);
+  return true;
+}
+
+namespace {
 
 thread_local std::optional<TlsProblem> tlsFailureOfThisThread;
 
@@ -263,8 +298,10 @@ class TlsConnection : public DcmTLSConnection {
   OFCondition serverSideHandshake() override { return handshake(false); }
 
   ssize_t read(void* buf, size_t nbyte) override {
+    if (!readAllowed()) return -1;
     ERR_clear_error();
     const ssize_t n = DcmTLSConnection::read(buf, nbyte);
+    if (!readDone(n)) return -1;
     if (n > 0) {
       answered_ = true;
     } else {

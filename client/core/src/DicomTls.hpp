@@ -5,6 +5,8 @@
 
 #include <dcmtk/dcmnet/dcmlayer.h>
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +21,35 @@ void quickAck(DcmNativeSocketType socket);
 /// Turns Nagle's algorithm off on @p socket (TCP_NODELAY): a PDU written in two parts would
 /// otherwise wait for the peer's delayed ACK, about 40 ms per request on loopback.
 void noDelay(DcmNativeSocketType socket);
+
+/// Limits on what this thread reads from its associations while one is installed (ReadGuard):
+/// a deadline for the whole exchange and a byte budget for one message, enforced on every read
+/// of the connection, so that a peer that dribbles a message in small pieces, or sends one of
+/// gigabytes, is stopped inside DCMTK's receive loop (a C-FIND, Pacs.cpp).
+struct ReadLimits {
+  std::chrono::steady_clock::time_point deadline;
+  std::uint64_t bytesLeft{0};
+  bool deadlinePassed{false};
+  bool budgetExhausted{false};
+};
+
+/// Installs @p limits for this thread's reads while it lives.
+class ReadGuard {
+ public:
+  explicit ReadGuard(ReadLimits& limits);
+  ~ReadGuard();
+  ReadGuard(const ReadGuard&) = delete;
+  ReadGuard& operator=(const ReadGuard&) = delete;
+  ReadGuard(ReadGuard&&) = delete;
+  ReadGuard& operator=(ReadGuard&&) = delete;
+
+ private:
+  ReadLimits* previous_;
+};
+
+/// Called before and after each read of a connection: false (errno set) when the read must fail.
+bool readAllowed();
+bool readDone(ssize_t n);
 
 /// Why a TLS handshake (or a TLS read or write) failed: one line for the user, and what it means,
 /// decided on the codes of DCMTK's condition and OpenSSL's error queue and verification result,

@@ -45,6 +45,9 @@ namespace {
 // ---- statuses (PS3.4 C.4 and PS3.7 C) ---------------------------------------------------------
 constexpr Uint16 kSuccess = 0x0000;
 constexpr Uint16 kCancel = 0xFE00;
+// The most one C-FIND response may take on the wire (PDU headers included): an identifier of a
+// few return keys is a few hundred bytes; this stops a peer that would send gigabytes.
+constexpr std::uint64_t kMaxFindResponseBytes = std::uint64_t{1} << 20U;
 bool isPending(Uint16 s) {
   return s == 0xFF00 || s == 0xFF01;
 }
@@ -227,9 +230,10 @@ class QuickAckConnection : public DcmTCPConnection {
     detail::quickAck(socket);
   }
   ssize_t read(void* buf, size_t nbyte) override {
+    if (!detail::readAllowed()) return -1;  // the exchange's deadline has passed
     const ssize_t n = DcmTCPConnection::read(buf, nbyte);
     detail::quickAck(getSocket());
-    return n;
+    return detail::readDone(n) ? n : -1;  // beyond one message's byte budget: fails the exchange
   }
 };
 
@@ -369,6 +373,7 @@ class Association : public DcmSCU {
   bool cancelled{false};
   bool truncated{false};
   bool deadlinePassed{false};
+  detail::ReadLimits* readLimits{nullptr};  ///< this C-FIND's limits on every read of the connection
   std::chrono::steady_clock::time_point deadline;
   std::uint32_t dimseTimeout{0};
 
@@ -386,6 +391,7 @@ class Association : public DcmSCU {
     waitForNextResponse = OFFalse;
     if (response == nullptr) return EC_IllegalParameter;
     const Uint16 s = response->m_status;
+    if (readLimits != nullptr) readLimits->bytesLeft = kMaxFindResponseBytes;  // the next message's budget
     if (!isPending(s)) {
       finalStatus = s;
       return EC_Normal;
@@ -830,10 +836,24 @@ FindResult runFind(Association& a, T_ASC_PresentationContextID id, const Query& 
   a.dimseTimeout = o.dimseTimeoutSeconds;
   a.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.findDeadlineSeconds);
   (void)a.limitWaitToDeadline();
-  const OFCondition cond = a.sendFINDRequest(id, &keys, nullptr);
+  // the deadline and the byte budget hold inside DCMTK's receive loop too (every read checks them)
+  detail::ReadLimits limits{a.deadline, kMaxFindResponseBytes};
+  OFCondition cond = EC_Normal;
+  {
+    const detail::ReadGuard guard(limits);
+    a.readLimits = &limits;
+    cond = a.sendFINDRequest(id, &keys, nullptr);
+    a.readLimits = nullptr;
+  }
   a.setDIMSETimeout(o.dimseTimeoutSeconds);
   const std::string what = std::string("C-FIND at ") + levelName(query.level) + " level";
-  if (a.deadlinePassed || (cond.bad() && std::chrono::steady_clock::now() >= a.deadline)) {
+  if (limits.budgetExhausted) {
+    throw Error(ErrorCode::NetworkError,
+                what + ": a response larger than " + std::to_string(kMaxFindResponseBytes) +
+                    " bytes (a C-FIND identifier is a few hundred); the association was aborted",
+                a.where());
+  }
+  if (a.deadlinePassed || limits.deadlinePassed || (cond.bad() && std::chrono::steady_clock::now() >= a.deadline)) {
     throw Error(ErrorCode::NetworkError,
                 what + " did not finish within " + std::to_string(o.findDeadlineSeconds) + " s (find_deadline; " +
                     std::to_string(a.matches) + " response(s) by then)",

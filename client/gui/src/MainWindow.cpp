@@ -497,19 +497,19 @@ void MainWindow::refreshStudies() {
   const auto options = config_.network;
   const auto request = ++studiesRequest_;
   const auto filter = studySearch();
-  runInBackground<std::vector<client::StudyInfo>>(
-      this, [options, filter] { return client::findStudies(client::Pacs(options), filter); },
-      [this, request](const Outcome<std::vector<client::StudyInfo>>& r) {
+  runInBackground<client::StudyList>(
+      this, [options, filter] { return client::listStudies(client::Pacs(options), filter); },
+      [this, request](const Outcome<client::StudyList>& r) {
         if (request != studiesRequest_) return;  // a newer refresh is on its way
         if (!r.value) {
           showError(tr("Studies: %1").arg(r.error));
           emit studiesLoaded(0);
           return;
         }
-        studies_ = *r.value;
+        studies_ = r.value->studies;
         // the PACS had more than the client takes from one C-FIND (max_find_results)
         w_.studiesNote->setText(
-            studies_.size() >= config_.network.maxFindResults
+            r.value->truncated
                 ? tr("The PACS has more studies than the %1 shown: narrow the search.").arg(studies_.size())
                 : QString());
         studyModel_->removeRows(0, studyModel_->rowCount());

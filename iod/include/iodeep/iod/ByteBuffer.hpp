@@ -3,10 +3,12 @@
 /// Immutable, shared bytes: a weights payload of hundreds of MB is passed around without copies.
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,7 +44,9 @@ class ByteBuffer {
   std::optional<std::filesystem::path> file_;
 };
 
-/// Reads a whole text file. Throws Error(FileNotFound/IoError).
-[[nodiscard]] std::string readTextFile(const std::filesystem::path& path);
+/// Reads a whole text file of at most @p maxBytes (the JSON limit by default: what we read as text
+/// is JSON or an architecture), checked before and while it is read. Throws
+/// Error(FileNotFound/IoError), Error(ResourceLimit) for a larger file.
+[[nodiscard]] std::string readTextFile(const std::filesystem::path& path, std::uint64_t maxBytes = 64U << 20U);
 
 }  // namespace iodeep::iod

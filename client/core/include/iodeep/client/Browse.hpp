@@ -36,6 +36,14 @@ struct StudyFilter {
 };
 
 [[nodiscard]] std::vector<StudyInfo> findStudies(const Pacs& pacs, const StudyFilter& filter = {});
+
+/// The studies that match @p filter, and whether the PACS had more than the client takes from
+/// one C-FIND (NetworkOptions::maxFindResults: the list is then incomplete).
+struct StudyList {
+  std::vector<StudyInfo> studies;
+  bool truncated{false};
+};
+[[nodiscard]] StudyList listStudies(const Pacs& pacs, const StudyFilter& filter = {});
 [[nodiscard]] std::vector<SeriesInfo> findSeries(const Pacs& pacs, const std::string& studyUid);
 [[nodiscard]] std::vector<InstanceInfo> findInstances(const Pacs& pacs, const std::string& studyUid,
                                                       const std::string& seriesUid);
