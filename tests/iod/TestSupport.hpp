@@ -34,6 +34,11 @@ void writeBytes(const std::filesystem::path& p, const std::vector<std::byte>& by
 /// Files in @p dir (recursively), for "no partial output" checks.
 std::vector<std::filesystem::path> listFiles(const std::filesystem::path& dir);
 
+/// A TCP port free on 127.0.0.1 now (bound, read, released).
+std::uint16_t freeLoopbackPort();
+/// True when something accepts connections on 127.0.0.1:@p port.
+bool acceptingOnLoopback(std::uint16_t port);
+
 /// A small F32 network-like safetensors buffer; @p seed changes the values.
 iod::ByteBuffer smallWeights(std::uint32_t seed = 1, std::size_t extraFloats = 0);
 /// A PackInput for an MR HEAD network with smallWeights().
