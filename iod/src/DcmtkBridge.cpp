@@ -7,6 +7,7 @@
 #include <dcmtk/dcmjpeg/djdecode.h>
 #include <dcmtk/dcmjpls/djdecode.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <mutex>
 
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Text.hpp"
 
 namespace iodeep::iod::dcmtk {
 
@@ -170,6 +172,37 @@ std::string getString(DcmItem& item, const DcmTagKey& key) {
   // a UI value padded with NUL read under another text VR (a private slot read as LO) keeps it
   while (!s.empty() && s.back() == '\0') s.pop_back();
   return s;
+}
+
+Utf8Text::Utf8Text(DcmItem& dataset) : charset_(getString(dataset, DCM_SpecificCharacterSet)) {
+  while (!charset_.empty() && charset_.front() == '\\') charset_.erase(charset_.begin());  // empty first value
+  while (!charset_.empty() && charset_.back() == ' ') charset_.pop_back();
+  if (charset_.empty() || charset_ == "ISO_IR 6" || charset_ == "ISO_IR 192") return;
+  converter_ = std::make_unique<DcmSpecificCharacterSet>();
+  if (converter_->selectCharacterSet(dataset).bad()) converter_.reset();  // each value says whether it converts
+}
+
+Utf8Text::~Utf8Text() = default;
+
+std::string Utf8Text::operator()(const std::string& raw, bool personName) {
+  // plain ASCII needs nothing; ISO 2022 code extensions are 7-bit too, but start with ESC
+  if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != 0x1B; })) {
+    return raw;
+  }
+  if (charset_ == "ISO_IR 192") return sanitizeUtf8(raw);
+  if (charset_.empty() || charset_ == "ISO_IR 6") return latin1ToUtf8(raw);
+  if (converter_) {
+    OFString converted;
+    if (converter_->convertString(OFString(raw.c_str(), raw.size()), converted, personName ? "\\^=" : "\\").good()) {
+      return sanitizeUtf8(std::string(converted.c_str(), converted.length()));
+    }
+  }
+  if (charset_.find("ISO 2022 IR 87") != std::string::npos || charset_.find("ISO 2022 IR 13") != std::string::npos ||
+      charset_.find("ISO 2022 IR 159") != std::string::npos) {
+    if (auto japanese = japaneseIso2022ToUtf8(raw)) return sanitizeUtf8(*japanese);
+  }
+  failed_ = true;
+  return sanitizeUtf8(raw);
 }
 
 std::uint16_t findPrivateCreator(DcmItem& item, std::uint16_t group, std::string_view creator) {

@@ -9,8 +9,6 @@
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
 
-#include <dcmtk/dcmdata/dcspchrs.h>
-
 #include "Jpeg2000.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Logging.hpp"
@@ -51,50 +49,19 @@ std::optional<std::uint16_t> lutDescriptorValue(DcmItem& item, unsigned long pos
   return std::nullopt;
 }
 
-// Text values as UTF-8, what the objects we write declare (ISO_IR 192): converted from the
-// slice's SpecificCharacterSet by DCMTK (iconv). Without one, the default repertoire; bytes
-// beyond it are read as ISO 8859-1, as pydicom reads them. Text that cannot be converted keeps
-// its ASCII and gets U+FFFD for the rest (said once per slice).
+// The slice's text values as UTF-8 (dcmtk::Utf8Text).
 class TextReader {
  public:
-  explicit TextReader(DcmItem& ds) : ds_(ds), charset_(dcmtk::getString(ds, DCM_SpecificCharacterSet)) {
-    while (!charset_.empty() && charset_.front() == '\\') charset_.erase(charset_.begin());  // empty first value
-    if (charset_.empty() || charset_ == "ISO_IR 6" || charset_ == "ISO_IR 192") return;
-    converter_ = std::make_unique<DcmSpecificCharacterSet>();
-    if (converter_->selectCharacterSet(ds).bad()) converter_.reset();  // each value says whether it converts
-  }
-
-  // @p personName: PN, whose component and group delimiters reset ISO 2022 code extensions
+  explicit TextReader(DcmItem& ds) : ds_(ds), utf8_(ds) {}
   std::string operator()(const DcmTagKey& key, bool personName = false) {
-    std::string raw = dcmtk::getString(ds_, key);
-    // plain ASCII needs nothing; ISO 2022 code extensions are 7-bit too, but start with ESC
-    if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != 0x1B; })) {
-      return raw;
-    }
-    if (charset_ == "ISO_IR 192") return sanitizeUtf8(raw);
-    if (charset_.empty() || charset_ == "ISO_IR 6") return latin1ToUtf8(raw);
-    if (converter_) {
-      OFString converted;
-      if (converter_->convertString(OFString(raw.c_str(), raw.size()), converted, personName ? "\\^=" : "\\").good()) {
-        return sanitizeUtf8(std::string(converted.c_str(), converted.length()));
-      }
-    }
-    if (charset_.find("ISO 2022 IR 87") != std::string::npos || charset_.find("ISO 2022 IR 13") != std::string::npos ||
-        charset_.find("ISO 2022 IR 159") != std::string::npos) {
-      if (auto japanese = japaneseIso2022ToUtf8(raw)) return sanitizeUtf8(*japanese);
-    }
-    failed_ = true;
-    return sanitizeUtf8(raw);
+    return utf8_(dcmtk::getString(ds_, key), personName);
   }
-
-  [[nodiscard]] bool failed() const noexcept { return failed_; }
-  [[nodiscard]] const std::string& charset() const noexcept { return charset_; }
+  [[nodiscard]] bool failed() const noexcept { return utf8_.failed(); }
+  [[nodiscard]] const std::string& charset() const noexcept { return utf8_.charset(); }
 
  private:
   DcmItem& ds_;
-  std::string charset_;
-  std::unique_ptr<DcmSpecificCharacterSet> converter_;
-  bool failed_{false};
+  dcmtk::Utf8Text utf8_;
 };
 
 SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {

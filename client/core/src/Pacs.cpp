@@ -2,7 +2,6 @@
 // every OFCondition checked where it is produced and every DIMSE status checked on its own.
 #include "iodeep/client/Pacs.hpp"
 
-#include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dctk.h>
 #include <dcmtk/dcmnet/cond.h>
 #include <dcmtk/dcmnet/dcmlayer.h>
@@ -135,41 +134,9 @@ bool isCharsetText(DcmEVR vr) {
   return vr == EVR_PN || vr == EVR_LO || vr == EVR_SH || vr == EVR_ST || vr == EVR_LT || vr == EVR_UT || vr == EVR_UC;
 }
 
-// A text value as UTF-8: converted from the response's SpecificCharacterSet (ISO 8859-1 for bytes
-// beyond ASCII without one, as pydicom reads them; U+FFFD for what cannot be converted).
-std::string utf8Value(const std::string& raw, DcmEVR vr, const std::string& charset,
-                      DcmSpecificCharacterSet* converter) {
-  // plain ASCII needs nothing; ISO 2022 code extensions are 7-bit too, but start with ESC
-  if (std::all_of(raw.begin(), raw.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80 && c != 0x1B; })) {
-    return raw;
-  }
-  if (charset.empty() || charset == "ISO_IR 6") return iod::latin1ToUtf8(raw);
-  if (charset != "ISO_IR 192" && converter != nullptr) {
-    OFString converted;
-    if (converter->convertString(OFString(raw.c_str(), raw.size()), converted, vr == EVR_PN ? "\\^=" : "\\").good()) {
-      return iod::sanitizeUtf8(std::string(converted.c_str(), converted.length()));
-    }
-  }
-  if (charset.find("ISO 2022 IR 87") != std::string::npos || charset.find("ISO 2022 IR 13") != std::string::npos ||
-      charset.find("ISO 2022 IR 159") != std::string::npos) {
-    if (auto japanese = iod::japaneseIso2022ToUtf8(raw)) return iod::sanitizeUtf8(*japanese);
-  }
-  return iod::sanitizeUtf8(raw);
-}
-
 DicomRecord toRecord(DcmDataset& ds) {
   DicomRecord r;
-  std::string charset;
-  {
-    OFString value;
-    if (ds.findAndGetOFStringArray(DCM_SpecificCharacterSet, value).good()) charset = trimmed(value);
-    while (!charset.empty() && charset.front() == '\\') charset.erase(charset.begin());
-  }
-  std::unique_ptr<DcmSpecificCharacterSet> converter;
-  if (!charset.empty() && charset != "ISO_IR 6" && charset != "ISO_IR 192") {
-    converter = std::make_unique<DcmSpecificCharacterSet>();
-    if (converter->selectCharacterSet(ds).bad()) converter.reset();
-  }
+  iod::dcmtk::Utf8Text utf8(ds);  // text as UTF-8, from the response's SpecificCharacterSet
   for (unsigned long i = 0; i < ds.card(); ++i) {
     DcmElement* e = ds.getElement(i);
     if (e == nullptr) continue;
@@ -178,7 +145,7 @@ DicomRecord toRecord(DcmDataset& ds) {
     OFString value;
     if (e->ident() != EVR_SQ) (void)e->getOFStringArray(value);  // an empty value stays empty
     std::string text = trimmed(value);
-    text = isCharsetText(e->ident()) ? utf8Value(text, e->ident(), charset, converter.get()) : iod::sanitizeUtf8(text);
+    text = isCharsetText(e->ident()) ? utf8(text, e->ident() == EVR_PN) : iod::sanitizeUtf8(text);
     r.values.emplace_back(makeTag(t.getGroup(), t.getElement()), std::move(text));
   }
   return r;

@@ -3,6 +3,7 @@
 // loaded. Private to the modules (iod, rtstruct, client core; CMake target iodeep::dcmtk_bridge):
 // never included from a public header.
 
+#include <dcmtk/dcmdata/dcspchrs.h>
 #include <dcmtk/dcmdata/dctk.h>
 
 #include <cstdint>
@@ -72,5 +73,31 @@ void registerDecoders();
 
 /// Finds the element (gggg,0010-00FF) whose value is @p creator; 0 when absent.
 [[nodiscard]] std::uint16_t findPrivateCreator(DcmItem& item, std::uint16_t group, std::string_view creator);
+
+/// Text values of one data set as UTF-8, what the objects we write declare (ISO_IR 192):
+/// converted from its SpecificCharacterSet by DCMTK (iconv), ISO 2022 Japanese through
+/// iod::japaneseIso2022ToUtf8 where Debian's DCMTK cannot. Without a character set, bytes beyond
+/// the default repertoire are ISO 8859-1, as pydicom reads them; what cannot be converted keeps
+/// its ASCII and gets U+FFFD for the rest (failed() then says so).
+class Utf8Text {
+ public:
+  explicit Utf8Text(DcmItem& dataset);
+  ~Utf8Text();
+  Utf8Text(const Utf8Text&) = delete;
+  Utf8Text& operator=(const Utf8Text&) = delete;
+  Utf8Text(Utf8Text&&) = delete;
+  Utf8Text& operator=(Utf8Text&&) = delete;
+
+  /// @p raw (a value of this data set) as UTF-8; @p personName: PN, whose component and group
+  /// delimiters reset ISO 2022 code extensions.
+  [[nodiscard]] std::string operator()(const std::string& raw, bool personName = false);
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
+  [[nodiscard]] const std::string& charset() const noexcept { return charset_; }
+
+ private:
+  std::string charset_;
+  std::unique_ptr<DcmSpecificCharacterSet> converter_;
+  bool failed_{false};
+};
 
 }  // namespace iodeep::iod::dcmtk
