@@ -12,7 +12,6 @@
 #include "Jpeg2000.hpp"
 #include "iodeep/iod/DcmtkBridge.hpp"
 #include "iodeep/iod/Logging.hpp"
-#include "iodeep/iod/Text.hpp"
 
 namespace iodeep::iod {
 
@@ -49,25 +48,11 @@ std::optional<std::uint16_t> lutDescriptorValue(DcmItem& item, unsigned long pos
   return std::nullopt;
 }
 
-// The slice's text values as UTF-8 (dcmtk::Utf8Text).
-class TextReader {
- public:
-  explicit TextReader(DcmItem& ds) : ds_(ds), utf8_(ds) {}
-  std::string operator()(const DcmTagKey& key, bool personName = false) {
-    return utf8_(dcmtk::getString(ds_, key), personName);
-  }
-  [[nodiscard]] bool failed() const noexcept { return utf8_.failed(); }
-  [[nodiscard]] const std::string& charset() const noexcept { return utf8_.charset(); }
-
- private:
-  DcmItem& ds_;
-  dcmtk::Utf8Text utf8_;
-};
-
 SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   SliceAttributes a;
   const auto s = [&](const DcmTagKey& k) { return dcmtk::getString(ds, k); };
-  TextReader text(ds);
+  dcmtk::Utf8Text utf8(ds);  // text values as UTF-8, from the slice's SpecificCharacterSet
+  const auto text = [&](const DcmTagKey& k, bool personName = false) { return utf8(s(k), personName); };
   a.sopClassUid = s(DCM_SOPClassUID);
   a.sopInstanceUid = s(DCM_SOPInstanceUID);
   a.studyInstanceUid = s(DCM_StudyInstanceUID);
@@ -125,16 +110,14 @@ SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
     if (*w > 0) {
       OFString explanation;
       ds.findAndGetOFString(DCM_WindowCenterWidthExplanation, explanation, i);
-      std::string e(explanation.c_str(), explanation.length());
-      if (!isValidUtf8(e)) e = text.charset().empty() ? latin1ToUtf8(e) : sanitizeUtf8(e);
-      a.windows.push_back({*c, *w, std::move(e)});
+      a.windows.push_back({*c, *w, utf8(std::string(explanation.c_str(), explanation.length()))});
     }
   }
   a.pixelSpacing = getVector<2>(ds, DCM_PixelSpacing);
   a.imagePositionPatient = getVector<3>(ds, DCM_ImagePositionPatient);
   a.imageOrientationPatient = getVector<6>(ds, DCM_ImageOrientationPatient);
-  if (text.failed()) {
-    warn("text of instance " + a.sopInstanceUid + " in SpecificCharacterSet '" + text.charset() +
+  if (utf8.failed()) {
+    warn("text of instance " + a.sopInstanceUid + " in SpecificCharacterSet '" + utf8.charset() +
          "' could not be converted to UTF-8: characters beyond ASCII replaced by U+FFFD");
   }
   return a;

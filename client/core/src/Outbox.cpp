@@ -42,18 +42,7 @@ struct Record {
 };
 
 std::string sha256OfFile(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error(ErrorCode::FileNotFound, "cannot open the file", ErrorContext{.file = file.string()});
-  iod::Sha256 hash;
-  std::array<char, 1U << 16U> buffer{};
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto n = static_cast<std::size_t>(in.gcount());
-    if (n > 0) hash.update(std::as_bytes(std::span(buffer.data(), n)));
-  }
-  if (in.bad()) throw Error(ErrorCode::IoError, "cannot read the file", ErrorContext{.file = file.string()});
-  const auto digest = hash.finish();
-  return iod::toHex(digest);
+  return iod::toHex(iod::sha256(iod::ByteBuffer::mapFile(file).bytes()));
 }
 
 void writeRecord(const fs::path& set, const Record& r) {

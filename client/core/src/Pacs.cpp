@@ -658,6 +658,8 @@ void collect(const std::filesystem::path& from, const std::filesystem::path& to,
       continue;
     }
     const auto target = to / (a.sop + ".dcm");
+    // patient data and networks: ours alone (0600), whatever mode the toolkit created them with
+    std::filesystem::permissions(a.path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     std::filesystem::rename(a.path, target);
     result.bytes += std::filesystem::file_size(target);
     result.files.push_back(target);
@@ -842,26 +844,22 @@ FindResult runFind(Association& a, T_ASC_PresentationContextID id, const Query& 
 }  // namespace
 
 FindResult Pacs::find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const {
-  Association a(options_, tls_.get(), options_.pacs.toString());
-  a.propose(UID_FINDStudyRootQueryRetrieveInformationModel, requestSyntaxes());
-  a.open();
-  const auto id = a.context(UID_FINDStudyRootQueryRetrieveInformationModel, "C-FIND (Study Root)");
-  const FindResult r = runFind(a, id, query, onMatch, options_);
-  a.release();
-  return r;
+  return findEach({query}, [&](std::size_t, const DicomRecord& r) { return onMatch(r); }).front();
 }
 
-void Pacs::findEach(const std::vector<Query>& queries,
-                    const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const {
+std::vector<FindResult> Pacs::findEach(const std::vector<Query>& queries,
+                                       const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const {
   Association a(options_, tls_.get(), options_.pacs.toString());
   a.propose(UID_FINDStudyRootQueryRetrieveInformationModel, requestSyntaxes());
   a.open();
   const auto id = a.context(UID_FINDStudyRootQueryRetrieveInformationModel, "C-FIND (Study Root)");
+  std::vector<FindResult> results;
   for (std::size_t i = 0; i < queries.size(); ++i) {
-    (void)runFind(
-        a, id, queries[i], [&](const DicomRecord& r) { return onMatch(i, r); }, options_);
+    results.push_back(runFind(
+        a, id, queries[i], [&](const DicomRecord& r) { return onMatch(i, r); }, options_));
   }
   a.release();
+  return results;
 }
 
 std::vector<DicomRecord> Pacs::findAll(const Query& query) const {

@@ -1,7 +1,6 @@
 #include "iodeep/client/Roi.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <future>
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Signature.hpp"
 #include "iodeep/iod/Uid.hpp"
+#include "iodeep/selector/BodyParts.hpp"
 
 namespace iodeep::client {
 
@@ -274,19 +274,14 @@ SelectionReport selectForLocalSlices(const ClientConfig& config, const std::vect
 
 namespace {
 
-bool sameText(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
-         });
-}
-
 // The object confirms its description (docs/security.md): the selection attributes the PACS gave
 // at C-FIND, which chose it, must be the object's own (the object's win: they are the signed
 // ones). What the PACS did not say is not compared.
 void confirmDescription(const RemoteModel& described, const CachedModel& object) {
   std::string differences;
   const auto compare = [&](const char* name, const std::string& atFind, const std::string& own) {
-    if (atFind.empty() || sameText(atFind, own)) return;
+    // as the selector compares labels (case, spaces and underscores normalised)
+    if (atFind.empty() || selector::normaliseLabel(atFind) == selector::normaliseLabel(own)) return;
     differences += std::string(differences.empty() ? "" : "; ") + name + " is '" + own + "' in the object, '" + atFind +
                    "' at C-FIND";
   };

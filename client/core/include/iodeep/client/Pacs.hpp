@@ -202,8 +202,9 @@ class Pacs {
   /// values are UTF-8, converted from the response's SpecificCharacterSet.
   FindResult find(const Query& query, const std::function<bool(const DicomRecord&)>& onMatch) const;
   /// Several C-FINDs on one association, in order; @p onMatch also gets the query's index.
-  void findEach(const std::vector<Query>& queries,
-                const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const;
+  /// Returns each query's FindResult, in order.
+  std::vector<FindResult> findEach(const std::vector<Query>& queries,
+                                   const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const;
   /// C-FIND collecting every match.
   [[nodiscard]] std::vector<DicomRecord> findAll(const Query& query) const;
 
