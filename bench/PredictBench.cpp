@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <vector>
 
-#include "iodeep/client/ImageCache.hpp"
-#include "iodeep/client/Predict.hpp"
+#include "iodeep/stores/ImageCache.hpp"
+#include "iodeep/workflow/Predict.hpp"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <exception>
 #include <iostream>
 
-#include "iodeep/client/ClientConfig.hpp"
-#include "iodeep/client/Pacs.hpp"
+#include "iodeep/network/Pacs.hpp"
+#include "iodeep/workflow/ClientConfig.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 6) {

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/ArchitectureReport.hpp"
+#include "iodeep/reports/ArchitectureReport.hpp"
 
 namespace po = boost::program_options;
 

@@ -3,9 +3,9 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/Audit.hpp"
-#include "iodeep/client/ClientConfig.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/trust/Audit.hpp"
+#include "iodeep/workflow/ClientConfig.hpp"
 
 namespace po = boost::program_options;
 

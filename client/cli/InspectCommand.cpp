@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/Inspect.hpp"
+#include "iodeep/reports/Inspect.hpp"
 
 namespace po = boost::program_options;
 

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/Pack.hpp"
+#include "iodeep/workflow/Pack.hpp"
 
 namespace po = boost::program_options;
 

@@ -4,13 +4,15 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/Browse.hpp"
-#include "iodeep/client/ClientConfig.hpp"
-#include "iodeep/client/ModelCache.hpp"
-#include "iodeep/client/Outbox.hpp"
-#include "iodeep/client/Roi.hpp"
-#include "iodeep/client/Upload.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/network/Query.hpp"
+#include "iodeep/reports/BrowseReport.hpp"
+#include "iodeep/stores/ModelCache.hpp"
+#include "iodeep/stores/Outbox.hpp"
+#include "iodeep/workflow/ClientConfig.hpp"
+#include "iodeep/workflow/Roi.hpp"
+#include "iodeep/workflow/StructureSets.hpp"
+#include "iodeep/workflow/Upload.hpp"
 
 namespace po = boost::program_options;
 

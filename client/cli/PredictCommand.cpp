@@ -2,12 +2,13 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/ClientConfig.hpp"
-#include "iodeep/client/ImageCache.hpp"
-#include "iodeep/client/Predict.hpp"
-#include "iodeep/client/Review.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/reports/Overlay.hpp"
+#include "iodeep/stores/ImageCache.hpp"
+#include "iodeep/workflow/ClientConfig.hpp"
+#include "iodeep/workflow/Predict.hpp"
+#include "iodeep/workflow/Review.hpp"
 
 namespace po = boost::program_options;
 

@@ -1,7 +1,7 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/StructureSetReport.hpp"
+#include "iodeep/reports/StructureSetReport.hpp"
 
 namespace po = boost::program_options;
 

@@ -2,7 +2,7 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/client/Signing.hpp"
+#include "iodeep/trust/Signing.hpp"
 
 namespace po = boost::program_options;
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "Commands.hpp"
-#include "iodeep/client/Predict.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Logging.hpp"
+#include "iodeep/workflow/Predict.hpp"
 
 namespace {
 

@@ -29,12 +29,12 @@
 #include "MainWindow.hpp"
 #include "SettingsDialog.hpp"
 #include "SliceView.hpp"
-#include "iodeep/client/Browse.hpp"
-#include "iodeep/client/Outbox.hpp"
-#include "iodeep/client/Pacs.hpp"
 #include "iodeep/iod/Logging.hpp"
 #include "iodeep/iod/Slice.hpp"
+#include "iodeep/network/Pacs.hpp"
+#include "iodeep/network/Query.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
+#include "iodeep/stores/Outbox.hpp"
 
 using namespace iodeep;
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "../iod/TestSupport.hpp"
-#include "iodeep/client/Pacs.hpp"
+#include "iodeep/network/Pacs.hpp"
 
 namespace iodeep::test {
 

@@ -9,12 +9,14 @@
 
 #include "../iod/TestSupport.hpp"
 #include "OrthancSupport.hpp"
-#include "iodeep/client/Browse.hpp"
-#include "iodeep/client/Pacs.hpp"
-#include "iodeep/client/Predict.hpp"
-#include "iodeep/client/Review.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/iod/Uid.hpp"
+#include "iodeep/network/Pacs.hpp"
+#include "iodeep/network/Query.hpp"
+#include "iodeep/reports/BrowseReport.hpp"
+#include "iodeep/workflow/Predict.hpp"
+#include "iodeep/workflow/Review.hpp"
+#include "iodeep/workflow/StructureSets.hpp"
 
 using namespace iodeep;
 using test::PrivateOrthanc;

@@ -15,12 +15,12 @@
 
 #include "../iod/TestSupport.hpp"
 #include "OrthancSupport.hpp"
-#include "iodeep/client/Browse.hpp"
-#include "iodeep/client/Pacs.hpp"
-#include "iodeep/client/Roi.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Slice.hpp"
+#include "iodeep/network/Pacs.hpp"
+#include "iodeep/network/Query.hpp"
+#include "iodeep/workflow/Roi.hpp"
 
 using namespace iodeep;
 using test::errorOf;

@@ -34,8 +34,8 @@
 #include "Background.hpp"
 #include "SettingsDialog.hpp"
 #include "SliceView.hpp"
-#include "iodeep/client/Outbox.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/stores/Outbox.hpp"
 
 namespace iodeep::gui {
 

@@ -13,14 +13,15 @@
 #include <optional>
 #include <vector>
 
-#include "iodeep/client/Browse.hpp"
-#include "iodeep/client/ClientConfig.hpp"
-#include "iodeep/client/Display.hpp"
-#include "iodeep/client/ImageCache.hpp"
-#include "iodeep/client/Predict.hpp"
-#include "iodeep/client/Review.hpp"
-#include "iodeep/client/Roi.hpp"
+#include "iodeep/network/Query.hpp"
+#include "iodeep/reports/Display.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
+#include "iodeep/stores/ImageCache.hpp"
+#include "iodeep/workflow/ClientConfig.hpp"
+#include "iodeep/workflow/Predict.hpp"
+#include "iodeep/workflow/Review.hpp"
+#include "iodeep/workflow/Roi.hpp"
+#include "iodeep/workflow/StructureSets.hpp"
 
 class QAction;
 class QComboBox;

@@ -4,7 +4,7 @@
 
 #include <QDialog>
 
-#include "iodeep/client/ClientConfig.hpp"
+#include "iodeep/workflow/ClientConfig.hpp"
 
 class QCheckBox;
 class QComboBox;

@@ -4,9 +4,9 @@
 #include <iostream>
 
 #include "MainWindow.hpp"
-#include "iodeep/client/Predict.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Logging.hpp"
+#include "iodeep/workflow/Predict.hpp"
 
 int main(int argc, char** argv) {
   QApplication app(argc, argv);
