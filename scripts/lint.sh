@@ -9,6 +9,7 @@ mapfile -t files < <(git ls-files '*.cpp' '*.hpp' 2>/dev/null || find . -name '*
 if ! command -v clang-format >/dev/null; then echo "lint: clang-format missing (scripts/install-deps.sh)" >&2; exit 1; fi
 clang-format --dry-run --Werror "${files[@]}"
 echo "lint: ${#files[@]} files formatted as .clang-format says"
+bash "$here/check-layers.sh" "$IODEEP_ROOT"
 if [ "${1:-}" = "--tidy" ]; then
   # the project's own sources, without the inference module's two libtorch files
   # (netparser/src/torch/: slow to parse, and the checks would mostly speak of libtorch's

@@ -13,6 +13,7 @@
 #include "iodeep/workflow/Roi.hpp"
 #include "iodeep/workflow/StructureSets.hpp"
 #include "iodeep/workflow/Upload.hpp"
+#include "iodeep/workflow/Workstation.hpp"
 
 namespace po = boost::program_options;
 
@@ -104,9 +105,9 @@ int echo(const std::vector<std::string>& args) {
   NetworkFlags f;
   auto d = described("usage: iodeep echo --pacs AET@host:port\n\nC-ECHO: checks that the PACS answers.", f);
   if (!parseOptions(args, d)) return kExitOk;
-  const auto c = f.resolve();
-  client::Pacs(c.network).echo();
-  std::cout << "echo: " << c.network.pacs.toString() << " answers\n";
+  const client::Workstation ws(f.resolve());
+  ws.pacs().echo();
+  std::cout << "echo: " << ws.pacsName() << " answers\n";
   return kExitOk;
 }
 
@@ -127,8 +128,8 @@ int upload(const std::vector<std::string>& args) {
     std::cerr << "iodeep upload: no file given (see 'iodeep upload --help')\n";
     return kExitUsage;
   }
-  const auto c = f.resolve();
-  const auto report = client::upload(client::Pacs(c.network), {files.begin(), files.end()});
+  const client::Workstation ws(f.resolve());
+  const auto report = client::upload(ws.pacs(), {files.begin(), files.end()});
   std::cout << (f.json ? report.toJson() : report.toText());
   return report.exitCode();
 }
@@ -143,10 +144,9 @@ int models(const std::vector<std::string>& args) {
       f);
   d.add_options()("modality", po::value(&modality), "only networks for this modality");
   if (!parseOptions(args, d)) return kExitOk;
-  const auto c = f.resolve();
-  const client::ModelCache cache(c.cacheDir, c.cacheMaxBytes);
-  const auto found = client::findModels(client::Pacs(c.network), modality);
-  std::cout << client::modelsReport(found, cache, f.json);
+  client::Workstation ws(f.resolve());
+  const auto found = client::findModels(ws.pacs(), modality);
+  std::cout << client::modelsReport(found, ws.models(), f.json);
   return kExitOk;
 }
 
@@ -160,8 +160,8 @@ int studies(const std::vector<std::string>& args) {
       "description", po::value(&filter.studyDescription), "StudyDescription (wildcards)")(
       "modality", po::value(&filter.modality), "a modality in the study");
   if (!parseOptions(args, d)) return kExitOk;
-  const auto c = f.resolve();
-  const auto v = client::findStudies(client::Pacs(c.network), filter);
+  const client::Workstation ws(f.resolve());
+  const auto v = client::findStudies(ws.pacs(), filter);
   std::cout << (f.json ? client::toJson(v) : client::toText(v));
   return kExitOk;
 }
@@ -173,8 +173,8 @@ int series(const std::vector<std::string>& args) {
   d.add_options()("study", po::value(&study), "StudyInstanceUID");
   if (!parseOptions(args, d)) return kExitOk;
   if (study.empty()) throw Error(ErrorCode::InvalidArgument, "--study is required");
-  const auto c = f.resolve();
-  const auto v = client::findSeries(client::Pacs(c.network), study);
+  const client::Workstation ws(f.resolve());
+  const auto v = client::findSeries(ws.pacs(), study);
   std::cout << (f.json ? client::toJson(v) : client::toText(v));
   return kExitOk;
 }
@@ -187,8 +187,8 @@ int instances(const std::vector<std::string>& args) {
   d.add_options()("study", po::value(&study), "StudyInstanceUID")("series", po::value(&seriesUid), "SeriesInstanceUID");
   if (!parseOptions(args, d)) return kExitOk;
   if (study.empty() || seriesUid.empty()) throw Error(ErrorCode::InvalidArgument, "--study and --series are required");
-  const auto c = f.resolve();
-  const auto v = client::findInstances(client::Pacs(c.network), study, seriesUid);
+  const client::Workstation ws(f.resolve());
+  const auto v = client::findInstances(ws.pacs(), study, seriesUid);
   std::cout << (f.json ? client::toJson(v) : client::toText(v));
   return kExitOk;
 }
@@ -212,9 +212,9 @@ int select(const std::vector<std::string>& args) {
       f);
   addSliceOptions(d, request);
   if (!parseOptions(args, d)) return kExitOk;
-  const auto c = f.resolve();
-  const iod::TemporaryDirectory work(c.cacheDir.parent_path(), "select-");
-  const auto report = client::selectForSlices(c, request, work.path());
+  client::Workstation ws(f.resolve());
+  const iod::TemporaryDirectory work(ws.config().cacheDir.parent_path(), "select-");
+  const auto report = client::selectForSlices(ws, request, work.path());
   std::cout << (f.json ? report.toJson() : report.toText());
   return report.selection.exitCode();
 }
@@ -244,7 +244,8 @@ int roi(const std::vector<std::string>& args) {
   auto c = f.resolve();
   if (allowTorchScript) c.allowTorchScript = true;
   o.signing = signing.resolve();
-  const auto r = client::runRoi(c, o);
+  client::Workstation ws(std::move(c));
+  const auto r = client::runRoi(ws, o);
   std::cout << (f.json ? r.toJson() : r.toText());
   if (r.exitCode() == kExitPacs) {
     // one line with the reason (the peer, the status) and the file, as for every other PACS error
@@ -270,15 +271,14 @@ int outbox(const std::vector<std::string>& args) {
       f);
   const std::vector<std::string> rest(args.begin() + 1, args.end());
   if (!parseOptions(rest, d)) return kExitOk;
-  client::ClientConfig c = client::loadClientConfig(f.config);
-  if (!f.outboxDir.empty()) c.outboxDir = f.outboxDir;
-  const client::Outbox box(c.outboxDir);
-  if (args[0] == "list") {
-    std::cout << client::outboxReport(box.contents(), f.json);
+  if (args[0] == "list") {  // no PACS needed
+    client::ClientConfig c = client::loadClientConfig(f.config);
+    if (!f.outboxDir.empty()) c.outboxDir = f.outboxDir;
+    std::cout << client::outboxReport(client::Outbox(c.outboxDir).contents(), f.json);
     return kExitOk;
   }
-  c = f.resolve();
-  const auto r = box.flush(client::Pacs(c.network), c.auditLog);
+  client::Workstation ws(f.resolve());
+  const auto r = ws.outbox().flush(ws.pacs(), ws.auditLog());
   std::cout << client::flushReport(r, f.json);
   return r.failed.empty() ? kExitOk : kExitPacs;
 }
@@ -312,11 +312,11 @@ int rtstructListCommand(const std::vector<std::string>& args) {
       "retrieve-to", po::value(&directory), "keep the retrieved structure sets in this directory");
   if (!parseOptions(args, d)) return kExitOk;
   if (seriesUid.empty()) throw Error(ErrorCode::InvalidArgument, "--series is required");
-  const auto c = f.resolve();
+  const client::Workstation ws(f.resolve());
   std::optional<iod::TemporaryDirectory> temporary;  // unless the caller keeps the files
-  if (directory.empty()) temporary.emplace(c.cacheDir.parent_path(), "rtstruct-");
+  if (directory.empty()) temporary.emplace(ws.config().cacheDir.parent_path(), "rtstruct-");
   const std::filesystem::path dir = temporary ? temporary->path() : std::filesystem::path(directory);
-  const auto sets = client::findStructureSets(client::Pacs(c.network), study, seriesUid, dir);
+  const auto sets = client::findStructureSets(ws.pacs(), study, seriesUid, dir);
   std::cout << (f.json ? client::toJson(sets) : client::toText(sets));
   return kExitOk;
 }

@@ -29,6 +29,7 @@
 #include "iodeep/workflow/Review.hpp"
 #include "iodeep/workflow/Roi.hpp"
 #include "iodeep/workflow/StructureSets.hpp"
+#include "iodeep/workflow/Workstation.hpp"
 
 using namespace iodeep;
 using test::codeOf;
@@ -224,7 +225,8 @@ TEST(Discovery, TwoHundredModelsMoveOneModelsBytes) {
   config.outboxDir = dir / "outbox";
   client::RoiOptions request;
   request.slices.instances = {iod::readSliceAttributes(kSlice22).sopInstanceUid};
-  const auto r = client::runRoi(config, request);
+  client::Workstation ws(config);
+  const auto r = client::runRoi(ws, request);
   ASSERT_TRUE(r.selection.selection.matched());
   EXPECT_EQ(r.selection.models.size(), mr + 1);  // every MR network was a candidate
   EXPECT_EQ(r.selection.describeBytes, 0U);      // described by C-FIND alone
@@ -242,7 +244,7 @@ TEST(Discovery, TwoHundredModelsMoveOneModelsBytes) {
   EXPECT_LE(r.modelBytesMoved, sent + 256);
   EXPECT_GE(r.modelBytesMoved, sent);
   // and a second AI ROI moves none
-  const auto again = client::runRoi(config, request);
+  const auto again = client::runRoi(ws, request);
   EXPECT_TRUE(again.modelFromCache);
   EXPECT_EQ(again.modelBytesMoved, 0U);
   EXPECT_EQ(cache.list().size(), 1U);
@@ -380,6 +382,45 @@ TEST(ViewerCore, CancelledRetrievalKeepsOnlyCompleteFiles) {
   EXPECT_EQ(cache.openSeries(pacs, a.studyInstanceUid, a.seriesInstanceUid).size(), 62U);
 }
 
+// One AI ROI click builds the PACS connection, the model cache and the outbox once, on the
+// workstation (every construction in the process is counted, wherever it happens), and a second
+// click on the same workstation builds none.
+TEST(Workstation, OneAiRoiClickBuildsEachPartOnce) {
+  PrivateOrthanc orthanc;
+  (void)client::Pacs(orthanc.options()).store({kBrain, kSlice22});
+  test::TempDir dir;
+  client::ClientConfig config;
+  config.network = orthanc.options();
+  config.cacheDir = dir / "models";
+  config.outboxDir = dir / "outbox";
+  config.imageCacheDir = dir / "images";
+  config.auditLog = dir / "audit.log";
+  config.reviewer = "Doe^Jane";
+  client::RoiOptions click;
+  click.slices.instances = {iod::readSliceAttributes(kSlice22).sopInstanceUid};
+  click.approve = "all";
+
+  const auto before = client::Workstation::constructed();
+  client::Workstation ws(config);
+  const auto r = client::runRoi(ws, click);
+  ASSERT_TRUE(r.approvedSet && r.approvedSet->stored) << r.toText();
+  const auto after = client::Workstation::constructed();
+  EXPECT_EQ(after.workstations - before.workstations, 1U);
+  EXPECT_EQ(after.pacs - before.pacs, 1U);
+  EXPECT_EQ(after.modelCaches - before.modelCaches, 1U);
+  EXPECT_EQ(after.outboxes - before.outboxes, 1U);
+  EXPECT_EQ(after.imageCaches - before.imageCaches, 0U);  // the CLI's click reads no series into it
+
+  const auto again = client::runRoi(ws, click);
+  ASSERT_TRUE(again.approvedSet && again.approvedSet->stored) << again.toText();
+  EXPECT_TRUE(again.modelFromCache);
+  const auto second = client::Workstation::constructed();
+  EXPECT_EQ(second.pacs, after.pacs);
+  EXPECT_EQ(second.modelCaches, after.modelCaches);
+  EXPECT_EQ(second.outboxes, after.outboxes);
+  EXPECT_EQ(&ws.models(), &ws.models());  // one cache object for the workstation's lifetime
+}
+
 TEST(ViewerCore, LocalSelectionFetchPredictStoreReview) {
   PrivateOrthanc orthanc;
   const client::Pacs pacs(orthanc.options());
@@ -389,21 +430,22 @@ TEST(ViewerCore, LocalSelectionFetchPredictStoreReview) {
   config.network = orthanc.options();
   config.cacheDir = dir / "models";
   config.outboxDir = dir / "outbox";
-  const auto selection = client::selectForLocalSlices(config, {kSlice22}, dir / "work");
+  client::Workstation ws(config);
+  const auto selection = client::selectForLocalSlices(ws, {kSlice22}, dir / "work");
   ASSERT_TRUE(selection.selection.matched()) << selection.toText();
   const auto& chosen = selection.models.at(*selection.selection.chosen);
-  const auto first = client::fetchModel(config, chosen, dir / "work");
+  const auto first = client::fetchModel(ws, chosen, dir / "work");
   EXPECT_FALSE(first.fromCache);
   EXPECT_GT(first.bytesMoved, 0U);
-  const auto again = client::fetchModel(config, chosen, dir / "work");
+  const auto again = client::fetchModel(ws, chosen, dir / "work");
   EXPECT_TRUE(again.fromCache);
   EXPECT_EQ(again.bytesMoved, 0U);
   const auto p = client::predict({again.model.file, kSlice22, 0, false, true});
   ASSERT_GE(p.proposals.size(), 1U);
   const std::vector<client::PredictResult> predictions{p};
   // no reviewer: refused before anything is written
-  EXPECT_EQ(codeOf([&] { (void)client::storeReview(config, predictions, {{0}, ""}); }), ErrorCode::InvalidArgument);
-  const auto stored = client::storeReview(config, predictions, {{0}, "Doe^Jane"});
+  EXPECT_EQ(codeOf([&] { (void)client::storeReview(ws, predictions, {{0}, ""}); }), ErrorCode::InvalidArgument);
+  const auto stored = client::storeReview(ws, predictions, {{0}, "Doe^Jane"});
   ASSERT_TRUE(stored.approvedSet);
   EXPECT_TRUE(stored.approvedSet->stored);
   EXPECT_TRUE(stored.approvedSet->foundOnPacs);
@@ -477,13 +519,15 @@ TEST(TrustPolicy, UntrustedNetworksAreRefusedAndExplainedBySelection) {
   config.outboxDir = dir / "outbox";
   config.auditLog = dir / "audit.log";
 
-  const auto open = client::selectForLocalSlices(config, {kSlice22}, dir / "work-open");
+  client::Workstation openWs(config);
+  const auto open = client::selectForLocalSlices(openWs, {kSlice22}, dir / "work-open");
   ASSERT_TRUE(open.selection.matched()) << open.toText();
   EXPECT_EQ(open.candidates.at(*open.selection.chosen).version, "3.0");  // policy off: the newest
 
   config.trust.requireSignedNetworks = true;
   config.trust.anchors.certificates = {pki / "ca.pem"};
-  const auto r = client::selectForLocalSlices(config, {kSlice22}, dir / "work");
+  client::Workstation ws(config);
+  const auto r = client::selectForLocalSlices(ws, {kSlice22}, dir / "work");
   ASSERT_TRUE(r.selection.matched()) << r.toText();
   const auto& chosen = r.candidates.at(*r.selection.chosen);
   EXPECT_EQ(chosen.version, "1");
@@ -506,17 +550,17 @@ TEST(TrustPolicy, UntrustedNetworksAreRefusedAndExplainedBySelection) {
   const auto rogue = std::find_if(r.models.begin(), r.models.end(),
                                   [&](const client::RemoteModel& m) { return m.sopInstanceUid == sopOf["2.0"]; });
   ASSERT_NE(rogue, r.models.end());
-  EXPECT_EQ(codeOf([&] { (void)client::fetchModel(config, *rogue, dir / "work"); }), ErrorCode::UntrustedSigner);
+  EXPECT_EQ(codeOf([&] { (void)client::fetchModel(ws, *rogue, dir / "work"); }), ErrorCode::UntrustedSigner);
   // the trusted one runs; the run and the store are in the audit trail with the signer
-  const auto fetched = client::fetchModel(config, r.models.at(*r.selection.chosen), dir / "work");
+  const auto fetched = client::fetchModel(ws, r.models.at(*r.selection.chosen), dir / "work");
   EXPECT_TRUE(fetched.fromCache);  // judged at selection: already in the cache
   EXPECT_EQ(fetched.trust.status, "trusted");
   client::PredictOptions po{fetched.model.file, kSlice22, 0, false, true};
-  po.policy = client::runPolicy(config, fetched.trust);
+  po.policy = ws.runPolicy(fetched.trust);
   const auto p = client::predict(po);
   ASSERT_EQ(p.proposals.size(), 1U);
   const std::vector<client::PredictResult> predictions{p};
-  const auto stored = client::storeReview(config, predictions, {{0}, "Doe^Jane"});
+  const auto stored = client::storeReview(ws, predictions, {{0}, "Doe^Jane"});
   ASSERT_TRUE(stored.approvedSet && stored.approvedSet->stored);
   const auto events = client::readAudit(config.auditLog);
   ASSERT_EQ(events.size(), 2U);
@@ -535,7 +579,8 @@ TEST(TrustPolicy, UntrustedNetworksAreRefusedAndExplainedBySelection) {
   // nothing trusted at all: no match, every candidate with its reason (exit code 7)
   config.trust.anchors.certificates = {pki / "selfsigned.pem"};  // a certificate that signed none of them
   config.trust.requireSignedNetworks = true;
-  const auto none = client::selectForLocalSlices(config, {kSlice22}, dir / "work-none");
+  client::Workstation strict(config);
+  const auto none = client::selectForLocalSlices(strict, {kSlice22}, dir / "work-none");
   EXPECT_FALSE(none.selection.matched()) << none.toText();
   EXPECT_EQ(none.selection.exitCode(), kExitNoMatch);
   EXPECT_NE(none.toText().find("Model Lab Signer"), std::string::npos) << none.toText();

@@ -21,6 +21,7 @@
 #include "iodeep/network/Pacs.hpp"
 #include "iodeep/network/Query.hpp"
 #include "iodeep/workflow/Roi.hpp"
+#include "iodeep/workflow/Workstation.hpp"
 
 using namespace iodeep;
 using test::errorOf;
@@ -40,14 +41,6 @@ bool contains(const std::string& text, std::string_view what) {
   return text.find(what) != std::string::npos;
 }
 
-std::uint16_t freePort() {
-  return test::freeLoopbackPort();
-}
-
-bool accepting(std::uint16_t port) {
-  return test::acceptingOnLoopback(port);
-}
-
 // A server program (storescp, openssl s_server) on a port, stopped by its PID when the object goes.
 class Server {
  public:
@@ -65,8 +58,10 @@ class Server {
       ::execvp(args[0], args.data());
       ::_exit(127);
     }
-    for (int i = 0; i < 100 && !accepting(port); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!accepting(port)) throw std::runtime_error(argv[0] + " does not listen on port " + std::to_string(port));
+    for (int i = 0; i < 100 && !test::acceptingOnLoopback(port); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!test::acceptingOnLoopback(port))
+      throw std::runtime_error(argv[0] + " does not listen on port " + std::to_string(port));
   }
   ~Server() {
     if (pid_ > 0) {
@@ -170,7 +165,8 @@ TEST(TlsOrthanc, AiRoiEndToEnd) {
     request.slices.instances = {iod::readSliceAttributes(kSlice22).sopInstanceUid};
     request.approve = "all";
     request.reviewer = "Doe^Jane";
-    const auto r = client::runRoi(config, request);
+    client::Workstation ws(config);
+    const auto r = client::runRoi(ws, request);
     ASSERT_TRUE(r.selection.selection.matched());
     ASSERT_TRUE(r.model);
     EXPECT_EQ(r.model->sopInstanceUid, iod::readIodeep(kBrain).model.sopInstanceUid);
@@ -262,7 +258,7 @@ TEST(TlsOrthanc, MoveDestinationReachedWithoutTlsIsReported) {
 TEST(TlsPeers, StoreScpOverTlsAndHostNameCheck) {
   test::TempDir dir;
   {
-    const auto port = freePort();
+    const auto port = test::freeLoopbackPort();
     const auto scp = tlsStoreScp(port, "server", dir.path());
     auto o = tlsOptions("STORESCP", port);
     EXPECT_NO_THROW(client::Pacs(o).echo());
@@ -290,7 +286,7 @@ TEST(TlsPeers, StoreScpOverTlsAndHostNameCheck) {
   EXPECT_EQ(received, 1U);
   {
     // client.pem: issued by the trusted CA, but for "IODEEP client", no host name
-    const auto port = freePort();
+    const auto port = test::freeLoopbackPort();
     const auto scp = tlsStoreScp(port, "client", dir.path());
     const auto e = errorOf([&] { client::Pacs(tlsOptions("STORESCP", port)).echo(); });
     EXPECT_EQ(e.code(), ErrorCode::TlsFailure) << e.what();
@@ -304,7 +300,7 @@ TEST(TlsPeers, StoreScpOverTlsAndHostNameCheck) {
 TEST(TlsPeers, WeakCipherPeersAreRefused) {
   test::TempDir dir;
   {
-    const auto port = freePort();
+    const auto port = test::freeLoopbackPort();
     const auto scp = tlsStoreScp(port, "server", dir.path(), {"+pa"});
     const auto e = errorOf([&] { client::Pacs(tlsOptions("STORESCP", port)).echo(); });
     EXPECT_EQ(e.code(), ErrorCode::TlsFailure) << e.what();
@@ -312,7 +308,7 @@ TEST(TlsPeers, WeakCipherPeersAreRefused) {
     EXPECT_TRUE(contains(e.detail(), "no TLS version or cipher suite in common")) << e.what();
   }
   {
-    const auto port = freePort();
+    const auto port = test::freeLoopbackPort();
     const auto pki = pkiDir();
     const Server server(
         {"openssl", "s_server", "-quiet", "-accept", "127.0.0.1:" + std::to_string(port), "-tls1_2", "-cipher",
@@ -329,7 +325,7 @@ TEST(TlsPeers, WeakCipherPeersAreRefused) {
 TEST(TlsPeers, PlainAndSilentPeers) {
   test::TempDir dir;
   {
-    const auto port = freePort();
+    const auto port = test::freeLoopbackPort();
     const Server scp({"storescp", "-od", dir.path().string(), std::to_string(port)}, port);
     auto o = tlsOptions("STORESCP", port);
     const auto e = errorOf([&] { client::Pacs(o).echo(); });
@@ -339,7 +335,7 @@ TEST(TlsPeers, PlainAndSilentPeers) {
     EXPECT_NO_THROW(client::Pacs(o).echo());  // the same peer in clear
   }
   {
-    const auto port = freePort();
+    const auto port = test::freeLoopbackPort();
     const Server silent({"/usr/bin/python3", "-c",
                          "import socket, sys\n"
                          "s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(8); held = []\n"

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "../iod/TestSupport.hpp"
+#include "../workflow/OfflinePacs.hpp"
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
@@ -26,6 +27,7 @@
 #include "iodeep/workflow/Predict.hpp"
 #include "iodeep/workflow/Review.hpp"
 #include "iodeep/workflow/Roi.hpp"
+#include "iodeep/workflow/Workstation.hpp"
 
 using namespace iodeep;
 namespace fs = std::filesystem;
@@ -73,18 +75,10 @@ std::vector<std::string> names(const fs::path& dir) {
   return out;
 }
 
-std::uint16_t freePort() {
-  return test::freeLoopbackPort();
-}
-
-bool accepting(std::uint16_t port) {
-  return test::acceptingOnLoopback(port);
-}
-
 // DCMTK's storescp writing what it receives into a directory, stopped by its PID.
 class StoreScp {
  public:
-  explicit StoreScp(const fs::path& received) : port_(freePort()) {
+  explicit StoreScp(const fs::path& received) : port_(test::freeLoopbackPort()) {
     fs::create_directories(received);
     std::vector<std::string> argv{"storescp", "-od", received.string(), std::to_string(port_)};
     pid_ = ::fork();
@@ -98,8 +92,10 @@ class StoreScp {
       ::execvp(args[0], args.data());
       ::_exit(127);
     }
-    for (int i = 0; i < 100 && !accepting(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!accepting(port_)) throw std::runtime_error("storescp does not listen on port " + std::to_string(port_));
+    for (int i = 0; i < 100 && !test::acceptingOnLoopback(port_); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!test::acceptingOnLoopback(port_))
+      throw std::runtime_error("storescp does not listen on port " + std::to_string(port_));
   }
   ~StoreScp() {
     ::kill(pid_, SIGTERM);
@@ -296,14 +292,10 @@ TEST(Outbox, FlushSendsOnlyTheSetsItWrote) {
 // flush's event when the PACS is back names the same network, signer and slices.
 TEST(Outbox, FlushAuditsLikeADirectStore) {
   test::TempDir dir;
-  client::ClientConfig config;
-  config.network.pacs = client::Peer::parse("NOBODY@127.0.0.1:9");  // discard port: nothing listens
-  config.network.connectTimeoutSeconds = 2;
-  config.cacheDir = dir / "models";
-  config.outboxDir = dir / "outbox";
-  config.auditLog = dir / "audit.log";
+  const auto config = test::offlinePacsConfig(dir.path(), true);
   const std::vector<client::PredictResult> predictions{prediction()};
-  const auto stored = client::storeReview(config, predictions, {{0}, "Doe^Jane"}, false, std::nullopt);
+  client::Workstation ws(config);
+  const auto stored = client::storeReview(ws, predictions, {{0}, "Doe^Jane"}, false, std::nullopt);
   ASSERT_TRUE(stored.approvedSet);
   ASSERT_FALSE(stored.approvedSet->stored);
   const client::Outbox box(config.outboxDir);

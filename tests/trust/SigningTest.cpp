@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "../iod/TestSupport.hpp"
+#include "../workflow/OfflinePacs.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Signature.hpp"
 #include "iodeep/reports/Inspect.hpp"
@@ -15,6 +16,7 @@
 #include "iodeep/workflow/Predict.hpp"
 #include "iodeep/workflow/Review.hpp"
 #include "iodeep/workflow/Roi.hpp"
+#include "iodeep/workflow/Workstation.hpp"
 
 using namespace iodeep;
 using test::codeOf;
@@ -66,13 +68,10 @@ TEST(Signing, ReviewsAreSignedBeforeTheyAppear) {
 
 TEST(Signing, TheOutboxHoldsTheSignedSetWhenThePacsIsDown) {
   test::TempDir dir;
-  client::ClientConfig config;
-  config.network.pacs = client::Peer::parse("NOBODY@127.0.0.1:9");  // discard port: nothing listens
-  config.network.connectTimeoutSeconds = 2;
-  config.cacheDir = dir / "models";
-  config.outboxDir = dir / "outbox";
+  auto config = test::offlinePacsConfig(dir.path());
   const std::vector<client::PredictResult> predictions{brainPrediction()};
-  const auto stored = client::storeReview(config, predictions, {{0}, "Doe^Jane"}, true, reviewer());
+  client::Workstation ws(config);
+  const auto stored = client::storeReview(ws, predictions, {{0}, "Doe^Jane"}, true, reviewer());
   ASSERT_TRUE(stored.approvedSet);
   EXPECT_FALSE(stored.approvedSet->stored);
   EXPECT_NE(stored.approvedSet->signedBy.find("CN=Dr Reviewer"), std::string::npos);
@@ -89,8 +88,9 @@ TEST(Signing, TheOutboxHoldsTheSignedSetWhenThePacsIsDown) {
   // a key that cannot sign: nothing enters the outbox
   test::TempDir other;
   config.outboxDir = other / "outbox";
+  client::Workstation otherWs(config);
   EXPECT_EQ(codeOf([&] {
-              (void)client::storeReview(config, predictions, {{0}, "Doe^Jane"}, false,
+              (void)client::storeReview(otherWs, predictions, {{0}, "Doe^Jane"}, false,
                                         iod::SigningCredentials{pki("signer-ec.key"), pki("reviewer.pem"), {}});
             }),
             ErrorCode::SigningFailed);

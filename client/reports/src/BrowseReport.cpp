@@ -42,12 +42,7 @@ std::string modelsReport(const std::vector<RemoteModel>& models, const ModelCach
   std::vector<std::vector<std::string>> rows;
   for (auto m : models) {
     const auto cached = cache.findBySopInstance(m.sopInstanceUid);
-    if (cached) {  // what the PACS did not return, as verified in the cached object
-      if (m.seriesDescription.empty()) m.seriesDescription = cached->seriesDescription;
-      if (m.bodyPartExamined.empty()) m.bodyPartExamined = cached->bodyPartExamined;
-      if (m.samplesPerPixel == 0) m.samplesPerPixel = cached->samplesPerPixel;
-      if (m.photometricInterpretation.empty()) m.photometricInterpretation = cached->photometricInterpretation;
-    }
+    if (cached) fillBlanksFromCache(m, *cached);  // what the PACS did not return, as verified in the object
     const auto [name, version] = nameAndVersion(m.seriesDescription);
     const std::string spp = m.samplesPerPixel == 0 ? "" : std::to_string(m.samplesPerPixel);
     rows.push_back({name, version, m.modality, m.bodyPartExamined, spp, cached ? cached->dnnUid : "(not retrieved)",

@@ -1,11 +1,13 @@
 #include "iodeep/stores/ImageCache.hpp"
 
 #include <sys/stat.h>
+#include <atomic>
 
 #include <algorithm>
 #include <set>
 #include <utility>
 
+#include "StoreDirectory.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Logging.hpp"
@@ -132,14 +134,18 @@ std::vector<LocalInstance> ordered(const std::vector<ReadInstance>& read) {
 
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> builtCount{0};
+}  // namespace
+
+std::uint64_t ImageCache::instancesBuilt() noexcept {
+  return builtCount.load();
+}
+
 ImageCache::ImageCache(fs::path directory, std::uint64_t maxBytes)
     : directory_(std::move(directory)), maxBytes_(maxBytes) {
-  try {
-    iod::createPrivateDirectory(directory_);
-  } catch (Error& e) {
-    throw Error(ErrorCode::OutputError, "cannot create the image cache: " + std::string(e.what()),
-                ErrorContext{.file = directory_.string()});
-  }
+  builtCount.fetch_add(1, std::memory_order_relaxed);
+  detail::createStoreDirectory(directory_, "image cache");
 }
 
 fs::path ImageCache::seriesDirectory(const std::string& seriesUid) const {

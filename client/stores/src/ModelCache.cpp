@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <atomic>
 
 #include <algorithm>
 #include <cerrno>
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "StoreDirectory.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
@@ -268,14 +270,18 @@ std::vector<Found> scan(const fs::path& directory, bool locked) {
 
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> builtCount{0};
+}  // namespace
+
+std::uint64_t ModelCache::instancesBuilt() noexcept {
+  return builtCount.load();
+}
+
 ModelCache::ModelCache(fs::path directory, std::uint64_t maxBytes)
     : directory_(std::move(directory)), maxBytes_(maxBytes) {
-  try {
-    iod::createPrivateDirectory(directory_);
-  } catch (Error& e) {
-    throw Error(ErrorCode::OutputError, "cannot create the model cache: " + std::string(e.what()),
-                ErrorContext{.file = directory_.string()});
-  }
+  builtCount.fetch_add(1, std::memory_order_relaxed);
+  detail::createStoreDirectory(directory_, "model cache");
 }
 
 std::optional<CachedModel> ModelCache::use(const fs::path& index, bool markUsed) const {
@@ -437,6 +443,18 @@ void ModelCache::evict(const std::string& keep) const {
     removeEntry(indexOf(m.file));
     total -= m.bytes;
   }
+}
+
+void fillBlanksFromCache(RemoteModel& model, const CachedModel& cached) {
+  const auto fill = [](std::string& field, const std::string& value) {
+    if (field.empty()) field = value;
+  };
+  fill(model.seriesDescription, cached.seriesDescription);
+  fill(model.bodyPartExamined, cached.bodyPartExamined);
+  fill(model.photometricInterpretation, cached.photometricInterpretation);
+  fill(model.contentDate, cached.contentDate);
+  fill(model.contentTime, cached.contentTime);
+  if (model.samplesPerPixel == 0) model.samplesPerPixel = cached.samplesPerPixel;
 }
 
 }  // namespace iodeep::client

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 
+#include "StoreDirectory.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
@@ -155,13 +157,18 @@ std::vector<Scanned> scan(const fs::path& directory) {
 
 }  // namespace
 
+namespace {
+std::atomic<std::uint64_t> builtCount{0};
+}  // namespace
+
+std::uint64_t Outbox::instancesBuilt() noexcept {
+  return builtCount.load();
+}
+
 Outbox::Outbox(fs::path directory) : directory_(std::move(directory)) {
-  try {
-    iod::createPrivateDirectory(directory_);  // 0700: structure sets are patient data
-  } catch (const Error& e) {
-    throw Error(ErrorCode::OutputError, "cannot create the outbox: " + std::string(e.what()),
-                ErrorContext{.file = directory_.string()});
-  }
+  builtCount.fetch_add(1, std::memory_order_relaxed);
+  // 0700: structure sets are patient data
+  detail::createStoreDirectory(directory_, "outbox");
 }
 
 fs::path Outbox::put(const std::function<AuditEvent(const fs::path&)>& write) const {

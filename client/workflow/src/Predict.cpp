@@ -137,9 +137,10 @@ PreparedSlice prepareSlice(const std::filesystem::path& image, std::int32_t fram
 }
 
 std::shared_ptr<const netparser::Network> networkFor(const LoadedModel& model, const std::filesystem::path& path,
-                                                     bool allowTorchScript, bool warmUp, std::uint64_t engineMaxBytes,
+                                                     bool allowTorchScript, bool warmUp,
+                                                     netparser::InferenceEngine* engineIn, std::uint64_t engineMaxBytes,
                                                      bool& fromCache, double& buildMs) {
-  auto& engine = netparser::InferenceEngine::shared();
+  auto& engine = engineIn != nullptr ? *engineIn : netparser::InferenceEngine::shared();
   if (engineMaxBytes != 0) engine.setMemoryBudget(engineMaxBytes);
   const auto before = engine.builds();
   netparser::BuildOptions build;
@@ -181,7 +182,7 @@ PredictResult predict(const PredictOptions& o) {
   // The slice is read and checked before any network is built: a slice that does not fit costs
   // no build.
   PreparedSlice p = prepareSlice(o.image, o.frame, model);
-  const auto network = networkFor(model, o.model, o.allowTorchScript, o.warmUpNetwork, o.engineMaxBytes,
+  const auto network = networkFor(model, o.model, o.allowTorchScript, o.warmUpNetwork, o.engine, o.engineMaxBytes,
                                   p.result.networkFromCache, p.result.buildMs);
   runPrepared(p, *network, model);
   p.result.modelHashed = model.hashed;
@@ -257,8 +258,8 @@ SeriesPredictResult predictSeries(const SeriesPredictOptions& o) {
       auto& p = next.second;
       if (!network) {
         // no warm-up pass: the first slice's pass creates the primitives, the others reuse them
-        network = networkFor(model, o.model, o.allowTorchScript, false, o.engineMaxBytes, p.result.networkFromCache,
-                             p.result.buildMs);
+        network = networkFor(model, o.model, o.allowTorchScript, false, o.engine, o.engineMaxBytes,
+                             p.result.networkFromCache, p.result.buildMs);
         out.buildMs = p.result.buildMs;
       } else {
         p.result.networkFromCache = true;

@@ -234,6 +234,9 @@ class Pacs {
   /// status is returned in the outcome. Throws Error(FileNotFound, NotDicom) for a bad file.
   std::vector<StoreOutcome> store(const std::vector<std::filesystem::path>& files) const;
 
+  /// Instances built in this process (the workstation's construction counts).
+  [[nodiscard]] static std::uint64_t instancesBuilt() noexcept;
+
  private:
   NetworkOptions options_;
   std::shared_ptr<detail::TlsContext> tls_;  ///< null without TLS

@@ -64,6 +64,9 @@ class ImageCache {
   [[nodiscard]] std::filesystem::path seriesDirectory(const std::string& seriesUid) const;
   [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
 
+  /// Instances built in this process (the workstation's construction counts).
+  [[nodiscard]] static std::uint64_t instancesBuilt() noexcept;
+
  private:
   void evict(const std::string& keep) const;
   std::filesystem::path directory_;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "iodeep/iod/Signature.hpp"
+#include "iodeep/network/Query.hpp"
 
 namespace iodeep::client {
 
@@ -72,11 +73,20 @@ class ModelCache {
   [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
   [[nodiscard]] std::uint64_t maxBytes() const noexcept { return maxBytes_; }
 
+  /// Instances built in this process (the workstation's construction counts).
+  [[nodiscard]] static std::uint64_t instancesBuilt() noexcept;
+
  private:
   [[nodiscard]] std::optional<CachedModel> use(const std::filesystem::path& index, bool markUsed) const;
   void evict(const std::string& keep) const;
   std::filesystem::path directory_;
   std::uint64_t maxBytes_;
 };
+
+/// What the PACS did not say about @p model at C-FIND (blank fields: series description, body
+/// part, samples per pixel, photometric interpretation, content date and time), taken from its
+/// verified cache entry @p cached. What the PACS said is kept: the object is compared with it
+/// when it is used (the description check).
+void fillBlanksFromCache(RemoteModel& model, const CachedModel& cached);
 
 }  // namespace iodeep::client

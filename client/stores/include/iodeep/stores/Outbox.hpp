@@ -83,6 +83,9 @@ class Outbox {
 
   [[nodiscard]] const std::filesystem::path& directory() const noexcept { return directory_; }
 
+  /// Instances built in this process (the workstation's construction counts).
+  [[nodiscard]] static std::uint64_t instancesBuilt() noexcept;
+
  private:
   std::filesystem::path directory_;
 };

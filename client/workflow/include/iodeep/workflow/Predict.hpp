@@ -15,6 +15,10 @@
 #include "iodeep/trust/Audit.hpp"
 #include "iodeep/trust/Trust.hpp"
 
+namespace iodeep::netparser {
+class InferenceEngine;
+}
+
 namespace iodeep::client {
 
 /// The trust policy and the audit trail for a run (docs/security.md).
@@ -41,6 +45,9 @@ struct PredictOptions {
   /// When non-zero, the in-memory network cache's budget (the configuration's engine_max_mb):
   /// least recently used networks beyond it are dropped (InferenceEngine::setMemoryBudget).
   std::uint64_t engineMaxBytes{0};
+  /// The in-memory network cache to build in and reuse from (the workstation's); null: the
+  /// process's (netparser::InferenceEngine::shared()).
+  netparser::InferenceEngine* engine{nullptr};
   /// Run the warm-up pass when the network is built (netparser::BuildOptions::warmUp). It pays
   /// only when a network is built ahead of its first use; built on the way to a prediction (every
   /// flow today: predict, roi, the viewer's first click) it would be a second pass. Off by default.
@@ -90,8 +97,9 @@ struct SeriesPredictOptions {
   bool allowTorchScript{false};
   bool modelVerified{false};
   std::uint64_t engineMaxBytes{0};
-  bool keepPixels{false};  ///< the review needs the geometry, not the pixels: dropped by default
-  RunPolicy policy{};      ///< one "network_run" event for the whole series
+  netparser::InferenceEngine* engine{nullptr};  ///< as PredictOptions::engine
+  bool keepPixels{false};                       ///< the review needs the geometry, not the pixels: dropped by default
+  RunPolicy policy{};                           ///< one "network_run" event for the whole series
   /// Called before each slice with (slices done, total) and once at the end; return false to
   /// cancel (Error(Cancelled)).
   std::function<bool(std::size_t, std::size_t)> onProgress;

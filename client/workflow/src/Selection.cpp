@@ -1,0 +1,221 @@
+// Selection: the slices located and retrieved, the networks on the PACS found, described, judged, one chosen.
+#include "iodeep/workflow/Selection.hpp"
+
+#include <algorithm>
+#include <future>
+
+#include "Timing.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Slice.hpp"
+
+namespace iodeep::client {
+
+namespace fs = std::filesystem;
+using detail::Clock;
+using detail::ms;
+
+namespace {
+
+selector::Candidate candidateOf(const RemoteModel& m, const std::string& peer) {
+  selector::Candidate c;
+  c.sopInstanceUid = m.sopInstanceUid;
+  c.seriesInstanceUid = m.seriesInstanceUid;
+  c.studyInstanceUid = m.studyInstanceUid;
+  std::tie(c.name, c.version) = nameAndVersion(m.seriesDescription);
+  c.modality = m.modality;
+  c.bodyPartExamined = m.bodyPartExamined;
+  if (m.samplesPerPixel != 0) c.samplesPerPixel = m.samplesPerPixel;
+  c.photometricInterpretation = m.photometricInterpretation;
+  c.contentDate = m.contentDate;
+  c.contentTime = m.contentTime;
+  c.source = peer;
+  return c;
+}
+
+// The IODeep networks on the PACS for @p modality, found with the index's attributes only, and
+// how long that took.
+std::vector<RemoteModel> discoverModels(const Pacs& pacs, const std::string& modality, double& discoverMs) {
+  const auto t0 = Clock::now();
+  auto found = findModels(pacs, modality, ModelDetail::Index);
+  discoverMs = ms(t0, Clock::now());
+  return found;
+}
+
+void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<RemoteModel>>& early,
+                   double& discoverMs, const fs::path& workDir);
+void applyTrustPolicy(Workstation& ws, ModelCache& cache, SelectionReport& r, const fs::path& workDir);
+
+}  // namespace
+
+SelectionReport selectForSlices(Workstation& ws, const SliceRequest& request, const fs::path& workDir) {
+  if (request.instances.empty()) throw Error(ErrorCode::InvalidArgument, "no instance given (--instance UID)");
+  const Pacs& pacs = ws.pacs();
+  SelectionReport r;
+  auto t = Clock::now();
+  // where the slices live: the first by search, the others must be in its series
+  r.instances.push_back(locateInstance(pacs, request.instances.front(), request.studyUid, request.seriesUid));
+  const auto& first = r.instances.front();
+  if (request.instances.size() > 1) {
+    const auto inSeries = findInstances(pacs, first.studyInstanceUid, first.seriesInstanceUid);
+    for (std::size_t i = 1; i < request.instances.size(); ++i) {
+      const auto it = std::find_if(inSeries.begin(), inSeries.end(),
+                                   [&](const InstanceInfo& x) { return x.sopInstanceUid == request.instances[i]; });
+      if (it == inSeries.end()) {
+        throw Error(ErrorCode::InvalidArgument,
+                    "the instance is not in the series of " + first.sopInstanceUid +
+                        " (one structure set covers the slices of one series)",
+                    ErrorContext{.uid = request.instances[i]});
+      }
+      r.instances.push_back(*it);
+    }
+  }
+  r.locateMs = ms(t, Clock::now());
+  // Model discovery does not need the slice's pixels, only its modality, which the PACS returned
+  // with the instance: it runs on its own association while the slices are retrieved.
+  t = Clock::now();
+  double discoverMs = 0;  // the discovery's own time (it overlaps the slice retrieval)
+  std::future<std::vector<RemoteModel>> early;
+  if (!first.modality.empty())
+    early = std::async(std::launch::async, [&pacs, &discoverMs, modality = first.modality] {
+      return discoverModels(pacs, modality, discoverMs);
+    });
+  for (const auto& inst : r.instances) {
+    const std::vector<std::string> classes =
+        inst.sopClassUid.empty() ? std::vector<std::string>{} : std::vector<std::string>{inst.sopClassUid};
+    const auto got = pacs.retrieve(QueryLevel::Image, inst.studyInstanceUid, inst.seriesInstanceUid,
+                                   inst.sopInstanceUid, workDir, classes);
+    r.sliceFiles.push_back(got.files.front());
+  }
+  r.sliceRetrieveMs = ms(t, Clock::now());
+  chooseNetwork(ws, r, early, discoverMs, workDir);
+  return r;
+}
+
+namespace {
+
+// Selection once the slices are local: discovery (unless @p early has it for the right
+// modality), description of the candidates the PACS did not describe, the choice.
+void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<RemoteModel>>& early,
+                   double& discoverMs, const fs::path& workDir) {
+  const Pacs& pacs = ws.pacs();
+  const auto attributes = iod::readSliceAttributes(r.sliceFiles.front());
+  r.query = selector::SliceQuery::from(attributes);
+  bool discovered = false;
+  if (early.valid()) {
+    r.models = early.get();
+    discovered = !r.instances.empty() && r.instances.front().modality == attributes.modality;
+  }
+  if (!discovered) r.models = discoverModels(pacs, attributes.modality, discoverMs);
+  // A PACS that does not return BodyPartExamined or SeriesDescription at C-FIND (dcmqrscp): those
+  // candidates are described by the model cache, or retrieved into it once (verified) to be.
+  const auto t1 = Clock::now();
+  auto t = t1;
+  ModelCache& cache = ws.models();
+  for (auto& m : r.models) {
+    if (!m.bodyPartExamined.empty() && !m.seriesDescription.empty()) continue;
+    auto cached = cache.findBySopInstance(m.sopInstanceUid, false);
+    if (!cached) {
+      const auto got = pacs.retrieve(QueryLevel::Image, m.studyInstanceUid, m.seriesInstanceUid, m.sopInstanceUid,
+                                     workDir / "described", {std::string(iod::kRawDataStorageUid)});
+      r.describeBytes += got.bytes;
+      cached = cache.admit(got.files.front());
+    }
+    fillBlanksFromCache(m, *cached);
+    ++r.described;
+  }
+  r.discoveryMs = discoverMs + ms(t1, Clock::now());
+  t = Clock::now();
+  const std::string peer = ws.pacsName();
+  for (const auto& m : r.models) r.candidates.push_back(candidateOf(m, peer));
+  r.selection = selector::select(r.query, r.candidates);
+  // SamplesPerPixel is a criterion a PACS answers only by reading the stored object (Orthanc):
+  // it is asked only for the candidates that match on everything else (the cache knows it for
+  // cached ones), on one association, and the choice is made again with it known.
+  std::vector<RemoteModel*> ask;
+  for (std::size_t i = 0; i < r.models.size(); ++i) {
+    if (!r.selection.verdicts[i].matched || r.candidates[i].samplesPerPixel.has_value()) continue;
+    RemoteModel& m = r.models[i];
+    if (const auto cached = cache.findBySopInstance(m.sopInstanceUid, false)) {
+      fillBlanksFromCache(m, *cached);
+    } else {
+      ask.push_back(&m);
+    }
+  }
+  queryImageAttributes(pacs, ask);
+  r.attributeQueries = ask.size();
+  if (!ask.empty() || r.selection.matched()) {
+    for (std::size_t i = 0; i < r.models.size(); ++i) r.candidates[i] = candidateOf(r.models[i], peer);
+    r.selection = selector::select(r.query, r.candidates);
+  }
+  applyTrustPolicy(ws, cache, r, workDir);
+  r.selectMs = ms(t, Clock::now());
+}
+
+// The trust policy: a signature lives in the object, not in C-FIND answers, so with
+// require_signed_networks on the chosen network is taken from the cache (its signature verified
+// when it entered) or retrieved into it, and judged; a refused one is marked on its candidate
+// (the selection lists it with the reason) and the choice is made again without it.
+void applyTrustPolicy(Workstation& ws, ModelCache& cache, SelectionReport& r, const fs::path& workDir) {
+  const Pacs& pacs = ws.pacs();
+  while (r.selection.matched()) {
+    const std::size_t index = *r.selection.chosen;
+    const RemoteModel& m = r.models.at(index);
+    auto cached = cache.findBySopInstance(m.sopInstanceUid, false);
+    if (!cached) {
+      if (!ws.trust().requireSignedNetworks) return;  // nothing known yet; fetchModel judges it
+      const auto got = pacs.retrieve(QueryLevel::Image, m.studyInstanceUid, m.seriesInstanceUid, m.sopInstanceUid,
+                                     workDir / "trust", {std::string(iod::kRawDataStorageUid)});
+      r.trustBytes += got.bytes;
+      try {
+        cached = cache.admit(got.files.front());
+      } catch (const Error& e) {
+        if (exitCodeFor(e.code()) != kExitContent) throw;
+        // a damaged object (checksum, malformed signature): refused, the next one is judged
+        r.candidates[index].refusal = "not trusted: " + e.detail();
+        r.selection = selector::select(r.query, r.candidates);
+        continue;
+      }
+    }
+    ++r.trustChecked;
+    auto trust = decideNetworkTrust(ws.trust(), cached->signatures);
+    if (trust.trusted) {
+      r.trust = std::move(trust);
+      return;
+    }
+    r.candidates[index].refusal = "not trusted: " + trust.reason;
+    r.selection = selector::select(r.query, r.candidates);
+  }
+}
+
+}  // namespace
+
+SelectionReport selectForLocalSlices(Workstation& ws, const std::vector<fs::path>& sliceFiles,
+                                     const fs::path& workDir) {
+  if (sliceFiles.empty()) throw Error(ErrorCode::InvalidArgument, "no slice given");
+  SelectionReport r;
+  r.sliceFiles = sliceFiles;
+  for (const auto& f : sliceFiles) {
+    const auto a = iod::readSliceAttributes(f);
+    InstanceInfo i;
+    i.studyInstanceUid = a.studyInstanceUid;
+    i.seriesInstanceUid = a.seriesInstanceUid;
+    i.sopInstanceUid = a.sopInstanceUid;
+    i.sopClassUid = a.sopClassUid;
+    i.instanceNumber = a.instanceNumber;
+    i.modality = a.modality;
+    i.rows = std::to_string(a.rows);
+    i.columns = std::to_string(a.columns);
+    i.samplesPerPixel = std::to_string(a.samplesPerPixel);
+    if (!r.instances.empty() && i.seriesInstanceUid != r.instances.front().seriesInstanceUid) {
+      throw Error(ErrorCode::InvalidArgument, "the slices are not all of one series", ErrorContext{.file = f.string()});
+    }
+    r.instances.push_back(std::move(i));
+  }
+  std::future<std::vector<RemoteModel>> none;
+  double discoverMs = 0;
+  chooseNetwork(ws, r, none, discoverMs, workDir);
+  return r;
+}
+
+}  // namespace iodeep::client

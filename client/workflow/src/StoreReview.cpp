@@ -1,0 +1,112 @@
+// The review stored: structure sets into the outbox, to the PACS, read back, audited.
+#include "iodeep/workflow/StoreReview.hpp"
+
+#include "Timing.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/network/Query.hpp"
+#include "iodeep/stores/Outbox.hpp"
+#include "iodeep/trust/Audit.hpp"
+
+namespace iodeep::client {
+
+namespace fs = std::filesystem;
+using detail::Clock;
+using detail::ms;
+
+namespace {
+
+// The approved (or rejected) set: into the outbox first, then to the PACS.
+StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::path& file,
+                             const rtstruct::WrittenStructureSet& written, std::string status, double& storeMs) {
+  StoredSet s;
+  s.sopInstanceUid = written.sopInstanceUid;
+  s.seriesInstanceUid = written.seriesInstanceUid;
+  s.approvalStatus = std::move(status);
+  s.rois = written.rois;
+  s.contours = written.contours;
+  const auto t = Clock::now();
+  try {
+    (void)pacs.store({file});
+    outbox.remove(file);
+    s.stored = true;
+  } catch (const Error& e) {
+    outbox.recordFailure(file, e.what());
+    s.outboxFile = file;
+    s.storeError = e.what();
+  }
+  storeMs += ms(t, Clock::now());
+  return s;
+}
+
+// One audit event per structure set the review produced: stored, or queued in the outbox.
+void auditStore(Workstation& ws, std::span<const PredictResult> predictions, const std::string& reviewer,
+                const StoredSet& set) {
+  if (ws.auditLog().empty()) return;
+  auto e = auditEventFor(set.stored ? "rtstruct_stored" : "rtstruct_queued", predictions, ws.pacsName());
+  e.reviewer = reviewer;
+  e.structureSetUid = set.sopInstanceUid;
+  e.approvalStatus = set.approvalStatus;
+  e.structureSetSigner = set.signedBy;
+  if (!set.stored) e.detail = "kept in the outbox: " + set.storeError;
+  appendAudit(ws.auditLog(), std::move(e));
+}
+
+}  // namespace
+
+StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predictions, const ReviewDecision& decision,
+                        bool storeRejected, const std::optional<iod::SigningCredentials>& signing) {
+  StoreReport r;
+  if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
+  if (decision.reviewer.empty()) {
+    throw Error(ErrorCode::InvalidArgument, "storing a review needs the reviewer's name (--reviewer or 'reviewer')");
+  }
+  std::size_t total = 0;
+  for (const auto& p : predictions) total += p.proposals.size();
+  const Pacs& pacs = ws.pacs();
+  const Outbox& outbox = ws.outbox();
+  auto t = Clock::now();
+  ReviewFiles files;
+  // each set is written into the outbox and recorded there in one step (only those are ever sent),
+  // with what the audit event of its store needs should it be sent later by a flush
+  const auto put = [&](bool approved) {
+    return outbox.put([&](const fs::path& path) {
+      const auto f =
+          writeReview(predictions, decision, approved ? path : fs::path(), approved ? fs::path() : path, signing);
+      (approved ? files.approved : files.rejected) = approved ? f.approved : f.rejected;
+      files.signedBy = f.signedBy;
+      auto e = auditEventFor("rtstruct_stored", predictions, {});
+      e.reviewer = decision.reviewer;
+      e.structureSetSigner = f.signedBy;
+      return e;
+    });
+  };
+  const auto approvedPath = decision.approved.empty() ? fs::path() : put(true);
+  const auto rejectedPath = storeRejected && decision.approved.size() < total ? put(false) : fs::path();
+  r.rtstructMs = ms(t, Clock::now());
+  if (files.approved) {
+    r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", r.storeMs);
+  }
+  if (files.rejected) {
+    r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
+  }
+  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+    if (!*set) continue;
+    (*set)->signedBy = files.signedBy;
+    auditStore(ws, predictions, decision.reviewer, **set);
+  }
+  // read back: the PACS returns each stored set by C-FIND under the slices' study
+  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+    if (!*set || !(*set)->stored) continue;
+    try {
+      const auto& study = predictions.front().slice.attributes.studyInstanceUid;
+      for (const auto& i : findInstances(pacs, study, (*set)->seriesInstanceUid)) {
+        if (i.sopInstanceUid == (*set)->sopInstanceUid) (*set)->foundOnPacs = true;
+      }
+    } catch (const Error&) {
+      // stored (the PACS said so); only the read-back failed: foundOnPacs stays false
+    }
+  }
+  return r;
+}
+
+}  // namespace iodeep::client
