@@ -9,10 +9,14 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
 
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/iod/Uid.hpp"
@@ -175,6 +179,40 @@ bool acceptingOnLoopback(std::uint16_t port) {
   const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
   ::close(fd);
   return ok;
+}
+
+ServerProcess::ServerProcess(std::vector<std::string> argv, std::uint16_t port) {
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    (void)::setpgid(0, 0);
+    if (std::freopen("/dev/null", "w", stdout) == nullptr || std::freopen("/dev/null", "w", stderr) == nullptr ||
+        std::freopen("/dev/null", "r", stdin) == nullptr) {
+      ::_exit(126);
+    }
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  for (int i = 0; i < 100 && !acceptingOnLoopback(port); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (!acceptingOnLoopback(port)) {
+    stop();
+    throw std::runtime_error(argv[0] + " does not listen on port " + std::to_string(port));
+  }
+}
+
+ServerProcess::~ServerProcess() {
+  stop();
+}
+
+void ServerProcess::stop() noexcept {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    (void)::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
 }
 
 }  // namespace iodeep::test

@@ -39,6 +39,21 @@ std::uint16_t freeLoopbackPort();
 /// True when something accepts connections on 127.0.0.1:@p port.
 bool acceptingOnLoopback(std::uint16_t port);
 
+/// A server program (storescp, openssl s_server) started with @p argv, in its own process group,
+/// output discarded, waited for until it accepts on 127.0.0.1:@p port (5 s; else
+/// std::runtime_error); stopped (SIGTERM, reaped) when the object goes.
+class ServerProcess {
+ public:
+  ServerProcess(std::vector<std::string> argv, std::uint16_t port);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+ private:
+  void stop() noexcept;
+  int pid_{-1};
+};
+
 /// A small F32 network-like safetensors buffer; @p seed changes the values.
 iod::ByteBuffer smallWeights(std::uint32_t seed = 1, std::size_t extraFloats = 0);
 /// A PackInput for an MR HEAD network with smallWeights().

@@ -6,12 +6,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 
 #include "../iod/TestSupport.hpp"
 #include "OrthancSupport.hpp"
@@ -41,40 +38,7 @@ bool contains(const std::string& text, std::string_view what) {
   return text.find(what) != std::string::npos;
 }
 
-// A server program (storescp, openssl s_server) on a port, stopped by its PID when the object goes.
-class Server {
- public:
-  Server(std::vector<std::string> argv, std::uint16_t port) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      (void)::setpgid(0, 0);
-      if (std::freopen("/dev/null", "w", stdout) == nullptr || std::freopen("/dev/null", "w", stderr) == nullptr ||
-          std::freopen("/dev/null", "r", stdin) == nullptr) {
-        ::_exit(126);
-      }
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 100 && !test::acceptingOnLoopback(port); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!test::acceptingOnLoopback(port))
-      throw std::runtime_error(argv[0] + " does not listen on port " + std::to_string(port));
-  }
-  ~Server() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      (void)::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-
- private:
-  pid_t pid_{-1};
-};
+using Server = test::ServerProcess;
 
 // Our options for a peer on loopback with our test certificate, trusting the test CA.
 client::NetworkOptions tlsOptions(const std::string& aet, std::uint16_t port) {

@@ -7,14 +7,11 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "../iod/TestSupport.hpp"
 #include "../workflow/OfflinePacs.hpp"
@@ -78,29 +75,8 @@ std::vector<std::string> names(const fs::path& dir) {
 // DCMTK's storescp writing what it receives into a directory, stopped by its PID.
 class StoreScp {
  public:
-  explicit StoreScp(const fs::path& received) : port_(test::freeLoopbackPort()) {
-    fs::create_directories(received);
-    std::vector<std::string> argv{"storescp", "-od", received.string(), std::to_string(port_)};
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      if (std::freopen("/dev/null", "w", stdout) == nullptr || std::freopen("/dev/null", "w", stderr) == nullptr) {
-        ::_exit(126);
-      }
-      std::vector<char*> args;
-      for (auto& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
-      ::execvp(args[0], args.data());
-      ::_exit(127);
-    }
-    for (int i = 0; i < 100 && !test::acceptingOnLoopback(port_); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!test::acceptingOnLoopback(port_))
-      throw std::runtime_error("storescp does not listen on port " + std::to_string(port_));
-  }
-  ~StoreScp() {
-    ::kill(pid_, SIGTERM);
-    (void)::waitpid(pid_, nullptr, 0);
-  }
+  explicit StoreScp(const fs::path& received)
+      : port_(test::freeLoopbackPort()), server_(command(received, port_), port_) {}
   StoreScp(const StoreScp&) = delete;
   StoreScp& operator=(const StoreScp&) = delete;
 
@@ -113,8 +89,12 @@ class StoreScp {
   }
 
  private:
+  static std::vector<std::string> command(const fs::path& received, std::uint16_t port) {
+    fs::create_directories(received);
+    return {"storescp", "-od", received.string(), std::to_string(port)};
+  }
   std::uint16_t port_;
-  pid_t pid_{-1};
+  test::ServerProcess server_;
 };
 
 // SOP Instance UIDs of the structure sets in @p dir.
