@@ -35,6 +35,7 @@
 #include "iodeep/network/Query.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
 #include "iodeep/stores/Outbox.hpp"
+#include "iodeep/workflow/StructureSets.hpp"
 
 using namespace iodeep;
 namespace fs = std::filesystem;

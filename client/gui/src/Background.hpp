@@ -1,12 +1,19 @@
 #pragma once
-// Work off the UI thread: a core call runs in Qt's thread pool, its result (or its error as one
+// Work off the UI thread: a core call runs in a thread pool, its result (or its error as one
 // readable line) comes back on the UI thread. Progress is posted to the UI thread the same way.
 // No DICOM, selection or torch logic here: the work is a client-core call.
+//
+// Not in Qt's global pool: Qt 6's raster engine splits its painting and image conversions into
+// tasks on QThreadPool::globalInstance() and the UI thread waits for them, so two long core calls
+// holding the global pool's threads (two on two cores) would freeze every repaint until one ends.
 
 #include <QFutureWatcher>
 #include <QObject>
 #include <QString>
+#include <QThread>
+#include <QThreadPool>
 #include <QtConcurrent/QtConcurrentRun>
+#include <algorithm>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -24,16 +31,17 @@ struct Outcome {
   QString error;
 };
 
-/// Runs @p work in the thread pool; @p done gets the Outcome on @p context's thread (not at all
-/// when @p context is gone by then).
+/// Runs @p work in @p pool; @p done gets the Outcome on @p context's thread (not at all when
+/// @p context is gone by then).
 template <typename T>
-void runInBackground(QObject* context, std::function<T()> work, std::function<void(Outcome<T>)> done) {
+void runInBackground(QObject* context, QThreadPool* pool, std::function<T()> work,
+                     std::function<void(Outcome<T>)> done) {
   auto* watcher = new QFutureWatcher<Outcome<T>>(context);  // owned by context, deleted when finished
   QObject::connect(watcher, &QFutureWatcher<Outcome<T>>::finished, context, [watcher, done = std::move(done)] {
     done(watcher->result());
     watcher->deleteLater();
   });
-  watcher->setFuture(QtConcurrent::run([work = std::move(work)]() -> Outcome<T> {
+  watcher->setFuture(QtConcurrent::run(pool, [work = std::move(work)]() -> Outcome<T> {
     Outcome<T> out;
     try {
       out.value.emplace(work());
@@ -46,6 +54,23 @@ void runInBackground(QObject* context, std::function<T()> work, std::function<vo
     }
     return out;
   }));
+}
+
+/// The viewer's pool for core calls (the PACS, the caches, the outbox, AI ROI): at least four
+/// threads, as most of them wait for the network. Never Qt's global pool (see above).
+[[nodiscard]] inline QThreadPool* workPool() {
+  static QThreadPool* const pool = [] {
+    static QThreadPool p;
+    p.setMaxThreadCount(std::max(4, QThread::idealThreadCount()));
+    return &p;
+  }();
+  return pool;
+}
+
+/// The same in the viewer's work pool.
+template <typename T>
+void runInBackground(QObject* context, std::function<T()> work, std::function<void(Outcome<T>)> done) {
+  runInBackground<T>(context, workPool(), std::move(work), std::move(done));
 }
 
 /// Calls @p f on @p context's thread (queued): for progress reports from a background call.

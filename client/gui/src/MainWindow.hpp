@@ -1,29 +1,23 @@
 #pragma once
-// The viewer's window: connection, study and series browsing, the slice view with navigation,
-// window/level and autoplay, AI ROI on a slice or a series, the review of each proposal, storing
-// the approved ones, the outbox, and the structure sets already on the PACS. Every PACS, file,
-// selection and inference step is a client-core call run off the UI thread (Background.hpp);
-// the window keeps state and paints.
+// The viewer's window: it assembles the parts and wires them. The toolbar (settings, connection
+// check), the browser (StudyBrowser: studies, series, opening one), the slice viewer
+// (SliceViewer: the slice, navigation, window/level, autoplay; slices decoded off the UI
+// thread), AI ROI (AiRoiController) and the review with what is stored (ReviewPanel). One
+// client::Workstation built from the configuration (WorkstationHolder) serves every core call;
+// Settings replace it. Every PACS, file, selection and inference step runs off the UI thread
+// (Background.hpp); the window keeps state and paints.
 
 #include <QMainWindow>
-#include <QPointer>
-#include <atomic>
-#include <map>
 #include <memory>
-#include <optional>
 #include <vector>
 
 #include "iodeep/network/Query.hpp"
 #include "iodeep/reports/Display.hpp"
-#include "iodeep/rtstruct/StructureSet.hpp"
 #include "iodeep/stores/ImageCache.hpp"
 #include "iodeep/workflow/ClientConfig.hpp"
 #include "iodeep/workflow/Predict.hpp"
 #include "iodeep/workflow/Review.hpp"
-#include "iodeep/workflow/Roi.hpp"
-#include "iodeep/workflow/StructureSets.hpp"
 
-class QAction;
 class QComboBox;
 class QLabel;
 class QLineEdit;
@@ -32,17 +26,19 @@ class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
 class QSlider;
-class QSortFilterProxyModel;
 class QSpinBox;
-class QStandardItemModel;
 class QTableView;
 class QTableWidget;
-class QTimer;
-class QToolButton;
 
 namespace iodeep::gui {
 
+class AiRoiController;
+class ReviewPanel;
 class SliceView;
+class SliceViewer;
+class StudyBrowser;
+class WorkstationHolder;
+struct OpenedSeries;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -93,13 +89,14 @@ class MainWindow : public QMainWindow {
     QLabel* error{nullptr};
   };
   [[nodiscard]] const Widgets& widgets() const noexcept { return w_; }
-  [[nodiscard]] const client::ClientConfig& config() const noexcept { return config_; }
-  [[nodiscard]] int currentSlice() const noexcept { return current_; }
-  [[nodiscard]] int sliceCount() const noexcept { return static_cast<int>(instances_.size()); }
-  [[nodiscard]] const std::vector<client::LocalInstance>& instances() const noexcept { return instances_; }
-  [[nodiscard]] const std::vector<client::PredictResult>& predictions() const noexcept { return predictions_; }
-  [[nodiscard]] const client::ReviewState& review() const noexcept { return review_; }
-  [[nodiscard]] const client::WindowLevel& window() const noexcept { return window_; }
+  [[nodiscard]] const client::ClientConfig& config() const noexcept;
+  /// The slice asked for last (stepping moves it at once; its image follows: sliceShown).
+  [[nodiscard]] int currentSlice() const noexcept;
+  [[nodiscard]] int sliceCount() const noexcept;
+  [[nodiscard]] const std::vector<client::LocalInstance>& instances() const noexcept;
+  [[nodiscard]] const std::vector<client::PredictResult>& predictions() const noexcept;
+  [[nodiscard]] const client::ReviewState& review() const noexcept;
+  [[nodiscard]] const client::WindowLevel& window() const noexcept;
   /// The C-FIND keys of the search fields (prefix matching for name and ID, a date range): the
   /// PACS is asked with them, never for every study it holds.
   [[nodiscard]] client::StudyFilter studySearch() const;
@@ -122,7 +119,7 @@ class MainWindow : public QMainWindow {
   void studiesLoaded(int count);
   void seriesListed(int count);
   void seriesOpened(int count);
-  void sliceShown(int index);
+  void sliceShown(int index);      ///< the slice's image is displayed
   void proposalsShown(int count);  ///< proposals drawn (or none found): AI ROI finished
   void aiRoiFailed(QString message);
   void storeFinished(bool stored);  ///< false: the set waits in the outbox
@@ -136,57 +133,22 @@ class MainWindow : public QMainWindow {
  private:
   void buildUi();
   void buildShortcuts();
+  void wire();
   void applyConfig();
   void showError(const QString& message);
   void clearError();
-  void studySelected();
-  void seriesActivated(int row);
-  void openSeries(const client::SeriesInfo& series);
-  void stepSlice(int step);
-  void togglePlay();
-  void adjustWindow(int dx, int dy);
-  void presetChosen(int index);
-  void renderCurrent();
+  void showOpenedSeries(const OpenedSeries& opened);
+  void showProposalSlice(const QString& sop);
+  void predictionsReady(const std::vector<client::PredictResult>& results, bool wholeSeries);
   void updateOverlays();
-  void fillProposalTable();
-  void proposalRowSelected();
-  void updateOutboxLabel();
-  void setAiBusy(bool busy, const QString& what = {});
-  [[nodiscard]] std::shared_ptr<const iod::SliceImage> sliceAt(int index);
-  void startAiRoi(const std::vector<std::filesystem::path>& files, bool wholeSeries);
-  void acceptPredictions(std::vector<client::PredictResult> results, bool replaceAll);
-  void storedSetToggled();
-  [[nodiscard]] std::filesystem::path workParent() const;
+  void cancelRunning();
 
-  client::ClientConfig config_;
+  std::unique_ptr<WorkstationHolder> holder_;
   Widgets w_;
-  QStandardItemModel* studyModel_{nullptr};
-  QSortFilterProxyModel* studyProxy_{nullptr};
-  QTimer* playTimer_{nullptr};
-
-  std::vector<client::StudyInfo> studies_;
-  std::vector<client::SeriesInfo> series_;
-  std::optional<client::SeriesInfo> openSeries_;
-  std::vector<client::LocalInstance> instances_;
-  int current_{-1};
-  std::map<int, std::shared_ptr<const iod::SliceImage>> decoded_;  ///< a few slices around the current one
-  client::WindowLevel window_;
-  bool windowFromUser_{false};
-  std::vector<client::WindowPreset> presets_;
-
-  std::vector<client::PredictResult> predictions_;
-  client::ReviewState review_;
-
-  struct StoredSetView {
-    client::StructureSetOnPacs summary;
-    rtstruct::StructureSetInfo set;
-    bool visible{true};
-  };
-  std::vector<StoredSetView> storedSets_;
-
-  std::shared_ptr<std::atomic<bool>> openCancel_, aiCancel_;
-  bool opening_{false}, aiBusy_{false}, storing_{false};
-  std::uint64_t studiesRequest_{0}, seriesRequest_{0};  ///< only the latest answer is shown
+  StudyBrowser* browser_{nullptr};
+  SliceViewer* viewer_{nullptr};
+  AiRoiController* ai_{nullptr};
+  ReviewPanel* review_{nullptr};
 };
 
 }  // namespace iodeep::gui
