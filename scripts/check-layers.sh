@@ -2,8 +2,9 @@
 # The modules' one-way dependencies (docs/architecture.md): fails when a source or header of a
 # module includes a header of a module it may not depend on (an upward include), or when a
 # module's CMakeLists.txt links one. Run by scripts/lint.sh, hence by scripts/test.sh.
-#   client:  network <- trust <- stores <- workflow <- reports <- cli, gui
+#   client:  network, trust <- stores <- workflow <- reports <- cli, gui
 #   below:   iod <- selector, netparser, rtstruct   (each client module may use these)
+# A relative include may not leave its module's folder.
 # Usage: scripts/check-layers.sh [ROOT]   (ROOT: the checkout, default: this script's)
 set -euo pipefail
 root="${1:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
@@ -16,7 +17,7 @@ declare -A may=(
   [netparser]="netparser iod"
   [rtstruct]="rtstruct iod"
   [network]="network iod"
-  [trust]="trust network iod"
+  [trust]="trust iod"
   [stores]="stores trust network iod rtstruct"
   [workflow]="workflow stores trust network iod rtstruct netparser selector"
   [reports]="reports workflow stores trust network iod rtstruct netparser selector"
@@ -28,7 +29,7 @@ declare -A dir=(
   [network]=client/network [trust]=client/trust [stores]=client/stores [workflow]=client/workflow
   [reports]=client/reports [cli]=client/cli [gui]=client/gui
 )
-# the CMake targets' names for the modules they belong to
+# the CMake targets' names (iodeep::x or iodeep_x) for the modules they belong to
 target_module() {
   case "$1" in
     iod_internal | dcmtk_bridge | iod) echo iod ;;
@@ -54,15 +55,29 @@ for m in "${!dir[@]}"; do
     fi
   done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*["<]iodeep/[a-z_]+/' "${dir[$m]}" \
              --include='*.cpp' --include='*.hpp' --include='*.h' || true)
+  # a relative include may not leave the module's folder (another module's private headers)
+  while IFS= read -r hit; do
+    [ -n "$hit" ] || continue
+    file="${hit%%:*}"
+    rest="${hit#*:}"
+    line="${rest%%:*}"
+    rel="$(sed -E 's@.*#include *"([^"]+)".*@\1@' <<<"${rest#*:}")"
+    target="$(realpath -m "$(dirname "$file")/$rel")"
+    if [[ "$target" != "$(realpath -m "${dir[$m]}")"/* ]]; then
+      echo "check-layers: $file:$line: module $m includes $rel, outside its folder" >&2
+      problems=$((problems + 1))
+    fi
+  done < <(grep -rnE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"\.\./' "${dir[$m]}" \
+             --include='*.cpp' --include='*.hpp' --include='*.h' || true)
   while IFS= read -r t; do
     [ -n "$t" ] || continue
     to="$(target_module "$t")"
     if [[ "$allowed" != *" $to "* ]]; then
-      echo "check-layers: ${dir[$m]}/CMakeLists.txt: module $m links iodeep::$t (it may use: ${may[$m]})" >&2
+      echo "check-layers: ${dir[$m]}/CMakeLists.txt: module $m links $t, of module $to (it may use: ${may[$m]})" >&2
       problems=$((problems + 1))
     fi
-  done < <(grep -v '^[[:space:]]*#' "${dir[$m]}/CMakeLists.txt" | grep -oE 'iodeep::[a-z_]+' |
-             sed 's/iodeep:://' | sort -u)
+  done < <(grep -v '^[[:space:]]*#' "${dir[$m]}/CMakeLists.txt" | grep -oE 'iodeep(::|_)[a-z_]+' |
+             sed -E 's/^iodeep(::|_)//' | grep -vxE 'module|set_warnings|gtest' | sort -u)
 done
 # every client module directory is known here (a new one must say what it may use)
 for d in client/*/; do

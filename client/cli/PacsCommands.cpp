@@ -274,7 +274,8 @@ int outbox(const std::vector<std::string>& args) {
   if (args[0] == "list") {  // no PACS needed
     client::ClientConfig c = client::loadClientConfig(f.config);
     if (!f.outboxDir.empty()) c.outboxDir = f.outboxDir;
-    std::cout << client::outboxReport(client::Outbox(c.outboxDir).contents(), f.json);
+    client::Workstation ws(std::move(c));  // no PACS needed to list
+    std::cout << client::outboxReport(ws.outbox().contents(), f.json);
     return kExitOk;
   }
   client::Workstation ws(f.resolve());

@@ -35,11 +35,24 @@ grep -q "Outbox.hpp:2: module stores includes iodeep/workflow/" "$work/out" || {
 copy
 echo 'target_link_libraries(iodeep_trust PRIVATE iodeep::stores)' >>"$work/tree/client/trust/CMakeLists.txt"
 if bash "$work/tree/scripts/check-layers.sh" "$work/tree" >"$work/out" 2>&1; then fail "upward link accepted"; fi
-grep -q "module trust links iodeep::stores" "$work/out" || { cat "$work/out"; fail "the upward link was not named"; }
+grep -q "module trust links stores, of module stores" "$work/out" || { cat "$work/out"; fail "the upward link was not named"; }
+
+# the same by the target's own name: the network module linking the reports' library
+copy
+echo 'target_link_libraries(iodeep_network PRIVATE iodeep_reports)' >>"$work/tree/client/network/CMakeLists.txt"
+if bash "$work/tree/scripts/check-layers.sh" "$work/tree" >"$work/out" 2>&1; then fail "upward link by target name accepted"; fi
+grep -q "module network links reports, of module reports" "$work/out" || { cat "$work/out"; fail "not named"; }
+
+# a relative include of another module's private header: the workflow reaching into network/src
+copy
+echo '#include "../../network/src/Association.hpp"' >>"$work/tree/client/workflow/src/Roi.cpp"
+if bash "$work/tree/scripts/check-layers.sh" "$work/tree" >"$work/out" 2>&1; then fail "relative include accepted"; fi
+grep -q "client/workflow/src/Roi.cpp:[0-9]*: module workflow includes ../../network/src/Association.hpp, outside its folder" \
+  "$work/out" || { cat "$work/out"; fail "the relative include was not named"; }
 
 # a module the check does not know
 copy
 mkdir -p "$work/tree/client/service/src"
 if bash "$work/tree/scripts/check-layers.sh" "$work/tree" >"$work/out" 2>&1; then fail "unknown module accepted"; fi
 grep -q "client/service is not a known module" "$work/out" || { cat "$work/out"; fail "unknown module not named"; }
-echo "layers: 4 planted problems refused, the tree accepted"
+echo "layers: 6 planted problems refused, the tree accepted"

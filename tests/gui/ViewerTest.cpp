@@ -36,6 +36,7 @@
 #include "iodeep/rtstruct/StructureSet.hpp"
 #include "iodeep/stores/Outbox.hpp"
 #include "iodeep/workflow/StructureSets.hpp"
+#include "iodeep/workflow/Workstation.hpp"
 
 using namespace iodeep;
 namespace fs = std::filesystem;
@@ -190,7 +191,12 @@ class ViewerTest : public QObject {
     QCOMPARE(w.currentSlice(), at22);
     QCOMPARE(ui.sliceLabel->text(), QString("%1 / 62").arg(at22 + 1));
 
+    // the window's workstation serves every click: nothing of it is built again (the model
+    // cache at most once, on its first use)
+    const auto built = client::Workstation::constructed();
     QCOMPARE(pressAiRoi(w), 1);  // the brain network proposes one ROI on this slice
+    const auto afterFirstClick = client::Workstation::constructed();
+    QVERIFY(afterFirstClick.modelCaches - built.modelCaches <= 1);
     QVERIFY(ui.network->text().contains("brain", Qt::CaseInsensitive));
     QVERIFY(ui.explanation->toPlainText().contains("chosen", Qt::CaseInsensitive));
     // drawn in red on the slice
@@ -234,6 +240,12 @@ class ViewerTest : public QObject {
     const int rtRow = rowOf(ui.series, 4, "structure sets");
     QVERIFY(rtRow >= 0);
     QCOMPARE(ui.series->item(rtRow, 0)->flags(), Qt::NoItemFlags);
+    const auto afterStore = client::Workstation::constructed();  // two clicks, a store, listings
+    QCOMPARE(afterStore.workstations, built.workstations);
+    QCOMPARE(afterStore.pacs, built.pacs);
+    QCOMPARE(afterStore.modelCaches, afterFirstClick.modelCaches);
+    QCOMPARE(afterStore.imageCaches, built.imageCaches);
+    QVERIFY(afterStore.outboxes - built.outboxes <= 1);
 
     // over DICOM: one structure set, the approved ROI only, contoured on slice 22 only
     test::TempDir got;
@@ -606,7 +618,9 @@ class ViewerTest : public QObject {
     QTest::keyClick(ui.view, Qt::Key_PageUp);
     QCOMPARE(w.currentSlice(), 51);
     QCOMPARE(ui.sliceLabel->text(), QString("52 / 62"));
-    // pan with the right button moves the image, a double click fits it again
+    // pan with the right button moves the image, a double click fits it again (once the slice is
+    // decoded: until then the view paints none of the previous one)
+    QTRY_VERIFY_WITH_TIMEOUT(!ui.view->pending(), 5000);
     const QImage before2 = ui.view->grab().toImage();
     QTest::mousePress(ui.view, Qt::RightButton, {}, c);
     QMouseEvent pan(QEvent::MouseMove, QPointF(c + QPoint(60, 0)), ui.view->mapToGlobal(QPointF(c + QPoint(60, 0))),

@@ -268,6 +268,25 @@ TEST(Outbox, FlushSendsOnlyTheSetsItWrote) {
   EXPECT_FALSE(e.user.empty());
 }
 
+// A workstation whose PACS settings are refused (none configured yet) still keeps the approved
+// set: it waits in the outbox with that reason, and the outbox can be listed.
+TEST(Outbox, ReviewIsKeptWhenNoPacsIsConfigured) {
+  test::TempDir dir;
+  auto config = test::offlinePacsConfig(dir.path(), true);
+  config.network.pacs = {};
+  client::Workstation ws(config);
+  EXPECT_NE(ws.pacsProblem().find("no PACS given"), std::string::npos) << ws.pacsProblem();
+  EXPECT_EQ(test::codeOf([&] { (void)ws.pacs(); }), ErrorCode::InvalidArgument);
+  const std::vector<client::PredictResult> predictions{prediction()};
+  const auto stored = client::storeReview(ws, predictions, {{0}, "Doe^Jane"});
+  ASSERT_TRUE(stored.approvedSet);
+  EXPECT_FALSE(stored.approvedSet->stored);
+  EXPECT_EQ(stored.approvedSet->storeError, ws.pacsProblem());
+  ASSERT_EQ(ws.outbox().list().size(), 1U);
+  EXPECT_EQ(ws.outbox().list().front().file, stored.approvedSet->outboxFile);
+  EXPECT_EQ(client::readAudit(config.auditLog).back().event, "rtstruct_queued");
+}
+
 // Through the workflow: a review stored while the PACS is down is queued with its audit event; the
 // flush's event when the PACS is back names the same network, signer and slices.
 TEST(Outbox, FlushAuditsLikeADirectStore) {

@@ -98,7 +98,7 @@ void AiRoiController::setBusy(bool busy, const QString& what) {
 void AiRoiController::run(const std::vector<fs::path>& files, bool wholeSeries) {
   if (busy_ || files.empty()) return;
   const auto ws = holder_.workstation();
-  if (!ws) {
+  if (!ws || !holder_.problem().isEmpty()) {
     emit errorRaised(tr("Configuration: %1").arg(holder_.problem()));
     return;
   }

@@ -292,7 +292,7 @@ void MainWindow::clearError() {
 void MainWindow::checkConnection() {
   const auto peer = q(holder_->config().network.pacs.toString());
   const auto ws = holder_->workstation();
-  if (!ws) {
+  if (!ws || !holder_->problem().isEmpty()) {
     w_.connection->setText(tr("● the configuration is refused: Settings"));
     w_.connection->setStyleSheet("color: #c00000");
     w_.connection->setToolTip(holder_->problem());

@@ -307,7 +307,7 @@ void ReviewPanel::refreshOutbox() {
 
 void ReviewPanel::flushOutbox() {
   const auto ws = holder_.workstation();
-  if (!ws) {
+  if (!ws || !holder_.problem().isEmpty()) {
     emit errorRaised(tr("Configuration: %1").arg(holder_.problem()));
     return;
   }
@@ -342,7 +342,7 @@ void ReviewPanel::flushOutbox() {
 void ReviewPanel::refreshStructureSets() {
   if (!series_) return;
   const auto ws = holder_.workstation();
-  if (!ws) return;
+  if (!ws || !holder_.problem().isEmpty()) return;
   const auto series = *series_;
   const auto dir = fs::path(ws->config().imageCacheDir) / "structure-sets" / series.seriesInstanceUid;
   runInBackground<std::vector<StoredSetView>>(

@@ -19,12 +19,20 @@ SliceView::SliceView(QWidget* parent) : QWidget(parent) {
 void SliceView::setImage(QImage image) {
   const bool sameSize = !image_.isNull() && image.size() == image_.size();
   image_ = std::move(image);
+  pending_.clear();
   if (!sameSize) fit();
+  update();
+}
+
+void SliceView::setPending(QString message) {
+  if (pending_ == message) return;
+  pending_ = std::move(message);
   update();
 }
 
 void SliceView::clearImage() {
   image_ = QImage();
+  pending_.clear();
   overlays_.clear();
   patient_.clear();
   clinical_.clear();
@@ -88,6 +96,11 @@ void SliceView::paintEvent(QPaintEvent* /*event*/) {
   if (image_.isNull()) {
     p.setPen(QColor(160, 160, 160));
     p.drawText(rect(), Qt::AlignCenter, tr("Open a series to read its slices"));
+    return;
+  }
+  if (!pending_.isEmpty()) {  // the slice shown is not the current one: nothing of it, nor its ROIs
+    p.setPen(QColor(160, 160, 160));
+    p.drawText(rect(), Qt::AlignCenter, pending_);
     return;
   }
   const QTransform t = imageToWidget();

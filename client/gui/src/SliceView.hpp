@@ -30,6 +30,11 @@ class SliceView : public QWidget {
 
   void setImage(QImage image);  ///< keeps zoom and pan when the size is unchanged
   void clearImage();
+  /// While the current slice is being decoded (or could not be): @p message instead of the
+  /// image, and nothing of the previous slice painted (no ROI over another slice's pixels); zoom
+  /// and pan are kept. An empty message, or setImage, ends it.
+  void setPending(QString message);
+  [[nodiscard]] bool pending() const noexcept { return !pending_.isEmpty(); }
   void setOverlays(std::vector<Overlay> overlays);
   void setInformation(std::vector<std::pair<QString, QString>> patient,
                       std::vector<std::pair<QString, QString>> clinical);
@@ -69,6 +74,7 @@ class SliceView : public QWidget {
   bool fitted_{true};
   enum class Drag { None, Window, Pan } drag_{Drag::None};
   QPoint last_;
+  QString pending_;
 };
 
 }  // namespace iodeep::gui

@@ -148,6 +148,7 @@ void SliceViewer::showSlice(int index) {
     display(index, it->second);
   } else {
     waiting_ = true;
+    w_.view->setPending(tr("Decoding slice %1…").arg(index + 1));  // never this slice's ROIs on another's pixels
     request(index);
   }
   prefetch();
@@ -194,6 +195,7 @@ void SliceViewer::arrived(int index, std::uint64_t generation, const Outcome<Dec
   if (!result.value) {
     if (index == current_) {
       waiting_ = false;
+      w_.view->setPending(tr("Slice %1 cannot be shown: %2").arg(index + 1).arg(result.error));
       emit errorRaised(tr("Slice %1: %2").arg(index + 1).arg(result.error));
     }
     return;
@@ -256,6 +258,8 @@ void SliceViewer::renderShown() {
   w_.view->setImage(same(shownSlice_->renderedWith, window_)
                         ? shownSlice_->image
                         : toQImage(client::renderForDisplay(*shownSlice_->slice, window_)));
+  // a window changed while the current slice decodes: still not shown
+  if (shown_ != current_) w_.view->setPending(tr("Decoding slice %1…").arg(current_ + 1));
   w_.view->setStatusText(tr("Image %1 / %2   W %3  L %4   zoom %5%")
                              .arg(shown_ + 1)
                              .arg(count())

@@ -103,8 +103,9 @@ void StudyBrowser::buildUi() {
 
 std::shared_ptr<client::Workstation> StudyBrowser::workstation() {
   auto ws = holder_.workstation();
-  if (!ws) emit errorRaised(tr("Configuration: %1").arg(holder_.problem()));
-  return ws;
+  if (ws && holder_.problem().isEmpty()) return ws;
+  emit errorRaised(tr("Configuration: %1").arg(holder_.problem()));
+  return nullptr;
 }
 
 void StudyBrowser::cancelOpening() {

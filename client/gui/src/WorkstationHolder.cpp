@@ -12,7 +12,7 @@ void WorkstationHolder::replace(client::ClientConfig config) {
   config_ = std::move(config);
   try {
     ws_ = std::make_shared<client::Workstation>(config_);
-    problem_.clear();
+    problem_ = QString::fromStdString(ws_->pacsProblem());
   } catch (const Error& e) {
     ws_.reset();
     problem_ = QString::fromStdString(e.what());

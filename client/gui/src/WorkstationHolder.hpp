@@ -14,13 +14,14 @@ namespace iodeep::gui {
 
 class WorkstationHolder {
  public:
-  /// Builds the workstation; a configuration the core refuses (no PACS yet) leaves none, with
-  /// the reason in problem().
+  /// Builds the workstation; network settings the core refuses (no PACS yet) leave it without a
+  /// PACS (its calls fail with the reason, in problem() too): the outbox is still listed.
   explicit WorkstationHolder(client::ClientConfig config);
 
   [[nodiscard]] const client::ClientConfig& config() const noexcept { return config_; }
-  /// The workstation, or null when the configuration was refused (problem() says why).
+  /// The workstation (null only if it could not be built at all; problem() says why).
   [[nodiscard]] std::shared_ptr<client::Workstation> workstation() const { return ws_; }
+  /// Empty, or why the configuration's PACS cannot be used.
   [[nodiscard]] const QString& problem() const noexcept { return problem_; }
   /// A new configuration: a new workstation replaces the old one.
   void replace(client::ClientConfig config);

@@ -1,7 +1,7 @@
 #pragma once
-// DICOM TLS for client/core (docs/security.md, "DICOM TLS"): DCMTK's dcmtls transport layers,
+// DICOM TLS for the network module (docs/security.md, "DICOM TLS"): DCMTK's dcmtls transport layers,
 // built once per Pacs from NetworkOptions::tls, for the associations we open (requestor) and for
-// our C-MOVE storage SCP (acceptor). Private to client/core: DCMTK and OpenSSL stay here.
+// our C-MOVE storage SCP (acceptor). Private to the network module: DCMTK and OpenSSL stay here.
 
 #include <dcmtk/dcmnet/dcmlayer.h>
 

@@ -50,11 +50,11 @@ std::uint64_t Pacs::instancesBuilt() noexcept {
 }
 
 Pacs::Pacs(NetworkOptions options) : options_(std::move(options)) {
-  builtCount.fetch_add(1, std::memory_order_relaxed);
   options_.validate();
   if (options_.tls.enabled) tls_ = std::make_shared<detail::TlsContext>(options_);
   // Nagle's algorithm is turned off on each connection by setsockopt (detail::noDelay), not by
   // DCMTK's TCP_NODELAY environment variable: setenv is not safe in a multithreaded process.
+  builtCount.fetch_add(1, std::memory_order_relaxed);  // built: counted
 }
 
 void Pacs::echo() const {

@@ -144,8 +144,8 @@ std::uint64_t ImageCache::instancesBuilt() noexcept {
 
 ImageCache::ImageCache(fs::path directory, std::uint64_t maxBytes)
     : directory_(std::move(directory)), maxBytes_(maxBytes) {
-  builtCount.fetch_add(1, std::memory_order_relaxed);
   detail::createStoreDirectory(directory_, "image cache");
+  builtCount.fetch_add(1, std::memory_order_relaxed);  // built: counted
 }
 
 fs::path ImageCache::seriesDirectory(const std::string& seriesUid) const {

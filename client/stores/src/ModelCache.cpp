@@ -280,8 +280,8 @@ std::uint64_t ModelCache::instancesBuilt() noexcept {
 
 ModelCache::ModelCache(fs::path directory, std::uint64_t maxBytes)
     : directory_(std::move(directory)), maxBytes_(maxBytes) {
-  builtCount.fetch_add(1, std::memory_order_relaxed);
   detail::createStoreDirectory(directory_, "model cache");
+  builtCount.fetch_add(1, std::memory_order_relaxed);  // built: counted
 }
 
 std::optional<CachedModel> ModelCache::use(const fs::path& index, bool markUsed) const {

@@ -166,9 +166,9 @@ std::uint64_t Outbox::instancesBuilt() noexcept {
 }
 
 Outbox::Outbox(fs::path directory) : directory_(std::move(directory)) {
-  builtCount.fetch_add(1, std::memory_order_relaxed);
   // 0700: structure sets are patient data
   detail::createStoreDirectory(directory_, "outbox");
+  builtCount.fetch_add(1, std::memory_order_relaxed);  // built: counted
 }
 
 fs::path Outbox::put(const std::function<AuditEvent(const fs::path&)>& write) const {

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <thread>
 
+#include "Timing.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/netparser/Network.hpp"
@@ -20,10 +21,8 @@ namespace iodeep::client {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double ms(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
+using detail::Clock;
+using detail::ms;
 
 struct LoadedModel {
   iod::IodeepFile file;

@@ -22,6 +22,7 @@ RoiResult runRoi(Workstation& ws, const RoiOptions& options) {
   // a key that cannot sign the approval is found before anything is retrieved
   if (options.signing) iod::checkSigningCredentials(*options.signing);
   ModelCache& cache = ws.models();
+  (void)ws.outbox();  // an outbox that cannot be made fails the click before anything is retrieved
   // the run's working directory, removed afterwards: slices are patient data, not kept
   const iod::TemporaryDirectory work(cache.directory().parent_path(), "run-");
 

@@ -121,6 +121,9 @@ void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<
       r.describeBytes += got.bytes;
       cached = cache.admit(got.files.front());
     }
+    // the object's own values for the two the PACS left out (one of them may have come back)
+    m.bodyPartExamined = cached->bodyPartExamined;
+    m.seriesDescription = cached->seriesDescription;
     fillBlanksFromCache(m, *cached);
     ++r.described;
   }

@@ -16,7 +16,8 @@ using detail::ms;
 namespace {
 
 // The approved (or rejected) set: into the outbox first, then to the PACS.
-StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::path& file,
+// A workstation whose PACS settings were refused keeps the set in the outbox with that reason.
+StoredSet storeThroughOutbox(const Workstation& ws, const Outbox& outbox, const fs::path& file,
                              const rtstruct::WrittenStructureSet& written, std::string status, double& storeMs) {
   StoredSet s;
   s.sopInstanceUid = written.sopInstanceUid;
@@ -26,7 +27,7 @@ StoredSet storeThroughOutbox(const Pacs& pacs, const Outbox& outbox, const fs::p
   s.contours = written.contours;
   const auto t = Clock::now();
   try {
-    (void)pacs.store({file});
+    (void)ws.pacs().store({file});
     outbox.remove(file);
     s.stored = true;
   } catch (const Error& e) {
@@ -62,7 +63,6 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
   }
   std::size_t total = 0;
   for (const auto& p : predictions) total += p.proposals.size();
-  const Pacs& pacs = ws.pacs();
   const Outbox& outbox = ws.outbox();
   auto t = Clock::now();
   ReviewFiles files;
@@ -84,10 +84,10 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
   const auto rejectedPath = storeRejected && decision.approved.size() < total ? put(false) : fs::path();
   r.rtstructMs = ms(t, Clock::now());
   if (files.approved) {
-    r.approvedSet = storeThroughOutbox(pacs, outbox, approvedPath, *files.approved, "APPROVED", r.storeMs);
+    r.approvedSet = storeThroughOutbox(ws, outbox, approvedPath, *files.approved, "APPROVED", r.storeMs);
   }
   if (files.rejected) {
-    r.rejectedSet = storeThroughOutbox(pacs, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
+    r.rejectedSet = storeThroughOutbox(ws, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
   }
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
     if (!*set) continue;
@@ -99,7 +99,7 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
     if (!*set || !(*set)->stored) continue;
     try {
       const auto& study = predictions.front().slice.attributes.studyInstanceUid;
-      for (const auto& i : findInstances(pacs, study, (*set)->seriesInstanceUid)) {
+      for (const auto& i : findInstances(ws.pacs(), study, (*set)->seriesInstanceUid)) {
         if (i.sopInstanceUid == (*set)->sopInstanceUid) (*set)->foundOnPacs = true;
       }
     } catch (const Error&) {

@@ -12,12 +12,24 @@ std::atomic<std::uint64_t> workstationsBuilt{0};
 }  // namespace
 
 Workstation::Workstation(ClientConfig config)
-    : config_(std::move(config)), pacs_(config_.network), engine_(netparser::InferenceEngine::shared()) {
-  if (config_.engineMaxBytes != 0) engine_.setMemoryBudget(config_.engineMaxBytes);
+    : config_(std::move(config)), engine_(netparser::InferenceEngine::shared()) {
+  try {
+    pacs_.emplace(config_.network);
+  } catch (const Error& e) {
+    pacsError_ = e;
+    pacsProblem_ = e.what();
+  }
+  engine_.setMemoryBudget(config_.engineMaxBytes != 0 ? config_.engineMaxBytes
+                                                      : netparser::InferenceEngine::kDefaultMemoryBudget);
   ++workstationsBuilt;
 }
 
 Workstation::~Workstation() = default;
+
+const Pacs& Workstation::pacs() const {
+  if (!pacs_) throw *pacsError_;
+  return *pacs_;
+}
 
 ModelCache& Workstation::models() {
   const std::lock_guard lock(storesMutex_);

@@ -1,7 +1,7 @@
 #pragma once
 /// @file Pacs.hpp
 /// DICOM networking with one PACS: C-ECHO, C-FIND (study, series, image), C-MOVE to our own
-/// storage SCP or C-GET, and C-STORE. Plain types only; DCMTK stays in client/core/src.
+/// storage SCP or C-GET, and C-STORE. Plain types only; DCMTK stays in client/network/src.
 /// Every call opens its own association (released, or aborted on error, when the call returns),
 /// checks the DCMTK condition and the DIMSE status separately, and throws iodeep::Error with the
 /// peer as context: PacsUnreachable, AssociationRejected, DimseFailure, NetworkError, and
@@ -179,7 +179,7 @@ struct StoreOutcome {
 };
 
 namespace detail {
-class TlsContext;  // the DICOM TLS transport layers (client/core/src/DicomTls.hpp)
+class TlsContext;  // the DICOM TLS transport layers (client/network/src/DicomTls.hpp)
 }
 
 /// The PACS as the client sees it. Copyable value holding the options (copies share the TLS

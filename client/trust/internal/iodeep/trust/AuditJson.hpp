@@ -1,5 +1,5 @@
 #pragma once
-// Private to the client core: an audit event as the JSON object of its line in the log (what
+// Private to the client modules: an audit event as the JSON object of its line in the log (what
 // Audit.cpp writes and reads; the outbox keeps one in each set's record for the store's event).
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// Private to the client core (names nlohmann-json): signatures as JSON, for the model cache's
+// Private to the client modules (names nlohmann-json): signatures as JSON, for the model cache's
 // index (a SignatureReport read back) and for the reports that embed a SignatureCheck (inspect,
 // rtstruct show).
 #include <nlohmann/json.hpp>

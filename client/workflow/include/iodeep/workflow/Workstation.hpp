@@ -14,7 +14,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 
+#include "iodeep/iod/Error.hpp"
 #include "iodeep/network/Pacs.hpp"
 #include "iodeep/stores/ImageCache.hpp"
 #include "iodeep/stores/ModelCache.hpp"
@@ -31,8 +33,10 @@ namespace iodeep::client {
 
 class Workstation {
  public:
-  /// Checks the configuration's network settings and loads its TLS credentials (Pacs's errors);
-  /// the stores are created on first use (their directories then: ModelCache's errors).
+  /// Checks the configuration's network settings and loads its TLS credentials; settings the
+  /// network module refuses (no PACS yet, a TLS file missing) leave a workstation without a PACS:
+  /// pacs() then throws that error, and what needs no PACS (the outbox's list, local runs) still
+  /// works. The stores are created on first use (their directories then: ModelCache's errors).
   /// The inference engine is the process's (netparser::InferenceEngine::shared()), its memory
   /// budget set from engine_max_mb.
   explicit Workstation(ClientConfig config);
@@ -41,7 +45,10 @@ class Workstation {
   ~Workstation();
 
   [[nodiscard]] const ClientConfig& config() const noexcept { return config_; }
-  [[nodiscard]] const Pacs& pacs() const noexcept { return pacs_; }
+  /// The PACS; throws the error that refused the configuration's network settings.
+  [[nodiscard]] const Pacs& pacs() const;
+  /// Why there is no PACS (the Error's text), or empty when there is one.
+  [[nodiscard]] const std::string& pacsProblem() const noexcept { return pacsProblem_; }
   /// "AET@host:port" of the PACS, as the audit log and the selection name it.
   [[nodiscard]] std::string pacsName() const { return config_.network.pacs.toString(); }
   [[nodiscard]] ModelCache& models();
@@ -69,7 +76,9 @@ class Workstation {
 
  private:
   ClientConfig config_;
-  Pacs pacs_;
+  std::optional<Pacs> pacs_;
+  std::optional<Error> pacsError_;
+  std::string pacsProblem_;
   netparser::InferenceEngine& engine_;
   std::mutex storesMutex_;
   std::optional<ModelCache> models_;
