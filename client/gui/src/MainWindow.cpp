@@ -154,44 +154,11 @@ void MainWindow::buildUi() {
   setCentralWidget(split);
   resize(1500, 900);
 
-  const auto& b = browser_->widgets();
-  const auto& v = viewer_->widgets();
-  const auto& a = ai_->widgets();
-  const auto& r = review_->widgets();
-  w_.studyFilter = b.studyFilter;
-  w_.searchName = b.searchName;
-  w_.searchId = b.searchId;
-  w_.searchFrom = b.searchFrom;
-  w_.searchTo = b.searchTo;
-  w_.search = b.search;
-  w_.studiesNote = b.studiesNote;
-  w_.studies = b.studies;
-  w_.series = b.series;
-  w_.openProgress = b.openProgress;
-  w_.cancelOpen = b.cancelOpen;
-  w_.view = v.view;
-  w_.slider = v.slider;
-  w_.sliceLabel = v.sliceLabel;
-  w_.previous = v.previous;
-  w_.next = v.next;
-  w_.play = v.play;
-  w_.speed = v.speed;
-  w_.presets = v.presets;
-  w_.aiRoi = a.aiRoi;
-  w_.aiRoiSeries = a.aiRoiSeries;
-  w_.aiProgress = a.aiProgress;
-  w_.cancelAi = a.cancelAi;
-  w_.network = a.network;
-  w_.explanation = a.explanation;
-  w_.proposals = r.proposals;
-  w_.approve = r.approve;
-  w_.reject = r.reject;
-  w_.approveAll = r.approveAll;
-  w_.store = r.store;
-  w_.storeStatus = r.storeStatus;
-  w_.outbox = r.outbox;
-  w_.flush = r.flush;
-  w_.storedSets = r.storedSets;
+  // the parts' widgets, under one name for the tests and the benchmark
+  static_cast<StudyBrowser::Widgets&>(w_) = browser_->widgets();
+  static_cast<SliceViewer::Widgets&>(w_) = viewer_->widgets();
+  static_cast<AiRoiController::Widgets&>(w_) = ai_->widgets();
+  static_cast<ReviewPanel::Widgets&>(w_) = review_->widgets();
 }
 
 void MainWindow::wire() {

@@ -11,6 +11,10 @@
 #include <memory>
 #include <vector>
 
+#include "AiRoiController.hpp"
+#include "ReviewPanel.hpp"
+#include "SliceViewer.hpp"
+#include "StudyBrowser.hpp"
 #include "iodeep/network/Query.hpp"
 #include "iodeep/reports/Display.hpp"
 #include "iodeep/stores/ImageCache.hpp"
@@ -32,11 +36,7 @@ class QTableWidget;
 
 namespace iodeep::gui {
 
-class AiRoiController;
-class ReviewPanel;
 class SliceView;
-class SliceViewer;
-class StudyBrowser;
 class WorkstationHolder;
 struct OpenedSeries;
 
@@ -49,43 +49,8 @@ class MainWindow : public QMainWindow {
   MainWindow& operator=(const MainWindow&) = delete;
 
   /// The widgets, for the window's tests and the benchmark (they drive them as a user would).
-  struct Widgets {
+  struct Widgets : StudyBrowser::Widgets, SliceViewer::Widgets, AiRoiController::Widgets, ReviewPanel::Widgets {
     QLabel* connection{nullptr};
-    QLineEdit* studyFilter{nullptr};
-    // what the PACS is asked for (C-FIND keys): patient name, patient ID, study dates
-    QLineEdit* searchName{nullptr};
-    QLineEdit* searchId{nullptr};
-    QLineEdit* searchFrom{nullptr};
-    QLineEdit* searchTo{nullptr};
-    QPushButton* search{nullptr};
-    QLabel* studiesNote{nullptr};
-    QTableView* studies{nullptr};
-    QTableWidget* series{nullptr};
-    QProgressBar* openProgress{nullptr};
-    QPushButton* cancelOpen{nullptr};
-    SliceView* view{nullptr};
-    QSlider* slider{nullptr};
-    QLabel* sliceLabel{nullptr};
-    QPushButton* previous{nullptr};
-    QPushButton* next{nullptr};
-    QPushButton* play{nullptr};
-    QSpinBox* speed{nullptr};
-    QComboBox* presets{nullptr};
-    QPushButton* aiRoi{nullptr};
-    QPushButton* aiRoiSeries{nullptr};
-    QProgressBar* aiProgress{nullptr};
-    QPushButton* cancelAi{nullptr};
-    QLabel* network{nullptr};
-    QPlainTextEdit* explanation{nullptr};
-    QTableWidget* proposals{nullptr};
-    QPushButton* approve{nullptr};
-    QPushButton* reject{nullptr};
-    QPushButton* approveAll{nullptr};
-    QPushButton* store{nullptr};
-    QLabel* storeStatus{nullptr};
-    QLabel* outbox{nullptr};
-    QPushButton* flush{nullptr};
-    QListWidget* storedSets{nullptr};
     QLabel* error{nullptr};
   };
   [[nodiscard]] const Widgets& widgets() const noexcept { return w_; }
