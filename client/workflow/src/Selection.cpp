@@ -44,6 +44,9 @@ std::vector<RemoteModel> discoverModels(const Pacs& pacs, const std::string& mod
 
 void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<RemoteModel>>& early,
                    double& discoverMs, const fs::path& workDir);
+selector::SliceQuery queryOf(const fs::path& slice) {
+  return selector::SliceQuery::from(iod::readSliceAttributes(slice));
+}
 void applyTrustPolicy(Workstation& ws, ModelCache& cache, SelectionReport& r, const fs::path& workDir);
 
 }  // namespace
@@ -88,25 +91,24 @@ SelectionReport selectForSlices(Workstation& ws, const SliceRequest& request, co
     r.sliceFiles.push_back(got.files.front());
   }
   r.sliceRetrieveMs = ms(t, Clock::now());
+  r.query = queryOf(r.sliceFiles.front());
   chooseNetwork(ws, r, early, discoverMs, workDir);
   return r;
 }
 
 namespace {
 
-// Selection once the slices are local: discovery (unless @p early has it for the right
-// modality), description of the candidates the PACS did not describe, the choice.
+// Selection for r.query: discovery (unless @p early has it for the right modality), description
+// of the candidates the PACS did not describe, the choice.
 void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<RemoteModel>>& early,
                    double& discoverMs, const fs::path& workDir) {
   const Pacs& pacs = ws.pacs();
-  const auto attributes = iod::readSliceAttributes(r.sliceFiles.front());
-  r.query = selector::SliceQuery::from(attributes);
   bool discovered = false;
   if (early.valid()) {
     r.models = early.get();
-    discovered = !r.instances.empty() && r.instances.front().modality == attributes.modality;
+    discovered = !r.instances.empty() && r.instances.front().modality == r.query.modality;
   }
-  if (!discovered) r.models = discoverModels(pacs, attributes.modality, discoverMs);
+  if (!discovered) r.models = discoverModels(pacs, r.query.modality, discoverMs);
   // A PACS that does not return BodyPartExamined or SeriesDescription at C-FIND (dcmqrscp): those
   // candidates are described by the model cache, or retrieved into it once (verified) to be.
   const auto t1 = Clock::now();
@@ -200,6 +202,7 @@ SelectionReport selectForLocalSlices(Workstation& ws, const std::vector<fs::path
   r.sliceFiles = sliceFiles;
   for (const auto& f : sliceFiles) {
     const auto a = iod::readSliceAttributes(f);
+    if (r.instances.empty()) r.query = selector::SliceQuery::from(a);
     InstanceInfo i;
     i.studyInstanceUid = a.studyInstanceUid;
     i.seriesInstanceUid = a.seriesInstanceUid;
@@ -215,6 +218,22 @@ SelectionReport selectForLocalSlices(Workstation& ws, const std::vector<fs::path
     }
     r.instances.push_back(std::move(i));
   }
+  std::future<std::vector<RemoteModel>> none;
+  double discoverMs = 0;
+  chooseNetwork(ws, r, none, discoverMs, workDir);
+  return r;
+}
+
+SelectionReport selectForAttributes(Workstation& ws, const selector::SliceQuery& query, const fs::path& workDir) {
+  if (query.modality.empty()) {
+    throw Error(ErrorCode::InvalidArgument, "no Modality given: the selection needs the slice's modality");
+  }
+  if (query.samplesPerPixel != 1 && query.samplesPerPixel != 3) {
+    throw Error(ErrorCode::InvalidArgument,
+                "SamplesPerPixel " + std::to_string(query.samplesPerPixel) + " is neither 1 nor 3");
+  }
+  SelectionReport r;
+  r.query = query;
   std::future<std::vector<RemoteModel>> none;
   double discoverMs = 0;
   chooseNetwork(ws, r, none, discoverMs, workDir);

@@ -61,4 +61,10 @@ struct SelectionReport {
                                                    const std::vector<std::filesystem::path>& sliceFiles,
                                                    const std::filesystem::path& workDir);
 
+/// The choice for a slice known only by its selection attributes (the service's /v1/select): no
+/// slice, no instance; discovery, description, the trust policy and the choice as above. Throws
+/// Error(InvalidArgument) without a Modality or with SamplesPerPixel other than 1 or 3.
+[[nodiscard]] SelectionReport selectForAttributes(Workstation& ws, const selector::SliceQuery& query,
+                                                  const std::filesystem::path& workDir);
+
 }  // namespace iodeep::client
