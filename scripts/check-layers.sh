@@ -2,7 +2,7 @@
 # The modules' one-way dependencies (docs/architecture.md): fails when a source or header of a
 # module includes a header of a module it may not depend on (an upward include), or when a
 # module's CMakeLists.txt links one. Run by scripts/lint.sh, hence by scripts/test.sh.
-#   client:  network, trust <- stores <- workflow <- reports <- cli, gui
+#   client:  network, trust <- stores <- workflow <- reports, service <- cli, gui
 #   below:   iod <- selector, netparser, rtstruct   (each client module may use these)
 # A relative include may not leave its module's folder.
 # Usage: scripts/check-layers.sh [ROOT]   (ROOT: the checkout, default: this script's)
@@ -21,13 +21,14 @@ declare -A may=(
   [stores]="stores trust network iod rtstruct"
   [workflow]="workflow stores trust network iod rtstruct netparser selector"
   [reports]="reports workflow stores trust network iod rtstruct netparser selector"
-  [cli]="reports workflow stores trust network iod"
-  [gui]="gui reports workflow stores trust network iod rtstruct selector netparser"
+  [service]="service workflow stores trust network iod rtstruct netparser selector"
+  [cli]="reports service workflow stores trust network iod"
+  [gui]="gui reports service workflow stores trust network iod rtstruct selector netparser"
 )
 declare -A dir=(
   [iod]=iod [selector]=selector [netparser]=netparser [rtstruct]=rtstruct
   [network]=client/network [trust]=client/trust [stores]=client/stores [workflow]=client/workflow
-  [reports]=client/reports [cli]=client/cli [gui]=client/gui
+  [reports]=client/reports [service]=client/service [cli]=client/cli [gui]=client/gui
 )
 # the CMake targets' names (iodeep::x or iodeep_x) for the modules they belong to
 target_module() {

@@ -19,6 +19,8 @@ int archCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
 int rtstructCommand(const std::vector<std::string>& args);
 int auditCommand(const std::vector<std::string>& args);
+/// `serve`: the inference service; `serve token`: a bearer token for it.
+int serveCommand(const std::vector<std::string>& args);
 /// `rtstruct list`: structure sets on the PACS for a series.
 int rtstructListCommand(const std::vector<std::string>& args);
 /// The PACS commands (echo, upload, models, studies, series, instances, select, roi, outbox);

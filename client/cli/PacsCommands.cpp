@@ -1,12 +1,15 @@
 // The commands that talk to the PACS: one per persona (docs/cli.md). They parse options, call
 // the client core and print its reports.
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <iostream>
 
 #include "Commands.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/network/Query.hpp"
 #include "iodeep/reports/BrowseReport.hpp"
+#include "iodeep/service/ServiceClient.hpp"
 #include "iodeep/stores/ModelCache.hpp"
 #include "iodeep/stores/Outbox.hpp"
 #include "iodeep/workflow/ClientConfig.hpp"
@@ -224,6 +227,8 @@ int roi(const std::vector<std::string>& args) {
   client::RoiOptions o;
   bool allowTorchScript = false;
   SigningFlags signing;
+  service::ServiceClientOptions serviceOptions;
+  std::string serviceTokenFile, serviceCa;
   auto d = described(
       "usage: iodeep roi --pacs AET@host:port --instance UID [--instance UID ...] [--approve all|none|1,3]\n"
       "                  --reviewer NAME [--rejected] [--sign-key KEY.pem --sign-certificate CERT.pem]\n\n"
@@ -239,8 +244,36 @@ int roi(const std::vector<std::string>& args) {
       "rejected", po::bool_switch(&o.storeRejected), "also store the rejected proposals (ApprovalStatus REJECTED)")(
       "allow-torchscript", po::bool_switch(&allowTorchScript),
       "run a TorchScript network (overrides the configuration)");
+  d.add_options()("service", po::value(&serviceOptions.url),
+                  "let the inference service at this URL select and predict (docs/service.md); the review and the "
+                  "store stay here, and libtorch is never opened")("service-token-file", po::value(&serviceTokenFile),
+                                                                   "file holding the service's bearer token")(
+      "service-ca", po::value(&serviceCa), "CA certificate (PEM) that verifies an https service");
   signing.add(d);
   if (!parseOptions(args, d)) return kExitOk;
+  if (!serviceOptions.url.empty()) {
+    if (allowTorchScript)
+      throw Error(ErrorCode::InvalidArgument, "--allow-torchscript is the service's to decide, not with --service");
+    if (!serviceTokenFile.empty()) {
+      serviceOptions.token = iod::readTextFile(serviceTokenFile, 4096);
+      while (!serviceOptions.token.empty() &&
+             std::isspace(static_cast<unsigned char>(serviceOptions.token.back())) != 0) {
+        serviceOptions.token.pop_back();
+      }
+    }
+    serviceOptions.caFile = serviceCa;
+    const service::ServiceClient serviceClient(serviceOptions);
+    o.signing = signing.resolve();
+    client::Workstation ws(f.resolve());
+    const auto r = service::runRoiViaService(ws, serviceClient, o);
+    std::cout << (f.json ? r.toJson() : r.toText());
+    if (r.exitCode() == kExitPacs) {
+      const auto& set = r.approvedSet && !r.approvedSet->stored ? r.approvedSet : r.rejectedSet;
+      std::cerr << "iodeep roi: the structure set could not be stored (" << set->storeError
+                << "); it waits in the outbox: " << set->outboxFile.string() << "\n";
+    }
+    return r.exitCode();
+  }
   auto c = f.resolve();
   if (allowTorchScript) c.allowTorchScript = true;
   o.signing = signing.resolve();

@@ -71,6 +71,10 @@ void awaitInferenceLoad() {
   torchmodule::waitForBackgroundLoad();
 }
 
+void loadInference() {
+  (void)torchmodule::api();
+}
+
 InferenceEngine::InferenceEngine(std::uint64_t memoryBudget) : budget_(memoryBudget) {}
 
 InferenceEngine& InferenceEngine::shared() {

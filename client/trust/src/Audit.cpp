@@ -52,6 +52,7 @@ nlohmann::json toJson(const AuditEvent& e) {
   const auto put = [&j](const char* key, const std::string& value) {
     if (!value.empty()) j[key] = value;
   };
+  put("caller", e.caller);
   put("reviewer", e.reviewer);
   put("structureSetUid", e.structureSetUid);
   put("approvalStatus", e.approvalStatus);
@@ -75,6 +76,7 @@ AuditEvent fromJson(const nlohmann::json& j) {
   e.time = j.at("time").get<std::string>();
   e.event = j.at("event").get<std::string>();
   e.user = j.value("user", "");
+  e.caller = j.value("caller", "");
   e.reviewer = j.value("reviewer", "");
   e.structureSetUid = j.value("structureSetUid", "");
   e.approvalStatus = j.value("approvalStatus", "");
@@ -210,6 +212,7 @@ std::string auditReport(const std::vector<AuditEvent>& events, bool json) {
     if (e.event == "network_run") o << ", " << e.proposals << (e.proposals == 1 ? " proposal" : " proposals");
     if (!e.pacs.empty()) o << "; PACS " << e.pacs;
     o << "; user " << e.user;
+    if (!e.caller.empty()) o << " for " << e.caller;
     if (!e.detail.empty()) o << "; " << e.detail;
     o << "\n";
   }

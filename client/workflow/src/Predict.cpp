@@ -71,7 +71,9 @@ NetworkTrust judgeNetwork(const RunPolicy& policy, const LoadedModel& model, con
 
 void auditRun(const RunPolicy& policy, std::span<const PredictResult> results) {
   if (policy.auditLog.empty()) return;
-  appendAudit(policy.auditLog, auditEventFor("network_run", results, policy.pacs));
+  auto e = auditEventFor("network_run", results, policy.pacs);
+  e.caller = policy.caller;
+  appendAudit(policy.auditLog, std::move(e));
 }
 
 }  // namespace
@@ -102,6 +104,10 @@ void preloadInference() {
 
 void awaitInferenceLoad() {
   netparser::awaitInferenceLoad();
+}
+
+void loadInference() {
+  netparser::loadInference();
 }
 
 namespace {
@@ -188,6 +194,15 @@ PredictResult predict(const PredictOptions& o) {
   p.result.trust = trust;
   auditRun(o.policy, std::span<const PredictResult>(&p.result, 1));
   return std::move(p.result);
+}
+
+bool buildNetworkAhead(const PredictOptions& o) {
+  const LoadedModel model = loadModel(o.model, o.modelVerified);
+  (void)judgeNetwork(o.policy, model, o.model);
+  bool fromCache = false;
+  double buildMs = 0;
+  (void)networkFor(model, o.model, o.allowTorchScript, true, o.engine, o.engineMaxBytes, fromCache, buildMs);
+  return !fromCache;
 }
 
 SeriesPredictResult predictSeries(const SeriesPredictOptions& o) {
@@ -368,6 +383,8 @@ std::string PredictResult::toJson() const {
                     {"fingerprint", trust.signerFingerprint},
                     {"reason", trust.reason}}}};
   j["slice"] = {{"sopInstanceUid", a.sopInstanceUid},
+                {"studyInstanceUid", a.studyInstanceUid},
+                {"seriesInstanceUid", a.seriesInstanceUid},
                 {"sopClassUid", a.sopClassUid},
                 {"frame", slice.frame},
                 {"frameOfReferenceUid", a.frameOfReferenceUid},

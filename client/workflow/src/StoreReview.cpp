@@ -40,11 +40,12 @@ StoredSet storeThroughOutbox(const Workstation& ws, const Outbox& outbox, const 
 }
 
 // One audit event per structure set the review produced: stored, or queued in the outbox.
-void auditStore(Workstation& ws, std::span<const PredictResult> predictions, const std::string& reviewer,
+void auditStore(Workstation& ws, std::span<const PredictResult> predictions, const ReviewDecision& decision,
                 const StoredSet& set) {
   if (ws.auditLog().empty()) return;
   auto e = auditEventFor(set.stored ? "rtstruct_stored" : "rtstruct_queued", predictions, ws.pacsName());
-  e.reviewer = reviewer;
+  e.reviewer = decision.reviewer;
+  e.caller = decision.caller;
   e.structureSetUid = set.sopInstanceUid;
   e.approvalStatus = set.approvalStatus;
   e.structureSetSigner = set.signedBy;
@@ -76,6 +77,7 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
       files.signedBy = f.signedBy;
       auto e = auditEventFor("rtstruct_stored", predictions, {});
       e.reviewer = decision.reviewer;
+      e.caller = decision.caller;
       e.structureSetSigner = f.signedBy;
       return e;
     });
@@ -92,7 +94,7 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
     if (!*set) continue;
     (*set)->signedBy = files.signedBy;
-    auditStore(ws, predictions, decision.reviewer, **set);
+    auditStore(ws, predictions, decision, **set);
   }
   // read back: the PACS returns each stored set by C-FIND under the slices' study
   for (auto* set : {&r.approvedSet, &r.rejectedSet}) {

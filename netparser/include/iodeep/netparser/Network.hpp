@@ -101,6 +101,10 @@ void preloadInference();
 /// calls it before it exits: exiting while another thread is inside dlopen of libtorch crashes.
 void awaitInferenceLoad();
 
+/// Opens the inference module now (waiting for a background load): a long-running service does
+/// it before it says it is ready. Throws Error(TorchError) naming the module when it cannot.
+void loadInference();
+
 /// Throws Error(TorchScriptRefused) when @p options do not allow what @p arch is (a TorchScript
 /// network is code). Network::build and InferenceEngine::network call it before anything else.
 void checkBuildPolicy(const Architecture& arch, const BuildOptions& options);

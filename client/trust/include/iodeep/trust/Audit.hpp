@@ -18,6 +18,7 @@ struct AuditEvent {
   std::string event;
   std::string time;                             ///< UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ"; filled by appendAudit when empty
   std::string user;                             ///< the operating-system user running the client
+  std::string caller;  ///< who asked the inference service (its token's or certificate's identity); empty for local work
   std::string reviewer;                         ///< ReviewerName (stores)
   std::string structureSetUid, approvalStatus;  ///< stores
   std::string structureSetSigner;               ///< who signed the structure set (stores), or empty

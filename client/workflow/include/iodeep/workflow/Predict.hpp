@@ -32,6 +32,7 @@ struct RunPolicy {
   /// Where to append the run ("network_run", Audit.hpp); empty: not audited.
   std::filesystem::path auditLog;
   std::string pacs;  ///< the PACS the slices came from ("AET@host:port"), for the audit log
+  std::string caller;  ///< the inference service's caller, for the audit log; empty for local work
 };
 
 struct PredictOptions {
@@ -85,10 +86,19 @@ void preloadInference();
 /// awaitInferenceLoad).
 void awaitInferenceLoad();
 
+/// Opens the inference module now (netparser's loadInference); throws Error(TorchError).
+void loadInference();
+
 /// Reads and verifies the model (any error finding refuses it), builds the network once per
 /// DnnUID (InferenceEngine), decodes the slice, checks and pre-processes it, runs the network
 /// and post-processes. Throws iodeep::Error.
 [[nodiscard]] PredictResult predict(const PredictOptions& options);
+
+/// The network of @p options.model built in the engine ahead of its first use, warm-up pass
+/// included, without a slice (options.image and frame are not used): the inference service does
+/// it when a network is first listed. The model is read and judged as predict does. True when it
+/// was built now, false when the engine had it. Throws as predict.
+bool buildNetworkAhead(const PredictOptions& options);
 
 /// Whole-series proposals: one model, many slices (of one series, in the order given).
 struct SeriesPredictOptions {

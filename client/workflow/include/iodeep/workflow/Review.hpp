@@ -18,6 +18,7 @@ namespace iodeep::client {
 struct ReviewDecision {
   std::vector<std::size_t> approved;  ///< 0-based indices into the proposals
   std::string reviewer;               ///< PN, e.g. "Doe^Jane"
+  std::string caller{};               ///< the inference service's caller, for the audit log; empty for local work
 };
 
 /// Parses "all", "none" or a list "1,3" (1-based, as printed) for @p count proposals.
