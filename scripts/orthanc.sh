@@ -2,7 +2,7 @@
 # A private Orthanc on free loopback ports, for the tests and the demo. Its configuration is what
 # a hospital would do for any client: our AE titles are registered as DICOM modalities, nothing
 # else. No private dictionary, nothing IODeep-specific: the product promises an unchanged PACS.
-#   orthanc.sh start DIR [--tls PKI [--server-cert NAME] [--plain-modalities]]
+#   orthanc.sh start DIR [--tls PKI [--server-cert NAME] [--plain-modalities]] [--extra-config FILE]
 #                          config, storage and log under DIR; waits until it answers C-ECHO;
 #                          writes DIR/env (ORTHANC_PID, ORTHANC_AET, ORTHANC_DICOM_PORT,
 #                          ORTHANC_HTTP_PORT, MOVE_AET, MOVE_PORT, CLIENT_AET, CLIENT_PORT,
@@ -13,21 +13,39 @@
 #                          trusts), trusting PKI/ca.pem, requiring the peer's certificate; our
 #                          modalities are reached over TLS too (UseDicomTls: C-MOVE to our SCP)
 #                          unless --plain-modalities (a misconfigured PACS, for the tests)
+#                          --extra-config FILE: a JSON object merged into the configuration
+#                          written here: its "Plugins" are added to ours, its other keys set
+#                          (scripts/cluster.sh: the PostgreSQL index plugin and its section)
 #   orthanc.sh stop DIR    stops it by PID and waits for it to exit
 #   orthanc.sh kill DIR    kills it (SIGKILL: a PACS that goes away), keeping its configuration,
 #                          ports and storage for restart
 #   orthanc.sh restart DIR starts it again after kill, same ports and storage
+#   orthanc.sh ports N     prints N free loopback TCP ports on one line (the helper every peer
+#                          script uses: scripts/cluster.sh too)
 # A missing Orthanc is an error (exit 1), never a skip.
 set -euo pipefail
+PY=/usr/bin/python3
+
+# N free loopback ports: bound together (so they differ), released, printed.
+free_ports() {
+  $PY -c '
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(*[s.getsockname()[1] for s in socks])' "$1"
+}
+if [ "${1:-}" = ports ]; then free_ports "${2:?ports N}"; exit 0; fi
+
 cmd=${1:?start|stop} dir=${2:?directory}
 shift 2
-PY=/usr/bin/python3
-tls_pki= server_cert=server modality_tls=true
+tls_pki='' server_cert=server modality_tls=true extra_config=''
 while [ $# -gt 0 ]; do
   case $1 in
     --tls) tls_pki=$(cd "${2:?--tls PKI}" && pwd); shift 2 ;;
     --server-cert) server_cert=${2:?--server-cert NAME}; shift 2 ;;
     --plain-modalities) modality_tls=false; shift ;;
+    --extra-config) extra_config=$(realpath "${2:?--extra-config FILE}"); shift 2 ;;
     *) echo "orthanc.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -101,12 +119,7 @@ start() {
   [ -f "$dir/env" ] && stop
   rm -rf "$dir/storage" "$dir/index"
   mkdir -p "$dir/storage" "$dir/index"
-  read -r dicom http move client < <($PY -c '
-import socket
-socks = []
-for _ in range(4):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(*[s.getsockname()[1] for s in socks])')
+  read -r dicom http move client < <(free_ports 4)
   # plain: modalities as [AET, host, port]; TLS: Orthanc's own associations to them use TLS too
   local movescu="[\"MOVESCU\", \"127.0.0.1\", $move]" iodeep="[\"IODEEP\", \"127.0.0.1\", $client]" tls_json=
   if [ -n "$tls_pki" ]; then
@@ -150,6 +163,18 @@ print(*[s.getsockname()[1] for s in socks])')
   "StableAge": 1
 }
 JSON
+  if [ -n "$extra_config" ]; then
+    $PY - "$dir/orthanc.json" "$extra_config" <<'PY' || { echo "orthanc.sh: cannot merge $extra_config" >&2; exit 1; }
+import json, sys
+path, extra_path = sys.argv[1:3]
+config = json.load(open(path))
+extra = json.load(open(extra_path))
+config["Plugins"] += extra.pop("Plugins", [])
+config.update(extra)
+with open(path, "w") as f:
+    json.dump(config, f, indent=2)
+PY
+  fi
   : >"$dir/orthanc.log"
   local pid
   pid=$(launch "$orthanc")
@@ -174,5 +199,5 @@ case $cmd in
   stop) stop ;;
   kill) kill_hard ;;
   restart) restart ;;
-  *) echo "usage: orthanc.sh start|stop|kill|restart DIR" >&2; exit 2 ;;
+  *) echo "usage: orthanc.sh start|stop|kill|restart DIR | orthanc.sh ports N" >&2; exit 2 ;;
 esac
