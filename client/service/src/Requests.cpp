@@ -61,13 +61,21 @@ std::int64_t integer(const Json& j, const char* key, const std::string& where, s
                      std::int64_t fallback) {
   if (!j.contains(key) || j.at(key).is_null()) return fallback;
   const auto& v = j.at(key);
-  if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max) {
-    throw RequestError(
+  const auto fail = [&] {
+    return RequestError(
         400,
         std::string("'") + key + "' must be a whole number from " + std::to_string(min) + " to " + std::to_string(max),
         where + key);
+  };
+  if (!v.is_number_integer()) throw fail();
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(max)) throw fail();
+    return static_cast<std::int64_t>(u);
   }
-  return v.get<std::int64_t>();
+  const auto x = v.get<std::int64_t>();
+  if (x < min || x > max) throw fail();
+  return x;
 }
 
 double number(const Json& j, const char* key, const std::string& where, double fallback) {
@@ -112,10 +120,10 @@ std::vector<netparser::Proposal> parseProposals(const Json& ps) {
       const auto& c = pj.at("color");
       if (!c.is_array() || c.size() != 3) throw RequestError(400, "'color' must be [r, g, b]", where + "color");
       for (std::size_t k = 0; k < 3; ++k) {
-        if (!c[k].is_number_integer() || c[k].get<int>() < 0 || c[k].get<int>() > 255) {
+        if (!c[k].is_number_unsigned() || c[k].get<std::uint64_t>() > 255) {
           throw RequestError(400, "'color' values must be 0-255", where + "color");
         }
-        p.label.color.at(k) = static_cast<std::uint8_t>(c[k].get<int>());
+        p.label.color.at(k) = static_cast<std::uint8_t>(c[k].get<std::uint64_t>());
       }
     }
     p.areaPixels = integer(pj, "areaPixels", where, 0, std::int64_t{1} << 40U, 0);

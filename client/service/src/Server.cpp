@@ -261,14 +261,28 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     beast::error_code ec;
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       (void)stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+      // A lingering close: what the peer still sends (the rest of a refused body) is read and
+      // dropped, for at most 2 s, so that closing does not reset the connection before the peer
+      // has read our answer.
+      stream_.expires_after(std::chrono::seconds(2));
+      discard();
     } else {
       beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
     }
   }
 
+  void discard() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      stream_.async_read_some(net::buffer(sink_), [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+        if (!ec) self->discard();
+      });
+    }
+  }
+
   Service::Impl& service_;
   Stream stream_;
+  std::array<char, 16384> sink_{};
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<net::steady_timer> timer_;
