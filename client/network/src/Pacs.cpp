@@ -43,10 +43,15 @@ using detail::Wanted;
 
 namespace {
 std::atomic<std::uint64_t> builtCount{0};
+std::atomic<std::uint64_t> findCount{0};
 }  // namespace
 
 std::uint64_t Pacs::instancesBuilt() noexcept {
   return builtCount.load();
+}
+
+std::uint64_t Pacs::findsSent() noexcept {
+  return findCount.load();
 }
 
 Pacs::Pacs(NetworkOptions options) : options_(std::move(options)) {
@@ -74,6 +79,7 @@ FindResult runFind(Association& a, T_ASC_PresentationContextID id, const Query& 
   DcmDataset keys;
   putKey(keys, tags::kQueryRetrieveLevel, levelName(query.level), a.where());
   for (const auto& [tag, value] : query.keys) putKey(keys, tag, value, a.where());
+  findCount.fetch_add(1, std::memory_order_relaxed);
   a.onMatch = onMatch;
   a.matches = 0;
   a.maxMatches = o.maxFindResults;

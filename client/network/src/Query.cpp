@@ -1,5 +1,6 @@
 #include "iodeep/network/Query.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -193,92 +194,310 @@ std::string studyOfSeries(const Pacs& pacs, const std::string& seriesUid) {
   return studyUid;
 }
 
-std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality, ModelDetail detail) {
-  // 1. SERIES level: the convention's series, with what the PACS tells about them
-  const auto seriesQuery = [&](const std::string& study) {
-    return Query{QueryLevel::Series,
-                 {{tags::kStudyInstanceUid, study},
-                  {tags::kSeriesInstanceUid, ""},
-                  {tags::kModality, modality},
-                  {tags::kSeriesDescription, std::string(iod::kSeriesDescriptionPrefix.substr(0, 6)) + "*"},
-                  {tags::kBodyPartExamined, ""}}};
+namespace {
+
+// ---- model discovery (docs/selection.md, "Discovery") -----------------------------------------------
+
+bool startsWithIodeep(const std::string& description) {
+  return description.rfind(iod::kSeriesDescriptionPrefix.substr(0, 6), 0) == 0;
+}
+
+// The return keys of an IMAGE-level model query beyond the UIDs.
+void addInstanceKeys(Query& q, ModelDetail detail, bool bodyPart) {
+  q.keys.emplace_back(tags::kInstanceCreationDate, "");
+  q.keys.emplace_back(tags::kInstanceCreationTime, "");
+  if (bodyPart) q.keys.emplace_back(tags::kBodyPartExamined, "");
+  if (detail == ModelDetail::Full) {
+    q.keys.emplace_back(tags::kSopClassUid, "");
+    q.keys.emplace_back(tags::kSamplesPerPixel, "");
+    q.keys.emplace_back(tags::kPhotometricInterpretation, "");
+    q.keys.emplace_back(tags::kContentDate, "");
+    q.keys.emplace_back(tags::kContentTime, "");
+  }
+}
+
+// A model from an IMAGE-level answer @p r, with what its SERIES-level answer @p s said (when the
+// IMAGE level does not say it); nothing when it is not a model (another SOP class, no UID).
+std::optional<RemoteModel> modelOf(const DicomRecord& r, const DicomRecord& s) {
+  if (r.get(tags::kSopClassUid) != iod::kRawDataStorageUid && !r.get(tags::kSopClassUid).empty()) return std::nullopt;
+  const auto either = [&](Tag tag) {
+    auto v = r.get(tag);
+    return v.empty() ? s.get(tag) : v;
   };
-  std::vector<DicomRecord> seriesFound;
-  bool describes = false;  // the PACS returns SeriesDescription (and so matched on it)
-  (void)pacs.find(seriesQuery(""), [&](const DicomRecord& r) {
-    describes = describes || r.has(tags::kSeriesDescription);
-    if (isModelSeries(r.get(tags::kSeriesDescription), r.get(tags::kModality))) seriesFound.push_back(r);
-    return true;
-  });
-  if (!describes) {
-    // A PACS that ignores SeriesDescription (dcmqrscp): the convention's studies by their
-    // StudyDescription, then their series of the slice's modality.
-    seriesFound.clear();
-    std::vector<Query> perStudy;
-    (void)pacs.find({QueryLevel::Study,
+  RemoteModel m;
+  m.studyInstanceUid = either(tags::kStudyInstanceUid);
+  m.seriesInstanceUid = either(tags::kSeriesInstanceUid);
+  m.sopInstanceUid = r.get(tags::kSopInstanceUid);
+  m.sopClassUid = r.get(tags::kSopClassUid);
+  m.seriesDescription =
+      s.get(tags::kSeriesDescription).empty() ? r.get(tags::kSeriesDescription) : s.get(tags::kSeriesDescription);
+  m.modality = s.get(tags::kModality).empty() ? r.get(tags::kModality) : s.get(tags::kModality);
+  m.bodyPartExamined = s.get(tags::kBodyPartExamined);
+  if (m.bodyPartExamined.empty()) m.bodyPartExamined = r.get(tags::kBodyPartExamined);
+  m.photometricInterpretation = r.get(tags::kPhotometricInterpretation);
+  // IODeep objects carry their content date/time as instance creation date/time too, which a
+  // PACS keeps in its index
+  m.contentDate = r.get(tags::kContentDate).empty() ? r.get(tags::kInstanceCreationDate) : r.get(tags::kContentDate);
+  m.contentTime = r.get(tags::kContentTime).empty() ? r.get(tags::kInstanceCreationTime) : r.get(tags::kContentTime);
+  const std::string spp = r.get(tags::kSamplesPerPixel);
+  m.samplesPerPixel = spp == "1" ? 1 : spp == "3" ? 3 : 0;
+  if (m.sopInstanceUid.empty()) return std::nullopt;
+  return m;
+}
+
+bool isDimseFailure(const Error& e) {
+  return e.code() == ErrorCode::DimseFailure;
+}
+
+// One FindResult's share of the listing's cost.
+void account(ModelDiscovery& d, const FindResult& f) {
+  ++d.queries;
+  d.truncated = d.truncated || f.truncated;
+}
+
+// Relational: one IMAGE-level query matching SeriesDescription and Modality. False when the PACS
+// refuses it or shows that it does not match those keys (an answer without them or with other
+// values: the query is then cancelled at that answer). @p d counts the queries either way.
+bool relational(const Pacs& pacs, const std::string& modality, ModelDetail detail, ModelDiscovery& d) {
+  d.path = DiscoveryPath::Relational;
+  Query q{QueryLevel::Image,
+          {{tags::kStudyInstanceUid, ""},
+           {tags::kSeriesInstanceUid, ""},
+           {tags::kSopInstanceUid, ""},
+           {tags::kModality, modality},
+           {tags::kSeriesDescription, std::string(iod::kSeriesDescriptionPrefix.substr(0, 6)) + "*"}}};
+  addInstanceKeys(q, detail, true);
+  bool unsupported = false;
+  const DicomRecord none;
+  try {
+    ++d.associations;
+    account(d, pacs.find(q, [&](const DicomRecord& r) {
+      const std::string description = r.get(tags::kSeriesDescription);
+      if (!r.has(tags::kSeriesDescription) || !startsWithIodeep(description) ||
+          (!modality.empty() && r.get(tags::kModality) != modality)) {
+        unsupported = true;  // the PACS ignored a key: its answers are not the models
+        return false;
+      }
+      if (!isModelSeries(description, r.get(tags::kModality))) return true;  // our RT structure sets
+      if (auto m = modelOf(r, none)) d.models.push_back(std::move(*m));
+      return true;
+    }));
+  } catch (const Error& e) {
+    if (!isDimseFailure(e)) throw;
+    return false;  // a PACS that refuses relational queries
+  }
+  if (unsupported) {
+    d.models.clear();
+    return false;
+  }
+  d.pathConfirmed = !d.models.empty();
+  if (!d.pathConfirmed) {
+    // Nothing for this modality proves nothing; one answer of any modality does (cancelled then).
+    Query probe{QueryLevel::Image,
+                {{tags::kStudyInstanceUid, ""},
+                 {tags::kSeriesInstanceUid, ""},
+                 {tags::kSopInstanceUid, ""},
+                 {tags::kModality, ""},
+                 {tags::kSeriesDescription, std::string(iod::kSeriesDescriptionPrefix.substr(0, 6)) + "*"}}};
+    ++d.associations;
+    account(d, pacs.find(probe, [&](const DicomRecord& r) {
+      if (r.has(tags::kSeriesDescription) && startsWithIodeep(r.get(tags::kSeriesDescription))) {
+        d.pathConfirmed = true;
+      } else {
+        unsupported = true;
+      }
+      return false;
+    }));
+    // no IODeep series at all (the other paths then cost a query with no answer), or not matched
+    if (unsupported || !d.pathConfirmed) return false;
+  }
+  return true;
+}
+
+// The convention's studies (STUDY level, by StudyDescription).
+std::vector<std::string> modelStudies(const Pacs& pacs, ModelDiscovery& d) {
+  std::vector<std::string> studies;
+  ++d.associations;
+  account(d,
+          pacs.find({QueryLevel::Study,
                      {{tags::kStudyInstanceUid, ""}, {tags::kStudyDescription, std::string(iod::kStudyDescription)}}},
                     [&](const DicomRecord& r) {
-                      if (r.get(tags::kStudyDescription) == iod::kStudyDescription) {
-                        perStudy.push_back(seriesQuery(r.get(tags::kStudyInstanceUid)));
+                      if (r.get(tags::kStudyDescription) == iod::kStudyDescription &&
+                          !r.get(tags::kStudyInstanceUid).empty()) {
+                        studies.push_back(r.get(tags::kStudyInstanceUid));
                       }
                       return true;
-                    });
-    if (!perStudy.empty()) {
-      pacs.findEach(perStudy, [&](std::size_t qi, const DicomRecord& r) {
-        DicomRecord s = r;
-        if (s.get(tags::kStudyInstanceUid).empty())
-          s.values.emplace_back(tags::kStudyInstanceUid, perStudy[qi].keys[0].second);
-        if (!modality.empty() && !s.get(tags::kModality).empty() && s.get(tags::kModality) != modality) return true;
-        seriesFound.push_back(std::move(s));
-        return true;
-      });
+                    }));
+  return studies;
+}
+
+// StudyList: IMAGE-level queries on lists of the convention's study UIDs. False when the PACS
+// refuses them or answers an instance of a study it was not asked for.
+bool studyList(const Pacs& pacs, const std::string& modality, ModelDetail detail,
+               const std::vector<std::string>& studies, ModelDiscovery& d) {
+  d.path = DiscoveryPath::StudyList;
+  d.pathConfirmed = false;
+  if (studies.empty()) return true;
+  std::vector<Query> queries;
+  std::vector<std::set<std::string>> asked;
+  for (std::size_t i = 0; i < studies.size(); i += kStudiesPerQuery) {
+    std::string list;
+    std::set<std::string> these;
+    for (std::size_t j = i; j < std::min(studies.size(), i + kStudiesPerQuery); ++j) {
+      list += (list.empty() ? "" : "\\") + studies[j];
+      these.insert(studies[j]);
     }
+    Query q{QueryLevel::Image,
+            {{tags::kStudyInstanceUid, list},
+             {tags::kSeriesInstanceUid, ""},
+             {tags::kSopInstanceUid, ""},
+             {tags::kModality, modality},
+             {tags::kSeriesDescription, ""}}};
+    addInstanceKeys(q, detail, true);
+    queries.push_back(std::move(q));
+    asked.push_back(std::move(these));
   }
-  if (seriesFound.empty()) return {};
-  // 2. IMAGE level, one association for all series: the instances and their selection keys
+  bool unsupported = false;
+  std::vector<RemoteModel> found;
+  const DicomRecord none;
+  try {
+    ++d.associations;
+    for (const auto& f : pacs.findEach(queries, [&](std::size_t qi, const DicomRecord&r) {
+           if (asked[qi].count(r.get(tags::kStudyInstanceUid)) == 0) {
+             unsupported = true;  // the UID list was not matched
+             return false;
+           }
+           const std::string m = r.get(tags::kModality);
+           if (!modality.empty() && !m.empty() && m != modality) return true;
+           const std::string description = r.get(tags::kSeriesDescription);
+           if (!description.empty() && !isModelSeries(description, m)) return true;
+           if (auto model = modelOf(r, none)) found.push_back(std::move(*model));
+           return true;
+         })) {
+      account(d, f);
+    }
+  } catch (const Error& e) {
+    if (!isDimseFailure(e)) throw;
+    return false;
+  }
+  if (unsupported) return false;
+  d.pathConfirmed = true;
+  d.models = std::move(found);
+  return true;
+}
+
+// Hierarchical: per study its series, per series not in @p known its instances.
+void hierarchical(const Pacs& pacs, const std::string& modality, ModelDetail detail,
+                  const std::vector<std::string>& studies, const std::vector<RemoteModel>& known, ModelDiscovery& d) {
+  d.path = DiscoveryPath::Hierarchical;
+  d.pathConfirmed = true;
+  if (studies.empty()) return;
+  std::vector<Query> perStudy;
+  perStudy.reserve(studies.size());
+  for (const auto& study : studies) {
+    perStudy.push_back({QueryLevel::Series,
+                        {{tags::kStudyInstanceUid, study},
+                         {tags::kSeriesInstanceUid, ""},
+                         {tags::kModality, modality},
+                         {tags::kSeriesDescription, ""},
+                         {tags::kBodyPartExamined, ""}}});
+  }
+  std::vector<DicomRecord> seriesFound;
+  ++d.associations;
+  for (const auto& f : pacs.findEach(perStudy, [&](std::size_t qi, const DicomRecord&r) {
+         DicomRecord s = r;
+         if (s.get(tags::kStudyInstanceUid).empty()) s.values.emplace_back(tags::kStudyInstanceUid, studies[qi]);
+         const std::string m = s.get(tags::kModality);
+         if (!modality.empty() && !m.empty() && m != modality) return true;
+         const std::string description = s.get(tags::kSeriesDescription);
+         if (!description.empty() && !isModelSeries(description, m)) return true;
+         if (!s.get(tags::kSeriesInstanceUid).empty()) seriesFound.push_back(std::move(s));
+         return true;
+       })) {
+    account(d, f);
+  }
+  std::map<std::string, std::vector<const RemoteModel*>> knownBySeries;
+  for (const auto& m : known) knownBySeries[m.seriesInstanceUid].push_back(&m);
   std::vector<Query> images;
-  images.reserve(seriesFound.size());
+  std::vector<const DicomRecord*> imageSeries;
   for (const auto& s : seriesFound) {
+    const auto k = knownBySeries.find(s.get(tags::kSeriesInstanceUid));
+    if (k != knownBySeries.end()) {
+      for (const RemoteModel* m : k->second) {
+        RemoteModel again = *m;
+        // what the SERIES level says now replaces what it said before
+        for (const auto& [tag, field] : {std::pair{tags::kModality, &RemoteModel::modality},
+                                         std::pair{tags::kSeriesDescription, &RemoteModel::seriesDescription},
+                                         std::pair{tags::kBodyPartExamined, &RemoteModel::bodyPartExamined}}) {
+          if (!s.get(tag).empty()) again.*field = s.get(tag);
+        }
+        d.models.push_back(std::move(again));
+        ++d.reused;
+      }
+      continue;
+    }
     Query q{QueryLevel::Image,
             {{tags::kStudyInstanceUid, s.get(tags::kStudyInstanceUid)},
              {tags::kSeriesInstanceUid, s.get(tags::kSeriesInstanceUid)},
-             {tags::kSopInstanceUid, ""},
-             {tags::kInstanceCreationDate, ""},
-             {tags::kInstanceCreationTime, ""}}};
-    if (s.get(tags::kBodyPartExamined).empty()) q.keys.emplace_back(tags::kBodyPartExamined, "");
-    if (detail == ModelDetail::Full) {
-      q.keys.emplace_back(tags::kSopClassUid, "");
-      q.keys.emplace_back(tags::kSamplesPerPixel, "");
-      q.keys.emplace_back(tags::kPhotometricInterpretation, "");
-      q.keys.emplace_back(tags::kContentDate, "");
-      q.keys.emplace_back(tags::kContentTime, "");
-    }
+             {tags::kSopInstanceUid, ""}}};
+    addInstanceKeys(q, detail, s.get(tags::kBodyPartExamined).empty());
     images.push_back(std::move(q));
+    imageSeries.push_back(&s);
   }
-  std::vector<RemoteModel> out;
-  pacs.findEach(images, [&](std::size_t qi, const DicomRecord& r) {
-    const DicomRecord& s = seriesFound[qi];
-    if (r.get(tags::kSopClassUid) != iod::kRawDataStorageUid && !r.get(tags::kSopClassUid).empty()) return true;
-    RemoteModel m;
-    m.studyInstanceUid = s.get(tags::kStudyInstanceUid);
-    m.seriesInstanceUid = s.get(tags::kSeriesInstanceUid);
-    m.sopInstanceUid = r.get(tags::kSopInstanceUid);
-    m.sopClassUid = r.get(tags::kSopClassUid);
-    m.seriesDescription = s.get(tags::kSeriesDescription);
-    m.modality = s.get(tags::kModality);
-    m.bodyPartExamined = s.get(tags::kBodyPartExamined);
-    if (m.bodyPartExamined.empty()) m.bodyPartExamined = r.get(tags::kBodyPartExamined);
-    m.photometricInterpretation = r.get(tags::kPhotometricInterpretation);
-    // IODeep objects carry their content date/time as instance creation date/time too, which a
-    // PACS keeps in its index
-    m.contentDate = r.get(tags::kContentDate).empty() ? r.get(tags::kInstanceCreationDate) : r.get(tags::kContentDate);
-    m.contentTime = r.get(tags::kContentTime).empty() ? r.get(tags::kInstanceCreationTime) : r.get(tags::kContentTime);
-    const std::string spp = r.get(tags::kSamplesPerPixel);
-    m.samplesPerPixel = spp == "1" ? 1 : spp == "3" ? 3 : 0;
-    if (!m.sopInstanceUid.empty()) out.push_back(std::move(m));
-    return true;
-  });
-  return out;
+  if (images.empty()) return;
+  ++d.associations;
+  for (const auto& f : pacs.findEach(images, [&](std::size_t qi, const DicomRecord&r) {
+         if (auto m = modelOf(r, *imageSeries[qi])) d.models.push_back(std::move(*m));
+         return true;
+       })) {
+    account(d, f);
+  }
+}
+
+}  // namespace
+
+std::string_view toString(DiscoveryPath path) noexcept {
+  switch (path) {
+    case DiscoveryPath::Relational: return "relational";
+    case DiscoveryPath::StudyList: return "study-list";
+    case DiscoveryPath::Hierarchical: return "hierarchical";
+  }
+  return "relational";
+}
+
+std::optional<DiscoveryPath> discoveryPathFrom(std::string_view text) noexcept {
+  for (const auto p : {DiscoveryPath::Relational, DiscoveryPath::StudyList, DiscoveryPath::Hierarchical}) {
+    if (toString(p) == text) return p;
+  }
+  return std::nullopt;
+}
+
+ModelDiscovery discoverModels(const Pacs& pacs, const std::string& modality, ModelDetail detail,
+                              std::optional<DiscoveryPath> path, const std::vector<RemoteModel>& known) {
+  ModelDiscovery d;
+  if ((!path || *path == DiscoveryPath::Relational) && relational(pacs, modality, detail, d)) return d;
+  // the convention's studies, then their instances by lists of study UIDs or study by study
+  const auto studies = modelStudies(pacs, d);
+  if (path != DiscoveryPath::Hierarchical && studyList(pacs, modality, detail, studies, d)) return d;
+  hierarchical(pacs, modality, detail, studies, known, d);
+  return d;
+}
+
+bool isOnPacs(const Pacs& pacs, const RemoteModel& model) {
+  bool found = false;
+  (void)pacs.find({QueryLevel::Image,
+                   {{tags::kStudyInstanceUid, model.studyInstanceUid},
+                    {tags::kSeriesInstanceUid, model.seriesInstanceUid},
+                    {tags::kSopInstanceUid, model.sopInstanceUid}}},
+                  [&](const DicomRecord& r) {
+                    found = found || r.get(tags::kSopInstanceUid) == model.sopInstanceUid;
+                    return !found;
+                  });
+  return found;
+}
+
+std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality, ModelDetail detail) {
+  return discoverModels(pacs, modality, detail).models;
 }
 
 void queryImageAttributes(const Pacs& pacs, const std::vector<RemoteModel*>& models) {

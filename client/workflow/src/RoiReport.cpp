@@ -50,6 +50,19 @@ std::string SelectionReport::toJson() const {
                     {"reason", selector::describe(v)}});
   }
   j["candidates"] = list;
+  const auto& d = discovery;
+  j["discovery"] = {{"source", std::string(toString(d.source))},
+                    {"path", d.path},
+                    {"queries", d.queries},
+                    {"associations", d.associations},
+                    {"reused", d.reused},
+                    {"ageSeconds", d.ageSeconds},
+                    {"corruptCacheIgnored", d.corruptCacheIgnored},
+                    {"confirmed", d.confirmed},
+                    {"ms", d.ms}};
+  // the selection's own steps (roi's JSON replaces them with the whole click's)
+  j["timingsMs"] = {
+      {"locate", locateMs}, {"sliceRetrieve", sliceRetrieveMs}, {"discovery", discoveryMs}, {"select", selectMs}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -93,7 +106,11 @@ std::string RoiResult::toText() const {
   if (!approvedSet && !rejectedSet) o << "stored:    nothing (no proposal approved)\n";
   const auto& t = timings;
   o << "timings:   locate " << std::llround(t.locateMs) << " ms, slice retrieval " << std::llround(t.sliceRetrieveMs)
-    << " ms, model discovery (C-FIND) " << std::llround(t.discoveryMs) << " ms, selection "
+    << " ms, model discovery " << std::llround(t.discoveryMs) << " ms ("
+    << (selection.discovery.source == DiscoverySource::Cache
+            ? "from the discovery cache, " + std::to_string(selection.discovery.ageSeconds) + " s old"
+            : std::string(toString(selection.discovery.source)) + " from the PACS")
+    << ", " << selection.discovery.queries << " C-FIND(s)), selection "
     << static_cast<double>(std::llround(t.selectMs * 10)) / 10.0 << " ms, model " << std::llround(t.modelRetrieveMs)
     << " ms, libtorch load (waited) " << std::llround(t.inferenceLoadMs) << " ms, build " << std::llround(t.buildMs)
     << " ms, inference " << std::llround(t.inferenceMs) << " ms, contours " << std::llround(t.contourMs)

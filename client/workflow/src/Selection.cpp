@@ -8,6 +8,7 @@
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Slice.hpp"
+#include "iodeep/workflow/Discovery.hpp"
 
 namespace iodeep::client {
 
@@ -33,17 +34,7 @@ selector::Candidate candidateOf(const RemoteModel& m, const std::string& peer) {
   return c;
 }
 
-// The IODeep networks on the PACS for @p modality, found with the index's attributes only, and
-// how long that took.
-std::vector<RemoteModel> discoverModels(const Pacs& pacs, const std::string& modality, double& discoverMs) {
-  const auto t0 = Clock::now();
-  auto found = findModels(pacs, modality, ModelDetail::Index);
-  discoverMs = ms(t0, Clock::now());
-  return found;
-}
-
-void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<RemoteModel>>& early,
-                   double& discoverMs, const fs::path& workDir);
+void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<DiscoveryResult>& early, const fs::path& workDir);
 selector::SliceQuery queryOf(const fs::path& slice) {
   return selector::SliceQuery::from(iod::readSliceAttributes(slice));
 }
@@ -77,12 +68,12 @@ SelectionReport selectForSlices(Workstation& ws, const SliceRequest& request, co
   // Model discovery does not need the slice's pixels, only its modality, which the PACS returned
   // with the instance: it runs on its own association while the slices are retrieved.
   t = Clock::now();
-  double discoverMs = 0;  // the discovery's own time (it overlaps the slice retrieval)
-  std::future<std::vector<RemoteModel>> early;
-  if (!first.modality.empty())
-    early = std::async(std::launch::async, [&pacs, &discoverMs, modality = first.modality] {
-      return discoverModels(pacs, modality, discoverMs);
+  std::future<DiscoveryResult> early;  // its own time is in its stats (it overlaps the slice retrieval)
+  if (!first.modality.empty()) {
+    early = std::async(std::launch::async, [&ws, modality = first.modality] {
+      return discoverNetworks(ws, modality, DiscoveryMode::Auto);
     });
+  }
   for (const auto& inst : r.instances) {
     const std::vector<std::string> classes =
         inst.sopClassUid.empty() ? std::vector<std::string>{} : std::vector<std::string>{inst.sopClassUid};
@@ -92,27 +83,23 @@ SelectionReport selectForSlices(Workstation& ws, const SliceRequest& request, co
   }
   r.sliceRetrieveMs = ms(t, Clock::now());
   r.query = queryOf(r.sliceFiles.front());
-  chooseNetwork(ws, r, early, discoverMs, workDir);
+  chooseNetwork(ws, r, early, workDir);
   return r;
 }
 
 namespace {
 
-// Selection for r.query: discovery (unless @p early has it for the right modality), description
-// of the candidates the PACS did not describe, the choice.
-void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<RemoteModel>>& early,
-                   double& discoverMs, const fs::path& workDir) {
+// The choice among @p found for r.query: description of the candidates the PACS did not
+// describe, the choice, SamplesPerPixel of the matching candidates.
+void chooseAmong(Workstation& ws, SelectionReport& r, DiscoveryResult found, const fs::path& workDir) {
   const Pacs& pacs = ws.pacs();
-  bool discovered = false;
-  if (early.valid()) {
-    r.models = early.get();
-    discovered = !r.instances.empty() && r.instances.front().modality == r.query.modality;
-  }
-  if (!discovered) r.models = discoverModels(pacs, r.query.modality, discoverMs);
+  r.models = std::move(found.models);
+  r.discovery = found.stats;
+  r.candidates.clear();
+  r.described = 0;
   // A PACS that does not return BodyPartExamined or SeriesDescription at C-FIND (dcmqrscp): those
   // candidates are described by the model cache, or retrieved into it once (verified) to be.
   const auto t1 = Clock::now();
-  auto t = t1;
   ModelCache& cache = ws.models();
   for (auto& m : r.models) {
     if (!m.bodyPartExamined.empty() && !m.seriesDescription.empty()) continue;
@@ -129,8 +116,8 @@ void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<
     fillBlanksFromCache(m, *cached);
     ++r.described;
   }
-  r.discoveryMs = discoverMs + ms(t1, Clock::now());
-  t = Clock::now();
+  r.discoveryMs += found.stats.ms + ms(t1, Clock::now());
+  const auto t = Clock::now();
   const std::string peer = ws.pacsName();
   for (const auto& m : r.models) r.candidates.push_back(candidateOf(m, peer));
   r.selection = selector::select(r.query, r.candidates);
@@ -148,13 +135,44 @@ void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<std::vector<
     }
   }
   queryImageAttributes(pacs, ask);
-  r.attributeQueries = ask.size();
+  r.attributeQueries += ask.size();
   if (!ask.empty() || r.selection.matched()) {
     for (std::size_t i = 0; i < r.models.size(); ++i) r.candidates[i] = candidateOf(r.models[i], peer);
     r.selection = selector::select(r.query, r.candidates);
   }
-  applyTrustPolicy(ws, cache, r, workDir);
-  r.selectMs = ms(t, Clock::now());
+  r.selectMs += ms(t, Clock::now());
+}
+
+// Selection for r.query: discovery (unless @p early has it for the right modality), the choice,
+// the trust policy. A choice made from a cached listing is confirmed by one C-FIND: a network
+// gone from the PACS is never chosen (the listing is then refreshed and the choice made again).
+void chooseNetwork(Workstation& ws, SelectionReport& r, std::future<DiscoveryResult>& early, const fs::path& workDir) {
+  DiscoveryResult found;
+  bool discovered = false;
+  if (early.valid()) {
+    found = early.get();
+    discovered = !r.instances.empty() && r.instances.front().modality == r.query.modality;
+  }
+  if (!discovered) found = discoverNetworks(ws, r.query.modality, DiscoveryMode::Auto);
+  chooseAmong(ws, r, std::move(found), workDir);
+  if (r.discovery.source == DiscoverySource::Cache && r.selection.matched()) {
+    const auto t = Clock::now();
+    const bool there = isOnPacs(ws.pacs(), r.models.at(*r.selection.chosen));
+    r.discoveryMs += ms(t, Clock::now());
+    if (there) {
+      r.discovery.confirmed = true;
+      ++r.discovery.queries;
+      ++r.discovery.associations;
+    } else {
+      const DiscoveryStats before = r.discovery;
+      chooseAmong(ws, r, discoverNetworks(ws, r.query.modality, DiscoveryMode::Refresh), workDir);
+      r.discovery.queries += before.queries + 1;
+      r.discovery.associations += before.associations + 1;
+    }
+  }
+  const auto t = Clock::now();
+  applyTrustPolicy(ws, ws.models(), r, workDir);
+  r.selectMs += ms(t, Clock::now());
 }
 
 // The trust policy: a signature lives in the object, not in C-FIND answers, so with
@@ -218,9 +236,8 @@ SelectionReport selectForLocalSlices(Workstation& ws, const std::vector<fs::path
     }
     r.instances.push_back(std::move(i));
   }
-  std::future<std::vector<RemoteModel>> none;
-  double discoverMs = 0;
-  chooseNetwork(ws, r, none, discoverMs, workDir);
+  std::future<DiscoveryResult> none;
+  chooseNetwork(ws, r, none, workDir);
   return r;
 }
 
@@ -234,9 +251,8 @@ SelectionReport selectForAttributes(Workstation& ws, const selector::SliceQuery&
   }
   SelectionReport r;
   r.query = query;
-  std::future<std::vector<RemoteModel>> none;
-  double discoverMs = 0;
-  chooseNetwork(ws, r, none, discoverMs, workDir);
+  std::future<DiscoveryResult> none;
+  chooseNetwork(ws, r, none, workDir);
   return r;
 }
 

@@ -49,6 +49,12 @@ const Outbox& Workstation::outbox() {
   return *outbox_;
 }
 
+const DiscoveryCache& Workstation::discovery() {
+  const std::lock_guard lock(storesMutex_);
+  if (!discovery_) discovery_.emplace(discoveryCacheDirectory(config_));
+  return *discovery_;
+}
+
 RunPolicy Workstation::runPolicy(const NetworkTrust& trust) const {
   RunPolicy p;
   p.trust = config_.trust;
@@ -68,8 +74,8 @@ PredictOptions Workstation::predictOptions(const std::filesystem::path& model, c
 }
 
 Workstation::Counts Workstation::constructed() noexcept {
-  return {workstationsBuilt.load(), Pacs::instancesBuilt(), ModelCache::instancesBuilt(), ImageCache::instancesBuilt(),
-          Outbox::instancesBuilt()};
+  return {workstationsBuilt.load(),     Pacs::instancesBuilt(),   ModelCache::instancesBuilt(),
+          ImageCache::instancesBuilt(), Outbox::instancesBuilt(), DiscoveryCache::instancesBuilt()};
 }
 
 }  // namespace iodeep::client

@@ -236,6 +236,8 @@ class Pacs {
 
   /// Instances built in this process (the workstation's construction counts).
   [[nodiscard]] static std::uint64_t instancesBuilt() noexcept;
+  /// C-FIND requests sent by this process, by every Pacs (the discovery tests count them).
+  [[nodiscard]] static std::uint64_t findsSent() noexcept;
 
  private:
   NetworkOptions options_;

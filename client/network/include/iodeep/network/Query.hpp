@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "iodeep/network/Pacs.hpp"
@@ -84,12 +86,66 @@ enum class ModelDetail {
   Full,
 };
 
-/// The IODeep models on the PACS: a SERIES-level C-FIND (SeriesDescription IODEEP*, and
-/// @p modality when not empty), then IMAGE-level C-FINDs on one association for the instances
-/// (BodyPartExamined from there when the SERIES level did not return it). Only Raw Data Storage
-/// instances are models. See samplesOf for SamplesPerPixel when @p detail is Index.
+/// How a PACS lets the client list its IODeep models, found out at run time from its answers
+/// (never from its name; docs/selection.md, "Discovery").
+enum class DiscoveryPath {
+  /// One IMAGE-level C-FIND without study or series UID, matching SeriesDescription IODEEP* and
+  /// Modality and returning them (Orthanc): one query, whatever the number of models.
+  Relational,
+  /// The convention's studies by StudyDescription (STUDY level), then their instances by
+  /// IMAGE-level C-FINDs on lists of study UIDs (dcmqrscp: relational queries and UID lists, but
+  /// SeriesDescription neither matched nor returned): 1 + ceil(studies / kStudiesPerQuery) queries
+  /// on two associations.
+  StudyList,
+  /// Study by study, series by series, for a PACS that refuses relational queries: a STUDY query,
+  /// a SERIES query per study, an IMAGE query per series (per series not already known, when a
+  /// previous listing is given).
+  Hierarchical,
+};
+
+/// "relational", "study-list", "hierarchical".
+[[nodiscard]] std::string_view toString(DiscoveryPath path) noexcept;
+/// The path named by toString; nothing for another text.
+[[nodiscard]] std::optional<DiscoveryPath> discoveryPathFrom(std::string_view text) noexcept;
+
+/// Study UIDs per IMAGE-level query on the StudyList path (a UID list of at most 13 KB).
+inline constexpr std::size_t kStudiesPerQuery = 200;
+
+/// A listing of the IODeep models on the PACS and what it cost.
+struct ModelDiscovery {
+  std::vector<RemoteModel> models;
+  DiscoveryPath path{DiscoveryPath::Relational};
+  /// Whether the PACS's answers showed that @p path works with it (a relational query that
+  /// returned nothing proves nothing: then false, and the next listing finds out again).
+  bool pathConfirmed{false};
+  std::size_t queries{0};       ///< C-FIND requests sent
+  std::size_t associations{0};  ///< associations opened
+  std::size_t reused{0};        ///< models taken from the previous listing without asking again
+  bool truncated{false};        ///< a C-FIND stopped at max_find_results: the list may be incomplete
+};
+
+/// The IODeep models on the PACS (@p modality only, when not empty), with as few C-FINDs as the
+/// PACS allows: DiscoveryPath::Relational when its answers show that it matches and returns
+/// SeriesDescription and Modality at IMAGE level, else StudyList when it answers relational
+/// IMAGE queries on study UID lists, else Hierarchical. @p path: the path found before (tried
+/// first; when the PACS no longer answers it the others are tried). @p known: a previous listing
+/// (for this modality): on the Hierarchical path a series it covers is not queried at IMAGE level
+/// again. BodyPartExamined is asked at IMAGE level when the SERIES level does not return it;
+/// only Raw Data Storage instances are models (when the PACS returns the SOP class). Throws the
+/// errors of Pacs::find.
+[[nodiscard]] ModelDiscovery discoverModels(const Pacs& pacs, const std::string& modality,
+                                            ModelDetail detail = ModelDetail::Index,
+                                            std::optional<DiscoveryPath> path = std::nullopt,
+                                            const std::vector<RemoteModel>& known = {});
+
+/// The IODeep models on the PACS: discoverModels(pacs, modality, detail).models. See
+/// queryImageAttributes for SamplesPerPixel when @p detail is Index.
 [[nodiscard]] std::vector<RemoteModel> findModels(const Pacs& pacs, const std::string& modality = {},
                                                   ModelDetail detail = ModelDetail::Full);
+
+/// Whether @p model (its study, series and SOP Instance UIDs) is still on the PACS: one
+/// IMAGE-level C-FIND asking index attributes only. Throws the errors of Pacs::find.
+[[nodiscard]] bool isOnPacs(const Pacs& pacs, const RemoteModel& model);
 
 /// SamplesPerPixel and PhotometricInterpretation of @p models by IMAGE-level C-FINDs on one
 /// association (fills them in; samplesPerPixel stays 0 when the PACS does not return it).

@@ -13,6 +13,7 @@
 #include "iodeep/network/Query.hpp"
 #include "iodeep/selector/Selector.hpp"
 #include "iodeep/trust/Trust.hpp"
+#include "iodeep/workflow/Discovery.hpp"
 #include "iodeep/workflow/Workstation.hpp"
 
 namespace iodeep::client {
@@ -32,6 +33,9 @@ struct SelectionReport {
   std::vector<selector::Candidate> candidates;
   selector::Selection selection;
   double locateMs{0}, sliceRetrieveMs{0}, discoveryMs{0}, selectMs{0};
+  /// How the networks were found (workflow/Discovery.hpp): from the discovery cache or the PACS,
+  /// the C-FINDs sent for that (and to confirm a choice made from a cached listing).
+  DiscoveryStats discovery;
   /// Candidates whose selection attributes the PACS did not return at C-FIND, described from
   /// the model cache; the bytes retrieved for those not yet in it.
   std::size_t described{0};

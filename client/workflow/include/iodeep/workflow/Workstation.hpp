@@ -18,6 +18,7 @@
 
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/network/Pacs.hpp"
+#include "iodeep/stores/DiscoveryCache.hpp"
 #include "iodeep/stores/ImageCache.hpp"
 #include "iodeep/stores/ModelCache.hpp"
 #include "iodeep/stores/Outbox.hpp"
@@ -54,6 +55,9 @@ class Workstation {
   [[nodiscard]] ModelCache& models();
   [[nodiscard]] ImageCache& images();
   [[nodiscard]] const Outbox& outbox();
+  /// What discovery learnt from the PACS (workflow/Discovery.hpp): in discoveryCacheDirectory of
+  /// the configuration, or in memory when that is empty.
+  [[nodiscard]] const DiscoveryCache& discovery();
   [[nodiscard]] const TrustPolicy& trust() const noexcept { return config_.trust; }
   /// The audit trail's file; empty: runs are not audited.
   [[nodiscard]] const std::filesystem::path& auditLog() const noexcept { return config_.auditLog; }
@@ -67,10 +71,10 @@ class Workstation {
                                               std::int32_t frame, const NetworkTrust& trust) const;
 
   /// How many of each part this process has built: Workstations, Pacs, ModelCache, ImageCache,
-  /// Outbox instances (every construction, wherever it happens). Tests use it to show that one
-  /// AI ROI click builds each once.
+  /// Outbox, DiscoveryCache instances (every construction, wherever it happens). Tests use it to
+  /// show that one AI ROI click builds each once.
   struct Counts {
-    std::uint64_t workstations{0}, pacs{0}, modelCaches{0}, imageCaches{0}, outboxes{0};
+    std::uint64_t workstations{0}, pacs{0}, modelCaches{0}, imageCaches{0}, outboxes{0}, discoveryCaches{0};
   };
   [[nodiscard]] static Counts constructed() noexcept;
 
@@ -84,6 +88,7 @@ class Workstation {
   std::optional<ModelCache> models_;
   std::optional<ImageCache> images_;
   std::optional<Outbox> outbox_;
+  std::optional<DiscoveryCache> discovery_;
 };
 
 }  // namespace iodeep::client

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Network discovery at scale (issue 19, item 4): `iodeep select` for an MR slice (median of 5)
+# with 1, 10 and 10,000 IODeep networks on the PACS (about 30% of them MR, none for MR HEAD but
+# the one selection chooses), with the discovery cache refreshed on every use (the default,
+# discovery_max_age 0) and used while fresh (discovery_max_age 3600). Loopback only; bounded
+# (the upload of 10,000 tiny networks takes about 10 minutes on 2 cores with Orthanc's SQLite index).
+#   bench/discovery_scale.sh [IODEEP] [COUNTS]     e.g. bench/discovery_scale.sh build/client/cli/iodeep "1 10 10000"
+# Environment:
+#   PACS=AET@host:port   use this PACS instead of a private Orthanc (scripts/orthanc.sh, SQLite
+#                        index): e.g. the PostgreSQL-indexed Orthanc of scripts/cluster.sh. It must
+#                        accept C-STORE from $CLIENT_AET and C-MOVE to $CLIENT_AET at
+#                        127.0.0.1:$CLIENT_PORT (both required with PACS). The networks are added
+#                        to it (and stay): run it on an empty PACS.
+#   CLIENT_AET, CLIENT_PORT  our AE title and move port with PACS
+# Prints one line per (networks, mode) and the median; figures go to bench/README.md by hand.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=$(cd "$here/.." && pwd)
+IODEEP=$(realpath "${1:-$src/build/client/cli/iodeep}")
+COUNTS=${2:-"1 10 10000"}
+PY=/usr/bin/python3
+work=$(mktemp -d /tmp/iodeep-discovery-bench.XXXXXX)
+started=
+cleanup() {
+  [ -z "$started" ] || bash "$src/scripts/orthanc.sh" stop "$work/orthanc" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ -n "${PACS:-}" ]; then
+  PEER=$PACS AET=${CLIENT_AET:?CLIENT_AET with PACS} MOVE=${CLIENT_PORT:?CLIENT_PORT with PACS}
+else
+  bash "$src/scripts/orthanc.sh" start "$work/orthanc" >/dev/null
+  started=1
+  # shellcheck disable=SC1091
+  . "$work/orthanc/env"
+  PEER="ORTHANC@127.0.0.1:$ORTHANC_DICOM_PORT" AET=$CLIENT_AET MOVE=$CLIENT_PORT
+fi
+AEC=${PEER%@*} HOSTPORT=${PEER#*@}
+HOST=${HOSTPORT%:*} PORT=${HOSTPORT##*:}
+SLICE=$src/examples/brain-unet/series/slice_022.dcm
+S22=$(dcmdump +P SOPInstanceUID "$SLICE" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
+
+# the chosen network (MR HEAD, version 1) and the slice
+"$IODEEP" pack -a "$src/examples/tiny-unet/architecture.json" -w "$src/examples/tiny-unet/weights.safetensors" \
+  -n "Scale template" -m MR -b HEAD --version 1 -o "$work/template.dcm" >/dev/null
+storescu -aet "$AET" -aec "$AEC" "$HOST" "$PORT" "$work/template.dcm" "$SLICE"
+on_pacs=1
+
+# generate N-1.. copies of the template with new UIDs: 30% MR (never HEAD), the rest CT/PT/US
+generate() {  # generate FIRST COUNT DIR
+  $PY - "$work/template.dcm" "$3" "$1" "$2" <<'PY'
+import os, sys
+import pydicom
+template, out, first, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+ds = pydicom.dcmread(template)
+os.makedirs(out, exist_ok=True)
+modalities = ["MR", "CT", "PT", "US", "CT", "PT", "US", "MR", "CT", "MR"]  # 3 in 10 MR
+parts = {"MR": ["KNEE", "SPINE", "PELVIS", "ABDOMEN", "BREAST"], "CT": ["CHEST", "ABDOMEN", "HEAD", "PELVIS", "NECK"],
+         "PT": ["WHOLEBODY", "CHEST", "HEAD", "ABDOMEN", "PELVIS"], "US": ["ABDOMEN", "BREAST", "NECK", "HEART", "KIDNEY"]}
+for i in range(first, first + n):
+    sop = "2.25.%d" % (10**35 + i)
+    ds.StudyInstanceUID = "2.25.%d" % (2 * 10**35 + i)
+    ds.SeriesInstanceUID = "2.25.%d" % (3 * 10**35 + i)
+    ds.SOPInstanceUID = sop
+    ds.file_meta.MediaStorageSOPInstanceUID = sop
+    ds.Modality = modalities[i % 10]
+    ds.BodyPartExamined = parts[ds.Modality][(i // 10) % 5]
+    ds.SeriesDescription = "IODEEP Scale %d 0.%d" % (i, i % 9)
+    ds.save_as(os.path.join(out, "n%06d.dcm" % i))
+PY
+}
+
+upload() {  # upload DIR: two storescu at once
+  local dir=$1
+  find "$dir" -name '*.dcm' | sort >"$work/files"
+  split -n l/2 "$work/files" "$work/part."
+  for p in "$work"/part.*; do
+    xargs -a "$p" storescu -aet "$AET" -aec "$AEC" "$HOST" "$PORT" >"$p.log" 2>&1 &
+  done
+  wait
+  rm -rf "$dir" "$work"/part.*
+}
+
+measure() {  # measure NETWORKS MODE MAX_AGE
+  local n=$1 mode=$2 age=$3 i
+  cat >"$work/client.json" <<JSON
+{"pacs": "$PEER", "aet": "$AET", "move_port": $MOVE, "cache_dir": "$work/$mode/models",
+ "outbox_dir": "$work/outbox", "image_cache_dir": "$work/images", "audit_log": "$work/audit.log",
+ "discovery_max_age": $age}
+JSON
+  rm -rf "${work:?}/$mode"
+  "$IODEEP" select --config "$work/client.json" --instance "$S22" --json >"$work/prime.json"  # the cache primed
+  for i in 1 2 3 4 5; do
+    local t=$EPOCHREALTIME
+    "$IODEEP" select --config "$work/client.json" --instance "$S22" --json >"$work/sel-$i.json"
+    echo "($EPOCHREALTIME - $t) * 1000" | bc >>"$work/times-$n-$mode"
+  done
+  $PY - "$work" "$n" "$mode" <<'PY'
+import json, statistics, sys
+work, n, mode = sys.argv[1:4]
+times = [float(x) for x in open(f"{work}/times-{n}-{mode}")]
+runs = [json.load(open(f"{work}/sel-{i}.json")) for i in range(1, 6)]
+d = runs[-1]["discovery"]
+assert all(r["chosen"]["name"] == "Scale template" for r in runs), [r.get("chosen") for r in runs]
+print(f"networks {n:>6}  {mode:<8} select median {statistics.median(times):8.1f} ms "
+      f"(min {min(times):.1f}, max {max(times):.1f}); discovery: {d['source']}, path {d['path']}, "
+      f"{d['queries']} C-FIND(s), {statistics.median(r['discovery']['ms'] for r in runs):.1f} ms; "
+      f"candidates {len(runs[-1]['candidates'])}")
+PY
+}
+
+for n in $COUNTS; do
+  if [ "$n" -gt "$on_pacs" ]; then
+    generate "$on_pacs" "$((n - on_pacs))" "$work/gen"
+    upload "$work/gen"
+    on_pacs=$n
+  fi
+  measure "$n" refresh 0
+  measure "$n" cached 3600
+done

@@ -1,0 +1,151 @@
+// The discovery cache without a PACS: round trip, modalities and paths, corrupt files, memory
+// mode, private files; the configuration keys that steer it.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "../iod/TestSupport.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/stores/DiscoveryCache.hpp"
+#include "iodeep/workflow/ClientConfig.hpp"
+
+using namespace iodeep;
+namespace fs = std::filesystem;
+using State = client::DiscoveryLookup::State;
+
+namespace {
+
+client::RemoteModel model(const std::string& n) {
+  client::RemoteModel m;
+  m.studyInstanceUid = "1.2." + n;
+  m.seriesInstanceUid = "1.3." + n;
+  m.sopInstanceUid = "1.4." + n;
+  m.seriesDescription = "IODEEP Net " + n + " 1.0";
+  m.modality = "MR";
+  m.bodyPartExamined = "HEAD";
+  m.contentDate = "20260101";
+  m.samplesPerPixel = 1;
+  return m;
+}
+
+client::DiscoveryEntry entry(const std::string& modality, std::int64_t at, std::vector<client::RemoteModel> models) {
+  return {modality, at, at, std::move(models)};
+}
+
+}  // namespace
+
+TEST(DiscoveryCache, RoundTripPerPeerAndModality) {
+  test::TempDir dir;
+  const client::DiscoveryCache cache(dir / "discovery");
+  EXPECT_FALSE(fs::exists(dir / "discovery"));  // nothing on disk before the first put
+  EXPECT_EQ(cache.find("IODEEP A@h:1", "MR").state, State::Absent);
+  cache.put("IODEEP A@h:1", entry("MR", 100, {model("1"), model("2")}), client::DiscoveryPath::Relational);
+  cache.put("IODEEP A@h:1", entry("CT", 200, {}), client::DiscoveryPath::Relational);
+  cache.put("IODEEP B@h:2", entry("MR", 300, {model("3")}), client::DiscoveryPath::StudyList);
+  const auto mr = cache.find("IODEEP A@h:1", "MR");
+  ASSERT_EQ(mr.state, State::Found);
+  ASSERT_TRUE(mr.entry && mr.path);
+  EXPECT_EQ(*mr.path, client::DiscoveryPath::Relational);
+  EXPECT_EQ(mr.entry->builtAt, 100);
+  ASSERT_EQ(mr.entry->models.size(), 2U);
+  const auto& m = mr.entry->models[1];
+  EXPECT_EQ(m.sopInstanceUid, "1.4.2");
+  EXPECT_EQ(m.seriesDescription, "IODEEP Net 2 1.0");
+  EXPECT_EQ(m.bodyPartExamined, "HEAD");
+  EXPECT_EQ(m.samplesPerPixel, 1);
+  EXPECT_EQ(cache.find("IODEEP A@h:1", "CT").state, State::Found);
+  EXPECT_EQ(cache.find("IODEEP A@h:1", "US").state, State::Absent);
+  EXPECT_EQ(cache.find("IODEEP B@h:2", "MR").entry->models.size(), 1U);
+  // another path for a PACS drops its other listings (they were made the other way)
+  cache.put("IODEEP A@h:1", entry("MR", 400, {model("1")}), client::DiscoveryPath::Hierarchical);
+  EXPECT_EQ(cache.find("IODEEP A@h:1", "CT").state, State::Absent);
+  EXPECT_EQ(*cache.find("IODEEP A@h:1", "MR").path, client::DiscoveryPath::Hierarchical);
+  // private: the directory 0700, the files 0600
+  struct stat st {};
+  ASSERT_EQ(::stat((dir / "discovery").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777U, 0700U);
+  ASSERT_EQ(::stat(cache.fileOf("IODEEP A@h:1").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777U, 0600U);
+  cache.forget("IODEEP A@h:1");
+  EXPECT_EQ(cache.find("IODEEP A@h:1", "MR").state, State::Absent);
+  EXPECT_EQ(cache.find("IODEEP B@h:2", "MR").state, State::Found);
+}
+
+TEST(DiscoveryCache, CorruptFilesAreIgnoredThenReplaced) {
+  test::TempDir dir;
+  const client::DiscoveryCache cache(dir / "discovery");
+  const std::string peer = "IODEEP A@h:1";
+  cache.put(peer, entry("MR", 100, {model("1")}), client::DiscoveryPath::Relational);
+  const auto file = cache.fileOf(peer);
+  for (const std::string& text :
+       {std::string("not json"), std::string("[1, 2]"), std::string(R"({"format": "other", "peer": "IODEEP A@h:1"})"),
+        std::string(R"({"format": "iodeep-discovery-1", "peer": "someone else", "entries": {}})"),
+        std::string(R"({"format": "iodeep-discovery-1", "peer": "IODEEP A@h:1", "path": "sideways", "entries": {}})"),
+        std::string(R"({"format": "iodeep-discovery-1", "peer": "IODEEP A@h:1", "entries": {"MR": {"built": 1,
+           "refreshed": 1, "models": [["1.2", "1.3", "", "", "", "", "", "", "", "", 0]]}}})"),
+        std::string(R"({"format": "iodeep-discovery-1", "peer": "IODEEP A@h:1", "entries": {"MR": {"built": "x"}}})"),
+        std::string(1U << 16U, '[')}) {
+    std::ofstream(file, std::ios::trunc) << text;
+    client::DiscoveryLookup found;
+    ASSERT_NO_THROW(found = cache.find(peer, "MR")) << text.substr(0, 80);
+    EXPECT_EQ(found.state, State::Corrupt) << text.substr(0, 80);
+    EXPECT_FALSE(found.entry);
+    ASSERT_NO_THROW(cache.put(peer, entry("MR", 200, {model("2")}), client::DiscoveryPath::Relational));
+    const auto again = cache.find(peer, "MR");
+    ASSERT_EQ(again.state, State::Found);
+    EXPECT_EQ(again.entry->models.at(0).sopInstanceUid, "1.4.2");
+  }
+}
+
+TEST(DiscoveryCache, InMemoryWithoutADirectory) {
+  const client::DiscoveryCache cache({});
+  EXPECT_TRUE(cache.fileOf("p").empty());
+  EXPECT_EQ(cache.find("p", "MR").state, State::Absent);
+  cache.put("p", entry("MR", 1, {model("1")}), std::nullopt);
+  const auto found = cache.find("p", "MR");
+  ASSERT_EQ(found.state, State::Found);
+  EXPECT_FALSE(found.path);
+  cache.forget("p");
+  EXPECT_EQ(cache.find("p", "MR").state, State::Absent);
+}
+
+TEST(DiscoveryCache, ConfigurationKeys) {
+  const auto c = client::parseClientConfig(
+      R"({"cache_dir": "/x/models", "discovery_cache_dir": "/y/disc", "discovery_max_age": 60,
+          "discovery_rebuild_age": 600, "outbox_dir": "/o", "image_cache_dir": "/i", "audit_log": "/a"})",
+      "test.json");
+  EXPECT_EQ(c.discoveryCacheDir, "/y/disc");
+  EXPECT_EQ(c.discoveryMaxAgeSeconds, 60U);
+  EXPECT_EQ(c.discoveryRebuildAgeSeconds, 600U);
+  EXPECT_EQ(client::discoveryCacheDirectory(c), "/y/disc");
+  const auto back = client::parseClientConfig(client::toJson(c), "back.json");
+  EXPECT_EQ(back.discoveryCacheDir, c.discoveryCacheDir);
+  EXPECT_EQ(back.discoveryMaxAgeSeconds, 60U);
+  EXPECT_EQ(back.discoveryRebuildAgeSeconds, 600U);
+  // the defaults: refreshed on every use, rebuilt daily, beside the model cache
+  const auto d = client::parseClientConfig(R"({"cache_dir": "/x/models/", "outbox_dir": "/o", "image_cache_dir": "/i",
+                                               "audit_log": "/a"})",
+                                           "d.json");
+  EXPECT_EQ(d.discoveryMaxAgeSeconds, 0U);
+  EXPECT_EQ(d.discoveryRebuildAgeSeconds, 86400U);
+  EXPECT_EQ(client::discoveryCacheDirectory(d), "/x/discovery");
+  EXPECT_EQ(client::toJson(d).find("discovery_cache_dir"), std::string::npos);
+  client::ClientConfig none;
+  EXPECT_TRUE(client::discoveryCacheDirectory(none).empty());  // in memory
+  for (const auto& [text, pointer] :
+       std::vector<std::pair<std::string, std::string>>{{R"({"discovery_max_age": -1})", "/discovery_max_age"},
+                                                        {R"({"discovery_max_age": "soon"})", "/discovery_max_age"},
+                                                        {R"({"discovery_rebuild_age": 0})", "/discovery_rebuild_age"},
+                                                        {R"({"discovery_cache_dir": ""})", "/discovery_cache_dir"},
+                                                        {R"({"discovery_cache_dir": 3})", "/discovery_cache_dir"},
+                                                        {R"({"discovery_cache": true})", "/discovery_cache"}}) {
+    try {
+      (void)client::parseClientConfig(text, "bad.json");
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << text;
+      EXPECT_EQ(e.pointer(), pointer) << text << ": " << e.what();
+    }
+  }
+}
