@@ -13,7 +13,12 @@
 #       passed to each worker. The workers are $IODEEP (default build/client/cli/iodeep), run as
 #       `$IODEEP serve --config DIR/client.json --listen 127.0.0.1:PORT --pacs AET@HOST:PORT
 #       --work-dir DIR/workers/wN`, each with its own XDG directories (model cache, outbox,
-#       audit log) under DIR/workers/wN.
+#       audit log) under DIR/workers/wN; all of them share one idempotency directory,
+#       DIR/idempotency (service.idempotency_dir), so that a POST /v1/structure-sets retried with
+#       the same Idempotency-Key on another worker gets the first answer instead of a second set.
+#   cluster.sh restart-worker DIR N
+#       starts worker N again (after it died or was stopped): same port, same directories, its new
+#       PID in DIR/env; waits for its /readyz and for HAProxy to see it up.
 #   cluster.sh stop DIR
 #       stops HAProxy, the workers (SIGTERM; they drain, at most WORKER_STOP_SECONDS, default 30,
 #       then SIGKILL), Orthanc and PostgreSQL, by PID, and waits until each has exited.
@@ -26,7 +31,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$here/.."
 cmd=${1:?start|stop} dir=${2:?directory}
 shift 2
-workers=2 pacs_only=0 tokens=''
+workers=2 pacs_only=0 tokens='' worker_n=''
+if [ "$cmd" = restart-worker ]; then worker_n=${1:?restart-worker DIR N}; shift; fi
 while [ $# -gt 0 ]; do
   case $1 in
     --workers) workers=${2:?--workers K}; shift 2 ;;
@@ -70,6 +76,11 @@ stop() {
   . "$dir/env"
   stop_pid HAProxy "${HAPROXY_PID:-}" TERM 10
   local i pid
+  # every worker drains at the same time, then each is waited for
+  for i in $(seq 1 "${WORKERS:-0}"); do
+    pid=$(sed -n "s/^WORKER_${i}_PID=//p" "$dir/env")
+    [ -z "$pid" ] || ! alive "$pid" || kill -TERM "$pid" 2>/dev/null || true
+  done
   for i in $(seq 1 "${WORKERS:-0}"); do
     pid=$(sed -n "s/^WORKER_${i}_PID=//p" "$dir/env")
     stop_pid "worker $i" "$pid" TERM "$WORKER_STOP_SECONDS"
@@ -197,6 +208,7 @@ write_client_config() {
   "aet": "IODEEP",
   "retrieve": "get",
   "service": {
+    "idempotency_dir": "$dir/idempotency",
     "io_threads": 1,
     "inference_threads": 1,
     "queue_limit": 16,
@@ -207,38 +219,51 @@ write_client_config() {
 JSON
 }
 
-start_workers() {
-  local pacs=$1 i port pid w
-  shift
-  env_add "WORKERS=$workers"
-  env_add "CLIENT_CONFIG=$dir/client.json"
-  i=0
-  for port in "$@"; do
-    i=$((i + 1))
-    w=$dir/workers/w$i
-    mkdir -p "$w/xdg/cache" "$w/xdg/data" "$w/xdg/config"
-    chmod 0700 "$w"
-    setsid env XDG_CACHE_HOME="$w/xdg/cache" XDG_DATA_HOME="$w/xdg/data" XDG_CONFIG_HOME="$w/xdg/config" \
-      "$IODEEP" serve --config "$dir/client.json" --listen "127.0.0.1:$port" --pacs "$pacs" --work-dir "$w" \
-      ${tokens:+--tokens "$tokens"} >>"$dir/workers/w$i.log" 2>&1 </dev/null &
-    pid=$!
+# launch_worker N PORT: worker N in the background, its PID into DIR/env (replacing an older one)
+launch_worker() {
+  local i=$1 port=$2 w=$dir/workers/w$1 pid
+  mkdir -p "$w/xdg/cache" "$w/xdg/data" "$w/xdg/config"
+  chmod 0700 "$w"
+  setsid env XDG_CACHE_HOME="$w/xdg/cache" XDG_DATA_HOME="$w/xdg/data" XDG_CONFIG_HOME="$w/xdg/config" \
+    "$IODEEP" serve --config "$dir/client.json" --listen "127.0.0.1:$port" --pacs "$PACS" --work-dir "$w" \
+    ${tokens:+--tokens "$tokens"} >>"$dir/workers/w$i.log" 2>&1 </dev/null &
+  pid=$!
+  if grep -q "^WORKER_${i}_PID=" "$dir/env"; then
+    sed -i "s/^WORKER_${i}_PID=.*/WORKER_${i}_PID=$pid/" "$dir/env"
+  else
     env_add "WORKER_${i}_PID=$pid"
     env_add "WORKER_${i}_PORT=$port"
+  fi
+}
+
+# wait_worker N PORT: ready is /readyz 200 (the PACS answers C-ECHO, the inference module is
+# loaded, the queue not full)
+wait_worker() {
+  local i=$1 port=$2 pid
+  pid=$(sed -n "s/^WORKER_${i}_PID=//p" "$dir/env")
+  for _ in $(seq 1 $((WORKER_READY_SECONDS * 10))); do
+    alive "$pid" || { tail -20 "$dir/workers/w$i.log" >&2; die "worker $i exited at start"; }
+    curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
+    sleep 0.1
   done
-  # ready: /readyz 200 (the PACS answers C-ECHO, the inference module is loaded, the queue not full)
+  curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null ||
+    { tail -20 "$dir/workers/w$i.log" >&2; die "worker $i not ready within $WORKER_READY_SECONDS s"; }
+  say "worker $i pid $pid, http://127.0.0.1:$port"
+}
+
+start_workers() {
+  local i port
+  env_add "WORKERS=$workers"
+  env_add "WORKER_TOKENS=$tokens"
+  env_add "CLIENT_CONFIG=$dir/client.json"
+  # the workers' shared first answers of POST /v1/structure-sets (each worker would otherwise
+  # keep its own under its work directory, and a retry on another worker would store again)
+  mkdir -p "$dir/idempotency"
+  chmod 0700 "$dir/idempotency"
   i=0
-  for port in "$@"; do
-    i=$((i + 1))
-    pid=$(sed -n "s/^WORKER_${i}_PID=//p" "$dir/env")
-    for _ in $(seq 1 $((WORKER_READY_SECONDS * 10))); do
-      alive "$pid" || { tail -20 "$dir/workers/w$i.log" >&2; die "worker $i exited at start"; }
-      curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break
-      sleep 0.1
-    done
-    curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null ||
-      { tail -20 "$dir/workers/w$i.log" >&2; die "worker $i not ready within $WORKER_READY_SECONDS s"; }
-    say "worker $i pid $pid, http://127.0.0.1:$port"
-  done
+  for port in "$@"; do i=$((i + 1)); launch_worker "$i" "$port"; done
+  i=0
+  for port in "$@"; do i=$((i + 1)); wait_worker "$i" "$port"; done
 }
 
 write_haproxy_config() {
@@ -311,29 +336,40 @@ CFG
   } >"$dir/haproxy.cfg"
 }
 
+# haproxy_up: how many workers HAProxy sees UP (its stats as CSV: svname is field 2, status 18)
+haproxy_up() {
+  curl -fsS -m 2 "$STATS_URL;csv" 2>/dev/null | awk -F, '$1 == "workers" && $2 ~ /^w[0-9]+$/ && $18 == "UP"' | wc -l
+}
+# wait_haproxy_up K SECONDS: until HAProxy sees K workers UP (sets up)
+wait_haproxy_up() {
+  local want=$1 secs=$2
+  up=0
+  for _ in $(seq 1 $((secs * 10))); do
+    alive "$HAPROXY_PID" || { tail -20 "$dir/haproxy.log" >&2; die "HAProxy exited"; }
+    up=$(haproxy_up) || up=0
+    [ "$up" -ge "$want" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 start_haproxy() {
-  local port=$1 stats=$2 pid up
+  local port=$1 stats=$2 up
   haproxy -c -q -f "$dir/haproxy.cfg" >"$dir/haproxy-check.log" 2>&1 ||
     { cat "$dir/haproxy-check.log" >&2; die "HAProxy refuses $dir/haproxy.cfg"; }
   : >"$dir/haproxy.log"
   setsid haproxy -db -f "$dir/haproxy.cfg" >>"$dir/haproxy.log" 2>&1 </dev/null &
-  pid=$!
-  env_add "HAPROXY_PID=$pid"
+  HAPROXY_PID=$!
+  STATS_URL=http://127.0.0.1:$stats/stats
+  env_add "HAPROXY_PID=$HAPROXY_PID"
   env_add "HAPROXY_PORT=$port"
   env_add "HAPROXY_STATS_PORT=$stats"
   env_add "HAPROXY_CONFIG=$dir/haproxy.cfg"
   env_add "SERVICE_URL=http://127.0.0.1:$port"
   env_add "STATS_URL=http://127.0.0.1:$stats/stats"
-  # ready: every worker UP in HAProxy's own view (the stats page as CSV: svname is field 2, status 18)
-  for _ in $(seq 1 150); do
-    alive "$pid" || { tail -20 "$dir/haproxy.log" >&2; die "HAProxy exited at start"; }
-    up=$(curl -fsS -m 2 "http://127.0.0.1:$stats/stats;csv" 2>/dev/null |
-      awk -F, '$1 == "workers" && $2 ~ /^w[0-9]+$/ && $18 == "UP"' | wc -l) || up=0
-    [ "$up" -eq "$workers" ] && break
-    sleep 0.1
-  done
-  [ "$up" -eq "$workers" ] || { tail -20 "$dir/haproxy.log" >&2; die "HAProxy sees $up of $workers workers up after 15 s"; }
-  say "HAProxy pid $pid, http://127.0.0.1:$port (stats http://127.0.0.1:$stats/stats), $workers workers up"
+  # ready: every worker UP in HAProxy's own view
+  wait_haproxy_up "$workers" 15 || { tail -20 "$dir/haproxy.log" >&2; die "HAProxy sees $up of $workers workers up after 15 s"; }
+  say "HAProxy pid $HAPROXY_PID, http://127.0.0.1:$port (stats http://127.0.0.1:$stats/stats), $workers workers up"
 }
 
 on_start_exit() {
@@ -370,7 +406,6 @@ start() {
   pg_port=${ports[0]} hp_port=${ports[1]} st_port=${ports[2]}
   start_postgres "$pg_port"
   start_orthanc "$pg_port" "$plugin"
-  local PACS
   PACS=$(sed -n 's/^PACS=//p' "$dir/env")
   if [ "$pacs_only" -eq 1 ]; then
     env_add "WORKERS=0"
@@ -379,15 +414,36 @@ start() {
     return 0
   fi
   write_client_config "$PACS"
-  start_workers "$PACS" "${ports[@]:3}"
+  start_workers "${ports[@]:3}"
   write_haproxy_config "$hp_port" "$st_port" "${ports[@]:3}"
   start_haproxy "$hp_port" "$st_port"
   trap - EXIT
   say "ready: http://127.0.0.1:$hp_port -> $workers workers; PACS $PACS; $dir/env"
 }
 
+restart_worker() {
+  local i=$1 pid port n
+  [ -f "$dir/env" ] || die "no cluster in $dir"
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  n=${WORKERS:-0}
+  case $i in ''|*[!0-9]*) die "restart-worker wants a worker number" ;; esac
+  { [ "$i" -ge 1 ] && [ "$i" -le "$n" ]; } || die "no worker $i (the cluster has $n)"
+  pid=$(sed -n "s/^WORKER_${i}_PID=//p" "$dir/env")
+  port=$(sed -n "s/^WORKER_${i}_PORT=//p" "$dir/env")
+  ! alive "$pid" || die "worker $i (pid $pid) is still running"
+  # the same options as at start (--tokens is recorded in DIR/env)
+  tokens=${WORKER_TOKENS:-}
+  launch_worker "$i" "$port"
+  wait_worker "$i" "$port"
+  wait_haproxy_up "$n" 15 || die "HAProxy sees $up of $n workers up 15 s after worker $i's restart"
+  say "worker $i restarted; HAProxy sees $n of $n up"
+}
+
 case $cmd in
   start) start ;;
   stop) stop ;;
-  *) echo "usage: cluster.sh start|stop DIR [--workers K] [--pacs-only] [--tokens FILE]" >&2; exit 2 ;;
+  restart-worker) restart_worker "${worker_n:-}" ;;
+  *) echo "usage: cluster.sh start|stop DIR [--workers K] [--pacs-only] [--tokens FILE]" >&2
+     echo "       cluster.sh restart-worker DIR N" >&2; exit 2 ;;
 esac

@@ -5,8 +5,11 @@
 #   networks for other modalities/body parts, random weights, said so in their names); the example
 #   MR series arrives on the PACS (storescu, as any modality would send it); the physician browses,
 #   asks which network fits slice 23, runs AI ROI headless on it, approves, and the approved RT
-#   Structure Set is stored on the PACS and read back from it with C-FIND. With a display, the
-#   viewer then opens on the same PACS (docs/viewer.md); without one, the demo stays headless.
+#   Structure Set is stored on the PACS and read back from it with C-FIND. Then the same AI ROI
+#   through the inference service as a hospital would run it (scripts/cluster.sh: an Orthanc with
+#   its index in PostgreSQL, 2 `iodeep serve` workers behind HAProxy; docs/service.md): the
+#   workstation sends the slice by reference, reviews and stores; about 15 s more. With a display,
+#   the viewer then opens on the first PACS (docs/viewer.md); without one, the demo stays headless.
 # iodeep itself and the example data need no Python (the series is committed); scripts/orthanc.sh
 # asks Debian's python3 for free loopback ports. Output in build/demo/.
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -84,7 +87,46 @@ series=$(dcmdump +P SeriesInstanceUID "$ex/brain-unet/series/slice_022.dcm" | se
 first=$(ls "$demo"/rtstruct/*.dcm | head -1)
 "$IODEEP" rtstruct show "$first"
 
-step "9. the viewer on the same PACS"
+step "9. the same AI ROI through the inference service: 2 iodeep serve workers behind HAProxy"
+# a hospital's deployment on loopback (docs/service.md, "Running it behind HAProxy"): its own
+# Orthanc with the index in PostgreSQL (which runs as the postgres user: the directory is under
+# /tmp, which it can reach, not under build/, which may be in root's private home)
+t_cluster=$(date +%s%N)
+cluster=$(mktemp -d /tmp/iodeep-demo-cluster.XXXXXX)
+chmod o+x "$cluster"
+trap 'bash "$here/cluster.sh" stop "$cluster" >/dev/null; rm -rf "$cluster"; bash "$here/orthanc.sh" stop "$pacs" >/dev/null' EXIT
+IODEEP="$IODEEP" bash "$here/cluster.sh" start "$cluster" --workers 2
+# shellcheck disable=SC1091
+. "$cluster/env"
+# the workstation's own configuration, pointing at that PACS (PACS and the other ports: from
+# $cluster/env); the service does the rest
+# shellcheck disable=SC2153
+cat >"$demo/client-cluster.json" <<JSON
+{
+  "pacs": "$PACS",
+  "aet": "IODEEP",
+  "retrieve": "get",
+  "cache_dir": "$demo/cluster-ws/models",
+  "outbox_dir": "$demo/cluster-ws/outbox",
+  "reviewer": "Demo^Reviewer"
+}
+JSON
+"$IODEEP" upload --config "$demo/client-cluster.json" "$ex/brain-unet/brain-unet.dcm"
+storescu -aet DEMOMRI -aec "$ORTHANC_AET" 127.0.0.1 "$ORTHANC_DICOM_PORT" "$ex"/brain-unet/series/slice_02[0-4].dcm
+echo "stored slices 21-25 on the cluster's PACS"
+"$IODEEP" roi --service "$SERVICE_URL" --config "$demo/client-cluster.json" --instance "$slice" --approve all \
+  --reviewer Demo^Reviewer | tee "$demo/roi-service.txt"
+for i in $(seq 1 "$WORKERS"); do
+  port=$(sed -n "s/^WORKER_${i}_PORT=//p" "$cluster/env")
+  echo "worker $i: $(curl -fsS "http://127.0.0.1:$port/metrics" |
+    awk '$1 ~ /^iodeep_http_requests_total[{]route="\/v1\/predict"/ {n += $2} END {print n + 0}') prediction(s)"
+done
+bash "$here/cluster.sh" stop "$cluster"
+rm -rf "$cluster"
+trap 'bash "$here/orthanc.sh" stop "$pacs" >/dev/null' EXIT
+echo "the service's part of the demo: $(( ($(date +%s%N) - t_cluster) / 1000000 )) ms"
+
+step "10. the viewer on the first PACS (step 0)"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
   echo "opening iodeep-viewer (close its window to end the demo and stop this Orthanc)"
   "$IODEEP_BUILD/client/gui/iodeep-viewer" --config "$IODEEP_CONFIG"
@@ -92,4 +134,4 @@ else
   echo "no display (DISPLAY/WAYLAND_DISPLAY unset): staying headless. On a desktop this step opens"
   echo "iodeep-viewer --config $IODEEP_CONFIG on this private Orthanc (docs/viewer.md)."
 fi
-echo; echo "demo done: $demo (client.json, roi.txt, roi-again.json, rtstruct/)"
+echo; echo "demo done: $demo (client.json, roi.txt, roi-again.json, rtstruct/, roi-service.txt)"

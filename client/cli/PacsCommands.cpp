@@ -227,8 +227,8 @@ int roi(const std::vector<std::string>& args) {
   client::RoiOptions o;
   bool allowTorchScript = false;
   SigningFlags signing;
-  service::ServiceClientOptions serviceOptions;
-  std::string serviceTokenFile, serviceCa;
+  std::string serviceUrl, serviceTokenFile, serviceCa;
+  bool noService = false;
   auto d = described(
       "usage: iodeep roi --pacs AET@host:port --instance UID [--instance UID ...] [--approve all|none|1,3]\n"
       "                  --reviewer NAME [--rejected] [--sign-key KEY.pem --sign-certificate CERT.pem]\n\n"
@@ -244,27 +244,27 @@ int roi(const std::vector<std::string>& args) {
       "rejected", po::bool_switch(&o.storeRejected), "also store the rejected proposals (ApprovalStatus REJECTED)")(
       "allow-torchscript", po::bool_switch(&allowTorchScript),
       "run a TorchScript network (overrides the configuration)");
-  d.add_options()("service", po::value(&serviceOptions.url),
+  d.add_options()("service", po::value(&serviceUrl),
                   "let the inference service at this URL select and predict (docs/service.md); the review and the "
                   "store stay here, and libtorch is never opened")("service-token-file", po::value(&serviceTokenFile),
                                                                    "file holding the service's bearer token")(
-      "service-ca", po::value(&serviceCa), "CA certificate (PEM) that verifies an https service");
+      "service-ca", po::value(&serviceCa), "CA certificate (PEM) that verifies an https service")(
+      "no-service", po::bool_switch(&noService), "predict here even when the configuration names an inference service");
   signing.add(d);
   if (!parseOptions(args, d)) return kExitOk;
-  if (!serviceOptions.url.empty()) {
-    if (allowTorchScript)
-      throw Error(ErrorCode::InvalidArgument, "--allow-torchscript is the service's to decide, not with --service");
-    if (!serviceTokenFile.empty()) {
-      serviceOptions.token = iod::readTextFile(serviceTokenFile, 4096);
-      while (!serviceOptions.token.empty() &&
-             std::isspace(static_cast<unsigned char>(serviceOptions.token.back())) != 0) {
-        serviceOptions.token.pop_back();
-      }
+  auto c = f.resolve();
+  // the inference service: --service, else the configuration's, unless --no-service
+  client::InferenceServiceSettings onService = noService ? client::InferenceServiceSettings{} : c.inferenceService;
+  if (!serviceUrl.empty()) onService = {serviceUrl, serviceTokenFile, serviceCa};
+  if (noService && !serviceUrl.empty())
+    throw Error(ErrorCode::InvalidArgument, "--service and --no-service exclude each other");
+  if (!onService.url.empty()) {
+    if (allowTorchScript) {
+      throw Error(ErrorCode::InvalidArgument, "--allow-torchscript is the service's to decide, not with a service");
     }
-    serviceOptions.caFile = serviceCa;
-    const service::ServiceClient serviceClient(serviceOptions);
+    const service::ServiceClient serviceClient(service::clientOptionsFor(onService));
     o.signing = signing.resolve();
-    client::Workstation ws(f.resolve());
+    client::Workstation ws(std::move(c));
     const auto r = service::runRoiViaService(ws, serviceClient, o);
     std::cout << (f.json ? r.toJson() : r.toText());
     if (r.exitCode() == kExitPacs) {
@@ -274,7 +274,6 @@ int roi(const std::vector<std::string>& args) {
     }
     return r.exitCode();
   }
-  auto c = f.resolve();
   if (allowTorchScript) c.allowTorchScript = true;
   o.signing = signing.resolve();
   client::Workstation ws(std::move(c));

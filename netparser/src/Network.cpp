@@ -131,6 +131,17 @@ std::shared_ptr<const Network> InferenceEngine::network(const std::string& dnnUi
   return lru_.front().network;
 }
 
+std::shared_ptr<const Network> InferenceEngine::cached(const std::string& dnnUid, const Architecture& arch,
+                                                       const BuildOptions& options) {
+  checkBuildPolicy(arch, options);
+  const std::string key = cacheKey(dnnUid, options);
+  std::lock_guard lock(mutex_);
+  const auto it = index_.find(key);
+  if (it == index_.end()) return nullptr;
+  touch(it->second);
+  return it->second->network;
+}
+
 void InferenceEngine::touch(std::list<Entry>::iterator it) {
   lru_.splice(lru_.begin(), lru_, it);  // iterators stay valid
 }

@@ -142,8 +142,13 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   check(rt.setAccessionNumber(text(src.accessionNumber, 16).c_str(), OFFalse), "AccessionNumber");
   check(rt.setStudyDescription(text(src.studyDescription, 64).c_str(), OFFalse), "StudyDescription");
   // RT Series, General Equipment, SOP Common
-  const std::string series = iod::makeRandomUid();
-  const std::string sop = iod::makeRandomUid();
+  for (const auto* uid : {&in.sopInstanceUid, &in.seriesInstanceUid}) {
+    if (!uid->empty() && !iod::isValidUid(*uid)) {
+      throw Error(ErrorCode::InvalidArgument, "not a valid UID for the structure set", ErrorContext{.uid = *uid});
+    }
+  }
+  const std::string series = in.seriesInstanceUid.empty() ? iod::makeRandomUid() : in.seriesInstanceUid;
+  const std::string sop = in.sopInstanceUid.empty() ? iod::makeRandomUid() : in.sopInstanceUid;
   check(rt.setModality("RTSTRUCT"), "Modality");
   check(rt.setSeriesInstanceUID(series.c_str()), "SeriesInstanceUID");
   check(rt.setSeriesNumber(kSeriesNumber), "SeriesNumber");

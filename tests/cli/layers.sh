@@ -52,7 +52,7 @@ grep -q "client/workflow/src/Roi.cpp:[0-9]*: module workflow includes ../../netw
 
 # a module the check does not know
 copy
-mkdir -p "$work/tree/client/service/src"
+mkdir -p "$work/tree/client/dicomweb/src"
 if bash "$work/tree/scripts/check-layers.sh" "$work/tree" >"$work/out" 2>&1; then fail "unknown module accepted"; fi
-grep -q "client/service is not a known module" "$work/out" || { cat "$work/out"; fail "unknown module not named"; }
+grep -q "client/dicomweb is not a known module" "$work/out" || { cat "$work/out"; fail "unknown module not named"; }
 echo "layers: 6 planted problems refused, the tree accepted"

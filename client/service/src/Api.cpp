@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "Auth.hpp"
 #include "Idempotency.hpp"
 #include "Requests.hpp"
 #include "SliceStore.hpp"
@@ -14,6 +15,7 @@
 #include "iodeep/iod/Logging.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/netparser/Network.hpp"
+#include "iodeep/workflow/Discovery.hpp"
 #include "iodeep/workflow/ModelFetch.hpp"
 #include "iodeep/workflow/Predict.hpp"
 #include "iodeep/workflow/Selection.hpp"
@@ -95,7 +97,7 @@ unsigned statusFor(ErrorCode code) noexcept {
     case kExitUsage: return 400;
     case kExitInput:
     case kExitContent: return 422;
-    case kExitPacs: return code == ErrorCode::DimseFailure ? 404 : 502;
+    case kExitPacs: return 502;
     default: return 500;
   }
 }
@@ -137,10 +139,15 @@ void Api::background() {
     inferenceDetail_ = e.what();
   }
   auto nextEcho = Clock::now();
+  auto nextFlush = Clock::now();
   for (;;) {
     if (Clock::now() >= nextEcho) {
       checkReadiness();
       nextEcho = Clock::now() + std::chrono::seconds(2);
+    }
+    if (Clock::now() >= nextFlush) {
+      flushOutbox();
+      nextFlush = Clock::now() + std::chrono::seconds(30);
     }
     bool stale = false;
     {
@@ -150,6 +157,24 @@ void Api::background() {
     if (stale && !draining_ && ws_.pacsProblem().empty()) refreshNetworks();
     std::unique_lock lock(backgroundMutex_);
     if (backgroundWake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopBackground_; })) return;
+  }
+}
+
+// Structure sets a store could not deliver (the PACS was down) are sent again while the service
+// runs, as `iodeep outbox flush` would: approved work is never left behind.
+void Api::flushOutbox() {
+  {
+    const std::lock_guard lock(stateMutex_);
+    if (!pacsOk_) return;
+  }
+  try {
+    const auto& outbox = ws_.outbox();
+    if (outbox.contents().waiting.empty()) return;
+    const auto r = outbox.flush(ws_.pacs(), ws_.auditLog());
+    if (!r.failed.empty())
+      iod::warn("outbox: " + std::to_string(r.failed.size()) + " set(s) still waiting for the PACS");
+  } catch (const Error& e) {
+    iod::warn(std::string("outbox flush: ") + e.what());
   }
 }
 
@@ -173,7 +198,7 @@ void Api::refreshNetworks() {
   std::vector<client::RemoteModel> found;
   std::string error;
   try {
-    found = client::findModels(ws_.pacs(), {}, client::ModelDetail::Index);
+    found = client::discoverNetworks(ws_, {}, client::DiscoveryMode::Refresh).models;
   } catch (const Error& e) {
     error = e.what();
   }
@@ -407,6 +432,9 @@ void Api::predict(const std::shared_ptr<Exchange>& ex) {
       slice = dir->path() / "slice.dcm";
       iod::writeFileAtomically(slice, std::string_view(request.body));
       try {
+        if (p.frame > 0 && p.frame >= iod::readSliceAttributes(slice).numberOfFrames) {
+          throw RequestError(400, "frame " + std::to_string(p.frame) + " is beyond the slice's frames", "frame");
+        }
         iod::checkSlice(slice, p.frame);
       } catch (Error& e) {
         throw RequestError(statusFor(e.code()) == 400 ? 400U : 422U, "the request body: " + e.detail(), "body");
@@ -526,7 +554,7 @@ Response Api::structureSets(const Request& request) {
   const iod::TemporaryDirectory dir(config_.service.workDir / "requests", "review-");
   // the network must be one this service verified (its provenance goes into the set)
   auto cached = ws_.models().findByDnnUid(review.dnnUid);
-  if (!cached) throw RequestError(404, "no network with DnnUID " + review.dnnUid + " is known here", "network.dnnUid");
+  if (!cached) throw RequestError(404, "no network with DnnUID " + review.dnnUid + " is known here", "network/dnnUid");
   SliceStore slices(config_.service.workDir / "slices");
   const auto got = slices.get(ws_.pacs(), review.study, review.series, review.instance, dir.path());
   metrics_.bytesRetrieved += got.bytes;
@@ -543,6 +571,11 @@ Response Api::structureSets(const Request& request) {
   decision.approved = review.approved;
   decision.reviewer = review.reviewer;
   decision.caller = request.identity;
+  // a retry of this request (same caller, key and body) writes the same instance, even when the
+  // first attempt died between the C-STORE and keeping its answer
+  if (!request.idempotencyKey.empty()) {
+    decision.uidSeed = sha256Hex(request.identity + "\n" + request.idempotencyKey + "\n" + request.body);
+  }
   const auto stored = client::storeReview(ws_, std::span(&prediction, 1), decision);
   Json j;
   const auto& s = *stored.approvedSet;

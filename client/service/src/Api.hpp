@@ -49,6 +49,7 @@ class Api {
 
   void background();
   void checkReadiness();
+  void flushOutbox();
   void refreshNetworks();
   void buildAhead(const std::vector<client::RemoteModel>& fresh);
   [[nodiscard]] bool ready(std::string* why = nullptr) const;

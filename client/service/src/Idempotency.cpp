@@ -80,7 +80,15 @@ void IdempotencyStore::sweep() const {
   const auto old = fs::file_time_type::clock::now() - std::chrono::hours(24);
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(directory_, ec)) {
-    if (e.path().extension() == ".json" && e.last_write_time(ec) < old) fs::remove(e.path(), ec);
+    if (e.last_write_time(ec) >= old) continue;
+    if (e.path().extension() == ".json") {
+      fs::remove(e.path(), ec);
+    } else if (e.path().extension() == ".lock") {
+      // only a lock nobody holds (a request running under it keeps it)
+      const int fd = ::open(e.path().c_str(), O_RDWR | O_CLOEXEC);
+      if (fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) fs::remove(e.path(), ec);
+      if (fd >= 0) ::close(fd);
+    }
   }
 }
 

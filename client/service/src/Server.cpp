@@ -14,6 +14,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <csignal>
+#include <functional>
 #include <iostream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -144,30 +146,26 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(service_.config.service.maxBodyBytes);
     parser_->header_limit(64U * 1024U);
     beast::get_lowest_layer(stream_).expires_after(service_.config.service.idleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
   }
 
-  void onRead(beast::error_code ec) {
+  // The header alone: who calls is known before any body is read (an unauthenticated caller
+  // cannot make us buffer one).
+  void onHeader(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout) {
       return close();
     }
-    if (ec == http::error::body_limit) {
-      return respondAndClose(detail::problem(413,
-                                             "the body is larger than the service takes (" +
-                                                 std::to_string(service_.config.service.maxBodyBytes >> 20U) + " MiB)",
-                                             "body"));
-    }
+    if (ec == http::error::body_limit) return refuseBodyTooLarge();  // its Content-Length says so
     if (ec) {
-      if (parser_->is_header_done() || buffer_.size() > 0) {
-        return respondAndClose(detail::problem(400, "not an HTTP/1.1 request: " + ec.message()));
-      }
+      if (buffer_.size() > 0) return respondAndClose(detail::problem(400, "not an HTTP/1.1 request: " + ec.message()));
       return close();
     }
-    beast::get_lowest_layer(stream_).expires_never();
-    auto message = parser_->release();
+    const auto& message = parser_->get();
     keepAlive_ = message.keep_alive();
-    detail::Request r;
+    detail::Request& r = pending_;
+    r = detail::Request{};
     r.method = std::string(message.method_string());
     const std::string target(message.target());
     const auto q = target.find('?');
@@ -179,16 +177,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (r.requestId.empty()) r.requestId = newRequestId();
     r.received = Clock::now();
     r.deadline = r.received + service_.config.service.deadline;
-    const std::string authorization(message[http::field::authorization]);
-    r.body = std::move(message.body());
     const bool probe = r.path == "/livez" || r.path == "/readyz" || r.path == "/metrics";
-    ++service_.metrics.inFlight;
     if (!probe) {
-      if (auto refused = service_.authenticate(r, certIdentity_, authorization)) {
-        finish(std::move(*refused), "other", r);
-        return;
+      if (auto refused = service_.authenticate(r, certIdentity_, std::string(message[http::field::authorization]))) {
+        return respondAndClose(std::move(*refused));  // the body, if any, is not read
       }
     }
+    beast::get_lowest_layer(stream_).expires_after(service_.config.service.idleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code bec, std::size_t) { self->onBody(bec); });
+  }
+
+  void onBody(beast::error_code ec) {
+    if (ec == http::error::body_limit) return refuseBodyTooLarge();
+    if (ec == net::error::operation_aborted || ec == beast::error::timeout) return close();
+    if (ec) return respondAndClose(detail::problem(400, "not an HTTP/1.1 request: " + ec.message()));
+    beast::get_lowest_layer(stream_).expires_never();
+    detail::Request r = std::move(pending_);
+    r.body = std::move(parser_->release().body());
+    ++service_.metrics.inFlight;
     const auto deadline = r.deadline;
     auto self = this->shared_from_this();
     auto exchange = std::make_shared<detail::Exchange>(std::move(r), [self](detail::Response response) {
@@ -228,12 +235,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     send(std::move(response), r.requestId, close);
   }
 
+  void refuseBodyTooLarge() {
+    if (pending_.requestId.empty()) pending_.requestId = std::string(parser_->get()["X-Request-Id"]).substr(0, 64);
+    respondAndClose(detail::problem(413,
+                                    "the body is larger than the service takes (" +
+                                        std::to_string(service_.config.service.maxBodyBytes >> 20U) + " MiB)",
+                                    "body"));
+  }
+
+  // An answer before the request was read whole (refused caller, body too large, malformed): the
+  // connection closes after it; what is known of the request (its id) goes with it.
   void respondAndClose(detail::Response response) {
     response.headers.emplace_back("Connection", "close");
     keepAlive_ = false;
     ++service_.metrics.inFlight;
-    detail::Request r;
-    r.received = Clock::now();
+    detail::Request r = std::move(pending_);
+    if (r.received == Clock::time_point{}) r.received = Clock::now();
     finish(std::move(response), "other", r);
   }
 
@@ -287,13 +304,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::optional<net::steady_timer> timer_;
   std::shared_ptr<detail::Exchange> exchange_;
+  detail::Request pending_;  // the request whose header was read, until its body is
   std::string certIdentity_;
   bool keepAlive_{true};
 };
 
 }  // namespace
 
-Service::Impl::Impl(ServiceConfig c) : config(std::move(c)), ws(config.client), acceptor(ioc) {
+namespace {
+// A long-running service keeps what discovery learnt for as long as its own network list
+// (unless the configuration says otherwise): a selection then sends one C-FIND, to confirm.
+ServiceConfig withDiscoveryAge(ServiceConfig c) {
+  if (c.client.discoveryMaxAgeSeconds == 0) {
+    c.client.discoveryMaxAgeSeconds = static_cast<std::uint32_t>(c.service.networksTtl.count());
+  }
+  return c;
+}
+}  // namespace
+
+Service::Impl::Impl(ServiceConfig c) : config(withDiscoveryAge(std::move(c))), ws(config.client), acceptor(ioc) {
   auto& s = config.service;
   if (s.workDir.empty()) {
     throw Error(ErrorCode::InvalidArgument, "the service needs a working directory (service.work_dir or --work-dir)");
@@ -430,11 +459,15 @@ void Service::stop() {
 void Service::run(bool handleSignals) {
   auto& i = *impl_;
   std::optional<net::signal_set> signals;
+  // a second signal while draining is noted, not fatal; after the drain they are ignored
+  std::function<void(beast::error_code, int)> onSignal = [this, &signals, &onSignal](beast::error_code ec, int) {
+    if (ec) return;
+    impl_->beginDrain();
+    signals->async_wait(onSignal);
+  };
   if (handleSignals) {
     signals.emplace(i.ioc, SIGTERM, SIGINT);
-    signals->async_wait([this](beast::error_code ec, int) {
-      if (!ec) impl_->beginDrain();
-    });
+    signals->async_wait(onSignal);
   }
   i.accept();
   std::clog << "iodeep serve: listening on " << (i.tls ? "https://" : "http://") << i.config.service.listenHost << ':'
@@ -445,6 +478,10 @@ void Service::run(bool handleSignals) {
   for (unsigned t = 1; t < i.config.service.ioThreads; ++t) threads.emplace_back([&i] { i.ioc.run(); });
   i.ioc.run();
   for (auto& t : threads) t.join();
+  if (handleSignals) {
+    (void)std::signal(SIGTERM, SIG_IGN);  // the teardown is not cut short by a repeated signal
+    (void)std::signal(SIGINT, SIG_IGN);
+  }
   i.api->shutdown();
   std::clog << "iodeep serve: stopped\n";
 }

@@ -17,6 +17,7 @@
 
 #include "Requests.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/network/Query.hpp"
@@ -70,6 +71,21 @@ std::string problemText(const HttpAnswer& a) {
 }
 
 }  // namespace
+
+ServiceClientOptions clientOptionsFor(const client::InferenceServiceSettings& settings) {
+  ServiceClientOptions o;
+  o.url = settings.url;
+  o.caFile = settings.caFile;
+  if (!settings.tokenFile.empty()) {
+    o.token = iod::readTextFile(settings.tokenFile, 4096);
+    while (!o.token.empty() && std::isspace(static_cast<unsigned char>(o.token.back())) != 0) o.token.pop_back();
+    if (o.token.empty()) {
+      throw Error(ErrorCode::InvalidArgument, "the service's token file is empty",
+                  ErrorContext{.file = settings.tokenFile.string()});
+    }
+  }
+  return o;
+}
 
 std::string HttpAnswer::header(const std::string& name) const {
   for (const auto& [k, v] : headers) {

@@ -122,11 +122,8 @@ ServiceConfig parseServiceConfig(const std::string& json, const std::string& sou
   if (!j.is_object())
     throw Error(ErrorCode::InvalidJson, "the configuration is not a JSON object", ErrorContext{.file = source});
   ServiceConfig c;
-  if (j.contains("service")) {
-    c.service = parseOptions(j.at("service"), source);
-    j.erase("service");
-  }
   c.client = client::parseClientConfig(j.dump(), source);
+  if (j.contains("service")) c.service = parseOptions(j.at("service"), source);
   if (const char* p = std::getenv("IODEEP_TLS_KEY_PASSPHRASE")) c.client.network.tls.privateKeyPassphrase = p;
   return c;
 }
@@ -138,7 +135,9 @@ ServiceConfig loadServiceConfig(const std::filesystem::path& path) {
   }
   if (file.empty()) {
     ServiceConfig c;
-    c.client = client::loadClientConfig();
+    c.client = client::loadClientConfig();  // the standard file, when there is one
+    if (!c.client.serviceSection.empty())
+      c.service = parseOptions(Json::parse(c.client.serviceSection), c.client.source.string());
     return c;
   }
   return parseServiceConfig(iod::readTextFile(file), file.string());

@@ -5,6 +5,7 @@
 #include <system_error>
 #include <vector>
 
+#include "Requests.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 
@@ -27,7 +28,14 @@ SliceStore::Got SliceStore::get(const client::Pacs& pacs, const std::string& stu
     fs::last_write_time(entry, fs::file_time_type::clock::now(), ec);  // recently used
     return {mine, true, 0};
   }
-  const auto got = pacs.retrieve(client::QueryLevel::Image, study, series, instance, workDir, {});
+  client::RetrieveResult got;
+  try {
+    got = pacs.retrieve(client::QueryLevel::Image, study, series, instance, workDir, {});
+  } catch (const Error& e) {
+    // the PACS's failure status for a retrieval by reference: what was referred to is not there
+    if (e.code() != ErrorCode::DimseFailure) throw;
+    throw detail::RequestError(404, "the PACS does not give the referenced instance: " + e.detail(), "instance");
+  }
   if (got.files.empty()) {
     throw Error(ErrorCode::DimseFailure, "the PACS sent no instance for the reference",
                 ErrorContext{.uid = instance, .peer = pacs.options().pacs.toString()});

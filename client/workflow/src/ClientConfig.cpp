@@ -130,7 +130,12 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "require_signed_networks",
                                               "trusted_signers",
                                               "audit_log",
+                                              "discovery_cache_dir",
+                                              "discovery_max_age",
+                                              "discovery_rebuild_age",
                                               "tls",
+                                              "inference_service",
+                                              "service",
                                               "comment"};
   for (const auto& [key, value] : j.items()) {
     if (known.count(key) == 0) throw fail(key, "unknown key '" + key + "'");
@@ -204,6 +209,39 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                  "'require_signed_networks' needs 'trusted_signers' (the signer or CA certificates to trust)");
     }
     if (j.contains("audit_log")) c.auditLog = str("audit_log");
+    if (j.contains("inference_service")) {
+      const auto& s = j.at("inference_service");
+      if (!s.is_object()) throw fail("inference_service", "'inference_service' must be an object");
+      for (const auto& [key, value] : s.items()) {
+        if (key != "url" && key != "token_file" && key != "ca") {
+          throw fail("inference_service/" + key, "unknown key 'inference_service." + key + "'");
+        }
+        if (!value.is_string())
+          throw fail("inference_service/" + key, "'inference_service." + key + "' must be a string");
+      }
+      c.inferenceService.url = s.value("url", "");
+      c.inferenceService.tokenFile = s.value("token_file", "");
+      c.inferenceService.caFile = s.value("ca", "");
+      if (!c.inferenceService.url.empty() && c.inferenceService.url.rfind("http://", 0) != 0 &&
+          c.inferenceService.url.rfind("https://", 0) != 0) {
+        throw fail("inference_service/url", "'inference_service.url' must start with http:// or https://");
+      }
+    }
+    if (j.contains("service")) {
+      if (!j.at("service").is_object()) throw fail("service", "'service' must be an object (docs/service.md)");
+      c.serviceSection = j.at("service").dump();
+    }
+    if (j.contains("discovery_cache_dir")) {
+      c.discoveryCacheDir = str("discovery_cache_dir");
+      if (c.discoveryCacheDir.empty())
+        throw fail("discovery_cache_dir", "'discovery_cache_dir' must be a directory path");
+    }
+    if (j.contains("discovery_max_age")) {
+      c.discoveryMaxAgeSeconds = static_cast<std::uint32_t>(integer("discovery_max_age", 0, 31536000));
+    }
+    if (j.contains("discovery_rebuild_age")) {
+      c.discoveryRebuildAgeSeconds = static_cast<std::uint32_t>(integer("discovery_rebuild_age", 1, 31536000));
+    }
     if (j.contains("tls")) c.network.tls = parseTls(j.at("tls"), fail);
     placeDefaults(c, j);
   } catch (Error& e) {
@@ -259,6 +297,15 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
   j["trusted_signers"] = nlohmann::ordered_json::array();
   for (const auto& p : config.trust.anchors.certificates) j["trusted_signers"].push_back(p.string());
   j["audit_log"] = config.auditLog.string();
+  if (!config.inferenceService.url.empty()) {
+    j["inference_service"] = {{"url", config.inferenceService.url},
+                              {"token_file", config.inferenceService.tokenFile.string()},
+                              {"ca", config.inferenceService.caFile.string()}};
+  }
+  if (!config.serviceSection.empty()) j["service"] = nlohmann::ordered_json::parse(config.serviceSection);
+  if (!config.discoveryCacheDir.empty()) j["discovery_cache_dir"] = config.discoveryCacheDir.string();
+  j["discovery_max_age"] = config.discoveryMaxAgeSeconds;
+  j["discovery_rebuild_age"] = config.discoveryRebuildAgeSeconds;
   const auto& t = n.tls;
   if (t.enabled || !t.certificate.empty() || !t.privateKey.empty() || !t.trustedCertificates.empty() || !t.verifyPeer) {
     nlohmann::ordered_json tls;
@@ -279,6 +326,14 @@ void saveClientConfig(const ClientConfig& config, const std::filesystem::path& p
   std::error_code ec;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
   iod::writeFileAtomically(path, std::string_view(text));
+}
+
+std::filesystem::path discoveryCacheDirectory(const ClientConfig& config) {
+  if (!config.discoveryCacheDir.empty()) return config.discoveryCacheDir;
+  auto models = config.cacheDir.lexically_normal();
+  if (!models.has_filename()) models = models.parent_path();  // "cache/" -> "cache"
+  if (models.empty() || !models.has_filename()) return {};
+  return models.parent_path() / "discovery";
 }
 
 std::filesystem::path configSavePath(const ClientConfig& config) {

@@ -5,13 +5,18 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <thread>
 
+#include <sys/stat.h>
+
 #include "Timing.hpp"
+#include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/netparser/Network.hpp"
@@ -52,6 +57,48 @@ LoadedModel loadModel(const std::filesystem::path& path, bool verified) {
   }
   return m;
 }
+
+// Models read before, without their weights, by path: a prediction on a verified model whose
+// network the engine holds reads nothing again (a 125 MB network is not read and parsed per
+// click). An entry counts only while the file is the one read: same inode, size and time.
+class ModelHeaders {
+ public:
+  static ModelHeaders& instance() {
+    static ModelHeaders headers;
+    return headers;
+  }
+  std::shared_ptr<const LoadedModel> find(const std::filesystem::path& path) {
+    const auto id = identity(path);
+    const std::lock_guard lock(mutex_);
+    const auto it = entries_.find(path.string());
+    if (it == entries_.end() || !id || it->second.id != *id) return nullptr;
+    return it->second.model;
+  }
+  void put(const std::filesystem::path& path, const LoadedModel& full) {
+    const auto id = identity(path);
+    if (!id) return;
+    auto header = std::make_shared<LoadedModel>(LoadedModel{full.file, full.arch, false});
+    header->file.model.weights = iod::ByteBuffer();
+    const std::lock_guard lock(mutex_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();  // a handful of networks in practice
+    entries_[path.string()] = Entry{*id, std::move(header)};
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 64;
+  static std::optional<std::string> identity(const std::filesystem::path& path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
+           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+  }
+  struct Entry {
+    std::string id;
+    std::shared_ptr<const LoadedModel> model;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Entry> entries_;
+};
 
 // The network's signature for this run: as judged already, or verified and judged now when the
 // policy requires a signature (refused -> thrown, before anything is built), else not checked.
@@ -182,13 +229,32 @@ PredictResult predict(const PredictOptions& o) {
   iod::checkSlice(o.image, o.frame);
   // libtorch loads in the background while the model is read and verified and the slice decoded
   netparser::preloadInference();
-  const LoadedModel model = loadModel(o.model, o.modelVerified);
+  // A verified model whose network the engine holds is not read again (ModelHeaders)
+  std::shared_ptr<const LoadedModel> header = o.modelVerified ? ModelHeaders::instance().find(o.model) : nullptr;
+  std::shared_ptr<const netparser::Network> warm;
+  if (header) {
+    auto& engine = o.engine != nullptr ? *o.engine : netparser::InferenceEngine::shared();
+    netparser::BuildOptions build;
+    build.allowTorchScript = o.allowTorchScript;
+    warm = engine.cached(header->file.model.dnnUid, header->arch, build);
+  }
+  LoadedModel full;
+  if (!warm) {
+    full = loadModel(o.model, o.modelVerified);
+    if (o.modelVerified) ModelHeaders::instance().put(o.model, full);
+  }
+  const LoadedModel& model = warm ? *header : full;
   const NetworkTrust trust = judgeNetwork(o.policy, model, o.model);
   // The slice is read and checked before any network is built: a slice that does not fit costs
   // no build.
   PreparedSlice p = prepareSlice(o.image, o.frame, model);
-  const auto network = networkFor(model, o.model, o.allowTorchScript, o.warmUpNetwork, o.engine, o.engineMaxBytes,
-                                  p.result.networkFromCache, p.result.buildMs);
+  std::shared_ptr<const netparser::Network> network = warm;
+  if (warm) {
+    p.result.networkFromCache = true;
+  } else {
+    network = networkFor(model, o.model, o.allowTorchScript, o.warmUpNetwork, o.engine, o.engineMaxBytes,
+                         p.result.networkFromCache, p.result.buildMs);
+  }
   runPrepared(p, *network, model);
   p.result.modelHashed = model.hashed;
   p.result.trust = trust;

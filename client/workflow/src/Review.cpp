@@ -8,6 +8,8 @@
 
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Sha256.hpp"
+#include "iodeep/iod/Uid.hpp"
 
 namespace iodeep::client {
 
@@ -118,13 +120,27 @@ ReviewFiles writeReview(std::span<const PredictResult> predictions, const Review
   }
   if (signing) iod::checkSigningCredentials(*signing);
   ReviewFiles files;
+  const auto withUids = [&decision](rtstruct::StructureSetInput in, const char* which) {
+    if (!decision.uidSeed.empty()) {
+      const auto uid = [&](const char* what) {
+        iod::Sha256 h;
+        h.update(decision.uidSeed + "|" + which + "|" + what);
+        return iod::uidFromDigest(h.finish());
+      };
+      in.sopInstanceUid = uid("sop");
+      in.seriesInstanceUid = uid("series");
+    }
+    return in;
+  };
   if (!approvedPath.empty()) {
-    files.approved = writeSet(setOf(predictions, approved, rtstruct::ApprovalStatus::Approved, decision.reviewer),
-                              approvedPath, signing, files.signedBy);
+    files.approved = writeSet(
+        withUids(setOf(predictions, approved, rtstruct::ApprovalStatus::Approved, decision.reviewer), "approved"),
+        approvedPath, signing, files.signedBy);
   }
   if (!rejectedPath.empty() && !rejected.empty()) {
-    files.rejected = writeSet(setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer),
-                              rejectedPath, signing, files.signedBy);
+    files.rejected = writeSet(
+        withUids(setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer), "rejected"),
+        rejectedPath, signing, files.signedBy);
   }
   return files;
 }

@@ -133,6 +133,10 @@ class InferenceEngine {
   /// drops least recently used networks beyond the budget. Throws what Network::build throws.
   std::shared_ptr<const Network> network(const std::string& dnnUid, const Architecture& arch,
                                          const iod::ByteBuffer& weights, const BuildOptions& options = {});
+  /// The network @p dnnUid when it is cached (then the most recently used), else null: no build.
+  /// The build policy of @p options is checked against @p arch first, as network() does.
+  std::shared_ptr<const Network> cached(const std::string& dnnUid, const Architecture& arch,
+                                        const BuildOptions& options = {});
   /// Sets the budget in bytes (the client configuration's engine_max_mb) and drops least recently
   /// used networks beyond it at once (the most recent stays).
   void setMemoryBudget(std::uint64_t bytes);

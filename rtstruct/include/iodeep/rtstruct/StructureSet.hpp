@@ -43,6 +43,9 @@ struct StructureSetInput {
   std::string reviewDate;    ///< YYYYMMDD; empty: today
   std::string reviewTime;    ///< HHMMSS; empty: now
   std::string label{"IODEEP AI ROI"};
+  /// The set's SOP and Series Instance UIDs; empty: new random ones. A caller that may write the
+  /// same set again (a retried request) passes its own, so that the PACS gets one instance.
+  std::string sopInstanceUid{}, seriesInstanceUid{};
 };
 
 struct WrittenStructureSet {

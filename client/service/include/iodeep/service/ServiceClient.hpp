@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "iodeep/workflow/ClientConfig.hpp"
 #include "iodeep/workflow/Predict.hpp"
 #include "iodeep/workflow/Roi.hpp"
 #include "iodeep/workflow/StoreReview.hpp"
@@ -36,6 +37,11 @@ struct ServiceClientOptions {
   std::chrono::milliseconds timeout{120000};
   unsigned retries{3};  ///< predict by reference only: on 503, 502, 504 and lost connections
 };
+
+/// The options for the configuration's "inference_service": its token read from its file.
+/// Throws Error(FileNotFound) for a token file that cannot be read, Error(InvalidArgument) for an
+/// empty one.
+[[nodiscard]] ServiceClientOptions clientOptionsFor(const client::InferenceServiceSettings& settings);
 
 class ServiceClient {
  public:

@@ -12,6 +12,14 @@
 
 namespace iodeep::client {
 
+/// "inference_service": AI ROI on an inference service (docs/service.md) instead of this
+/// workstation's libtorch: the slices go to it by reference, the review and the store stay here.
+struct InferenceServiceSettings {
+  std::string url;                  ///< "http(s)://host:port"; empty: predict here
+  std::filesystem::path tokenFile;  ///< the file holding our bearer token (one line)
+  std::filesystem::path caFile;     ///< the CA certificate that verifies an https service
+};
+
 struct ClientConfig {
   NetworkOptions network;
   /// Run TorchScript networks from the PACS (code as well as data). Off by default.
@@ -25,7 +33,18 @@ struct ClientConfig {
   std::string reviewer;                           ///< default ReviewerName (PN)
   TrustPolicy trust;                              ///< require_signed_networks, trusted_signers
   std::filesystem::path auditLog;                 ///< the audit trail (JSON lines, appended only)
-  std::filesystem::path source;                   ///< the file read, or empty when none was
+  InferenceServiceSettings inferenceService;      ///< "inference_service"
+  /// The "service" object, kept as text for `iodeep serve` (which checks it); clients ignore it.
+  std::string serviceSection;
+  /// The discovery cache (stores/DiscoveryCache.hpp); empty: "discovery" beside the model cache's
+  /// directory (the workstation resolves it: discoveryCacheDirectory).
+  std::filesystem::path discoveryCacheDir;
+  /// How long (seconds) a cached listing of the networks is used without asking the PACS; 0: it is
+  /// refreshed on every use (new networks seen at once).
+  std::uint32_t discoveryMaxAgeSeconds{0};
+  /// How old (seconds) a listing may grow by refreshes before it is made again from scratch.
+  std::uint32_t discoveryRebuildAgeSeconds{86400};
+  std::filesystem::path source;  ///< the file read, or empty when none was
 };
 
 /// The configuration: @p path when given (it must exist), else $IODEEP_CONFIG, else
@@ -50,6 +69,10 @@ struct ClientConfig {
 /// Writes toJson(@p config) to @p path atomically (the viewer's settings dialog). Throws
 /// Error(OutputError).
 void saveClientConfig(const ClientConfig& config, const std::filesystem::path& path, const std::string& comment = {});
+
+/// Where the discovery cache lives for @p config: discoveryCacheDir, else "discovery" beside
+/// cacheDir (~/.cache/iodeep/discovery beside ~/.cache/iodeep/models); empty when neither is set.
+[[nodiscard]] std::filesystem::path discoveryCacheDirectory(const ClientConfig& config);
 
 /// Where the viewer saves settings: @p config.source when it came from a file, else
 /// $IODEEP_CONFIG, else $XDG_CONFIG_HOME/iodeep/client.json (~/.config/...). Throws

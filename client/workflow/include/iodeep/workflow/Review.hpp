@@ -18,6 +18,9 @@ namespace iodeep::client {
 struct ReviewDecision {
   std::vector<std::size_t> approved;  ///< 0-based indices into the proposals
   std::string reviewer;               ///< PN, e.g. "Doe^Jane"
+  /// Not empty: the sets' SOP and Series Instance UIDs derived from it (the same seed, the same
+  /// UIDs: a retried store of one review is one instance on the PACS). Empty: random UIDs.
+  std::string uidSeed{};
   std::string caller{};               ///< the inference service's caller, for the audit log; empty for local work
 };
 
