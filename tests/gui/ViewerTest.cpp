@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "../iod/TestSupport.hpp"
 #include "../pacs/OrthancSupport.hpp"
@@ -34,6 +35,8 @@
 #include "iodeep/network/Pacs.hpp"
 #include "iodeep/network/Query.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
+#include "iodeep/service/Service.hpp"
+#include "iodeep/service/ServiceClient.hpp"
 #include "iodeep/stores/Outbox.hpp"
 #include "iodeep/workflow/StructureSets.hpp"
 #include "iodeep/workflow/Workstation.hpp"
@@ -469,6 +472,51 @@ class ViewerTest : public QObject {
 
   // The study list asks the PACS with the user's search (patient name, ID, date range), not for
   // every study (issue 17): what comes back is what the PACS matched, with nothing filtered here.
+  // With an inference service configured, the click goes to the service by reference: the
+  // viewer never opens libtorch's networks itself, the proposals come back and are stored here.
+  void aiRoiThroughTheInferenceService() {
+    Demo demo;
+    service::ServiceConfig sc;
+    sc.client = demo.config;
+    sc.client.cacheDir = demo.dir / "service-models";
+    sc.client.outboxDir = demo.dir / "service-outbox";
+    sc.service.listenPort = 0;
+    sc.service.allowAnonymous = true;
+    sc.service.workDir = demo.dir / "service";
+    service::Service server(std::move(sc));
+    std::thread serving([&server] { server.run(false); });
+    const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+    demo.config.inferenceService.url = url;
+    {
+      gui::MainWindow w(demo.config);
+      w.resize(1500, 900);
+      w.show();
+      QVERIFY(openDemoSeries(w));
+      const auto slice22 = iod::readSliceAttributes(kSeriesDir / "slice_022.dcm");
+      goToSlice(w, indexOfSop(w, slice22.sopInstanceUid));
+      QCOMPARE(pressAiRoi(w), 1);
+      const auto& ui = w.widgets();
+      QVERIFY(ui.network->text().contains("inference service"));
+      QVERIFY(ui.explanation->toPlainText().contains(QString::fromStdString(url)));
+      QCOMPARE(ui.view->overlays().size(), std::size_t{1});
+      // the service ran it: one prediction in its metrics; the viewer built no network
+      service::ServiceClientOptions o;
+      o.url = url;
+      const auto metrics = service::ServiceClient(o).send("GET", "/metrics").body;
+      QVERIFY(metrics.find("iodeep_http_requests_total{route=\"/v1/predict\",status=\"200\"} 1") != std::string::npos);
+      QVERIFY(!fs::exists(demo.config.cacheDir) || fs::is_empty(demo.config.cacheDir));
+      // approved and stored by the viewer, as without a service
+      QTest::mouseClick(ui.approveAll, Qt::LeftButton);
+      QCOMPARE(w.review().verdict(0), client::Verdict::Approved);
+      QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
+      QTest::mouseClick(ui.store, Qt::LeftButton);
+      QVERIFY(stored.wait(kTimeout));
+      QCOMPARE(stored.takeFirst().at(0).toBool(), true);
+    }
+    server.stop();
+    serving.join();
+  }
+
   void studySearchAsksThePacs() {
     Demo demo;
     gui::MainWindow w(demo.config);

@@ -445,6 +445,19 @@ TEST_F(ServiceTest, ConfigurationIsChecked) {
   EXPECT_EQ(c.service.listenHost, "0.0.0.0");
   EXPECT_EQ(c.service.listenPort, 9000);
   EXPECT_EQ(c.service.queueLimit, 3U);
+  // the workstation's "inference_service", written and read back; "service" kept for `iodeep serve`
+  const auto ws = client::parseClientConfig(
+      R"({"cache_dir": "/tmp/x", "outbox_dir": "/tmp/y", "inference_service": {"url": "https://ai.example:8443",
+          "token_file": "/etc/iodeep/token", "ca": "/etc/iodeep/ca.pem"}, "service": {"queue_limit": 3}})",
+      "ws.json");
+  EXPECT_EQ(ws.inferenceService.url, "https://ai.example:8443");
+  const auto again = client::parseClientConfig(client::toJson(ws), "again");
+  EXPECT_EQ(again.inferenceService.url, ws.inferenceService.url);
+  EXPECT_EQ(again.inferenceService.tokenFile, fs::path("/etc/iodeep/token"));
+  EXPECT_EQ(again.inferenceService.caFile, fs::path("/etc/iodeep/ca.pem"));
+  EXPECT_EQ(service::parseServiceConfig(client::toJson(again), "again").service.queueLimit, 3U);
+  EXPECT_THROW((void)client::parseClientConfig(R"({"inference_service": {"url": "ftp://x"}})", "bad.json"), Error);
+  EXPECT_THROW((void)client::parseClientConfig(R"({"inference_service": {"uri": "http://x:1"}})", "bad.json"), Error);
   // anonymous callers only on loopback
   auto anonymous = config("anonymous");
   anonymous.service.listenHost = "0.0.0.0";

@@ -12,6 +12,9 @@
 #include "Background.hpp"
 #include "GuiText.hpp"
 #include "iodeep/iod/AtomicFile.hpp"
+#include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Slice.hpp"
+#include "iodeep/service/ServiceClient.hpp"
 #include "iodeep/workflow/ModelFetch.hpp"
 #include "iodeep/workflow/Selection.hpp"
 
@@ -23,6 +26,10 @@ namespace {
 
 // What an AI ROI run brings back to the UI thread.
 struct AiResult {
+  std::string service;         ///< the inference service that selected and ran the network, or empty
+  std::string serviceNetwork;  ///< its network ("name version")
+  bool serviceMatched{true};
+  std::string serviceSelection;  ///< its selection (JSON text)
   client::SelectionReport selection;
   std::optional<client::ModelFetch> model;
   std::vector<client::PredictResult> predictions;
@@ -121,6 +128,42 @@ void AiRoiController::run(const std::vector<fs::path>& files, bool wholeSeries) 
       [ws, files, parent, cancel, self, say, wholeSeries] {
         const auto t = std::chrono::steady_clock::now();
         AiResult r;
+        if (!ws->config().inferenceService.url.empty()) {
+          // the inference service selects and predicts; the review and the store stay here
+          const service::ServiceClient service(service::clientOptionsFor(ws->config().inferenceService));
+          r.service = service.options().url;
+          say(QObject::tr("Asking the inference service…"));
+          for (std::size_t i = 0; i < files.size(); ++i) {
+            if (*cancel) throw Error(ErrorCode::Cancelled, "AI ROI cancelled");
+            const auto a = iod::readSliceAttributes(files[i]);
+            client::InstanceInfo slice;
+            slice.studyInstanceUid = a.studyInstanceUid;
+            slice.seriesInstanceUid = a.seriesInstanceUid;
+            slice.sopInstanceUid = a.sopInstanceUid;
+            auto p = service::predictViaService(service, slice, files[i], 0);
+            if (!p.matched) {
+              r.serviceMatched = false;
+              r.serviceSelection = p.selection;
+              return r;
+            }
+            if (i == 0) {
+              r.serviceNetwork = p.result.dnnName + (p.result.dnnVersion.empty() ? "" : " " + p.result.dnnVersion);
+              r.serviceSelection = p.selection;
+            }
+            ++r.slices;
+            if (!p.result.proposals.empty() || !wholeSeries) r.predictions.push_back(std::move(p.result));
+            if (wholeSeries) {
+              postToUi(self, [self, done = i + 1, n = files.size()] {
+                if (!self) return;
+                self->w_.aiProgress->setRange(0, static_cast<int>(n));
+                self->w_.aiProgress->setValue(static_cast<int>(done));
+                self->w_.aiProgress->setFormat(QObject::tr("slice %v of %m"));
+              });
+            }
+          }
+          r.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+          return r;
+        }
         const iod::TemporaryDirectory work(parent, "viewer-");
         r.selection = client::selectForLocalSlices(*ws, {files.front()}, work.path());
         if (!r.selection.selection.matched()) return r;
@@ -166,6 +209,21 @@ void AiRoiController::run(const std::vector<fs::path>& files, bool wholeSeries) 
           return;
         }
         auto& result = *r.value;
+        if (!result.service.empty()) {
+          w_.explanation->setPlainText(tr("Selected and run by the inference service at %1.\n%2")
+                                           .arg(q(result.service), q(result.serviceSelection)));
+          if (!result.serviceMatched) {
+            w_.network->setText(tr("No IODeep network on the PACS matches (the inference service's selection below)."));
+            emit nothingMatched();
+            return;
+          }
+          w_.network->setText(tr("%1 (inference service) on %2 slice(s) in %3 ms")
+                                  .arg(q(result.serviceNetwork))
+                                  .arg(result.slices)
+                                  .arg(result.ms, 0, 'f', 0));
+          emit predictionsReady(result.predictions, wholeSeries);
+          return;
+        }
         w_.explanation->setPlainText(q(result.selection.toText()));
         if (!result.selection.selection.matched()) {
           w_.network->setText(wholeSeries ? tr("No IODeep network on the PACS matches this series (reasons below).")

@@ -47,6 +47,16 @@ SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* pare
   form->addRow(tr("Move destination port"), movePort);
   form->addRow(tr("Move destination AE title"), moveAe);
   form->addRow(tr("Reviewer name"), reviewer);
+  const auto& s = config.inferenceService;
+  serviceUrl = new QLineEdit(QString::fromStdString(s.url));
+  serviceUrl->setPlaceholderText(tr("empty: run networks on this workstation"));
+  serviceTokenFile = new QLineEdit(QString::fromStdString(s.tokenFile.string()));
+  serviceTokenFile->setPlaceholderText(tr("file holding our bearer token"));
+  serviceCa = new QLineEdit(QString::fromStdString(s.caFile.string()));
+  serviceCa->setPlaceholderText(tr("CA certificate of an https service, PEM"));
+  form->addRow(tr("Inference service (http(s)://host:port)"), serviceUrl);
+  form->addRow(tr("Service token file"), serviceTokenFile);
+  form->addRow(tr("Service CA certificate"), serviceCa);
 
   const auto& t = n.tls;
   tls = new QGroupBox(tr("DICOM TLS (every association, and the PACS's C-MOVE to us)"));
@@ -102,6 +112,9 @@ client::ClientConfig SettingsDialog::config() const {
   n.movePort = static_cast<std::uint16_t>(movePort->value());
   n.moveAeTitle = moveAe->text().trimmed().toStdString();
   c.reviewer = reviewer->text().trimmed().toStdString();
+  c.inferenceService.url = serviceUrl->text().trimmed().toStdString();
+  c.inferenceService.tokenFile = serviceTokenFile->text().trimmed().toStdString();
+  c.inferenceService.caFile = serviceCa->text().trimmed().toStdString();
   auto& t = n.tls;
   t.enabled = tls->isChecked();
   t.certificate = tlsCertificate->text().trimmed().toStdString();

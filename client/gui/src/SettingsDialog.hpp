@@ -33,6 +33,9 @@ class SettingsDialog : public QDialog {
   QSpinBox* movePort{nullptr};
   QLineEdit* moveAe{nullptr};
   QLineEdit* reviewer{nullptr};
+  QLineEdit* serviceUrl{nullptr};  ///< the inference service (empty: predict here)
+  QLineEdit* serviceTokenFile{nullptr};
+  QLineEdit* serviceCa{nullptr};
   // DICOM TLS (docs/security.md): the group's check box turns it on
   QGroupBox* tls{nullptr};
   QLineEdit* tlsCertificate{nullptr};

@@ -223,13 +223,15 @@ HttpAnswer requestPrediction(const ServiceClient& service, const client::Instanc
 }
 
 // The answer as predict() would give it, the geometry from the workstation's own copy of the slice.
-std::pair<client::PredictResult, std::string> parsePrediction(const ServiceClient& service, const HttpAnswer& a,
-                                                              const client::InstanceInfo& slice,
-                                                              const fs::path& sliceFile, std::int32_t frame) {
+ServicePrediction parsePrediction(const ServiceClient& service, const HttpAnswer& a, const client::InstanceInfo& slice,
+                                  const fs::path& sliceFile, std::int32_t frame) {
   if (a.status == 422) {
     const auto j = Json::parse(a.body, nullptr, false);
     if (j.is_object() && j.value("code", "") == "NoMatch") {
-      throw Error(ErrorCode::InvalidArgument, "NoMatch");  // recognised by runRoiViaService
+      ServicePrediction none;
+      none.matched = false;
+      none.selection = j.contains("selection") ? j.at("selection").dump() : "{}";
+      return none;
     }
   }
   if (a.status != 200) {
@@ -288,15 +290,17 @@ std::pair<client::PredictResult, std::string> parsePrediction(const ServiceClien
         std::string("the inference service's proposals do not fit the slice: ") + e.what() + " (" + e.field + ")",
         ErrorContext{.peer = service.options().url});
   }
-  std::string server = j.contains("server") ? j.at("server").dump() : "{}";
-  return {std::move(r), std::move(server)};
+  ServicePrediction out;
+  out.result = std::move(r);
+  out.server = j.contains("server") ? j.at("server").dump() : "{}";
+  out.selection = j.contains("selection") ? j.at("selection").dump() : "{}";
+  return out;
 }
 
 }  // namespace
 
-std::pair<client::PredictResult, std::string> predictViaService(const ServiceClient& service,
-                                                                const client::InstanceInfo& slice,
-                                                                const fs::path& sliceFile, std::int32_t frame) {
+ServicePrediction predictViaService(const ServiceClient& service, const client::InstanceInfo& slice,
+                                    const fs::path& sliceFile, std::int32_t frame) {
   return parsePrediction(service, requestPrediction(service, slice, frame), slice, sliceFile, frame);
 }
 
@@ -349,18 +353,15 @@ ServiceRoiResult runRoiViaService(client::Workstation& ws, const ServiceClient& 
   for (auto& a : answers) a.wait();  // no request outlives what it refers to
   if (retrieveError) std::rethrow_exception(retrieveError);
   for (std::size_t i = 0; i < answers.size(); ++i) {
-    try {
-      auto [p, server] = parsePrediction(service, answers[i].get(), instances[i], files[i], options.slices.frame);
-      r.predictions.push_back(std::move(p));
-      r.serverTimings.push_back(std::move(server));
-    } catch (const Error& e) {
-      if (e.code() == ErrorCode::InvalidArgument && e.detail() == "NoMatch") {
-        r.matched = false;
-        r.noMatchDetail = "no IODeep network on the PACS matches the slice (the service's selection)";
-        continue;
-      }
-      throw;
+    auto p = parsePrediction(service, answers[i].get(), instances[i], files[i], options.slices.frame);
+    if (!p.matched) {
+      r.matched = false;
+      r.noMatchDetail =
+          "no IODeep network on the PACS matches the slice (the service's selection: " + p.selection + ")";
+      continue;
     }
+    r.predictions.push_back(std::move(p.result));
+    r.serverTimings.push_back(std::move(p.server));
   }
   r.serviceMs = msSince(t);
   if (!r.matched) {

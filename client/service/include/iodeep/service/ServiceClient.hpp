@@ -81,11 +81,17 @@ struct ServiceRoiResult {
 [[nodiscard]] ServiceRoiResult runRoiViaService(client::Workstation& ws, const ServiceClient& service,
                                                 const client::RoiOptions& options);
 
-/// One slice predicted by the service by reference (the slice already local as @p sliceFile,
-/// for its geometry): the PredictResult as predict() would give it, and the server's timings.
-std::pair<client::PredictResult, std::string> predictViaService(const ServiceClient& service,
-                                                                const client::InstanceInfo& slice,
-                                                                const std::filesystem::path& sliceFile,
-                                                                std::int32_t frame);
+/// One slice predicted by the service.
+struct ServicePrediction {
+  bool matched{true};            ///< false: no network on the PACS matches the slice (result empty)
+  client::PredictResult result;  ///< as predict() gives it; the geometry from the local copy
+  std::string server;            ///< the server's timings (JSON object text)
+  std::string selection;         ///< the service's selection (JSON object text; "{}" when a network was named)
+};
+/// One slice predicted by the service by reference (the slice already local as @p sliceFile, for
+/// its geometry), retried on 502/503/504 and lost connections. Throws Error for what the service
+/// refuses (its problem detail in the message) and for an answer that does not fit the slice.
+[[nodiscard]] ServicePrediction predictViaService(const ServiceClient& service, const client::InstanceInfo& slice,
+                                                  const std::filesystem::path& sliceFile, std::int32_t frame);
 
 }  // namespace iodeep::service
