@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "Auth.hpp"
 #include "Idempotency.hpp"
@@ -266,42 +268,47 @@ Api::NetworkList Api::networks() {
 
 void Api::handle(const std::shared_ptr<Exchange>& ex) {
   const Request& req = ex->request();
-  const auto route = [&](const char* path, const char* method) {
-    if (req.path != path) return false;
-    ex->route = path;
-    if (req.method != method) {
-      auto r = problem(405, std::string(path) + " answers " + method + " only");
-      r.headers.emplace_back("Allow", method);
-      ex->answer(std::move(r));
-      return false;
-    }
-    return true;
-  };
+  // the routes and the one method each answers
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kRoutes{
+      {{"/livez", "GET"},
+       {"/readyz", "GET"},
+       {"/metrics", "GET"},
+       {"/v1/networks", "GET"},
+       {"/v1/select", "POST"},
+       {"/v1/predict", "POST"},
+       {"/v1/structure-sets", "POST"}}};
+  const auto known = std::find_if(kRoutes.begin(), kRoutes.end(), [&](const auto& r) { return r.first == req.path; });
+  if (known == kRoutes.end()) {
+    ex->answer(problem(404, "no such resource: " + req.path + " (docs/service.md lists the routes)"));
+    return;
+  }
+  ex->route = std::string(known->first);
+  if (req.method != known->second) {
+    auto r = problem(405, ex->route + " answers " + std::string(known->second) + " only");
+    r.headers.emplace_back("Allow", std::string(known->second));
+    ex->answer(std::move(r));
+    return;
+  }
+  const std::string_view path = known->first;
   try {
-    if (route("/livez", "GET")) {
-      ex->answer(livez());
-    } else if (ex->route == "/livez") {
-    } else if (route("/readyz", "GET")) {
-      ex->answer(readyz());
-    } else if (ex->route == "/readyz") {
-    } else if (route("/metrics", "GET")) {
-      ex->answer(metricsText());
-    } else if (ex->route == "/metrics") {
-    } else if (draining_) {
+    if (path == "/livez") return (void)ex->answer(livez());
+    if (path == "/readyz") return (void)ex->answer(readyz());
+    if (path == "/metrics") return (void)ex->answer(metricsText());
+    if (draining_) {
       auto r = problem(503, "the service is shutting down");
       r.headers.emplace_back("Retry-After", "1");
       r.headers.emplace_back("Connection", "close");
       ex->answer(std::move(r));
-    } else if (route("/v1/networks", "GET")) {
+      return;
+    }
+    if (path == "/v1/networks") {
       enqueue(pacsPool_, ex, [this](const Request&) { return listNetworks(); });
-    } else if (route("/v1/select", "POST")) {
+    } else if (path == "/v1/select") {
       enqueue(pacsPool_, ex, [this](const Request& r) { return select(r); });
-    } else if (route("/v1/predict", "POST")) {
+    } else if (path == "/v1/predict") {
       predict(ex);
-    } else if (route("/v1/structure-sets", "POST")) {
+    } else {
       enqueue(pacsPool_, ex, [this](const Request& r) { return structureSets(r); });
-    } else if (ex->route == "other") {
-      ex->answer(problem(404, "no such resource: " + req.path + " (docs/service.md lists the routes)"));
     }
   } catch (const Error& e) {
     ex->answer(problemFor(e));

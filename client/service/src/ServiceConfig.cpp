@@ -41,7 +41,7 @@ void parseListen(const std::string& text, ServiceOptions& o, const std::function
 ServiceOptions parseOptions(const Json& s, const std::string& source) {
   ServiceOptions o;
   const auto fail = [&](const std::string& key) {
-    return [&source, key](std::string what) {
+    return [&source, key](const std::string& what) {
       return Error(ErrorCode::InvalidArgument, "service." + key + ": " + what, ErrorContext{.file = source});
     };
   };
