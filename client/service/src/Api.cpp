@@ -225,11 +225,16 @@ void Api::refreshNetworks() {
 
 // Networks first listed are fetched into the model cache and built in the engine, as long as the
 // engine's memory budget has room: the first prediction on them then pays neither.
-void Api::buildAhead(const std::vector<client::RemoteModel>& fresh) {
+void Api::buildAhead(std::vector<client::RemoteModel> fresh) {
   auto& engine = ws_.engine();
+  // the newest networks first (content date and time), at most build_ahead_max in all
+  std::sort(fresh.begin(), fresh.end(), [](const client::RemoteModel& a, const client::RemoteModel& b) {
+    return a.contentDate + a.contentTime > b.contentDate + b.contentTime;
+  });
   for (const auto& m : fresh) {
     if (stopBackground_ || draining_) return;
     if (engine.memoryBytes() >= engine.memoryBudget()) return;
+    if (metrics_.networksBuiltAhead.load() >= config_.service.buildAheadMax) return;
     try {
       const iod::TemporaryDirectory dir(config_.service.workDir / "requests", "ahead-");
       const auto fetched = client::fetchModel(ws_, m, dir.path());

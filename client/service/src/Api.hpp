@@ -51,7 +51,7 @@ class Api {
   void checkReadiness();
   void flushOutbox();
   void refreshNetworks();
-  void buildAhead(const std::vector<client::RemoteModel>& fresh);
+  void buildAhead(std::vector<client::RemoteModel> fresh);
   [[nodiscard]] bool ready(std::string* why = nullptr) const;
   [[nodiscard]] NetworkList networks();
 

@@ -96,6 +96,8 @@ ServiceOptions parseOptions(const Json& s, const std::string& source) {
       o.networksTtl = std::chrono::seconds(count("networks_ttl_s", 1, 86400));
     } else if (key == "build_ahead") {
       o.buildAhead = flag("build_ahead");
+    } else if (key == "build_ahead_max") {
+      o.buildAheadMax = count("build_ahead_max", 0, 1000);
     } else {
       throw fail(key)("unknown key (docs/service.md lists the keys)");
     }

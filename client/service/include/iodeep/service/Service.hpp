@@ -41,6 +41,9 @@ struct ServiceOptions {
   std::filesystem::path idempotencyDir;  ///< first answers of POST /v1/structure-sets; default workDir/idempotency
   std::chrono::seconds networksTtl{30};  ///< GET /v1/networks answers from a list this old at most
   bool buildAhead{true};                 ///< a network first listed is fetched and built before its first use
+  /// At most this many networks are built ahead over the service's life (the newest first): a
+  /// PACS with thousands of networks does not fill the model cache with them.
+  std::size_t buildAheadMax{16};
 
   [[nodiscard]] bool tls() const noexcept { return !tlsCertificate.empty(); }
 };
