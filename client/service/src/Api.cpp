@@ -77,6 +77,29 @@ Json networkJson(const client::RemoteModel& m, const std::optional<client::Cache
   return j;
 }
 
+// 503 with Retry-After: the service sheds load at once rather than letting latency grow.
+Response atCapacity(const std::string& what) {
+  Response r = problem(503, what);
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
+// Runs @p work for @p ex and answers with what it returns (status 0: another job answers), or
+// with the problem its exception is.
+template <typename Work>
+void answering(const std::shared_ptr<Exchange>& ex, Work&& work) {
+  try {
+    Response response = work();
+    if (response.status != 0) ex->answer(std::move(response));
+  } catch (const RequestError& e) {
+    ex->answer(problem(e.status, e.what(), e.field));
+  } catch (const Error& e) {
+    ex->answer(problemFor(e));
+  } catch (const std::exception& e) {
+    ex->answer(problem(500, std::string("internal error: ") + e.what()));
+  }
+}
+
 // The chosen network as a RemoteModel, from its cache entry (the service knows it by DnnUID).
 client::RemoteModel remoteOf(const client::CachedModel& c) {
   client::RemoteModel m;
@@ -323,22 +346,11 @@ void Api::handle(const std::shared_ptr<Exchange>& ex) {
 void Api::enqueue(WorkPool& pool, const std::shared_ptr<Exchange>& ex, std::function<Response(const Request&)> work) {
   const bool queued = pool.tryPush([this, ex, work = std::move(work)] {
     if (ex->answered()) return;  // past its deadline while it waited
-    try {
-      auto response = work(ex->request());
-      if (response.status != 0) ex->answer(std::move(response));  // 0: another job answers
-    } catch (const RequestError& e) {
-      ex->answer(problem(e.status, e.what(), e.field));
-    } catch (const Error& e) {
-      ex->answer(problemFor(e));
-    } catch (const std::exception& e) {
-      ex->answer(problem(500, std::string("internal error: ") + e.what()));
-    }
+    answering(ex, [&] { return work(ex->request()); });
   });
   if (!queued) {
     ++metrics_.rejectedQueueFull;
-    auto r = problem(503, "the service is at capacity (queue full); retry later");
-    r.headers.emplace_back("Retry-After", "1");
-    ex->answer(std::move(r));
+    ex->answer(atCapacity("the service is at capacity (queue full); retry later"));
   }
 }
 
@@ -426,9 +438,7 @@ void Api::predict(const std::shared_ptr<Exchange>& ex) {
   // a full inference queue refuses at once, before any PACS work is spent on the request
   if (inferencePool_.queued() >= inferencePool_.limit()) {
     ++metrics_.rejectedQueueFull;
-    auto r = problem(503, "the inference queue is full; retry later");
-    r.headers.emplace_back("Retry-After", "1");
-    ex->answer(std::move(r));
+    ex->answer(atCapacity("the inference queue is full; retry later"));
     return;
   }
   enqueue(pacsPool_, ex, [this, ex](const Request& request) -> Response {
@@ -504,7 +514,7 @@ void Api::predict(const std::shared_ptr<Exchange>& ex) {
     const bool queued = inferencePool_.tryPush([this, ex, dir, options, selection, start, queuedMs, sliceMs,
                                                 sliceCached, networkMs, handedOver, model = *fetched] {
       if (ex->answered()) return;
-      try {
+      answering(ex, [&] {
         const double inferenceQueueMs = msSince(handedOver);
         const auto t2 = Clock::now();
         const auto result = client::predict(options);
@@ -528,18 +538,12 @@ void Api::predict(const std::shared_ptr<Exchange>& ex) {
                          {"contours", tm.contourMs},
                          {"predict", predictMs},
                          {"total", msSince(start) + queuedMs}}}};
-        ex->answer(json(200, j));
-      } catch (const Error& e) {
-        ex->answer(problemFor(e));
-      } catch (const std::exception& e) {
-        ex->answer(problem(500, std::string("internal error: ") + e.what()));
-      }
+        return json(200, j);
+      });
     });
     if (!queued) {
       ++metrics_.rejectedQueueFull;
-      Response r = problem(503, "the inference queue is full; retry later");
-      r.headers.emplace_back("Retry-After", "1");
-      return r;
+      return atCapacity("the inference queue is full; retry later");
     }
     // the inference job answers; an answer from here would be a second one (it is dropped)
     Response handed;
