@@ -357,6 +357,17 @@ TEST_F(ServiceTest, AStructureSetIsStoredOncePerIdempotencyKey) {
     }
   }
   EXPECT_EQ(sets, 1U);
+  // a ring along the slice's outer edges is on the slice (pixel-edge rings of a region touching
+  // row 0 lie at -0.5); a point beyond is refused before anything is written
+  Json edges = review;
+  edges["proposals"][0]["rings"] =
+      Json::array({{{"hole", false}, {"pixels", {{-0.5, -0.5}, {127.5, -0.5}, {127.5, 127.5}, {-0.5, 127.5}}}}});
+  const std::vector<std::pair<std::string, std::string>> key2 = {{"Idempotency-Key", "review-edges"}};
+  const auto onEdges = s.client().send("POST", "/v1/structure-sets", edges.dump(), "application/json", key2);
+  EXPECT_EQ(onEdges.status, 201U) << onEdges.body;
+  Json beyond = edges;
+  beyond["proposals"][0]["rings"][0]["pixels"][1] = {127.6, -0.5};
+  EXPECT_EQ(s.client().send("POST", "/v1/structure-sets", beyond.dump(), "application/json").status, 422U);
   // a point outside the slice is refused before anything is written
   Json outside = review;
   outside["proposals"][0]["rings"][0]["pixels"][0] = {5000, 1};

@@ -276,7 +276,9 @@ void checkProposals(const std::vector<netparser::Proposal>& proposals, std::int6
       const std::string where = "proposals/" + std::to_string(i) + "/rings/" + std::to_string(k) + "/pixels";
       if (ring.points.size() < 3) throw RequestError(422, "a ring needs 3 points or more", where);
       for (const auto& p : ring.points) {
-        if (p.column < 0 || p.row < 0 || p.column > static_cast<double>(columns) || p.row > static_cast<double>(rows)) {
+        // pixel centres are whole numbers: the slice's outer edges lie at -0.5 and size - 0.5
+        if (p.column < -0.5 || p.row < -0.5 || p.column > static_cast<double>(columns) - 0.5 ||
+            p.row > static_cast<double>(rows) - 0.5) {
           throw RequestError(
               422,
               "a point lies outside the slice (" + std::to_string(columns) + " x " + std::to_string(rows) + " pixels)",

@@ -48,7 +48,8 @@ struct ReviewRequest {
 /// The proposals of a /v1/predict answer (the client's side), checked as a review's are.
 [[nodiscard]] std::vector<netparser::Proposal> proposalsOf(const std::string& predictResponse);
 
-/// Every point of @p proposals inside the slice (0..columns, 0..rows), rings of 3 points or more.
+/// Every point of @p proposals on the slice, edges included (pixel centres are whole numbers, so
+/// -0.5..columns-0.5 and -0.5..rows-0.5), rings of 3 points or more.
 void checkProposals(const std::vector<netparser::Proposal>& proposals, std::int64_t rows, std::int64_t columns);
 
 }  // namespace iodeep::service::detail
