@@ -16,12 +16,13 @@ struct AuditEvent {
   /// "network_run", "rtstruct_stored" (the PACS answered the C-STORE with success) or
   /// "rtstruct_queued" (the PACS did not take it: it waits in the outbox).
   std::string event;
-  std::string time;                             ///< UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ"; filled by appendAudit when empty
-  std::string user;                             ///< the operating-system user running the client
-  std::string caller;  ///< who asked the inference service (its token's or certificate's identity); empty for local work
-  std::string reviewer;                         ///< ReviewerName (stores)
-  std::string structureSetUid, approvalStatus;  ///< stores
-  std::string structureSetSigner;               ///< who signed the structure set (stores), or empty
+  std::string time;  ///< UTC, "YYYY-MM-DDTHH:MM:SS.mmmZ"; filled by appendAudit when empty
+  std::string user;  ///< the operating-system user running the client
+  std::string
+      caller;  ///< who asked the inference service (its token's or certificate's identity); empty for local work
+  std::string reviewer;                                 ///< ReviewerName (stores)
+  std::string structureSetUid, approvalStatus;          ///< stores
+  std::string structureSetSigner;                       ///< who signed the structure set (stores), or empty
   std::string dnnUid, dnnName, dnnVersion, modelUid;    ///< the network (its IODeep SOP Instance UID)
   std::string signer, signerFingerprint, signerStatus;  ///< NetworkTrust's signer and status
   std::vector<std::string> sliceUids;                   ///< SOP Instance UIDs of the slices

@@ -31,7 +31,7 @@ struct RunPolicy {
   std::optional<NetworkTrust> knownTrust;
   /// Where to append the run ("network_run", Audit.hpp); empty: not audited.
   std::filesystem::path auditLog;
-  std::string pacs;  ///< the PACS the slices came from ("AET@host:port"), for the audit log
+  std::string pacs;    ///< the PACS the slices came from ("AET@host:port"), for the audit log
   std::string caller;  ///< the inference service's caller, for the audit log; empty for local work
 };
 

@@ -21,7 +21,7 @@ struct ReviewDecision {
   /// Not empty: the sets' SOP and Series Instance UIDs derived from it (the same seed, the same
   /// UIDs: a retried store of one review is one instance on the PACS). Empty: random UIDs.
   std::string uidSeed{};
-  std::string caller{};               ///< the inference service's caller, for the audit log; empty for local work
+  std::string caller{};  ///< the inference service's caller, for the audit log; empty for local work
 };
 
 /// Parses "all", "none" or a list "1,3" (1-based, as printed) for @p count proposals.
