@@ -176,6 +176,7 @@ TEST_F(ServiceTest, BadRequestsNameTheFieldAndNothingCrashes) {
   const std::vector<Case> cases = {
       {"/v1/select", "{", "application/json", 400, "body"},
       {"/v1/select", "[]", "application/json", 400, "body"},
+      {"/v1/select", R"({"Modality": 1e400})", "application/json", 400, "body"},  // a number JSON cannot hold
       {"/v1/select", R"({"Modality": 7})", "application/json", 400, "Modality"},
       {"/v1/select", R"({"BodyPartExamined": "HEAD"})", "application/json", 400, "Modality"},
       {"/v1/select", R"({"Modality": "MR", "SamplesPerPixel": 2})", "application/json", 400, "SamplesPerPixel"},

@@ -20,7 +20,7 @@ Json parseBody(const std::string& body) {
     auto j = Json::parse(body);
     if (!j.is_object()) throw RequestError(400, "the body is not a JSON object", "body");
     return j;
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw RequestError(400, std::string("the body is not JSON: ") + e.what(), "body");
   }
 }
@@ -260,7 +260,7 @@ std::vector<netparser::Proposal> proposalsOf(const std::string& predictResponse)
   Json j;
   try {
     j = Json::parse(predictResponse);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
     throw RequestError(502, std::string("the answer is not JSON: ") + e.what(), "body");
   }
   if (!j.is_object() || !j.contains("proposals") || !j.at("proposals").is_array()) {

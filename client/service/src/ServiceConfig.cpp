@@ -118,7 +118,7 @@ ServiceConfig parseServiceConfig(const std::string& json, const std::string& sou
   Json j;
   try {
     j = Json::parse(json);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {  // parse_error, and out_of_range for a number too large
     throw Error(ErrorCode::InvalidJson, e.what(), ErrorContext{.file = source});
   }
   if (!j.is_object())
