@@ -72,19 +72,72 @@ TEST(DiscoveryCache, RoundTripPerPeerAndModality) {
   EXPECT_EQ(cache.find("IODEEP B@h:2", "MR").state, State::Found);
 }
 
+TEST(DiscoveryCache, FieldsWithSeparatorsAndAnyBytesRoundTrip) {
+  test::TempDir dir;
+  const client::DiscoveryCache cache(dir / "discovery");
+  const std::string peer = "IODEEP\tA@h:1\n";  // a peer's name is text too
+  auto m = model("1");
+  m.seriesDescription = "IODEEP a\tb\\c\nd\re \\t 1.0";
+  m.bodyPartExamined = std::string(
+      "HE\xff\x01"
+      "AD",
+      6);  // not UTF-8: kept byte for byte
+  m.contentTime = "\\";
+  m.samplesPerPixel = 65535;
+  auto other = model("2");
+  other.modality = "C\tT";
+  cache.put(peer, entry("C\tT", 5, {other}), client::DiscoveryPath::StudyList);
+  // the JSON file of the format before is replaced by the first put
+  std::ofstream(fs::path(cache.fileOf(peer)).replace_extension(".json")) << "{}";
+  cache.put(peer, entry("MR", 7, {m, model("2")}), client::DiscoveryPath::StudyList);
+  EXPECT_FALSE(fs::exists(fs::path(cache.fileOf(peer)).replace_extension(".json")));
+  const auto found = cache.find(peer, "MR");
+  ASSERT_EQ(found.state, State::Found);
+  ASSERT_EQ(found.entry->models.size(), 2U);
+  const auto& back = found.entry->models[0];
+  EXPECT_EQ(back.seriesDescription, m.seriesDescription);
+  EXPECT_EQ(back.bodyPartExamined, m.bodyPartExamined);
+  EXPECT_EQ(back.contentTime, "\\");
+  EXPECT_EQ(back.samplesPerPixel, 65535);
+  EXPECT_EQ(back.studyInstanceUid, m.studyInstanceUid);
+  EXPECT_EQ(found.entry->models[1].sopInstanceUid, "1.4.2");
+  EXPECT_EQ(found.entry->refreshedAt, 7);
+  const auto ct = cache.find(peer, "C\tT");  // the other listing kept, unchanged
+  ASSERT_EQ(ct.state, State::Found);
+  EXPECT_EQ(ct.entry->builtAt, 5);
+  EXPECT_EQ(ct.entry->models.at(0).modality, "C\tT");
+  EXPECT_EQ(*ct.path, client::DiscoveryPath::StudyList);
+  // 3,000 models (one modality of the 10,000-network bench) read back whole
+  std::vector<client::RemoteModel> many;
+  for (int i = 0; i < 3000; ++i) many.push_back(model(std::to_string(i)));
+  cache.put(peer, entry("MR", 9, many), client::DiscoveryPath::StudyList);
+  const auto all = cache.find(peer, "MR");
+  ASSERT_EQ(all.state, State::Found);
+  ASSERT_EQ(all.entry->models.size(), 3000U);
+  EXPECT_EQ(all.entry->models[2999].sopInstanceUid, "1.4.2999");
+}
+
 TEST(DiscoveryCache, CorruptFilesAreIgnoredThenReplaced) {
   test::TempDir dir;
   const client::DiscoveryCache cache(dir / "discovery");
   const std::string peer = "IODEEP A@h:1";
   cache.put(peer, entry("MR", 100, {model("1")}), client::DiscoveryPath::Relational);
   const auto file = cache.fileOf(peer);
+  const std::string head = "iodeep-discovery-2\npeer\tIODEEP A@h:1\n";
+  const std::string good = "1.2\t1.3\t1.4\t\tIODEEP Net 1.0\tMR\tHEAD\t\t\t\t1\n";
   for (const std::string& text :
-       {std::string("not json"), std::string("[1, 2]"), std::string(R"({"format": "other", "peer": "IODEEP A@h:1"})"),
-        std::string(R"({"format": "iodeep-discovery-1", "peer": "someone else", "entries": {}})"),
-        std::string(R"({"format": "iodeep-discovery-1", "peer": "IODEEP A@h:1", "path": "sideways", "entries": {}})"),
-        std::string(R"({"format": "iodeep-discovery-1", "peer": "IODEEP A@h:1", "entries": {"MR": {"built": 1,
-           "refreshed": 1, "models": [["1.2", "1.3", "", "", "", "", "", "", "", "", 0]]}}})"),
-        std::string(R"({"format": "iodeep-discovery-1", "peer": "IODEEP A@h:1", "entries": {"MR": {"built": "x"}}})"),
+       {std::string("not a listing"), std::string("[1, 2]\n"),
+        std::string("iodeep-discovery-1\npeer\tIODEEP A@h:1\n"),                          // another format
+        std::string("iodeep-discovery-2\npeer\tsomeone else\n"),                          // another PACS
+        head + "path\tsideways\n",                                                        // an unknown path
+        head + "listing\tMR\t1\t1\t1\n1.2\t1.3\t\t\t\t\t\t\t\t\t0\n",                     // no SOP Instance UID
+        head + "listing\tMR\t1\t1\t1\n1.2\t1.3\t1.4\n",                                   // fields missing
+        head + "listing\tMR\tx\t1\t1\n" + good,                                           // built is not a number
+        head + "listing\tMR\t1\t1\t2\n" + good,                                           // a line short
+        head + "listing\tMR\t1\t1\t1\n" + good.substr(0, good.size() - 1),                // cut inside a line
+        head + "listing\tMR\t1\t1\t1\n" + good + "listing\tMR\t1\t1\t1\n" + good,         // MR twice
+        head + "listing\tMR\t1\t1\t1\n1.2\t1.3\t1.4\t\tIODEEP \\q\tMR\tHEAD\t\t\t\t1\n",  // unknown escape
+        head + "listing\tMR\t1\t1\t1\n1.2\t1.3\t1.4\t\tIODEEP\tMR\tHEAD\t\t\t\t70000\n",  // SamplesPerPixel
         std::string(1U << 16U, '[')}) {
     std::ofstream(file, std::ios::trunc) << text;
     client::DiscoveryLookup found;

@@ -427,9 +427,11 @@ Response Api::select(const Request& request) {
   const iod::TemporaryDirectory dir(config_.service.workDir / "requests", "select-");
   const auto t = Clock::now();
   const auto report = client::selectForAttributes(ws_, query, dir.path());
-  Json j = Json::parse(report.toJson());
-  j["timingsMs"] = {{"discovery", report.discoveryMs}, {"select", report.selectMs}, {"total", msSince(t)}};
-  return json(200, j);
+  Response r;
+  r.status = 200;
+  // written directly (thousands of candidates with thousands of networks on the PACS)
+  r.body = report.toJson({{"discovery", report.discoveryMs}, {"select", report.selectMs}, {"total", msSince(t)}}, -1);
+  return r;
 }
 
 // ---- POST /v1/predict ------------------------------------------------------------------------------

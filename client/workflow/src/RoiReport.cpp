@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "JsonWriter.hpp"
 #include "iodeep/iod/Error.hpp"
 
 namespace iodeep::client {
@@ -23,47 +24,66 @@ std::string SelectionReport::toText() const {
 }
 
 std::string SelectionReport::toJson() const {
-  nlohmann::json j;
-  j["slice"] = {{"modality", query.modality},
-                {"bodyPartExamined", query.bodyPartExamined},
-                {"studyDescription", query.studyDescription},
-                {"samplesPerPixel", query.samplesPerPixel}};
-  j["matched"] = selection.matched();
+  return toJson(
+      {{"locate", locateMs}, {"sliceRetrieve", sliceRetrieveMs}, {"discovery", discoveryMs}, {"select", selectMs}});
+}
+
+std::string SelectionReport::toJson(const std::vector<std::pair<std::string, double>>& timingsMs, int indent) const {
+  // written as it goes: with 10,000 networks on the PACS thousands of candidates are listed
+  std::string out;
+  out.reserve(4096 + candidates.size() * 400);
+  detail::JsonWriter w(out, indent);
+  w.beginObject();
+  w.key("slice").beginObject();
+  w.member("modality", query.modality)
+      .member("bodyPartExamined", query.bodyPartExamined)
+      .member("studyDescription", query.studyDescription)
+      .member("samplesPerPixel", query.samplesPerPixel);
+  w.endObject();
+  w.member("matched", selection.matched());
   if (selection.matched()) {
     const auto& c = candidates.at(*selection.chosen);
-    j["chosen"] = {{"name", c.name},
-                   {"version", c.version},
-                   {"sopInstanceUid", c.sopInstanceUid},
-                   {"rule", selector::toString(selection.verdicts.at(*selection.chosen).rule)}};
+    w.key("chosen").beginObject();
+    w.member("name", c.name)
+        .member("version", c.version)
+        .member("sopInstanceUid", c.sopInstanceUid)
+        .member("rule", selector::toString(selection.verdicts.at(*selection.chosen).rule));
+    w.endObject();
   }
-  nlohmann::json list = nlohmann::json::array();
+  w.key("candidates").beginArray();
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const auto& c = candidates[i];
     const auto& v = selection.verdicts.at(i);
-    list.push_back({{"name", c.name},
-                    {"version", c.version},
-                    {"modality", c.modality},
-                    {"bodyPartExamined", c.bodyPartExamined},
-                    {"sopInstanceUid", c.sopInstanceUid},
-                    {"matched", v.matched},
-                    {"rule", selector::toString(v.rule)},
-                    {"reason", selector::describe(v)}});
+    w.beginObject();
+    w.member("name", c.name)
+        .member("version", c.version)
+        .member("modality", c.modality)
+        .member("bodyPartExamined", c.bodyPartExamined)
+        .member("sopInstanceUid", c.sopInstanceUid)
+        .member("matched", v.matched)
+        .member("rule", selector::toString(v.rule))
+        .member("reason", selector::describe(v));
+    w.endObject();
   }
-  j["candidates"] = list;
+  w.endArray();
   const auto& d = discovery;
-  j["discovery"] = {{"source", std::string(toString(d.source))},
-                    {"path", d.path},
-                    {"queries", d.queries},
-                    {"associations", d.associations},
-                    {"reused", d.reused},
-                    {"ageSeconds", d.ageSeconds},
-                    {"corruptCacheIgnored", d.corruptCacheIgnored},
-                    {"confirmed", d.confirmed},
-                    {"ms", d.ms}};
-  // the selection's own steps (roi's JSON replaces them with the whole click's)
-  j["timingsMs"] = {
-      {"locate", locateMs}, {"sliceRetrieve", sliceRetrieveMs}, {"discovery", discoveryMs}, {"select", selectMs}};
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  w.key("discovery").beginObject();
+  w.member("source", toString(d.source))
+      .member("path", d.path)
+      .member("queries", d.queries)
+      .member("associations", d.associations)
+      .member("reused", d.reused)
+      .member("ageSeconds", d.ageSeconds)
+      .member("corruptCacheIgnored", d.corruptCacheIgnored)
+      .member("confirmed", d.confirmed)
+      .member("ms", d.ms);
+  w.endObject();
+  w.key("timingsMs").beginObject();
+  for (const auto& [name, value] : timingsMs) w.member(name, value);
+  w.endObject();
+  w.endObject();
+  if (indent >= 0) out += '\n';
+  return out;
 }
 
 std::string RoiResult::toText() const {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "iodeep/network/Query.hpp"
@@ -51,7 +52,11 @@ struct SelectionReport {
   std::uint64_t trustBytes{0};
 
   [[nodiscard]] std::string toText() const;
+  /// The report as JSON, with the selection's own step times (timingsMs).
   [[nodiscard]] std::string toJson() const;
+  /// The same with @p timingsMs (name, milliseconds) in place of them (the service's steps),
+  /// indented by @p indent spaces (compact, on one line, when negative).
+  [[nodiscard]] std::string toJson(const std::vector<std::pair<std::string, double>>& timingsMs, int indent = 2) const;
 };
 
 /// Retrieves the slices into @p workDir and selects the network (no model bytes move).
