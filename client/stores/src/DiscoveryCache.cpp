@@ -66,13 +66,13 @@ class WriteLock {
   int fd_{-1};
 };
 
-// The file is lines of tab-separated fields (a listing of 3,000 models reads in about a
-// millisecond; as JSON, its parse cost more than the selection it served):
+// The file is lines of tab-separated fields (as JSON, the parse of a listing of 3,000 models cost
+// more than the selection it served; bench/README.md, "Network discovery at scale"):
 //   iodeep-discovery-2
 //   peer <TAB> <peer>
 //   path <TAB> relational | study-list | hierarchical        (when known)
 //   listing <TAB> <modality> <TAB> <built> <TAB> <refreshed> <TAB> <count>
-//   <count> lines of a model's kModelFields fields (RemoteModel's, in toLine's order)
+//   <count> lines of a model's kModelFields fields (RemoteModel's, in appendModel's order)
 //   ... one listing per modality
 // In a field, a backslash, tab, line feed and carriage return are written \\ \t \n \r.
 constexpr std::size_t kModelFields = 11;
@@ -198,10 +198,9 @@ std::optional<Document> checkedDocument(std::string_view text, const std::string
     std::size_t at = 0;
     const auto format = nextLine(text, at);
     const auto who = nextLine(text, at);
-    if (!format || *format != kFormat || !who || fieldsOf(*who).size() != 2 || fieldsOf(*who)[0] != "peer" ||
-        unescaped(fieldsOf(*who)[1]) != peer) {
-      return std::nullopt;
-    }
+    if (!format || *format != kFormat || !who) return std::nullopt;
+    const auto named = fieldsOf(*who);
+    if (named.size() != 2 || named[0] != "peer" || unescaped(named[1]) != peer) return std::nullopt;
     Document doc;
     while (at < text.size()) {
       const auto line = nextLine(text, at);
