@@ -12,7 +12,9 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "../iod/TestSupport.hpp"
 #include "OrthancSupport.hpp"
@@ -238,9 +240,9 @@ TEST(DiscoveryScale, CacheRefreshExpiryAndCorruptFile) {
   // a corrupt file: ignored (no exception), rebuilt, rewritten readable
   const auto file = ws.discovery().fileOf(client::discoveryPeer(ws));
   ASSERT_TRUE(fs::exists(file));
-  for (const std::string& garbage :
-       {std::string("{\"format\": \"iodeep-discovery-1\", \"peer\": "), std::string("\x01\x02"),
-        std::string(R"({"format": "iodeep-discovery-1", "peer": "x", "entries": {}})")}) {
+  for (const std::string& garbage : {std::string("iodeep-discovery-2\npeer\t"), std::string("\x01\x02"),
+                                     std::string("iodeep-discovery-2\npeer\tx\n"),
+                                     std::string(R"({"format": "iodeep-discovery-1", "peer": "x", "entries": {}})")}) {
     std::ofstream(file, std::ios::trunc) << garbage;
     client::DiscoveryResult rebuilt;
     ASSERT_NO_THROW(rebuilt = client::discoverNetworks(ws, "MR"));
@@ -252,12 +254,20 @@ TEST(DiscoveryScale, CacheRefreshExpiryAndCorruptFile) {
     EXPECT_EQ(again.stats.source, client::DiscoverySource::Cache);
     EXPECT_EQ(sops(again.models), sops(rebuilt.models));
   }
-  // a model entry with a wrong type: the same
+  // a model line whose SamplesPerPixel is not a number: the same
   {
     std::ifstream in(file);
-    auto doc = nlohmann::json::parse(in);
-    doc["entries"]["MR"]["models"][0][10] = "three";
-    std::ofstream(file, std::ios::trunc) << doc.dump();
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    in.close();
+    const auto listing =
+        std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("listing\tMR\t", 0) == 0; });
+    ASSERT_NE(listing, lines.end());
+    ASSERT_NE(listing + 1, lines.end());
+    auto& modelLine = *(listing + 1);
+    modelLine = modelLine.substr(0, modelLine.rfind('\t') + 1) + "three";
+    std::ofstream out(file, std::ios::trunc);
+    for (const auto& l : lines) out << l << '\n';
   }
   const auto wrongType = client::discoverNetworks(ws, "MR");
   EXPECT_TRUE(wrongType.stats.corruptCacheIgnored);
