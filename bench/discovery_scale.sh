@@ -12,7 +12,10 @@
 #                        127.0.0.1:$CLIENT_PORT (both required with PACS). The networks are added
 #                        to it (and stay): run it on an empty PACS.
 #   CLIENT_AET, CLIENT_PORT  our AE title and move port with PACS
-# Prints one line per (networks, mode) and the median; figures go to bench/README.md by hand.
+#   PRESENT=N            with PACS: it already holds the template and the first N-1 generated
+#                        networks of an earlier run of this script (their upload is skipped)
+# Prints one line per (networks, mode, client) and the median: `iodeep select` (a process per
+# selection) and POST /v1/select on `iodeep serve`; figures go to bench/README.md by hand.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/.." && pwd)
@@ -44,8 +47,9 @@ S22=$(dcmdump +P SOPInstanceUID "$SLICE" | sed -n 's/^[^[]*\[\(.*\)\].*$/\1/p')
 # the chosen network (MR HEAD, version 1) and the slice
 "$IODEEP" pack -a "$src/examples/tiny-unet/architecture.json" -w "$src/examples/tiny-unet/weights.safetensors" \
   -n "Scale template" -m MR -b HEAD --version 1 -o "$work/template.dcm" >/dev/null
-storescu -aet "$AET" -aec "$AEC" "$HOST" "$PORT" "$work/template.dcm" "$SLICE"
-on_pacs=1
+on_pacs=${PRESENT:-0}
+[ "$on_pacs" -eq 0 ] || [ -n "${PACS:-}" ] || { echo "discovery_scale.sh: PRESENT needs PACS" >&2; exit 2; }
+[ "$on_pacs" -gt 0 ] || { storescu -aet "$AET" -aec "$AEC" "$HOST" "$PORT" "$work/template.dcm" "$SLICE"; on_pacs=1; }
 
 # generate N-1.. copies of the template with new UIDs: 30% MR (never HEAD), the rest CT/PT/US
 generate() {  # generate FIRST COUNT DIR
@@ -110,6 +114,50 @@ print(f"networks {n:>6}  {mode:<8} select median {statistics.median(times):8.1f}
 PY
 }
 
+service_pid=
+stop_service() {
+  [ -z "$service_pid" ] || { kill -TERM "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true; }
+  service_pid=
+}
+trap 'stop_service; cleanup' EXIT
+
+# POST /v1/select through `iodeep serve` (the configuration of the last measure, one service per
+# count and mode): curl's own time of 10 requests on one keep-alive connection each, after one
+# that primes the service
+measure_service() {  # measure_service NETWORKS MODE
+  local n=$1 mode=$2 port i
+  port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  rm -rf "${work:?}/service"
+  "$IODEEP" serve --config "$work/client.json" --listen "127.0.0.1:$port" --allow-anonymous \
+    --work-dir "$work/service" >"$work/serve.log" 2>&1 &
+  service_pid=$!
+  for i in $(seq 1 600); do
+    curl -sf -o /dev/null "http://127.0.0.1:$port/livez" && break
+    kill -0 "$service_pid" 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  local url="http://127.0.0.1:$port/v1/select" body='{"Modality": "MR", "BodyPartExamined": "HEAD", "SamplesPerPixel": 1}'
+  curl -sf -o /dev/null -H 'Content-Type: application/json' -d "$body" "$url"
+  : >"$work/svc-times"
+  for i in $(seq 1 10); do
+    curl -sf -o "$work/svc-$i.json" -w '%{time_total}\n' -H 'Content-Type: application/json' -d "$body" "$url" \
+      >>"$work/svc-times"
+  done
+  stop_service
+  $PY - "$work" "$n" "$mode" <<'PY'
+import json, statistics, sys
+work, n, mode = sys.argv[1:4]
+times = [1000 * float(x) for x in open(f"{work}/svc-times")]
+runs = [json.load(open(f"{work}/svc-{i}.json")) for i in range(1, 11)]
+assert all(r["chosen"]["name"] == "Scale template" for r in runs), [r.get("chosen") for r in runs]
+server = statistics.median(r["timingsMs"]["total"] for r in runs)
+print(f"networks {n:>6}  {mode:<8} /v1/select median {statistics.median(times):6.1f} ms "
+      f"(min {min(times):.1f}, max {max(times):.1f}); server total {server:.1f} ms; "
+      f"body {len(open(f'{work}/svc-10.json', 'rb').read()) // 1024} KiB; "
+      f"discovery: {runs[-1]['discovery']['source']}; candidates {len(runs[-1]['candidates'])}")
+PY
+}
+
 for n in $COUNTS; do
   if [ "$n" -gt "$on_pacs" ]; then
     generate "$on_pacs" "$((n - on_pacs))" "$work/gen"
@@ -117,5 +165,7 @@ for n in $COUNTS; do
     on_pacs=$n
   fi
   measure "$n" refresh 0
+  measure_service "$n" refresh
   measure "$n" cached 3600
+  measure_service "$n" cached
 done

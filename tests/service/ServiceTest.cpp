@@ -13,6 +13,7 @@
 #include "../pacs/OrthancSupport.hpp"
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/network/Pacs.hpp"
 #include "iodeep/service/Service.hpp"
@@ -435,6 +436,51 @@ TEST_F(ServiceTest, HttpsWithClientCertificates) {
   EXPECT_THROW((void)service::ServiceClient(o).send("GET", "/livez"), Error);
   server.stop();
   t.join();
+}
+
+// Build-ahead is bounded by what it tries, not by what it builds: six copies of one network (one
+// DnnUID, six SOP Instance UIDs) on the PACS and build_ahead_max 2 cost two retrievals, one build.
+TEST_F(ServiceTest, BuildAheadTriesAtMostItsLimitOfCopies) {
+  const test::PrivateOrthanc own;
+  const auto arch = kSource / "examples/brain-unet/architecture.json";
+  const auto weights = kSource / "examples/brain-unet/weights.safetensors";
+  std::vector<fs::path> copies;
+  for (int i = 0; i < 6; ++i) {
+    iod::PackInput in;
+    in.architectureJson = iod::readTextFile(arch);
+    in.weights = iod::ByteBuffer::mapFile(weights);
+    in.name = "Copy";
+    in.version = std::to_string(i);
+    in.target.modality = "MR";
+    in.target.bodyPartExamined = "HEAD";
+    copies.push_back(tmp_ / ("copy" + std::to_string(i) + ".dcm"));
+    iod::writeIodeep(iod::buildModel(std::move(in)), copies.back());
+  }
+  EXPECT_EQ(iod::readIodeep(copies.front()).model.dnnUid, iod::readIodeep(copies.back()).model.dnnUid);
+  for (const auto& stored : client::Pacs(own.options()).store(copies)) ASSERT_EQ(stored.status, 0U);
+  auto c = config("ahead");
+  c.client.network = own.options();
+  c.client.network.retrieve = client::RetrieveMode::Get;
+  c.service.buildAheadMax = 2;
+  const Running s(std::move(c));
+  s.waitReady();
+  const auto metric = [&](const std::string& name) {
+    const auto text = s.client().send("GET", "/metrics").body;
+    const auto at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (metric("iodeep_networks_built_ahead_total") < 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(metric("iodeep_networks_built_ahead_total"), 1);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // time for more retrievals, were they made
+  const double one = static_cast<double>(fs::file_size(copies.front()));
+  const double retrieved = metric("iodeep_retrieved_bytes_total");
+  EXPECT_GT(retrieved, 1.5 * one);
+  EXPECT_LT(retrieved, 2.5 * one);
+  EXPECT_EQ(metric("iodeep_networks_listed"), 6);
+  EXPECT_EQ(metric("iodeep_network_builds_total"), 1);
 }
 
 TEST_F(ServiceTest, ConfigurationIsChecked) {

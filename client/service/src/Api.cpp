@@ -250,14 +250,17 @@ void Api::refreshNetworks() {
 // engine's memory budget has room: the first prediction on them then pays neither.
 void Api::buildAhead(std::vector<client::RemoteModel> fresh) {
   auto& engine = ws_.engine();
-  // the newest networks first (content date and time), at most build_ahead_max in all
+  // the newest networks first (content date and time), at most build_ahead_max tried in all: one
+  // the engine already has (the same DnnUID under another SOP Instance UID) or that fails counts,
+  // else a PACS with 10,000 copies of one network has every one of them retrieved
   std::sort(fresh.begin(), fresh.end(), [](const client::RemoteModel& a, const client::RemoteModel& b) {
     return a.contentDate + a.contentTime > b.contentDate + b.contentTime;
   });
   for (const auto& m : fresh) {
     if (stopBackground_ || draining_) return;
     if (engine.memoryBytes() >= engine.memoryBudget()) return;
-    if (metrics_.networksBuiltAhead.load() >= config_.service.buildAheadMax) return;
+    if (aheadTried_ >= config_.service.buildAheadMax) return;
+    ++aheadTried_;
     try {
       const iod::TemporaryDirectory dir(config_.service.workDir / "requests", "ahead-");
       const auto fetched = client::fetchModel(ws_, m, dir.path());

@@ -82,6 +82,7 @@ class Api {
   NetworkList networks_;
   std::set<std::string> listedBefore_;  // SOP Instance UIDs seen by a discovery: build ahead only new ones
   std::mutex refreshMutex_;             // one discovery at a time
+  std::size_t aheadTried_{0};           // networks fetched for build-ahead so far (under refreshMutex_)
 
   std::mutex backgroundMutex_;
   std::condition_variable backgroundWake_;
