@@ -336,16 +336,22 @@ std::optional<std::size_t> selectPaper(const SliceQuery& slice, std::span<const 
   return std::nullopt;
 }
 
-Selection select(const SliceQuery& slice, std::span<const Candidate> candidates) {
-  const Prepared prepared = prepare(slice);
-  Selection out;
-  out.verdicts.reserve(candidates.size());
+namespace {
+
+// The matches of out.verdicts ranked (their rank and note set), the choice made.
+void rank(Selection& out, std::span<const Candidate> candidates) {
   std::vector<RankKey> keys;
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    out.verdicts.push_back(judge(prepared, slice, candidates[i]));
-    if (out.verdicts.back().matched) keys.push_back(keyFor(i, out.verdicts.back(), candidates[i]));
+  for (std::size_t i = 0; i < out.verdicts.size(); ++i) {
+    Verdict& v = out.verdicts[i];
+    if (!v.matched) continue;
+    v.rank.reset();
+    v.note.clear();
+    keys.push_back(keyFor(i, v, candidates[i]));
   }
   std::ranges::sort(keys, [](const RankKey& a, const RankKey& b) { return compareKeys(a, b).first < 0; });
+  out.ranking.clear();
+  out.chosen.reset();
+  out.rule = MatchRule::None;
   out.ranking.reserve(keys.size());
   for (std::size_t r = 0; r < keys.size(); ++r) {
     Verdict& v = out.verdicts[keys[r].index];
@@ -357,7 +363,28 @@ Selection select(const SliceQuery& slice, std::span<const Candidate> candidates)
     out.chosen = keys[0].index;
     out.rule = keys[0].rule;
   }
+}
+
+}  // namespace
+
+Selection select(const SliceQuery& slice, std::span<const Candidate> candidates) {
+  const Prepared prepared = prepare(slice);
+  Selection out;
+  out.verdicts.reserve(candidates.size());
+  for (const auto& candidate : candidates) out.verdicts.push_back(judge(prepared, slice, candidate));
+  rank(out, candidates);
   return out;
+}
+
+Selection reselect(const SliceQuery& slice, std::span<const Candidate> candidates, Selection previous,
+                   std::span<const std::size_t> changed) {
+  if (previous.verdicts.size() != candidates.size()) return select(slice, candidates);
+  const Prepared prepared = prepare(slice);
+  for (const std::size_t i : changed) {
+    if (i < candidates.size()) previous.verdicts[i] = judge(prepared, slice, candidates[i]);
+  }
+  rank(previous, candidates);
+  return previous;
 }
 
 std::string describe(const Verdict& verdict) {

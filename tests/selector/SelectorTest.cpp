@@ -460,3 +460,52 @@ TEST(Select, RefusedCandidateNeverMatchesAndSaysWhy) {
   EXPECT_EQ(none.exitCode(), kExitNoMatch);
   EXPECT_EQ(describe(none.verdicts[1]), "rejected: not signed");
 }
+
+// reselect judges again only what changed and ranks again: the same result as a full select, for
+// random candidates, slices and changes (SamplesPerPixel learnt, a refusal, a new version or body
+// part), including a chosen one that stops matching.
+TEST(Select, ReselectEqualsSelectAfterChanges) {
+  const std::vector<std::string> modalities = {"MR", "CT"};
+  const std::vector<std::string> parts = {"HEAD", "BRAIN", "KNEE", "", "ABDOMEN", "LIVER"};
+  std::mt19937 rng(19);
+  const auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  for (int round = 0; round < 200; ++round) {
+    std::vector<Candidate> c;
+    const std::size_t n = 1 + rng() % 30;
+    for (std::size_t i = 0; i < n; ++i) {
+      c.push_back(net("2.25." + std::to_string(static_cast<std::size_t>(round) * 100 + i), pick(modalities),
+                      pick(parts), 1, "1." + std::to_string(rng() % 4)));
+      if (rng() % 2 == 0) c.back().samplesPerPixel.reset();
+    }
+    const auto query = rng() % 3 == 0 ? slice("MR", "", "MRI brain with contrast") : slice("MR", pick(parts));
+    auto before = select(query, c);
+    std::vector<std::size_t> changed;
+    if (before.chosen) changed.push_back(*before.chosen);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (rng() % 4 == 0) changed.push_back(i);
+    }
+    for (const std::size_t i : changed) {
+      switch (rng() % 4) {
+        case 0: c[i].samplesPerPixel = static_cast<std::uint16_t>(rng() % 2 == 0 ? 1 : 3); break;
+        case 1: c[i].refusal = "not trusted"; break;
+        case 2: c[i].version = "2." + std::to_string(rng() % 4); break;
+        default: c[i].bodyPartExamined = pick(parts);
+      }
+    }
+    const auto again = reselect(query, c, std::move(before), changed);
+    const auto full = select(query, c);
+    ASSERT_EQ(again.chosen, full.chosen) << "round " << round;
+    EXPECT_EQ(again.rule, full.rule);
+    EXPECT_EQ(again.ranking, full.ranking);
+    ASSERT_EQ(again.verdicts.size(), full.verdicts.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(again.verdicts[i].matched, full.verdicts[i].matched);
+      EXPECT_EQ(again.verdicts[i].rank, full.verdicts[i].rank);
+      EXPECT_EQ(again.verdicts[i].note, full.verdicts[i].note);
+      EXPECT_EQ(describe(again.verdicts[i]), describe(full.verdicts[i])) << "round " << round << " #" << i;
+    }
+  }
+  // a previous selection of another size is not trusted: a full select
+  const std::vector<Candidate> two = {net("1", "MR", "HEAD"), net("2", "MR", "HEAD", 1, "2.0")};
+  EXPECT_EQ(chosenUid(reselect(slice("MR", "HEAD"), two, Selection{}, {}), two), "2");
+}

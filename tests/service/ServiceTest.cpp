@@ -483,6 +483,34 @@ TEST_F(ServiceTest, BuildAheadTriesAtMostItsLimitOfCopies) {
   EXPECT_EQ(metric("iodeep_network_builds_total"), 1);
 }
 
+// The network list is refreshed in the background only while GET /v1/networks uses it: an idle
+// service sends the PACS no listing queries (networks_ttl_s 1, so a refresh would be due every
+// half second).
+TEST_F(ServiceTest, AnIdleServiceDoesNotListTheNetworksAgain) {
+  auto c = config("idle");
+  c.service.networksTtl = std::chrono::seconds(1);
+  const Running s(std::move(c));
+  s.waitReady();
+  const auto listings = [&] {
+    const auto text = s.client().send("GET", "/metrics").body;
+    const std::string name = "\niodeep_network_listings_total ";
+    const auto at = text.find(name);
+    return at == std::string::npos ? -1 : std::stoi(text.substr(at + name.size()));
+  };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (listings() < 1 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(listings(), 1);  // the one at start
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(listings(), 1);
+  // used: refreshed again in the background (at least once in 2.5 s, without another GET)
+  ASSERT_EQ(s.client().send("GET", "/v1/networks").status, 200);
+  const int afterGet = listings();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_GT(listings(), afterGet);
+}
+
 TEST_F(ServiceTest, ConfigurationIsChecked) {
   const auto bad = [](const std::string& service) {
     try {

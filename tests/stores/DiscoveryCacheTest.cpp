@@ -3,9 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "../iod/TestSupport.hpp"
+#include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/stores/DiscoveryCache.hpp"
 #include "iodeep/workflow/ClientConfig.hpp"
@@ -149,6 +152,59 @@ TEST(DiscoveryCache, CorruptFilesAreIgnoredThenReplaced) {
     ASSERT_EQ(again.state, State::Found);
     EXPECT_EQ(again.entry->models.at(0).sopInstanceUid, "1.4.2");
   }
+}
+
+// A long-lived process keeps what it read while the file is unchanged (the same entry is given
+// again, not parsed again) and sees every change: another process's put, an edit in place that
+// puts the modification time back; a file modified or changed within the last second is read
+// again each time (two waits of 2.1 s).
+TEST(DiscoveryCache, ListingsAreKeptWhileTheFileIsUnchanged) {
+  test::TempDir dir;
+  const client::DiscoveryCache cache(dir / "discovery");
+  const std::string peer = "IODEEP A@h:1";
+  const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(2100)); };
+  cache.put(peer, entry("MR", 100, {model("1"), model("2")}), client::DiscoveryPath::Relational);
+  const auto file = cache.fileOf(peer);
+  const auto fresh1 = cache.find(peer, "MR");
+  const auto fresh2 = cache.find(peer, "MR");
+  ASSERT_EQ(fresh2.state, State::Found);
+  EXPECT_NE(fresh1.entry.get(), fresh2.entry.get());  // written just now: read each time
+  settle();
+  const auto first = cache.find(peer, "MR");
+  const auto second = cache.find(peer, "MR");
+  ASSERT_EQ(second.state, State::Found);
+  EXPECT_EQ(first.entry.get(), second.entry.get());
+  EXPECT_EQ(second.path, client::DiscoveryPath::Relational);
+  EXPECT_EQ(second.entry->models.size(), 2U);
+  EXPECT_NE(cache.find(peer, "CT").state, State::Found);  // kept per modality
+
+  // another process (another object on the directory) writes a new listing: seen at once
+  const client::DiscoveryCache other(dir / "discovery");
+  other.put(peer, entry("MR", 200, {model("3")}), client::DiscoveryPath::Relational);
+  const auto changed = cache.find(peer, "MR");
+  ASSERT_EQ(changed.state, State::Found);
+  ASSERT_EQ(changed.entry->models.size(), 1U);
+  EXPECT_EQ(changed.entry->models[0].sopInstanceUid, "1.4.3");
+
+  // kept again once settled; edited in place to the same size with the modification time put
+  // back: the change time tells it
+  settle();
+  const auto kept = cache.find(peer, "MR");
+  EXPECT_EQ(cache.find(peer, "MR").entry.get(), kept.entry.get());
+  const auto modified = fs::last_write_time(file);
+  auto text = iod::readTextFile(file);
+  const auto at = text.find("1.4.3");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 5, "1.4.9");
+  std::ofstream(file, std::ios::trunc | std::ios::binary) << text;
+  fs::last_write_time(file, modified);
+  const auto edited = cache.find(peer, "MR");
+  ASSERT_EQ(edited.state, State::Found);
+  EXPECT_EQ(edited.entry->models[0].sopInstanceUid, "1.4.9");
+
+  // removed: absent
+  fs::remove(file);
+  EXPECT_EQ(cache.find(peer, "MR").state, State::Absent);
 }
 
 TEST(DiscoveryCache, InMemoryWithoutADirectory) {

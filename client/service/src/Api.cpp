@@ -177,7 +177,10 @@ void Api::background() {
     bool stale = false;
     {
       const std::lock_guard lock(stateMutex_);
-      stale = !networks_.valid || Clock::now() - networks_.refreshed >= config_.service.networksTtl / 2;
+      // refreshed ahead only while the list is used: with 10,000 networks one listing costs
+      // Orthanc over a second of CPU, which an idle service should not spend every 15 s
+      stale =
+          !networks_.valid || (networksUsed_ && Clock::now() - networks_.refreshed >= config_.service.networksTtl / 2);
     }
     if (stale && !draining_ && ws_.pacsProblem().empty()) refreshNetworks();
     std::unique_lock lock(backgroundMutex_);
@@ -223,6 +226,7 @@ void Api::refreshNetworks() {
   std::vector<client::RemoteModel> found;
   std::string error;
   try {
+    ++metrics_.networkListings;
     found = client::discoverNetworks(ws_, {}, client::DiscoveryMode::Refresh).models;
   } catch (const Error& e) {
     error = e.what();
@@ -239,6 +243,7 @@ void Api::refreshNetworks() {
       if (listedBefore_.insert(m.sopInstanceUid).second) fresh.push_back(m);
     }
     networks_.models = std::move(found);
+    networksUsed_ = false;
     networks_.at = std::chrono::system_clock::now();
     networks_.error.clear();
     networks_.valid = true;
@@ -287,10 +292,12 @@ bool Api::ready(std::string* why) const {
 Api::NetworkList Api::networks() {
   {
     const std::lock_guard lock(stateMutex_);
+    networksUsed_ = true;
     if (networks_.valid && Clock::now() - networks_.refreshed < config_.service.networksTtl) return networks_;
   }
   refreshNetworks();  // never listed, or the background refresh is behind (PACS down)
   const std::lock_guard lock(stateMutex_);
+  networksUsed_ = true;  // the list just made is read now
   if (!networks_.valid) throw Error(ErrorCode::PacsUnreachable, "no network list: " + networks_.error);
   return networks_;
 }

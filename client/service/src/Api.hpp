@@ -80,6 +80,7 @@ class Api {
   bool pacsOk_{false}, inferenceOk_{false};
   std::string pacsDetail_{"not checked yet"}, inferenceDetail_{"loading"};
   NetworkList networks_;
+  bool networksUsed_{false};            // GET /v1/networks read the list since its last refresh
   std::set<std::string> listedBefore_;  // SOP Instance UIDs seen by a discovery: build ahead only new ones
   std::mutex refreshMutex_;             // one discovery at a time
   std::size_t aheadTried_{0};           // networks fetched for build-ahead so far (under refreshMutex_)

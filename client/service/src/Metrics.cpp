@@ -71,6 +71,8 @@ std::string Metrics::text(const Gauges& g) const {
          bytesRetrieved.load());
   single(o, "iodeep_idempotent_replays_total", "counter", "Structure-set requests answered with their first result.",
          idempotentReplays.load());
+  single(o, "iodeep_network_listings_total", "counter", "Discoveries of the network list sent to the PACS.",
+         networkListings.load());
   single(o, "iodeep_networks_listed", "gauge", "Networks in the last discovery.", g.networksListed);
   single(o, "iodeep_ready", "gauge", "1 when /readyz answers 200.", g.ready ? 1 : 0);
   single(o, "iodeep_draining", "gauge", "1 once the service is shutting down.", g.draining ? 1 : 0);

@@ -22,7 +22,7 @@ class Metrics {
   std::atomic<std::int64_t> inFlight{0};
   std::atomic<std::uint64_t> modelCacheHits{0}, modelCacheMisses{0}, engineHits{0}, engineMisses{0};
   std::atomic<std::uint64_t> bytesRetrieved{0}, rejectedQueueFull{0}, deadlineExceeded{0};
-  std::atomic<std::uint64_t> idempotentReplays{0}, networksBuiltAhead{0};
+  std::atomic<std::uint64_t> idempotentReplays{0}, networksBuiltAhead{0}, networkListings{0};
 
   /// Gauges read when /metrics is asked.
   struct Gauges {

@@ -3,6 +3,8 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -258,28 +260,59 @@ fs::path DiscoveryCache::fileOf(const std::string& peer) const {
 
 namespace {
 
-// The text of @p peer's document: "" when there is none; nothing when it cannot be read.
-std::optional<std::string> readText(const fs::path& file) {
-  std::error_code ec;
-  if (!fs::exists(fs::symlink_status(file, ec))) return std::string();
-  try {
-    return iod::readTextFile(file, kMaxFileBytes);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+using detail::DiscoveryFileStamp;
+
+DiscoveryFileStamp stampOf(const struct stat& st) {
+  constexpr std::int64_t kNs = 1'000'000'000;
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino),
+          static_cast<std::uint64_t>(st.st_size), st.st_mtim.tv_sec * kNs + st.st_mtim.tv_nsec,
+          st.st_ctim.tv_sec * kNs + st.st_ctim.tv_nsec};
 }
 
-}  // namespace
-
-DiscoveryLookup DiscoveryCache::find(const std::string& peer, const std::string& modality) const {
+// The text of @p peer's document ("" when there is none; nothing when it cannot be read), the
+// identity of the file it was read from, and whether that file was last modified and changed
+// more than a second before the read (then its times tell any later change; else a change in the
+// same clock tick could leave them as they are).
+struct Read {
   std::optional<std::string> text;
-  if (directory_.empty()) {
-    const std::lock_guard lock(memoryMutex_);
-    const auto it = memory_.find(peer);
-    text = it == memory_.end() ? std::string() : it->second;
-  } else {
-    text = readText(fileOf(peer));
+  DiscoveryFileStamp stamp;
+  bool settled{false};
+};
+
+Read readText(const fs::path& file) {
+  Read r;
+  int fd = -1;
+  do {
+    fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    if (errno == ENOENT) r.text = std::string();
+    return r;
   }
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<std::uint64_t>(st.st_size) <= kMaxFileBytes) {
+    std::string text(static_cast<std::size_t>(st.st_size), '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+      const auto n = ::read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got == text.size()) {
+      r.text = std::move(text);
+      r.stamp = stampOf(st);
+      timespec now{};
+      ::clock_gettime(CLOCK_REALTIME, &now);
+      r.settled = now.tv_sec - st.st_mtim.tv_sec > 1 && now.tv_sec - st.st_ctim.tv_sec > 1;
+    }
+  }
+  ::close(fd);
+  return r;
+}
+
+// The listing of @p modality for @p peer in @p text, a file's content ("" none, nothing unreadable).
+DiscoveryLookup lookUp(const std::optional<std::string>& text, const std::string& peer, const std::string& modality) {
   DiscoveryLookup out;
   if (text && text->empty()) return out;
   const auto doc = text ? checkedDocument(*text, peer) : std::nullopt;
@@ -292,18 +325,57 @@ DiscoveryLookup DiscoveryCache::find(const std::string& peer, const std::string&
                                     [&](const Listing& l) { return l.modality == modality; });
   if (listing == doc->listings.end()) return out;
   try {
-    DiscoveryEntry entry;
-    entry.modality = modality;
-    entry.builtAt = listing->built;
-    entry.refreshedAt = listing->refreshed;
-    entry.models.reserve(listing->count);
+    auto entry = std::make_shared<DiscoveryEntry>();
+    entry->modality = modality;
+    entry->builtAt = listing->built;
+    entry->refreshedAt = listing->refreshed;
+    entry->models.reserve(listing->count);
     std::size_t at = 0;
-    while (const auto line = nextLine(listing->lines, at)) entry.models.push_back(modelFrom(*line));
+    while (const auto line = nextLine(listing->lines, at)) entry->models.push_back(modelFrom(*line));
     out.state = DiscoveryLookup::State::Found;
     out.entry = std::move(entry);
   } catch (const std::exception&) {
     out.state = DiscoveryLookup::State::Corrupt;
     out.path.reset();
+  }
+  return out;
+}
+
+}  // namespace
+
+DiscoveryLookup DiscoveryCache::find(const std::string& peer, const std::string& modality) const {
+  std::optional<std::string> text;
+  Read read;
+  const auto key = std::make_pair(peer, modality);
+  if (directory_.empty()) {
+    const std::lock_guard lock(memoryMutex_);
+    const auto it = memory_.find(peer);
+    text = it == memory_.end() ? std::string() : it->second;
+  } else {
+    const fs::path file = fileOf(peer);
+    struct stat st {};
+    if (::lstat(file.c_str(), &st) == 0) {
+      const std::lock_guard lock(rememberedMutex_);
+      const auto it = remembered_.find(key);
+      if (it != remembered_.end() && it->second.stamp == stampOf(st)) {
+        DiscoveryLookup out;
+        out.state = DiscoveryLookup::State::Found;
+        out.entry = it->second.entry;
+        out.path = it->second.path;
+        return out;
+      }
+    }
+    read = readText(file);
+    text = std::move(read.text);
+  }
+  DiscoveryLookup out = lookUp(text, peer, modality);
+  if (!directory_.empty()) {
+    const std::lock_guard lock(rememberedMutex_);
+    if (out.state == DiscoveryLookup::State::Found && read.settled) {
+      remembered_[key] = Remembered{read.stamp, out.entry, out.path};
+    } else {
+      remembered_.erase(key);
+    }
   }
   return out;
 }
@@ -341,7 +413,7 @@ void DiscoveryCache::put(const std::string& peer, const DiscoveryEntry& entry,
   detail::createStoreDirectory(directory_, "discovery cache");
   const WriteLock lock(directory_);
   const fs::path file = fileOf(peer);
-  iod::writeFileAtomically(file, std::string_view(update(readText(file))));
+  iod::writeFileAtomically(file, std::string_view(update(readText(file).text)));
   // the JSON file of iodeep-discovery-1 (until 2026-12-03), replaced by this one
   std::error_code ec;
   fs::remove(fs::path(file).replace_extension(".json"), ec);

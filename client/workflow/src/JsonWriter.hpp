@@ -111,11 +111,16 @@ class JsonWriter {
       escaped(s);
     }
   }
+  // runs of characters that need no escape are appended whole (the bulk of any report)
   void escaped(std::string_view s) {
     static constexpr std::string_view kHex = "0123456789abcdef";
     out_ += '"';
-    for (const char ch : s) {
-      const auto c = static_cast<unsigned char>(ch);
+    std::size_t plain = 0;  // start of the current run
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const auto c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20U && c != '"' && c != '\\') continue;
+      out_.append(s.data() + plain, i - plain);
+      plain = i + 1;
       switch (c) {
         case '"': out_ += "\\\""; break;
         case '\\': out_ += "\\\\"; break;
@@ -125,15 +130,12 @@ class JsonWriter {
         case '\r': out_ += "\\r"; break;
         case '\t': out_ += "\\t"; break;
         default:
-          if (c < 0x20U) {
-            out_ += "\\u00";
-            out_ += kHex[c >> 4U];
-            out_ += kHex[c & 0xFU];
-          } else {
-            out_ += ch;
-          }
+          out_ += "\\u00";
+          out_ += kHex[c >> 4U];
+          out_ += kHex[c & 0xFU];
       }
     }
+    out_.append(s.data() + plain, s.size() - plain);
     out_ += '"';
   }
 

@@ -1,6 +1,7 @@
 // The chosen network made local (cache or PACS), its description confirmed, its signature judged.
 #include "iodeep/workflow/ModelFetch.hpp"
 
+#include <array>
 #include <span>
 
 #include "Timing.hpp"
@@ -90,11 +91,11 @@ std::optional<ModelFetch> fetchSelectedModel(Workstation& ws, SelectionReport& r
         break;
       }
       r.candidates[index].refusal = why;
-      r.selection = selector::select(r.query, r.candidates);
+      r.selection = selector::reselect(r.query, r.candidates, std::move(r.selection), std::array{index});
     } catch (const Error& e) {
       if (exitCodeFor(e.code()) != kExitContent) throw;
       r.candidates[index].refusal = e.detail();  // e.g. "refused by the model cache: SHA-256 mismatch: ..."
-      r.selection = selector::select(r.query, r.candidates);
+      r.selection = selector::reselect(r.query, r.candidates, std::move(r.selection), std::array{index});
     }
   }
   return std::nullopt;

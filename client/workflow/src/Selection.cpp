@@ -2,6 +2,7 @@
 #include "iodeep/workflow/Selection.hpp"
 
 #include <algorithm>
+#include <array>
 #include <future>
 
 #include "Timing.hpp"
@@ -124,10 +125,13 @@ void chooseAmong(Workstation& ws, SelectionReport& r, DiscoveryResult found, con
   // SamplesPerPixel is a criterion a PACS answers only by reading the stored object (Orthanc):
   // it is asked only for the candidates that match on everything else (the cache knows it for
   // cached ones), on one association, and the choice is made again with it known.
+  // Only those candidates change: they alone are described and judged again.
   std::vector<RemoteModel*> ask;
+  std::vector<std::size_t> changed;
   for (std::size_t i = 0; i < r.models.size(); ++i) {
     if (!r.selection.verdicts[i].matched || r.candidates[i].samplesPerPixel.has_value()) continue;
     RemoteModel& m = r.models[i];
+    changed.push_back(i);
     if (const auto cached = cache.findBySopInstance(m.sopInstanceUid, false)) {
       fillBlanksFromCache(m, *cached);
     } else {
@@ -136,9 +140,9 @@ void chooseAmong(Workstation& ws, SelectionReport& r, DiscoveryResult found, con
   }
   queryImageAttributes(pacs, ask);
   r.attributeQueries += ask.size();
-  if (!ask.empty() || r.selection.matched()) {
-    for (std::size_t i = 0; i < r.models.size(); ++i) r.candidates[i] = candidateOf(r.models[i], peer);
-    r.selection = selector::select(r.query, r.candidates);
+  if (!changed.empty()) {
+    for (const std::size_t i : changed) r.candidates[i] = candidateOf(r.models[i], peer);
+    r.selection = selector::reselect(r.query, r.candidates, std::move(r.selection), changed);
   }
   r.selectMs += ms(t, Clock::now());
 }
@@ -196,7 +200,7 @@ void applyTrustPolicy(Workstation& ws, ModelCache& cache, SelectionReport& r, co
         if (exitCodeFor(e.code()) != kExitContent) throw;
         // a damaged object (checksum, malformed signature): refused, the next one is judged
         r.candidates[index].refusal = "not trusted: " + e.detail();
-        r.selection = selector::select(r.query, r.candidates);
+        r.selection = selector::reselect(r.query, r.candidates, std::move(r.selection), std::array{index});
         continue;
       }
     }
@@ -207,7 +211,7 @@ void applyTrustPolicy(Workstation& ws, ModelCache& cache, SelectionReport& r, co
       return;
     }
     r.candidates[index].refusal = "not trusted: " + trust.reason;
-    r.selection = selector::select(r.query, r.candidates);
+    r.selection = selector::reselect(r.query, r.candidates, std::move(r.selection), std::array{index});
   }
 }
 

@@ -124,6 +124,13 @@ struct Selection {
 /// a verdict for every candidate. The result does not depend on the order of @p candidates.
 [[nodiscard]] Selection select(const SliceQuery& slice, std::span<const Candidate> candidates);
 
+/// select() again after the candidates at @p changed (indices) changed (a PACS told more about
+/// them, one was refused): only those are judged again and the matches ranked again. The result
+/// equals select(slice, candidates) when @p previous is select(slice, candidates as they were):
+/// with thousands of candidates and a few changed, the others are not judged twice.
+[[nodiscard]] Selection reselect(const SliceQuery& slice, std::span<const Candidate> candidates, Selection previous,
+                                 std::span<const std::size_t> changed);
+
 /// One line about @p verdict: how it matched (and why it lost), or every failed criterion with
 /// the values compared, e.g. "Modality: slice CT, network MR".
 [[nodiscard]] std::string describe(const Verdict& verdict);

@@ -10,6 +10,12 @@
 /// the viewer, the service) share it. A file that cannot be read or is not what this version
 /// writes is ignored (reported as Corrupt) and replaced by the next listing; it never throws for
 /// that. With no directory the cache lives in memory, for the object's lifetime.
+///
+/// A long-lived process (the service, the viewer) does not read a listing again while its file is
+/// unchanged: what find() read is kept per PACS and modality with the file's identity (device,
+/// inode, size, modification and change times) and given again while they still match. A file
+/// modified or changed less than a second before it was read is not kept (its times could hide
+/// a change made in the same clock tick), so the next find() reads it again.
 
 #include <cstdint>
 #include <filesystem>
@@ -40,9 +46,18 @@ struct DiscoveryLookup {
     Found,
   };
   State state{State::Absent};
-  std::optional<DiscoveryEntry> entry;  ///< when Found
-  std::optional<DiscoveryPath> path;    ///< how the PACS answered last time, when known
+  std::shared_ptr<const DiscoveryEntry> entry;  ///< when Found (shared with the cache's memory of it)
+  std::optional<DiscoveryPath> path;            ///< how the PACS answered last time, when known
 };
+
+namespace detail {
+/// A file's identity: what changes when it is replaced or modified.
+struct DiscoveryFileStamp {
+  std::uint64_t device{0}, inode{0}, size{0};
+  std::int64_t modifiedNs{0}, changedNs{0};
+  bool operator==(const DiscoveryFileStamp&) const = default;
+};
+}  // namespace detail
 
 class DiscoveryCache {
  public:
@@ -72,9 +87,18 @@ class DiscoveryCache {
 
  private:
   std::filesystem::path directory_;
-  /// in memory (no directory): the JSON text a file would hold, per peer
+  /// in memory (no directory): the text a file would hold, per peer
   mutable std::mutex memoryMutex_;
   mutable std::map<std::string, std::string> memory_;
+
+  /// What a file held when find() last read it: per (peer, modality), with the file's identity.
+  struct Remembered {
+    detail::DiscoveryFileStamp stamp;
+    std::shared_ptr<const DiscoveryEntry> entry;
+    std::optional<DiscoveryPath> path;
+  };
+  mutable std::mutex rememberedMutex_;
+  mutable std::map<std::pair<std::string, std::string>, Remembered> remembered_;
 };
 
 }  // namespace iodeep::client
