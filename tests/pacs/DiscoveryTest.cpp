@@ -315,6 +315,36 @@ TEST(DiscoveryScale, SelectionFromTheCacheConfirmsItsChoice) {
   EXPECT_EQ(third.models.size(), 1U);
 }
 
+// SamplesPerPixel, which Orthanc answers only to an IMAGE-level query on one instance (reading the
+// stored file), is asked once per network: what it told is kept with the cached listing, and a
+// selection from that listing sends only its confirmation; a process started later knows it too.
+TEST(DiscoveryScale, WhatThePacsToldIsNotAskedAgain) {
+  ScriptPeer orthanc("orthanc.sh");
+  const client::Pacs pacs(orthanc.options());
+  test::TempDir dir;
+  const auto two = networks(dir.path(), 0, 2, "MR", "HEAD");
+  ASSERT_EQ(pacs.store(two).size(), 2U);
+  auto config = configFor(orthanc.options(), dir);
+  config.discoveryMaxAgeSeconds = 3600;
+  client::Workstation ws(config);
+  const auto first = client::selectForLocalSlices(ws, {kSlice22}, dir / "work");
+  ASSERT_TRUE(first.selection.matched()) << first.toText();
+  EXPECT_EQ(first.attributeQueries, 2U);  // both match on everything else
+  const auto listed = ws.discovery().find(client::discoveryPeer(ws), "MR");
+  ASSERT_EQ(listed.state, client::DiscoveryLookup::State::Found);
+  for (const auto& m : listed.entry->models) EXPECT_EQ(m.samplesPerPixel, 1) << m.sopInstanceUid;
+
+  const auto second = client::selectForLocalSlices(ws, {kSlice22}, dir / "work");
+  ASSERT_TRUE(second.selection.matched());
+  EXPECT_EQ(second.discovery.source, client::DiscoverySource::Cache);
+  EXPECT_EQ(second.attributeQueries, 0U);
+  EXPECT_EQ(second.discovery.queries, 1U);  // the confirmation only
+  EXPECT_EQ(second.candidates.at(*second.selection.chosen).sopInstanceUid,
+            first.candidates.at(*first.selection.chosen).sopInstanceUid);
+  client::Workstation later(config);
+  EXPECT_EQ(client::selectForLocalSlices(later, {kSlice22}, dir / "work").attributeQueries, 0U);
+}
+
 // dcmqrscp matches neither SeriesDescription nor returns it, but answers relational IMAGE
 // queries on lists of study UIDs: the convention's studies, then their instances; a constant
 // number of C-FINDs up to kStudiesPerQuery studies. The networks found are the same as by

@@ -207,6 +207,62 @@ TEST(DiscoveryCache, ListingsAreKeptWhileTheFileIsUnchanged) {
   EXPECT_EQ(cache.find(peer, "MR").state, State::Absent);
 }
 
+// learn() adds what a later query told (SamplesPerPixel, PhotometricInterpretation) to the models
+// of a listing, keeps its times and its other models, never overwrites a known value, and does
+// nothing without a listing or without news (the file is then not rewritten).
+TEST(DiscoveryCache, LearnAddsWhatALaterQueryTold) {
+  test::TempDir dir;
+  for (const bool onDisk : {true, false}) {
+    const client::DiscoveryCache cache(onDisk ? dir / "discovery" : fs::path());
+    const std::string peer = "IODEEP A@h:1";
+    cache.learn(peer, "MR", {model("1")});  // no listing yet: nothing, no file
+    if (onDisk) {
+      EXPECT_FALSE(fs::exists(dir / "discovery"));
+    }
+    auto unknown = model("1");
+    unknown.samplesPerPixel = 0;
+    auto known = model("2");
+    known.samplesPerPixel = 3;
+    known.photometricInterpretation = "RGB";
+    cache.put(peer, {"MR", 100, 200, {unknown, known, model("3")}}, client::DiscoveryPath::Relational);
+    cache.put(peer, entry("CT", 300, {model("9")}), std::nullopt);
+
+    auto told = unknown;
+    told.samplesPerPixel = 1;
+    told.photometricInterpretation = "MONOCHROME2";
+    auto other = known;
+    other.samplesPerPixel = 1;  // a known value is not overwritten
+    other.photometricInterpretation = "MONOCHROME1";
+    auto stranger = model("77");  // not in the listing
+    stranger.samplesPerPixel = 3;
+    cache.learn(peer, "MR", {told, other, stranger});
+    const auto found = cache.find(peer, "MR");
+    ASSERT_EQ(found.state, State::Found);
+    EXPECT_EQ(found.entry->builtAt, 100);
+    EXPECT_EQ(found.entry->refreshedAt, 200);
+    ASSERT_EQ(found.entry->models.size(), 3U);
+    EXPECT_EQ(found.entry->models[0].samplesPerPixel, 1);
+    EXPECT_EQ(found.entry->models[0].photometricInterpretation, "MONOCHROME2");
+    EXPECT_EQ(found.entry->models[1].samplesPerPixel, 3);
+    EXPECT_EQ(found.entry->models[1].photometricInterpretation, "RGB");
+    EXPECT_EQ(found.entry->models[2].sopInstanceUid, "1.4.3");
+    EXPECT_EQ(found.path, client::DiscoveryPath::Relational);
+    EXPECT_EQ(cache.find(peer, "CT").entry->models.at(0).sopInstanceUid, "1.4.9");  // other listings kept
+    if (onDisk) {
+      const auto inode = [&] {
+        struct stat st {};
+        EXPECT_EQ(::stat(cache.fileOf(peer).c_str(), &st), 0);
+        return st.st_ino;
+      };
+      const auto before = inode();
+      cache.learn(peer, "MR", {told});  // nothing new: the file stays as it is
+      EXPECT_EQ(inode(), before);
+    }
+    cache.learn(peer, "US", {told});  // no such listing: nothing
+    EXPECT_EQ(cache.find(peer, "US").state, State::Absent);
+  }
+}
+
 TEST(DiscoveryCache, InMemoryWithoutADirectory) {
   const client::DiscoveryCache cache({});
   EXPECT_TRUE(cache.fileOf("p").empty());

@@ -341,6 +341,30 @@ DiscoveryLookup lookUp(const std::optional<std::string>& text, const std::string
   return out;
 }
 
+// The document @p before (a file's content) with @p entry as its listing of entry.modality (the
+// others kept, unless @p path differs from the recorded one) and @p path when known; a corrupt or
+// foreign @p before is replaced.
+std::string documentWith(const std::optional<std::string>& before, const std::string& peer, const DiscoveryEntry& entry,
+                         std::optional<DiscoveryPath> path) {
+  std::optional<Document> doc;
+  if (before && !before->empty()) doc = checkedDocument(*before, peer);
+  if (!doc || (path && doc->path && *doc->path != *path)) doc = Document{};
+  if (path) doc->path = path;
+  std::string out(kFormat);
+  out += "\npeer\t";
+  appendField(out, peer);
+  out += '\n';
+  if (doc->path) out += "path\t" + std::string(toString(*doc->path)) + '\n';
+  for (const auto& l : doc->listings) {
+    if (l.modality == entry.modality) continue;
+    appendListingHeader(out, l.modality, l.built, l.refreshed, l.count);
+    out += l.lines;
+  }
+  appendListingHeader(out, entry.modality, entry.builtAt, entry.refreshedAt, entry.models.size());
+  for (const auto& m : entry.models) appendModel(out, m);
+  return out;
+}
+
 }  // namespace
 
 DiscoveryLookup DiscoveryCache::find(const std::string& peer, const std::string& modality) const {
@@ -382,41 +406,60 @@ DiscoveryLookup DiscoveryCache::find(const std::string& peer, const std::string&
 
 void DiscoveryCache::put(const std::string& peer, const DiscoveryEntry& entry,
                          std::optional<DiscoveryPath> path) const {
-  std::string models;
-  for (const auto& m : entry.models) appendModel(models, m);
-  // the document as it is now (a corrupt or foreign one is replaced), with this listing
-  const auto update = [&](const std::optional<std::string>& before) {
-    std::optional<Document> doc;
-    if (before && !before->empty()) doc = checkedDocument(*before, peer);
-    if (!doc || (path && doc->path && *doc->path != *path)) doc = Document{};
-    if (path) doc->path = path;
-    std::string out(kFormat);
-    out += "\npeer\t";
-    appendField(out, peer);
-    out += '\n';
-    if (doc->path) out += "path\t" + std::string(toString(*doc->path)) + '\n';
-    for (const auto& l : doc->listings) {
-      if (l.modality == entry.modality) continue;
-      appendListingHeader(out, l.modality, l.built, l.refreshed, l.count);
-      out += l.lines;
-    }
-    appendListingHeader(out, entry.modality, entry.builtAt, entry.refreshedAt, entry.models.size());
-    out += models;
-    return out;
-  };
   if (directory_.empty()) {
     const std::lock_guard lock(memoryMutex_);
     const auto it = memory_.find(peer);
-    memory_[peer] = update(it == memory_.end() ? std::optional<std::string>() : it->second);
+    memory_[peer] = documentWith(it == memory_.end() ? std::optional<std::string>() : it->second, peer, entry, path);
     return;
   }
   detail::createStoreDirectory(directory_, "discovery cache");
   const WriteLock lock(directory_);
   const fs::path file = fileOf(peer);
-  iod::writeFileAtomically(file, std::string_view(update(readText(file).text)));
+  iod::writeFileAtomically(file, std::string_view(documentWith(readText(file).text, peer, entry, path)));
   // the JSON file of iodeep-discovery-1 (until 2026-12-03), replaced by this one
   std::error_code ec;
   fs::remove(fs::path(file).replace_extension(".json"), ec);
+}
+
+void DiscoveryCache::learn(const std::string& peer, const std::string& modality,
+                           const std::vector<RemoteModel>& described) const {
+  if (described.empty()) return;
+  // the listing as it is now with what @p described adds; nothing when it adds nothing
+  const auto learnt = [&](const std::optional<std::string>& before) -> std::optional<std::string> {
+    const auto found = lookUp(before, peer, modality);
+    if (found.state != DiscoveryLookup::State::Found) return std::nullopt;
+    std::map<std::string_view, const RemoteModel*> bySop;
+    for (const auto& d : described) bySop.emplace(d.sopInstanceUid, &d);
+    DiscoveryEntry entry = *found.entry;
+    bool changed = false;
+    for (auto& m : entry.models) {
+      const auto it = bySop.find(m.sopInstanceUid);
+      if (it == bySop.end()) continue;
+      const RemoteModel& d = *it->second;
+      if (m.samplesPerPixel == 0 && d.samplesPerPixel != 0) {
+        m.samplesPerPixel = d.samplesPerPixel;
+        changed = true;
+      }
+      if (m.photometricInterpretation.empty() && !d.photometricInterpretation.empty()) {
+        m.photometricInterpretation = d.photometricInterpretation;
+        changed = true;
+      }
+    }
+    if (!changed) return std::nullopt;
+    return documentWith(before, peer, entry, std::nullopt);
+  };
+  if (directory_.empty()) {
+    const std::lock_guard lock(memoryMutex_);
+    const auto it = memory_.find(peer);
+    if (it == memory_.end()) return;
+    if (auto text = learnt(it->second)) it->second = std::move(*text);
+    return;
+  }
+  std::error_code ec;
+  if (!fs::exists(directory_, ec)) return;
+  const WriteLock lock(directory_);
+  const fs::path file = fileOf(peer);
+  if (const auto text = learnt(readText(file).text)) iod::writeFileAtomically(file, std::string_view(*text));
 }
 
 void DiscoveryCache::forget(const std::string& peer) const {

@@ -8,6 +8,7 @@
 #include "Timing.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Logging.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/workflow/Discovery.hpp"
 
@@ -140,6 +141,16 @@ void chooseAmong(Workstation& ws, SelectionReport& r, DiscoveryResult found, con
   }
   queryImageAttributes(pacs, ask);
   r.attributeQueries += ask.size();
+  // what the PACS told is kept with the listing: the next selection does not ask it again
+  std::vector<RemoteModel> told;
+  for (const RemoteModel* m : ask) {
+    if (m->samplesPerPixel != 0) told.push_back(*m);
+  }
+  try {
+    ws.discovery().learn(discoveryPeer(ws), r.query.modality, told);
+  } catch (const Error& e) {
+    iod::warn(std::string("the discovery cache was not updated: ") + e.what());
+  }
   if (!changed.empty()) {
     for (const std::size_t i : changed) r.candidates[i] = candidateOf(r.models[i], peer);
     r.selection = selector::reselect(r.query, r.candidates, std::move(r.selection), changed);

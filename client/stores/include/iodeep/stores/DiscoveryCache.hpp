@@ -75,6 +75,14 @@ class DiscoveryCache {
   /// cannot be written.
   void put(const std::string& peer, const DiscoveryEntry& entry, std::optional<DiscoveryPath> path) const;
 
+  /// Adds to @p peer's listing of @p modality what a later query told about some of its models
+  /// (@p described, by SOP Instance UID): a SamplesPerPixel or PhotometricInterpretation the
+  /// listing did not have (Orthanc answers them only to an IMAGE-level query on one instance,
+  /// by reading the stored file; a stored instance does not change, so one answer holds). The
+  /// listing's times are kept. Nothing happens when there is no such listing or nothing is new.
+  /// Throws Error(OutputError) when the file cannot be written.
+  void learn(const std::string& peer, const std::string& modality, const std::vector<RemoteModel>& described) const;
+
   /// Drops everything recorded for @p peer. Throws Error(OutputError) when the file stays.
   void forget(const std::string& peer) const;
 
