@@ -122,8 +122,8 @@ stop_service() {
 trap 'stop_service; cleanup' EXIT
 
 # POST /v1/select through `iodeep serve` (the configuration of the last measure, one service per
-# count and mode): curl's own time of 10 requests on one keep-alive connection each, after one
-# that primes the service
+# count and mode): curl's own time of 10 requests (the body to /dev/null, as perf tools read it),
+# after one that primes the service; then one more whose answer is checked
 measure_service() {  # measure_service NETWORKS MODE
   local n=$1 mode=$2 port i
   port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -140,21 +140,23 @@ measure_service() {  # measure_service NETWORKS MODE
   curl -sf -o /dev/null -H 'Content-Type: application/json' -d "$body" "$url"
   : >"$work/svc-times"
   for i in $(seq 1 10); do
-    curl -sf -o "$work/svc-$i.json" -w '%{time_total}\n' -H 'Content-Type: application/json' -d "$body" "$url" \
-      >>"$work/svc-times"
+    curl -sf -o /dev/null -w '%{time_total}\n' -H 'Content-Type: application/json' -d "$body" "$url" >>"$work/svc-times"
   done
+  curl -sf -o "$work/svc.json" -H 'Content-Type: application/json' -d "$body" "$url"
   stop_service
   $PY - "$work" "$n" "$mode" <<'PY'
 import json, statistics, sys
 work, n, mode = sys.argv[1:4]
 times = [1000 * float(x) for x in open(f"{work}/svc-times")]
-runs = [json.load(open(f"{work}/svc-{i}.json")) for i in range(1, 11)]
-assert all(r["chosen"]["name"] == "Scale template" for r in runs), [r.get("chosen") for r in runs]
-server = statistics.median(r["timingsMs"]["total"] for r in runs)
+last = json.load(open(f"{work}/svc.json"))
+assert last["chosen"]["name"] == "Scale template", last.get("chosen")
+t = last["timingsMs"]
 print(f"networks {n:>6}  {mode:<8} /v1/select median {statistics.median(times):6.1f} ms "
-      f"(min {min(times):.1f}, max {max(times):.1f}); server total {server:.1f} ms; "
-      f"body {len(open(f'{work}/svc-10.json', 'rb').read()) // 1024} KiB; "
-      f"discovery: {runs[-1]['discovery']['source']}; candidates {len(runs[-1]['candidates'])}")
+      f"(min {min(times):.1f}, max {max(times):.1f}); last: server total {t['total']:.1f} ms "
+      f"(discovery {t['discovery']:.1f}, select {t['select']:.1f}); "
+      f"body {len(open(f'{work}/svc.json', 'rb').read()) // 1024} KiB; "
+      f"discovery: {last['discovery']['source']}, {last['discovery']['queries']} C-FIND(s); "
+      f"candidates {len(last['candidates'])}")
 PY
 }
 

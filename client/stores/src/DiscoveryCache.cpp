@@ -148,10 +148,19 @@ void appendModel(std::string& out, const RemoteModel& m) {
   out += '\n';
 }
 
-// Throws std::invalid_argument when @p line is not a model as written.
+// Throws std::invalid_argument when @p line is not a model as written. (Split in place: a
+// listing of 3,000 models is 3,000 of these per read.)
 RemoteModel modelFrom(std::string_view line) {
-  const auto f = fieldsOf(line);
-  if (f.size() != kModelFields) throw std::invalid_argument("not a model");
+  std::array<std::string_view, kModelFields> f{};
+  std::size_t n = 0;
+  for (std::size_t from = 0;;) {
+    const auto tab = line.find('\t', from);
+    if (n == f.size()) throw std::invalid_argument("not a model");
+    f[n++] = line.substr(from, tab == std::string_view::npos ? std::string_view::npos : tab - from);
+    if (tab == std::string_view::npos) break;
+    from = tab + 1;
+  }
+  if (n != kModelFields) throw std::invalid_argument("not a model");
   RemoteModel m;
   m.studyInstanceUid = unescaped(f[0]);
   m.seriesInstanceUid = unescaped(f[1]);
