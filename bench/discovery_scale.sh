@@ -15,7 +15,8 @@
 #   PRESENT=N            with PACS: it already holds the template and the first N-1 generated
 #                        networks of an earlier run of this script (their upload is skipped)
 # Prints one line per (networks, mode, client) and the median: `iodeep select` (a process per
-# selection) and POST /v1/select on `iodeep serve`; figures go to bench/README.md by hand.
+# selection) and POST /v1/select on `iodeep serve`; then the comparison table (each median
+# against the fewest networks measured, within 2x or not). Figures go to bench/README.md by hand.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/.." && pwd)
@@ -107,6 +108,8 @@ times = [float(x) for x in open(f"{work}/times-{n}-{mode}")]
 runs = [json.load(open(f"{work}/sel-{i}.json")) for i in range(1, 6)]
 d = runs[-1]["discovery"]
 assert all(r["chosen"]["name"] == "Scale template" for r in runs), [r.get("chosen") for r in runs]
+with open(f"{work}/summary", "a") as out:
+    out.write(f"{n}\t{mode}\tselect\t{statistics.median(times):.1f}\n")
 print(f"networks {n:>6}  {mode:<8} select median {statistics.median(times):8.1f} ms "
       f"(min {min(times):.1f}, max {max(times):.1f}); discovery: {d['source']}, path {d['path']}, "
       f"{d['queries']} C-FIND(s), {statistics.median(r['discovery']['ms'] for r in runs):.1f} ms; "
@@ -151,6 +154,8 @@ times = [1000 * float(x) for x in open(f"{work}/svc-times")]
 last = json.load(open(f"{work}/svc.json"))
 assert last["chosen"]["name"] == "Scale template", last.get("chosen")
 t = last["timingsMs"]
+with open(f"{work}/summary", "a") as out:
+    out.write(f"{n}\t{mode}\t/v1/select\t{statistics.median(times):.1f}\n")
 print(f"networks {n:>6}  {mode:<8} /v1/select median {statistics.median(times):6.1f} ms "
       f"(min {min(times):.1f}, max {max(times):.1f}); last: server total {t['total']:.1f} ms "
       f"(discovery {t['discovery']:.1f}, select {t['select']:.1f}); "
@@ -171,3 +176,19 @@ for n in $COUNTS; do
   measure "$n" cached 3600
   measure_service "$n" cached
 done
+
+# the comparison: each median against the same client and mode with the fewest networks measured
+$PY - "$work/summary" <<'PY'
+import sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
+base = {}
+for n, mode, client, ms in rows:
+    base.setdefault((mode, client), (int(n), float(ms)))
+print()
+print("| networks | client | mode | median | vs the fewest networks | within 2x |")
+print("|---|---|---|---|---|---|")
+for n, mode, client, ms in rows:
+    fewest, ref = base[(mode, client)]
+    ratio = float(ms) / ref
+    print(f"| {n} | {client} | {mode} | {float(ms):.1f} ms | {ratio:.2f}x of {fewest} | {'yes' if ratio <= 2 else 'no'} |")
+PY
