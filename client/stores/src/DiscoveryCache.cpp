@@ -14,6 +14,7 @@
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
@@ -113,14 +114,15 @@ std::string unescaped(std::string_view v) {
   return out;
 }
 
-// The tab-separated fields of @p line.
-std::vector<std::string_view> fieldsOf(std::string_view line) {
-  std::vector<std::string_view> out;
-  std::size_t from = 0;
-  for (;;) {
+// The tab-separated fields of @p line into @p out (split in place: a listing of 3,000 models is
+// 3,000 lines per read); their number, or out.size() + 1 when there are more.
+std::size_t splitFields(std::string_view line, std::span<std::string_view> out) {
+  std::size_t n = 0;
+  for (std::size_t from = 0;;) {
+    if (n == out.size()) return n + 1;
     const auto tab = line.find('\t', from);
-    out.push_back(line.substr(from, tab == std::string_view::npos ? std::string_view::npos : tab - from));
-    if (tab == std::string_view::npos) return out;
+    out[n++] = line.substr(from, tab == std::string_view::npos ? std::string_view::npos : tab - from);
+    if (tab == std::string_view::npos) return n;
     from = tab + 1;
   }
 }
@@ -148,19 +150,10 @@ void appendModel(std::string& out, const RemoteModel& m) {
   out += '\n';
 }
 
-// Throws std::invalid_argument when @p line is not a model as written. (Split in place: a
-// listing of 3,000 models is 3,000 of these per read.)
+// Throws std::invalid_argument when @p line is not a model as written.
 RemoteModel modelFrom(std::string_view line) {
   std::array<std::string_view, kModelFields> f{};
-  std::size_t n = 0;
-  for (std::size_t from = 0;;) {
-    const auto tab = line.find('\t', from);
-    if (n == f.size()) throw std::invalid_argument("not a model");
-    f[n++] = line.substr(from, tab == std::string_view::npos ? std::string_view::npos : tab - from);
-    if (tab == std::string_view::npos) break;
-    from = tab + 1;
-  }
-  if (n != kModelFields) throw std::invalid_argument("not a model");
+  if (splitFields(line, f) != kModelFields) throw std::invalid_argument("not a model");
   RemoteModel m;
   m.studyInstanceUid = unescaped(f[0]);
   m.seriesInstanceUid = unescaped(f[1]);
@@ -210,19 +203,19 @@ std::optional<Document> checkedDocument(std::string_view text, const std::string
     const auto format = nextLine(text, at);
     const auto who = nextLine(text, at);
     if (!format || *format != kFormat || !who) return std::nullopt;
-    const auto named = fieldsOf(*who);
-    if (named.size() != 2 || named[0] != "peer" || unescaped(named[1]) != peer) return std::nullopt;
+    std::array<std::string_view, 5> f{};  // a header line has at most 5 fields
+    if (splitFields(*who, f) != 2 || f[0] != "peer" || unescaped(f[1]) != peer) return std::nullopt;
     Document doc;
     while (at < text.size()) {
       const auto line = nextLine(text, at);
       if (!line) return std::nullopt;
-      const auto f = fieldsOf(*line);
-      if (f.size() == 2 && f[0] == "path" && doc.listings.empty() && !doc.path) {
+      const std::size_t fields = splitFields(*line, f);
+      if (fields == 2 && f[0] == "path" && doc.listings.empty() && !doc.path) {
         doc.path = discoveryPathFrom(f[1]);
         if (!doc.path) return std::nullopt;
         continue;
       }
-      if (f.size() != 5 || f[0] != "listing") return std::nullopt;
+      if (fields != 5 || f[0] != "listing") return std::nullopt;
       Listing l;
       l.modality = unescaped(f[1]);
       l.built = integerOf(f[2], 0, std::numeric_limits<std::int64_t>::max());

@@ -146,10 +146,12 @@ void chooseAmong(Workstation& ws, SelectionReport& r, DiscoveryResult found, con
   for (const RemoteModel* m : ask) {
     if (m->samplesPerPixel != 0) told.push_back(*m);
   }
-  try {
-    ws.discovery().learn(discoveryPeer(ws), r.query.modality, told);
-  } catch (const Error& e) {
-    iod::warn(std::string("the discovery cache was not updated: ") + e.what());
+  if (!told.empty()) {
+    try {
+      ws.discovery().learn(discoveryPeer(ws), r.query.modality, told);
+    } catch (const Error& e) {
+      iod::warn(std::string("the discovery cache was not updated: ") + e.what());
+    }
   }
   if (!changed.empty()) {
     for (const std::size_t i : changed) r.candidates[i] = candidateOf(r.models[i], peer);
