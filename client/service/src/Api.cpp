@@ -174,15 +174,7 @@ void Api::background() {
       flushOutbox();
       nextFlush = Clock::now() + std::chrono::seconds(30);
     }
-    bool stale = false;
-    {
-      const std::lock_guard lock(stateMutex_);
-      // refreshed ahead only while the list is used: with 10,000 networks one listing costs
-      // Orthanc over a second of CPU, which an idle service should not spend every 15 s
-      stale =
-          !networks_.valid || (networksUsed_ && Clock::now() - networks_.refreshed >= config_.service.networksTtl / 2);
-    }
-    if (stale && !draining_ && ws_.pacsProblem().empty()) refreshNetworks();
+    if (backgroundRefreshDue() && !draining_ && ws_.pacsProblem().empty()) refreshNetworks(true);
     std::unique_lock lock(backgroundMutex_);
     if (backgroundWake_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopBackground_; })) return;
   }
@@ -221,8 +213,17 @@ void Api::checkReadiness() {
   pacsDetail_ = detail;
 }
 
-void Api::refreshNetworks() {
+// Refreshed ahead only while the list is used: with 10,000 networks one listing costs Orthanc
+// over a second of CPU, which an idle service should not spend every 15 s.
+bool Api::backgroundRefreshDue() const {
+  const std::lock_guard lock(stateMutex_);
+  return !networks_.valid || (networksUsed_ && Clock::now() - networks_.refreshed >= config_.service.networksTtl / 2);
+}
+
+void Api::refreshNetworks(bool background) {
   const std::lock_guard one(refreshMutex_);
+  // a request's refresh may have run while the background waited for it: not listed twice
+  if (background && !backgroundRefreshDue()) return;
   std::vector<client::RemoteModel> found;
   std::string error;
   try {

@@ -50,7 +50,9 @@ class Api {
   void background();
   void checkReadiness();
   void flushOutbox();
-  void refreshNetworks();
+  /// @p background: only when backgroundRefreshDue() still holds once it is its turn.
+  void refreshNetworks(bool background = false);
+  [[nodiscard]] bool backgroundRefreshDue() const;
   void buildAhead(std::vector<client::RemoteModel> fresh);
   [[nodiscard]] bool ready(std::string* why = nullptr) const;
   [[nodiscard]] NetworkList networks();
