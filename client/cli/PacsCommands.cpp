@@ -222,6 +222,17 @@ int select(const std::vector<std::string>& args) {
   return report.selection.exitCode();
 }
 
+// One line per structure set that waits in the outbox: the reason (the peer, the status) and the
+// file, as for every other PACS error.
+template <typename Result>
+void reportUnstored(const Result& r) {
+  for (const auto* set : {&r.originalSet, &r.approvedSet, &r.rejectedSet}) {
+    if (!*set || (*set)->stored) continue;
+    std::cerr << "iodeep roi: the structure set could not be stored (" << (*set)->storeError
+              << "); it waits in the outbox: " << (*set)->outboxFile.string() << "\n";
+  }
+}
+
 int roi(const std::vector<std::string>& args) {
   NetworkFlags f;
   client::RoiOptions o;
@@ -231,6 +242,7 @@ int roi(const std::vector<std::string>& args) {
   bool noService = false;
   auto d = described(
       "usage: iodeep roi --pacs AET@host:port --instance UID [--instance UID ...] [--approve all|none|1,3]\n"
+      "                  [--correct N=MASK ...] [--draw LABEL[@K]=MASK ...]\n"
       "                  --reviewer NAME [--rejected] [--sign-key KEY.pem --sign-certificate CERT.pem]\n\n"
       "AI ROI end to end: retrieves the slice(s), selects the network on the PACS, retrieves it once into the\n"
       "model cache (or reuses it), predicts, stores the approved proposals as one RT Structure Set for the\n"
@@ -242,6 +254,11 @@ int roi(const std::vector<std::string>& args) {
                   "approved proposals: all, none, or numbers as printed (1,3)")(
       "reviewer", po::value(&o.reviewer), "the approving physician, DICOM PN (e.g. Doe^Jane)")(
       "rejected", po::bool_switch(&o.storeRejected), "also store the rejected proposals (ApprovalStatus REJECTED)")(
+      "correct", po::value(&o.corrections)->composing(),
+      "N=MASK: proposal N (as printed) corrected to MASK (a PNG or a JSON polygon at the slice's pixel grid) and "
+      "approved; stored SEMIAUTOMATIC, its original proposal kept (docs/rtstruct.md)")(
+      "draw", po::value(&o.drawings)->composing(),
+      "LABEL=MASK or LABEL@K=MASK: an ROI drawn for a label the network knows, on slice K (1-based; the first)")(
       "allow-torchscript", po::bool_switch(&allowTorchScript),
       "run a TorchScript network (overrides the configuration)");
   d.add_options()("service", po::value(&serviceUrl),
@@ -267,11 +284,7 @@ int roi(const std::vector<std::string>& args) {
     client::Workstation ws(std::move(c));
     const auto r = service::runRoiViaService(ws, serviceClient, o);
     std::cout << (f.json ? r.toJson() : r.toText());
-    if (r.exitCode() == kExitPacs) {
-      const auto& set = r.approvedSet && !r.approvedSet->stored ? r.approvedSet : r.rejectedSet;
-      std::cerr << "iodeep roi: the structure set could not be stored (" << set->storeError
-                << "); it waits in the outbox: " << set->outboxFile.string() << "\n";
-    }
+    if (r.exitCode() == kExitPacs) reportUnstored(r);
     return r.exitCode();
   }
   if (allowTorchScript) c.allowTorchScript = true;
@@ -279,14 +292,7 @@ int roi(const std::vector<std::string>& args) {
   client::Workstation ws(std::move(c));
   const auto r = client::runRoi(ws, o);
   std::cout << (f.json ? r.toJson() : r.toText());
-  if (r.exitCode() == kExitPacs) {
-    // one line with the reason (the peer, the status) and the file, as for every other PACS error
-    const auto& set = r.approvedSet && !r.approvedSet->stored ? r.approvedSet : r.rejectedSet;
-    if (set) {
-      std::cerr << "iodeep roi: the structure set could not be stored (" << set->storeError
-                << "); it waits in the outbox: " << set->outboxFile.string() << "\n";
-    }
-  }
+  if (r.exitCode() == kExitPacs) reportUnstored(r);
   return r.exitCode();
 }
 

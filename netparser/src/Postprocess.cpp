@@ -241,6 +241,18 @@ iod::Ring simplifyRing(const iod::Ring& ring, double tolerance) {
   return out;
 }
 
+std::vector<LabelSpec> outputLabels(const Architecture& arch, std::int64_t channels) {
+  const auto& spec = arch.outputSpec;
+  std::vector<LabelSpec> labels = spec.labels;
+  if (labels.empty()) {
+    for (std::int64_t c = (spec.activation == OutputSpec::Activation::Softmax && channels > 1) ? 1 : 0; c < channels;
+         ++c) {
+      labels.push_back({c, "label " + std::to_string(c), {255, 0, 0}, "ORGAN"});
+    }
+  }
+  return labels;
+}
+
 Postprocessed postprocess(const FloatTensor& output, const Placement& placement, const iod::SliceAttributes& s,
                           const Architecture& arch) {
   const auto t0 = Clock::now();
@@ -252,12 +264,7 @@ Postprocessed postprocess(const FloatTensor& output, const Placement& placement,
   const auto H = shape[1];
   const auto W = shape[2];
   const auto& spec = arch.outputSpec;
-  std::vector<LabelSpec> labels = spec.labels;
-  if (labels.empty()) {
-    for (std::int64_t c = (spec.activation == OutputSpec::Activation::Softmax && C > 1) ? 1 : 0; c < C; ++c) {
-      labels.push_back({c, "label " + std::to_string(c), {255, 0, 0}, "ORGAN"});
-    }
-  }
+  const std::vector<LabelSpec> labels = outputLabels(arch, C);
   for (const auto& l : labels) {
     if (l.index >= C) {
       throw Error(ErrorCode::ChannelMismatch, "label '" + l.name + "' is channel " + std::to_string(l.index) +

@@ -60,8 +60,18 @@ StructureSetInfo readDataset(DcmDataset& ds) {
   auto& eq = rt.getContributingEquipmentSequence();
   // (dcmrt's gotoNextItem() also stops on the end position: iterate by index)
   for (std::size_t i = 0; i < eq.getNumberOfItems(); ++i) {
-    const auto d = get([&](OFString& v) { return eq.getItem(i).getContributionDescription(v); });
-    if (!d.empty()) info.contributingAlgorithm = d;
+    auto& item = eq.getItem(i);
+    const auto d = get([&](OFString& v) { return item.getContributionDescription(v); });
+    if (d.empty()) continue;
+    info.contributingAlgorithm = d;
+    info.networkName = get([&](OFString& v) { return item.getManufacturerModelName(v); });
+    info.networkVersion = get([&](OFString& v) { return item.getSoftwareVersions(v); });
+    info.networkDnnUid = get([&](OFString& v) { return item.getDeviceSerialNumber(v); });
+  }
+  info.seriesDescription = get([&](OFString& v) { return rt.getSeriesDescription(v); });
+  auto& pred = rt.getPredecessorStructureSetSequence();
+  if (pred.getNumberOfItems() > 0) {
+    info.predecessorSopInstanceUid = get([&](OFString& v) { return pred.getItem(0).getReferencedSOPInstanceUID(v); });
   }
 
   std::map<std::string, std::size_t> byNumber;

@@ -59,6 +59,15 @@ std::string toString(ApprovalStatus status) {
   return "UNAPPROVED";
 }
 
+std::string toString(RoiGeneration generation) {
+  switch (generation) {
+    case RoiGeneration::Automatic: return "AUTOMATIC";
+    case RoiGeneration::Semiautomatic: return "SEMIAUTOMATIC";
+    case RoiGeneration::Manual: return "MANUAL";
+  }
+  return "AUTOMATIC";
+}
+
 WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::filesystem::path& path) {
   if (in.rois.empty()) throw Error(ErrorCode::InvalidArgument, "RT Structure Set: no ROI to write (an empty set)");
   if (in.approval != ApprovalStatus::Unapproved && in.reviewerName.empty()) {
@@ -68,7 +77,14 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   // the images: one frame of reference, with geometry
   const iod::SliceAttributes* first = nullptr;
   std::map<std::string, const iod::SliceAttributes*> images;  // by SOP Instance UID
-  for (const auto& roi : in.rois) {
+  std::set<std::int32_t> numbers;
+  for (std::size_t r = 0; r < in.rois.size(); ++r) {
+    const auto& roi = in.rois[r];
+    const std::int32_t n = roi.number != 0 ? roi.number : static_cast<std::int32_t>(r + 1);
+    if (n < 0 || !numbers.insert(n).second) {
+      throw Error(ErrorCode::InvalidArgument,
+                  "RT Structure Set: ROI number " + std::to_string(n) + " is negative or used twice");
+    }
     if (roi.name.empty() || roi.name.size() > 64)
       throw Error(ErrorCode::InvalidArgument, "RT Structure Set: ROI names are 1-64 characters");
     if (roi.contours.empty())
@@ -152,8 +168,10 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   check(rt.setModality("RTSTRUCT"), "Modality");
   check(rt.setSeriesInstanceUID(series.c_str()), "SeriesInstanceUID");
   check(rt.setSeriesNumber(kSeriesNumber), "SeriesNumber");
-  check(rt.setSeriesDescription(in.approval == ApprovalStatus::Rejected ? "IODEEP REJECTED ROI" : "IODEEP AI ROI"),
-        "SeriesDescription");
+  const std::string seriesDescription = !in.seriesDescription.empty()             ? text(in.seriesDescription, 64)
+                                        : in.approval == ApprovalStatus::Rejected ? "IODEEP REJECTED ROI"
+                                                                                  : "IODEEP AI ROI";
+  check(rt.setSeriesDescription(seriesDescription.c_str(), OFFalse), "SeriesDescription");
   check(rt.setOperatorsName(""), "OperatorsName");
   check(rt.setManufacturer("iodeep"), "Manufacturer");
   check(rt.setSoftwareVersions(IODEEP_VERSION), "SoftwareVersions");
@@ -170,6 +188,15 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   check(rt.setStructureSetDate(today.c_str()), "StructureSetDate");
   check(rt.setStructureSetTime(time.c_str()), "StructureSetTime");
   check(rt.setInstanceNumber("1"), "InstanceNumber");
+  if (!in.predecessorSopInstanceUid.empty()) {
+    if (!iod::isValidUid(in.predecessorSopInstanceUid)) {
+      throw Error(ErrorCode::InvalidArgument, "not a valid UID for the predecessor structure set",
+                  ErrorContext{.uid = in.predecessorSopInstanceUid});
+    }
+    auto& pred = add(rt.getPredecessorStructureSetSequence(), "PredecessorStructureSetSequence");
+    check(pred.setReferencedSOPClassUID(UID_RTStructureSetStorage), "ReferencedSOPClassUID");
+    check(pred.setReferencedSOPInstanceUID(in.predecessorSopInstanceUid.c_str()), "ReferencedSOPInstanceUID");
+  }
   // Referenced Frame of Reference -> study -> series -> every contour image
   {
     auto& rfor = add(rt.getReferencedFrameOfReferenceSequence(), "ReferencedFrameOfReferenceSequence");
@@ -197,13 +224,17 @@ WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::fi
   std::size_t contourCount = 0;
   for (std::size_t r = 0; r < in.rois.size(); ++r) {
     const auto& roi = in.rois[r];
-    const std::string roiNumber = std::to_string(r + 1);
+    const std::string roiNumber = std::to_string(roi.number != 0 ? roi.number : static_cast<std::int32_t>(r + 1));
     auto& ss = add(rt.getStructureSetROISequence(), "StructureSetROISequence");
     check(ss.setROINumber(roiNumber.c_str()), "ROINumber");
     check(ss.setReferencedFrameOfReferenceUID(src.frameOfReferenceUid.c_str()), "ReferencedFrameOfReferenceUID");
     check(ss.setROIName(text(roi.name, 64).c_str(), OFFalse), "ROIName");
-    check(ss.setROIGenerationAlgorithm(roi.edited ? "SEMIAUTOMATIC" : "AUTOMATIC"), "ROIGenerationAlgorithm");
-    check(ss.setROIGenerationDescription(text(generation, 64).c_str(), OFFalse), "ROIGenerationDescription");
+    check(ss.setROIGenerationAlgorithm(toString(roi.generation).c_str()), "ROIGenerationAlgorithm");
+    // who made the ROI: the network's proposal as it was, corrected by the reviewer, or drawn
+    const std::string how = roi.generation == RoiGeneration::Automatic       ? generation
+                            : roi.generation == RoiGeneration::Semiautomatic ? "corrected; " + generation
+                                                                             : "drawn; " + generation;
+    check(ss.setROIGenerationDescription(text(how, 64).c_str(), OFFalse), "ROIGenerationDescription");
 
     auto& rc = add(rt.getROIContourSequence(), "ROIContourSequence");
     check(rc.setReferencedROINumber(roiNumber.c_str()), "ReferencedROINumber");

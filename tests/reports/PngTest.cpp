@@ -5,6 +5,7 @@
 
 #include "../iod/TestSupport.hpp"
 #include "iodeep/reports/Overlay.hpp"
+#include "iodeep/workflow/Masks.hpp"
 
 using namespace iodeep;
 
@@ -79,4 +80,39 @@ TEST(OverlayPng, WithoutProposalsIsTheSliceAlone) {
   ASSERT_EQ(image.size(), QSize(512, 512));
   EXPECT_EQ(pixelAt(image, 128, 200), grey(51));
   EXPECT_EQ(pixelAt(image, 3 * 8 + 1, 2 * 8 + 1), grey(153));
+}
+
+// Masks painted elsewhere: PNGs written by Qt (libpng, its own filters) in the formats a drawing
+// program saves (1-bit, 8-bit grey, indexed, RGBA with alpha), decoded pixel for pixel.
+TEST(MaskPng, WrittenByAnotherEncoderInEveryCommonFormat) {
+  const int w = 37;
+  const int h = 23;  // odd sizes: rows of 1-bit pixels end mid-byte
+  const auto inside = [](int x, int y) { return (x - 18) * (x - 18) + (y - 11) * (y - 11) < 80 || (x == 0 && y == 0); };
+  QImage rgba(w, h, QImage::Format_RGBA8888);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) rgba.setPixel(x, y, inside(x, y) ? qRgba(255, 40, 40, 255) : qRgba(255, 255, 255, 0));
+  }
+  QImage grey8(w, h, QImage::Format_Grayscale8);
+  grey8.fill(0);
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      if (inside(x, y)) grey8.setPixel(x, y, qRgb(200, 200, 200));
+    }
+  }
+  const QImage mono = grey8.convertToFormat(QImage::Format_Mono, Qt::ThresholdDither);
+  const QImage indexed = grey8.convertToFormat(QImage::Format_Indexed8);
+  const QImage grey16 = grey8.convertToFormat(QImage::Format_Grayscale16);
+  test::TempDir dir;
+  int n = 0;
+  for (const QImage* image : std::initializer_list<const QImage*>{&rgba, &grey8, &mono, &indexed, &grey16}) {
+    const auto path = dir.path() / ("m" + std::to_string(n++) + ".png");
+    ASSERT_TRUE(image->save(QString::fromStdString(path.string()), "PNG"));
+    const auto m = client::readMaskFile(path, static_cast<std::size_t>(h), static_cast<std::size_t>(w));
+    for (int y = 0; y < h; ++y) {
+      for (int x = 0; x < w; ++x) {
+        ASSERT_EQ(m.values[static_cast<std::size_t>(y * w + x)], inside(x, y) ? 1 : 0)
+            << path << " at " << x << ", " << y << " (QImage format " << image->format() << ")";
+      }
+    }
+  }
 }

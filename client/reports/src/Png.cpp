@@ -1,6 +1,4 @@
-// A small PNG writer (zlib) and the overlay renderer: the CLI needs no GUI toolkit for --png.
-#include <zlib.h>
-
+// The overlay renderer (PNG through workflow/Masks.hpp): the CLI needs no GUI toolkit for --png.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -8,56 +6,9 @@
 #include "iodeep/iod/AtomicFile.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/reports/Overlay.hpp"
+#include "iodeep/workflow/Masks.hpp"
 
 namespace iodeep::client {
-
-namespace {
-
-void put32(std::vector<std::byte>& out, std::uint32_t v) {
-  for (int s = 24; s >= 0; s -= 8) out.push_back(static_cast<std::byte>((v >> static_cast<unsigned>(s)) & 0xFFU));
-}
-
-void chunk(std::vector<std::byte>& out, const char* type, const std::vector<std::byte>& data) {
-  put32(out, static_cast<std::uint32_t>(data.size()));
-  const std::size_t start = out.size();
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(type[i]));
-  out.insert(out.end(), data.begin(), data.end());
-  const auto crc = crc32(0L, reinterpret_cast<const Bytef*>(out.data() + start), static_cast<uInt>(out.size() - start));
-  put32(out, static_cast<std::uint32_t>(crc));
-}
-
-// RGB, 8 bits per sample.
-std::vector<std::byte> encodePng(const std::vector<std::uint8_t>& rgb, std::uint32_t width, std::uint32_t height) {
-  const std::size_t stride = static_cast<std::size_t>(width) * 3;
-  std::vector<std::uint8_t> raw;
-  raw.reserve((stride + 1) * height);
-  for (std::size_t y = 0; y < height; ++y) {
-    raw.push_back(0);  // filter: none
-    raw.insert(raw.end(), rgb.begin() + static_cast<std::ptrdiff_t>(y * stride),
-               rgb.begin() + static_cast<std::ptrdiff_t>((y + 1) * stride));
-  }
-  uLongf size = compressBound(static_cast<uLong>(raw.size()));
-  std::vector<std::byte> z(size);
-  if (compress2(reinterpret_cast<Bytef*>(z.data()), &size, raw.data(), static_cast<uLong>(raw.size()), 6) != Z_OK) {
-    throw Error(ErrorCode::Internal, "zlib: compression failed");
-  }
-  z.resize(size);
-  std::vector<std::byte> out;
-  out.reserve(z.size() + 64);
-  constexpr std::array<std::uint8_t, 8> kSignature{0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A};
-  for (const std::uint8_t b : kSignature) out.push_back(static_cast<std::byte>(b));
-  std::vector<std::byte> ihdr;
-  put32(ihdr, width);
-  put32(ihdr, height);
-  constexpr std::array<std::uint8_t, 5> kFormat{8, 2, 0, 0, 0};  // 8-bit RGB, deflate, no filter, no interlace
-  for (const std::uint8_t b : kFormat) ihdr.push_back(static_cast<std::byte>(b));
-  chunk(out, "IHDR", ihdr);
-  chunk(out, "IDAT", z);
-  chunk(out, "IEND", {});
-  return out;
-}
-
-}  // namespace
 
 void writeOverlayPng(const iod::SliceImage& img, const std::vector<netparser::Proposal>& proposals,
                      const std::filesystem::path& path) {
@@ -125,7 +76,7 @@ void writeOverlayPng(const iod::SliceImage& img, const std::vector<netparser::Pr
       }
     }
   }
-  iod::writeFileAtomically(path, encodePng(rgb, W, H));
+  iod::writeFileAtomically(path, encodePng(rgb, W, H, 3));
 }
 
 }  // namespace iodeep::client

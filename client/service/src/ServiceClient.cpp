@@ -369,15 +369,14 @@ ServiceRoiResult runRoiViaService(client::Workstation& ws, const ServiceClient& 
     r.totalMs = msSince(start);
     return r;
   }
-  std::size_t total = 0;
-  for (const auto& p : r.predictions) total += p.proposals.size();
-  r.approved = client::parseSelection(options.approve, total);
-  if (!r.approved.empty() || options.storeRejected) {
-    const std::string reviewer = options.reviewer.empty() ? ws.config().reviewer : options.reviewer;
-    const auto stored = client::storeReview(ws, r.predictions, client::ReviewDecision{r.approved, reviewer, {}},
-                                            options.storeRejected, options.signing);
+  const std::string reviewer = options.reviewer.empty() ? ws.config().reviewer : options.reviewer;
+  const auto decision = client::reviewDecisionFor(r.predictions, options, reviewer);
+  r.approved = decision.approved;
+  if (!r.approved.empty() || !decision.drawn.empty() || options.storeRejected) {
+    const auto stored = client::storeReview(ws, r.predictions, decision, options.storeRejected, options.signing);
     r.approvedSet = stored.approvedSet;
     r.rejectedSet = stored.rejectedSet;
+    r.originalSet = stored.originalSet;
     r.rtstructMs = stored.rtstructMs;
     r.storeMs = stored.storeMs;
   }
@@ -387,7 +386,7 @@ ServiceRoiResult runRoiViaService(client::Workstation& ws, const ServiceClient& 
 
 int ServiceRoiResult::exitCode() const noexcept {
   if (!matched) return kExitNoMatch;
-  for (const auto* s : {&approvedSet, &rejectedSet}) {
+  for (const auto* s : {&originalSet, &approvedSet, &rejectedSet}) {
     if (*s && !(*s)->stored) return kExitPacs;
   }
   return kExitOk;
@@ -412,7 +411,7 @@ std::string ServiceRoiResult::toText() const {
         << (yes ? ", approved" : ", not approved") << "\n";
     }
   }
-  for (const auto* s : {&approvedSet, &rejectedSet}) {
+  for (const auto* s : {&originalSet, &approvedSet, &rejectedSet}) {
     if (!*s) continue;
     const auto& set = **s;
     o << "stored:    " << set.approvalStatus << " RT Structure Set " << set.sopInstanceUid << ": "
@@ -453,6 +452,7 @@ std::string ServiceRoiResult::toJson() const {
   };
   j["approvedSet"] = set(approvedSet);
   j["rejectedSet"] = set(rejectedSet);
+  j["originalSet"] = set(originalSet);
   j["timingsMs"] = {{"locate", locateMs},   {"sliceRetrieve", sliceRetrieveMs},
                     {"service", serviceMs}, {"rtstruct", rtstructMs},
                     {"store", storeMs},     {"total", totalMs}};

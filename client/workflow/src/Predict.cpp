@@ -173,6 +173,11 @@ PreparedSlice prepareSlice(const std::filesystem::path& image, std::int32_t fram
   r.dnnVersion = m.version;
   r.dnnUid = m.dnnUid;
   r.modelSopInstanceUid = m.sopInstanceUid;
+  r.labels = model.arch.outputSpec.labels;
+  if (r.labels.empty() && model.arch.kind != netparser::Architecture::Kind::TorchScript) {
+    const auto shape = netparser::inferShapes(model.arch).outputShape;  // labels named by channel
+    r.labels = netparser::outputLabels(model.arch, shape.empty() ? 1 : shape.front());
+  }
   auto t = Clock::now();
   r.slice = iod::readSlice(image, frame);
   r.timings.decodeMs = ms(t, Clock::now());

@@ -1,6 +1,7 @@
 #include "iodeep/workflow/Review.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <span>
@@ -41,19 +42,31 @@ std::vector<std::size_t> parseSelection(const std::string& text, std::size_t cou
 
 namespace {
 
-// One ROI per label and occurrence within a slice ("Brain", "Brain (2)"), with its contours on
-// every slice where it was chosen: a series gives one ROI per structure, not one per slice.
-rtstruct::StructureSetInput setOf(std::span<const PredictResult> predictions,
-                                  const std::vector<std::pair<std::size_t, std::size_t>>& which,
-                                  rtstruct::ApprovalStatus status, const std::string& reviewer) {
-  const PredictResult& first = predictions.front();
+using SliceProposal = std::pair<std::size_t, std::size_t>;  // (prediction, proposal within it)
+
+rtstruct::StructureSetInput emptySet(const PredictResult& first, rtstruct::ApprovalStatus status,
+                                     const std::string& reviewer) {
   rtstruct::StructureSetInput in;
   in.network = {first.dnnName, first.dnnVersion, first.dnnUid, first.modelSopInstanceUid};
   in.approval = status;
   in.reviewerName = reviewer;
+  return in;
+}
+
+// One ROI per label and occurrence within a slice ("Brain", "Brain (2)"), with its contours on
+// every slice where it was chosen: a series gives one ROI per structure, not one per slice. A
+// corrected proposal contributes its corrected rings and makes its ROI SEMIAUTOMATIC; @p roiOf
+// receives the ROI index of every proposal placed. Drawn ROIs are ROIs of their own (MANUAL),
+// named as their label, or "label (drawn)" when a proposal's ROI has that name already.
+rtstruct::StructureSetInput setOf(std::span<const PredictResult> predictions, const std::vector<SliceProposal>& which,
+                                  rtstruct::ApprovalStatus status, const std::string& reviewer,
+                                  const std::map<SliceProposal, const Correction*>& corrected,
+                                  std::span<const DrawnRoi> drawn, std::map<SliceProposal, std::size_t>* roiOf) {
+  auto in = emptySet(predictions.front(), status, reviewer);
   std::map<std::string, std::size_t> roiIndex;
   std::map<std::pair<std::size_t, std::string>, int> perSlice;
-  for (const auto& [slice, i] : which) {
+  for (const auto& key : which) {
+    const auto& [slice, i] = key;
     const PredictResult& p = predictions[slice];
     const auto& prop = p.proposals.at(i);
     const int n = ++perSlice[{slice, prop.label.name}];
@@ -66,7 +79,25 @@ rtstruct::StructureSetInput setOf(std::span<const PredictResult> predictions,
       roi.interpretedType = prop.label.interpretedType;
       in.rois.push_back(std::move(roi));
     }
-    in.rois[it->second].contours.push_back({p.slice.attributes, prop.rings});
+    auto& roi = in.rois[it->second];
+    const auto c = corrected.find(key);
+    if (c != corrected.end()) roi.generation = rtstruct::RoiGeneration::Semiautomatic;
+    roi.contours.push_back({p.slice.attributes, c != corrected.end() ? c->second->rings : prop.rings});
+    if (roiOf != nullptr) (*roiOf)[key] = it->second;
+  }
+  std::map<std::string, std::size_t> drawnIndex;
+  for (const auto& d : drawn) {
+    const std::string name = roiIndex.count(d.label.name) != 0 ? d.label.name + " (drawn)" : d.label.name;
+    auto [it, added] = drawnIndex.try_emplace(name, in.rois.size());
+    if (added) {
+      rtstruct::RoiInput roi;
+      roi.name = name;
+      roi.color = d.label.color;
+      roi.interpretedType = d.label.interpretedType;
+      roi.generation = rtstruct::RoiGeneration::Manual;
+      in.rois.push_back(std::move(roi));
+    }
+    in.rois[it->second].contours.push_back({predictions[d.slice].slice.attributes, d.rings});
   }
   return in;
 }
@@ -93,56 +124,125 @@ rtstruct::WrittenStructureSet writeSet(const rtstruct::StructureSetInput& in, co
 
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath,
-                        const std::optional<iod::SigningCredentials>& signing) {
-  return writeReview(std::span<const PredictResult>(&prediction, 1), decision, approvedPath, rejectedPath, signing);
+                        const std::optional<iod::SigningCredentials>& signing,
+                        const std::filesystem::path& originalPath) {
+  return writeReview(std::span<const PredictResult>(&prediction, 1), decision, approvedPath, rejectedPath, signing,
+                     originalPath);
 }
 
 ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath,
-                        const std::optional<iod::SigningCredentials>& signing) {
+                        const std::optional<iod::SigningCredentials>& signing,
+                        const std::filesystem::path& originalPath) {
   if (decision.reviewer.empty())
     throw Error(ErrorCode::InvalidArgument, "approving or rejecting needs the reviewer's name (--reviewer)");
-  if (decision.approved.empty() && !approvedPath.empty()) {
+  if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
+  std::vector<SliceProposal> flatIndex;
+  for (std::size_t s = 0; s < predictions.size(); ++s) {
+    for (std::size_t i = 0; i < predictions[s].proposals.size(); ++i) flatIndex.emplace_back(s, i);
+  }
+  const auto proposalAt = [&](std::size_t i) {
+    if (i >= flatIndex.size())
+      throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(i + 1) + " does not exist");
+    return flatIndex[i];
+  };
+  std::set<std::size_t> approvedFlat;
+  for (std::size_t i : decision.approved) {
+    (void)proposalAt(i);
+    approvedFlat.insert(i);
+  }
+  std::map<SliceProposal, const Correction*> corrected;
+  for (const auto& c : decision.corrections) {
+    if (c.rings.empty()) {
+      throw Error(ErrorCode::InvalidArgument, "the correction of proposal " + std::to_string(c.proposal + 1) +
+                                                  " is empty: reject the proposal instead");
+    }
+    if (!corrected.emplace(proposalAt(c.proposal), &c).second) {
+      throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(c.proposal + 1) + " is corrected twice");
+    }
+    approvedFlat.insert(c.proposal);
+  }
+  for (const auto& d : decision.drawn) {
+    if (d.slice >= predictions.size()) {
+      throw Error(ErrorCode::InvalidArgument, "a drawn ROI on slice " + std::to_string(d.slice + 1) + " of " +
+                                                  std::to_string(predictions.size()) + ": no such slice");
+    }
+    if (d.rings.empty() || d.label.name.empty()) {
+      throw Error(ErrorCode::InvalidArgument, "a drawn ROI needs a label and a region");
+    }
+  }
+  if (approvedFlat.empty() && decision.drawn.empty() && !approvedPath.empty()) {
     throw Error(ErrorCode::InvalidArgument, "no proposal approved: an empty approved structure set is not written");
   }
-  if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
-  std::vector<std::pair<std::size_t, std::size_t>> approved;
-  std::vector<std::pair<std::size_t, std::size_t>> rejected;
-  std::size_t flat = 0;
-  for (std::size_t s = 0; s < predictions.size(); ++s) {
-    for (std::size_t i = 0; i < predictions[s].proposals.size(); ++i, ++flat) {
-      const bool yes = std::find(decision.approved.begin(), decision.approved.end(), flat) != decision.approved.end();
-      (yes ? approved : rejected).emplace_back(s, i);
-    }
-  }
-  for (std::size_t i : decision.approved) {
-    if (i >= flat) throw Error(ErrorCode::InvalidArgument, "proposal " + std::to_string(i + 1) + " does not exist");
+  std::vector<SliceProposal> approved;
+  std::vector<SliceProposal> rejected;
+  for (std::size_t flat = 0; flat < flatIndex.size(); ++flat) {
+    (approvedFlat.count(flat) != 0 ? approved : rejected).push_back(flatIndex[flat]);
   }
   if (signing) iod::checkSigningCredentials(*signing);
-  ReviewFiles files;
-  const auto withUids = [&decision](rtstruct::StructureSetInput in, const char* which) {
-    if (!decision.uidSeed.empty()) {
-      const auto uid = [&](const char* what) {
-        iod::Sha256 h;
-        h.update(decision.uidSeed + "|" + which + "|" + what);
-        return iod::uidFromDigest(h.finish());
-      };
-      in.sopInstanceUid = uid("sop");
-      in.seriesInstanceUid = uid("series");
-    }
+  // one seed for the review's sets: the approved set names the original set by its UID, also
+  // when a caller writes them in separate calls with the decision's seed
+  const std::string seed = decision.uidSeed.empty() ? iod::makeRandomUid() : decision.uidSeed;
+  const auto uid = [&seed](const char* which, const char* what) {
+    iod::Sha256 h;
+    h.update(seed + "|" + which + "|" + what);
+    return iod::uidFromDigest(h.finish());
+  };
+  const auto withUids = [&uid](rtstruct::StructureSetInput in, const char* which) {
+    in.sopInstanceUid = uid(which, "sop");
+    in.seriesInstanceUid = uid(which, "series");
     return in;
   };
+  ReviewFiles files;
+  std::map<SliceProposal, std::size_t> roiOf;
+  auto approvedSet = setOf(predictions, approved, rtstruct::ApprovalStatus::Approved, decision.reviewer, corrected,
+                           decision.drawn, &roiOf);
+  if (!corrected.empty()) approvedSet.predecessorSopInstanceUid = uid("original", "sop");
+  if (!originalPath.empty() && !corrected.empty()) {
+    // the network's proposals as they were, numbered as the ROIs the physician corrected
+    auto original = emptySet(predictions.front(), rtstruct::ApprovalStatus::Rejected, decision.reviewer);
+    original.label = "AI PROPOSAL";
+    original.seriesDescription = "IODEEP AI PROPOSAL";
+    std::map<std::size_t, std::size_t> byRoi;  // approved ROI index -> original ROI index
+    for (const auto& [key, correction] : corrected) {
+      const std::size_t roi = roiOf.at(key);
+      auto [it, added] = byRoi.try_emplace(roi, original.rois.size());
+      if (added) {
+        rtstruct::RoiInput r = approvedSet.rois[roi];
+        r.contours.clear();
+        r.generation = rtstruct::RoiGeneration::Automatic;
+        r.number = static_cast<std::int32_t>(roi + 1);
+        original.rois.push_back(std::move(r));
+      }
+      const auto& p = predictions[key.first];
+      original.rois[it->second].contours.push_back({p.slice.attributes, p.proposals[key.second].rings});
+    }
+    files.original = writeSet(withUids(std::move(original), "original"), originalPath, signing, files.signedBy);
+  }
   if (!approvedPath.empty()) {
-    files.approved = writeSet(
-        withUids(setOf(predictions, approved, rtstruct::ApprovalStatus::Approved, decision.reviewer), "approved"),
-        approvedPath, signing, files.signedBy);
+    files.approved = writeSet(withUids(std::move(approvedSet), "approved"), approvedPath, signing, files.signedBy);
   }
   if (!rejectedPath.empty() && !rejected.empty()) {
     files.rejected = writeSet(
-        withUids(setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer), "rejected"),
+        withUids(setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer, {}, {}, nullptr),
+                 "rejected"),
         rejectedPath, signing, files.signedBy);
   }
   return files;
+}
+
+netparser::LabelSpec labelNamed(const PredictResult& prediction, const std::string& name) {
+  const auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string known;
+  for (const auto& l : prediction.labels) {
+    if (lower(l.name) == lower(name)) return l;
+    known += (known.empty() ? "" : ", ") + l.name;
+  }
+  throw Error(ErrorCode::InvalidArgument,
+              "the network " + prediction.dnnName + " has no label '" + name + "' (it knows: " + known + ")");
 }
 
 void ReviewState::reset(std::span<const PredictResult> predictions) {

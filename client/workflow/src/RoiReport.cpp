@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 int RoiResult::exitCode() const noexcept {
   if (!selection.selection.matched()) return kExitNoMatch;
-  for (const auto* set : {&approvedSet, &rejectedSet}) {
+  for (const auto* set : {&originalSet, &approvedSet, &rejectedSet}) {
     if (*set && !(*set)->stored) return kExitPacs;
   }
   return kExitOk;
@@ -105,16 +105,22 @@ std::string RoiResult::toText() const {
     o << "slice:     " << p.slice.attributes.sopInstanceUid << ": " << p.proposals.size() << " proposal(s)\n";
     for (const auto& prop : p.proposals) {
       const bool yes = std::find(approved.begin(), approved.end(), n) != approved.end();
+      const bool fixed = std::find(corrected.begin(), corrected.end(), n) != corrected.end();
       o << "  " << ++n << ". " << prop.label.name << ": " << prop.areaPixels << " px"
         << (prop.areaMm2 >= 0 ? ", " + std::to_string(std::llround(prop.areaMm2)) + " mm2" : "") << " -> "
-        << (yes ? "approved" : "rejected") << "\n";
+        << (fixed ? "corrected and approved"
+            : yes ? "approved"
+                  : "rejected")
+        << "\n";
     }
   }
-  for (const auto* set : {&approvedSet, &rejectedSet}) {
+  if (drawn > 0) o << "drawn:     " << drawn << " ROI(s) drawn by the reviewer (MANUAL)\n";
+  for (const auto* set : {&originalSet, &approvedSet, &rejectedSet}) {
     if (!*set) continue;
     const auto& s = **set;
-    o << "stored:    " << s.approvalStatus << " RT Structure Set " << s.sopInstanceUid << " (" << s.rois << " ROI(s), "
-      << s.contours << " contour(s)" << (s.signedBy.empty() ? "" : ", signed by " + s.signedBy) << "): ";
+    o << "stored:    " << (set == &originalSet ? "original proposals, " : "") << s.approvalStatus
+      << " RT Structure Set " << s.sopInstanceUid << " (" << s.rois << " ROI(s), " << s.contours << " contour(s)"
+      << (s.signedBy.empty() ? "" : ", signed by " + s.signedBy) << "): ";
     if (s.stored) {
       o << "stored on the PACS" << (s.foundOnPacs ? ", found again by C-FIND" : ", NOT found again by C-FIND");
     } else {
@@ -158,7 +164,10 @@ std::string RoiResult::toJson() const {
   for (const auto& p : predictions) slices.push_back(nlohmann::json::parse(p.toJson()));
   j["predictions"] = slices;
   j["approved"] = approved;
-  for (const auto& [key, set] : {std::pair{"approvedSet", &approvedSet}, std::pair{"rejectedSet", &rejectedSet}}) {
+  j["corrected"] = corrected;
+  j["drawn"] = drawn;
+  for (const auto& [key, set] : {std::pair{"approvedSet", &approvedSet}, std::pair{"rejectedSet", &rejectedSet},
+                                 std::pair{"originalSet", &originalSet}}) {
     if (!*set) continue;
     const auto& s = **set;
     j[key] = {{"sopInstanceUid", s.sopInstanceUid},

@@ -1,8 +1,11 @@
 // The review stored: structure sets into the outbox, to the PACS, read back, audited.
 #include "iodeep/workflow/StoreReview.hpp"
 
+#include <algorithm>
 #include "Timing.hpp"
+
 #include "iodeep/iod/Error.hpp"
+#include "iodeep/iod/Uid.hpp"
 #include "iodeep/network/Query.hpp"
 #include "iodeep/stores/Outbox.hpp"
 #include "iodeep/trust/Audit.hpp"
@@ -67,13 +70,22 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
   const Outbox& outbox = ws.outbox();
   auto t = Clock::now();
   ReviewFiles files;
+  // the sets are written in separate calls: one seed makes the approved set name the original set
+  ReviewDecision review = decision;
+  if (review.uidSeed.empty()) review.uidSeed = iod::makeRandomUid();
+  enum class Which { Original, Approved, Rejected };
   // each set is written into the outbox and recorded there in one step (only those are ever sent),
   // with what the audit event of its store needs should it be sent later by a flush
-  const auto put = [&](bool approved) {
+  const auto put = [&](Which which) {
     return outbox.put([&](const fs::path& path) {
-      const auto f =
-          writeReview(predictions, decision, approved ? path : fs::path(), approved ? fs::path() : path, signing);
-      (approved ? files.approved : files.rejected) = approved ? f.approved : f.rejected;
+      const auto f = writeReview(predictions, review, which == Which::Approved ? path : fs::path(),
+                                 which == Which::Rejected ? path : fs::path(), signing,
+                                 which == Which::Original ? path : fs::path());
+      switch (which) {
+        case Which::Original: files.original = f.original; break;
+        case Which::Approved: files.approved = f.approved; break;
+        case Which::Rejected: files.rejected = f.rejected; break;
+      }
       files.signedBy = f.signedBy;
       auto e = auditEventFor("rtstruct_stored", predictions, {});
       e.reviewer = decision.reviewer;
@@ -82,22 +94,33 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
       return e;
     });
   };
-  const auto approvedPath = decision.approved.empty() ? fs::path() : put(true);
-  const auto rejectedPath = storeRejected && decision.approved.size() < total ? put(false) : fs::path();
+  const bool anyApproved = !decision.approved.empty() || !decision.corrections.empty() || !decision.drawn.empty();
+  // the original proposals first: the approved set's predecessor is on the PACS before it
+  const auto originalPath = decision.corrections.empty() ? fs::path() : put(Which::Original);
+  const auto approvedPath = anyApproved ? put(Which::Approved) : fs::path();
+  std::size_t approvedCount = decision.approved.size();
+  for (const auto& c : decision.corrections) {
+    if (std::find(decision.approved.begin(), decision.approved.end(), c.proposal) == decision.approved.end())
+      ++approvedCount;
+  }
+  const auto rejectedPath = storeRejected && approvedCount < total ? put(Which::Rejected) : fs::path();
   r.rtstructMs = ms(t, Clock::now());
+  if (files.original) {
+    r.originalSet = storeThroughOutbox(ws, outbox, originalPath, *files.original, "REJECTED", r.storeMs);
+  }
   if (files.approved) {
     r.approvedSet = storeThroughOutbox(ws, outbox, approvedPath, *files.approved, "APPROVED", r.storeMs);
   }
   if (files.rejected) {
     r.rejectedSet = storeThroughOutbox(ws, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
   }
-  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+  for (auto* set : {&r.originalSet, &r.approvedSet, &r.rejectedSet}) {
     if (!*set) continue;
     (*set)->signedBy = files.signedBy;
     auditStore(ws, predictions, decision, **set);
   }
   // read back: the PACS returns each stored set by C-FIND under the slices' study
-  for (auto* set : {&r.approvedSet, &r.rejectedSet}) {
+  for (auto* set : {&r.originalSet, &r.approvedSet, &r.rejectedSet}) {
     if (!*set || !(*set)->stored) continue;
     try {
       const auto& study = predictions.front().slice.attributes.studyInstanceUid;

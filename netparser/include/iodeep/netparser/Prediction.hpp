@@ -80,6 +80,10 @@ struct Postprocessed {
   double contourMs{0};
 };
 
+/// The labels of @p arch's output of @p channels channels: the declared ones, else one per channel
+/// ("label <i>"; with softmax from channel 1, channel 0 being the background).
+[[nodiscard]] std::vector<LabelSpec> outputLabels(const Architecture& arch, std::int64_t channels);
+
 /// Activation, mapping back to the slice grid (before thresholding), threshold, area filters,
 /// keep-largest, holes, contours, simplification.
 [[nodiscard]] Postprocessed postprocess(const FloatTensor& output, const Placement& placement,

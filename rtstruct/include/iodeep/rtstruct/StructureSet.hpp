@@ -20,11 +20,18 @@ struct ImageContours {
   std::vector<iod::Ring> rings;
 };
 
+/// How an ROI came to be (ROI Generation Algorithm, 3006,0036): the network's proposal accepted
+/// as it was, the proposal corrected by the physician, or drawn by the physician.
+enum class RoiGeneration { Automatic, Semiautomatic, Manual };
+
 struct RoiInput {
   std::string name;
   std::array<std::uint8_t, 3> color{255, 0, 0};
   std::string interpretedType{"ORGAN"};
-  bool edited{false};  ///< SEMIAUTOMATIC when the physician changed the proposal, else AUTOMATIC
+  RoiGeneration generation{RoiGeneration::Automatic};
+  /// ROINumber; 0: the ROI's place in the set (1, 2, ...). Numbers must be unique in a set: a
+  /// set of original proposals numbers its ROIs as the corrected ROIs of the approved set.
+  std::int32_t number{0};
   std::vector<ImageContours> contours;
 };
 
@@ -43,6 +50,10 @@ struct StructureSetInput {
   std::string reviewDate;    ///< YYYYMMDD; empty: today
   std::string reviewTime;    ///< HHMMSS; empty: now
   std::string label{"IODEEP AI ROI"};
+  std::string seriesDescription{};  ///< empty: "IODEEP AI ROI" ("IODEEP REJECTED ROI" when rejected)
+  /// The structure set this one was derived from (PredecessorStructureSetSequence): an approved
+  /// set with corrected ROIs names the set of the network's original proposals. Empty: none.
+  std::string predecessorSopInstanceUid{};
   /// The set's SOP and Series Instance UIDs; empty: new random ones. A caller that may write the
   /// same set again (a retried request) passes its own, so that the PACS gets one instance.
   std::string sopInstanceUid{}, seriesInstanceUid{};
@@ -75,7 +86,10 @@ struct StructureSetInfo {
   std::string sopInstanceUid, seriesInstanceUid, studyInstanceUid, frameOfReferenceUid;
   std::string label, name, date, time;
   std::string approvalStatus, reviewerName, reviewDate, reviewTime;
-  std::string contributingAlgorithm;  ///< from Contributing Equipment (the proposing network)
+  std::string contributingAlgorithm;                       ///< from Contributing Equipment (the proposing network)
+  std::string networkName, networkVersion, networkDnnUid;  ///< the same equipment's model, versions, serial
+  std::string seriesDescription;
+  std::string predecessorSopInstanceUid;  ///< PredecessorStructureSetSequence's set, empty when none
   std::vector<StoredRoi> rois;
 };
 
@@ -93,5 +107,6 @@ struct RoiOnImage {
 std::vector<RoiOnImage> roisOnImage(const StructureSetInfo& set, const iod::SliceAttributes& image);
 
 [[nodiscard]] std::string toString(ApprovalStatus status);
+[[nodiscard]] std::string toString(RoiGeneration generation);
 
 }  // namespace iodeep::rtstruct

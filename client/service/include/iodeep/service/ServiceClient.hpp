@@ -71,7 +71,7 @@ struct ServiceRoiResult {
   bool matched{true};                      ///< false: no network on the PACS matches (exit 7)
   std::string noMatchDetail;
   std::vector<std::size_t> approved;
-  std::optional<client::StoredSet> approvedSet, rejectedSet;
+  std::optional<client::StoredSet> approvedSet, rejectedSet, originalSet;
   double locateMs{0}, sliceRetrieveMs{0}, serviceMs{0}, rtstructMs{0}, storeMs{0}, totalMs{0};
 
   [[nodiscard]] int exitCode() const noexcept;

@@ -61,6 +61,9 @@ struct PredictResult {
   std::string dnnName, dnnVersion, dnnUid, modelSopInstanceUid;
   netparser::ShapeCheck check;
   std::vector<netparser::Proposal> proposals;
+  /// The labels the network knows (its architecture's output labels): what a physician may draw.
+  /// Empty when the prediction came from elsewhere (the inference service's answer).
+  std::vector<netparser::LabelSpec> labels;
   netparser::PredictionTimings timings;
   bool networkFromCache{false};
   /// The model's payload was hashed (SHA-256) and its DnnUID checked by this call: false when the

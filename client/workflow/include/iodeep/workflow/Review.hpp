@@ -15,13 +15,31 @@
 
 namespace iodeep::client {
 
+/// The physician's correction of one proposal before approving it: the region it becomes, as
+/// rings along pixel edges of the slice (ringsOfMask of what was painted, Masks.hpp).
+struct Correction {
+  std::size_t proposal{0};  ///< 0-based over all proposals, as ReviewDecision::approved
+  std::vector<iod::Ring> rings;
+};
+
+/// An ROI the physician drew on a slice for a label the network knows.
+struct DrawnRoi {
+  std::size_t slice{0};  ///< index into the predictions
+  netparser::LabelSpec label;
+  std::vector<iod::Ring> rings;
+};
+
 struct ReviewDecision {
   std::vector<std::size_t> approved;  ///< 0-based indices into the proposals
-  std::string reviewer;               ///< PN, e.g. "Doe^Jane"
+  std::string reviewer;           ///< PN, e.g. "Doe^Jane"
   /// Not empty: the sets' SOP and Series Instance UIDs derived from it (the same seed, the same
   /// UIDs: a retried store of one review is one instance on the PACS). Empty: random UIDs.
   std::string uidSeed{};
   std::string caller{};  ///< the inference service's caller, for the audit log; empty for local work
+  /// Corrected proposals: approved as corrected (listed in approved or not). Stored SEMIAUTOMATIC,
+  /// and the network's original proposals for them in a set of their own (docs/rtstruct.md).
+  std::vector<Correction> corrections{};
+  std::vector<DrawnRoi> drawn{};  ///< stored MANUAL in the approved set
 };
 
 /// Parses "all", "none" or a list "1,3" (1-based, as printed) for @p count proposals.
@@ -59,25 +77,37 @@ class ReviewState {
 struct ReviewFiles {
   std::optional<rtstruct::WrittenStructureSet> approved;
   std::optional<rtstruct::WrittenStructureSet> rejected;
+  /// The network's original proposals for the corrected ROIs (REJECTED, "IODEEP AI PROPOSAL"),
+  /// which the approved set names as its predecessor.
+  std::optional<rtstruct::WrittenStructureSet> original;
   /// The signer's certificate subject when the sets were signed, else empty.
   std::string signedBy;
 };
 
-/// Writes the approved proposals to @p approvedPath and, when @p rejectedPath is not empty, the
-/// others to it. With @p signing, each set is signed (iod/Signature.hpp) before it appears at its
-/// path (written beside it under a temporary name, signed into place, the unsigned copy removed);
-/// the credentials are checked before anything is written. Throws iodeep::Error
-/// (InvalidArgument for an empty approved set or no reviewer; FileNotFound, SigningFailed for
-/// credentials that cannot sign).
+/// Writes the approved proposals (as corrected, with the drawn ROIs) to @p approvedPath and, when
+/// @p rejectedPath is not empty, the others to it; when @p originalPath is not empty and proposals
+/// were corrected, their original form to it. The approved set names the original set as its
+/// predecessor whenever proposals were corrected (its UID is derived from the decision's seed:
+/// a caller writing the sets in several calls passes one seed). With @p signing, each set is signed (iod/Signature.hpp)
+/// before it appears at its path (written beside it under a temporary name, signed into place, the unsigned copy
+/// removed); the credentials are checked before anything is written. Throws iodeep::Error (InvalidArgument for an empty
+/// approved set, no reviewer, a correction or drawing of no region or of a proposal or slice that does not exist;
+/// FileNotFound, SigningFailed for credentials that cannot sign).
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {},
-                        const std::optional<iod::SigningCredentials>& signing = std::nullopt);
+                        const std::optional<iod::SigningCredentials>& signing = std::nullopt,
+                        const std::filesystem::path& originalPath = {});
 
 /// The same for the slices of one series: @p decision.approved indexes the proposals of all
 /// @p predictions in order (slice by slice). A structure found on several slices is one ROI with
 /// contours on each of them.
 ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {},
-                        const std::optional<iod::SigningCredentials>& signing = std::nullopt);
+                        const std::optional<iod::SigningCredentials>& signing = std::nullopt,
+                        const std::filesystem::path& originalPath = {});
+
+/// The label of the network's called @p name (case-insensitive) in @p prediction's labels.
+/// Throws Error(InvalidArgument) listing the labels the network knows.
+[[nodiscard]] netparser::LabelSpec labelNamed(const PredictResult& prediction, const std::string& name);
 
 }  // namespace iodeep::client

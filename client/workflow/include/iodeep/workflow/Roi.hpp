@@ -6,6 +6,7 @@
 /// and the viewer call these with one Workstation.
 
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,12 @@ struct RoiOptions {
   std::string approve{"none"};  ///< "all", "none" or "1,3" (1-based over all proposals, as printed)
   std::string reviewer;         ///< ReviewerName; the configuration's when empty
   bool storeRejected{false};    ///< also store the rejected proposals as a REJECTED set
+  /// Corrections before approval, "N=FILE": proposal N (1-based, as printed) becomes the region of
+  /// FILE, a mask at the slice's pixel grid (PNG or JSON polygon: Masks.hpp's readMaskFile).
+  std::vector<std::string> corrections{};
+  /// Drawn ROIs, "LABEL=FILE" or "LABEL@K=FILE" (slice K, 1-based, in the order retrieved; the
+  /// first when omitted) for a label the network knows.
+  std::vector<std::string> drawings{};
   /// Sign the structure sets (the reviewer's approval) before they enter the outbox: what is
   /// stored, now or by a later outbox flush, is the signed file. Checked before anything moves.
   std::optional<iod::SigningCredentials> signing;
@@ -47,6 +54,9 @@ struct RoiResult {
   std::vector<PredictResult> predictions;
   std::vector<std::size_t> approved;  ///< flat proposal indices
   std::optional<StoredSet> approvedSet, rejectedSet;
+  std::optional<StoredSet> originalSet;  ///< the corrected proposals as proposed (StoreReport)
+  std::vector<std::size_t> corrected;    ///< flat proposal indices the physician corrected
+  std::size_t drawn{0};                  ///< ROIs the physician drew
   RoiTimings timings;
 
   /// kExitOk; kExitNoMatch when no network matched; kExitPacs when a set waits in the outbox.
@@ -54,6 +64,12 @@ struct RoiResult {
   [[nodiscard]] std::string toText() const;
   [[nodiscard]] std::string toJson() const;
 };
+
+/// The physician's decision on @p predictions from @p options: approve, corrections and drawings
+/// read (each mask checked against its slice and traced exactly). Throws Error(InvalidArgument,
+/// FileNotFound) naming the option and file.
+[[nodiscard]] ReviewDecision reviewDecisionFor(std::span<const PredictResult> predictions, const RoiOptions& options,
+                                               const std::string& reviewer);
 
 /// The whole AI ROI. Throws iodeep::Error for PACS and content problems before a structure set
 /// exists; once approved proposals exist they are in the outbox before the first store attempt,

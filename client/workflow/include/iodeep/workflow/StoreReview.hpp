@@ -28,13 +28,15 @@ struct StoredSet {
 };
 
 /// The review, stored: the approved proposals (and, with @p storeRejected, the others) written
-/// as RT Structure Sets into the outbox (signed first with @p signing: writeReview), then
+/// as RT Structure Sets into the outbox (when proposals were corrected, first the set of their
+/// original form that the approved set names as its predecessor) (signed first with @p signing: writeReview), then
 /// C-STORE'd, then read back by C-FIND; each set's store (or its wait in the outbox) is appended
 /// to the audit log. A failed store leaves the set in the outbox and is reported in the
 /// StoredSet, never thrown. Throws Error(InvalidArgument) without a reviewer, and the writer's
 /// and signer's errors (FileNotFound, SigningFailed) before anything is stored.
 struct StoreReport {
   std::optional<StoredSet> approvedSet, rejectedSet;
+  std::optional<StoredSet> originalSet;  ///< the corrected proposals as the network proposed them
   double rtstructMs{0}, storeMs{0};
 };
 [[nodiscard]] StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predictions,
