@@ -25,7 +25,8 @@ rtstruct::StructureSetInput tenRois() {
       const double t = 2 * M_PI * i / 500.0;
       ring.points.push_back({256 + (50 + 10 * r) * std::cos(t), 256 + (50 + 10 * r) * std::sin(t)});
     }
-    in.rois.push_back({"ROI " + std::to_string(r), {255, 0, 0}, "ORGAN", false, {{a, {ring}}}});
+    in.rois.push_back(
+        {"ROI " + std::to_string(r), {255, 0, 0}, "ORGAN", rtstruct::RoiGeneration::Automatic, {{a, {ring}}}});
   }
   return in;
 }

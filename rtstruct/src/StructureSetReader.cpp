@@ -69,6 +69,22 @@ StructureSetInfo readDataset(DcmDataset& ds) {
     info.networkDnnUid = get([&](OFString& v) { return item.getDeviceSerialNumber(v); });
   }
   info.seriesDescription = get([&](OFString& v) { return rt.getSeriesDescription(v); });
+  auto& rfor = rt.getReferencedFrameOfReferenceSequence();
+  for (std::size_t f = 0; f < rfor.getNumberOfItems(); ++f) {
+    auto& studies = rfor.getItem(f).getRTReferencedStudySequence();
+    for (std::size_t st = 0; st < studies.getNumberOfItems(); ++st) {
+      auto& series = studies.getItem(st).getRTReferencedSeriesSequence();
+      for (std::size_t se = 0; se < series.getNumberOfItems(); ++se) {
+        auto& item = series.getItem(se);
+        const auto seriesUid = get([&](OFString& v) { return item.getSeriesInstanceUID(v); });
+        auto& images = item.getContourImageSequence();
+        for (std::size_t i = 0; i < images.getNumberOfItems(); ++i) {
+          const auto sop = get([&](OFString& v) { return images.getItem(i).getReferencedSOPInstanceUID(v); });
+          if (!sop.empty()) info.referencedImages.emplace_back(sop, seriesUid);
+        }
+      }
+    }
+  }
   auto& pred = rt.getPredecessorStructureSetSequence();
   if (pred.getNumberOfItems() > 0) {
     info.predecessorSopInstanceUid = get([&](OFString& v) { return pred.getItem(0).getReferencedSOPInstanceUID(v); });

@@ -70,7 +70,8 @@ fs::path writeStructureSet(const test::TempDir& dir, const std::string& name = "
   const iod::SliceAttributes a = test::sampleMrSlice();
   iod::Ring square{{{2.5, 2.5}, {9.5, 2.5}, {9.5, 9.5}, {2.5, 9.5}}, false};
   rtstruct::StructureSetInput in;
-  in.rois.push_back(rtstruct::RoiInput{"Brain", {255, 0, 0}, "ORGAN", false, {{a, {square}}}});
+  in.rois.push_back(
+      rtstruct::RoiInput{"Brain", {255, 0, 0}, "ORGAN", rtstruct::RoiGeneration::Automatic, {{a, {square}}}});
   in.network = {"Brain UNet", "1", "2.25.123", "2.25.456"};
   in.approval = rtstruct::ApprovalStatus::Approved;
   in.reviewerName = "Doe^Jane";

@@ -70,8 +70,11 @@ TEST(Charset, PatientNameReadsBackAsPydicomDecodesTheSource) {
       for (std::size_t c = 4; c < 10; ++c) mask[r * slice.columns + c] = 1;
     }
     rtstruct::StructureSetInput in;
-    in.rois = {rtstruct::RoiInput{
-        "Lesion", {255, 0, 0}, "GTV", false, {{slice, netparser::traceMask(mask, slice.rows, slice.columns)}}}};
+    in.rois = {rtstruct::RoiInput{"Lesion",
+                                  {255, 0, 0},
+                                  "GTV",
+                                  rtstruct::RoiGeneration::Automatic,
+                                  {{slice, netparser::traceMask(mask, slice.rows, slice.columns)}}}};
     in.network = {"Net", "1", "2.25.123", "2.25.456"};
     in.approval = rtstruct::ApprovalStatus::Approved;
     in.reviewerName = "Doe^Jane";

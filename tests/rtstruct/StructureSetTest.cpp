@@ -91,7 +91,11 @@ TEST(StructureSet, MaskToRtstructAndBackIsExactInEveryOrientation) {
       test::TempDir dir;
       const auto img = image(orientation, {-12.5, 30.25, 7.0 + seed});
       const auto mask = randomMask(static_cast<std::uint32_t>(seed), img.rows, img.columns);
-      RoiInput roi{"Lesion", {255, 0, 0}, "GTV", false, {{img, netparser::traceMask(mask, img.rows, img.columns)}}};
+      RoiInput roi{"Lesion",
+                   {255, 0, 0},
+                   "GTV",
+                   rtstruct::RoiGeneration::Automatic,
+                   {{img, netparser::traceMask(mask, img.rows, img.columns)}}};
       (void)writeStructureSet(input({roi}), dir / "rs.dcm");
       const auto set = readStructureSet(dir / "rs.dcm");
       const auto on = roisOnImage(set, img);
@@ -108,9 +112,9 @@ TEST(StructureSet, ApprovedSetCarriesReviewAndNetworkAndPassesDciodvfy) {
   const auto b = image(kAxial, {0, 0, 3});
   const auto mask = randomMask(7, a.rows, a.columns);
   const auto rings = netparser::traceMask(mask, a.rows, a.columns);
-  RoiInput brain{"Brain", {255, 64, 64}, "ORGAN", false, {{a, rings}, {b, rings}}};
-  RoiInput second{"Brain", {255, 64, 64}, "ORGAN", true, {{b, rings}}};
-  RoiInput other{"Ventricle", {0, 128, 255}, "CAVITY", false, {{a, rings}}};
+  RoiInput brain{"Brain", {255, 64, 64}, "ORGAN", rtstruct::RoiGeneration::Automatic, {{a, rings}, {b, rings}}};
+  RoiInput second{"Brain", {255, 64, 64}, "ORGAN", rtstruct::RoiGeneration::Semiautomatic, {{b, rings}}};
+  RoiInput other{"Ventricle", {0, 128, 255}, "CAVITY", rtstruct::RoiGeneration::Manual, {{a, rings}}};
   auto in = input({brain, second, other});
   in.reviewDate = "20261122";
   in.reviewTime = "101500";
@@ -130,6 +134,7 @@ TEST(StructureSet, ApprovedSetCarriesReviewAndNetworkAndPassesDciodvfy) {
   ASSERT_EQ(set.rois.size(), 3U);
   EXPECT_EQ(set.rois[0].generationAlgorithm, "AUTOMATIC");
   EXPECT_EQ(set.rois[1].generationAlgorithm, "SEMIAUTOMATIC");
+  EXPECT_EQ(set.rois[2].generationAlgorithm, "MANUAL");
   EXPECT_NE(set.rois[0].generationDescription.find("Brain UNet"), std::string::npos);
   EXPECT_EQ(set.rois[2].interpretedType, "CAVITY");
   EXPECT_EQ(set.rois[2].interpreter, "Doe^Jane");
@@ -145,7 +150,8 @@ TEST(StructureSet, RejectedAndObliqueSetsPassDciodvfy) {
   const auto img = image(oblique(), {5, 5, 5});
   const auto rings = netparser::traceMask(randomMask(3, img.rows, img.columns), img.rows, img.columns);
   (void)writeStructureSet(
-      input({RoiInput{"Rejected", {255, 0, 0}, "ORGAN", false, {{img, rings}}}}, ApprovalStatus::Rejected),
+      input({RoiInput{"Rejected", {255, 0, 0}, "ORGAN", rtstruct::RoiGeneration::Automatic, {{img, rings}}}},
+            ApprovalStatus::Rejected),
       dir / "rejected.dcm");
   std::string out;
   EXPECT_TRUE(test::dciodvfyErrors(dir / "rejected.dcm", &out).empty()) << out;
@@ -155,7 +161,7 @@ TEST(StructureSet, RejectedAndObliqueSetsPassDciodvfy) {
 TEST(StructureSet, BadInputIsRefusedWithoutOutput) {
   const auto img = image(kAxial, {0, 0, 0});
   const auto rings = netparser::traceMask(randomMask(5, img.rows, img.columns), img.rows, img.columns);
-  const RoiInput roi{"A", {255, 0, 0}, "ORGAN", false, {{img, rings}}};
+  const RoiInput roi{"A", {255, 0, 0}, "ORGAN", rtstruct::RoiGeneration::Automatic, {{img, rings}}};
   EXPECT_EQ(writeError(input({})), ErrorCode::InvalidArgument);  // empty approved set
   auto noReviewer = input({roi});
   noReviewer.reviewerName.clear();

@@ -29,10 +29,10 @@ struct RoiInput {
   std::array<std::uint8_t, 3> color{255, 0, 0};
   std::string interpretedType{"ORGAN"};
   RoiGeneration generation{RoiGeneration::Automatic};
+  std::vector<ImageContours> contours;
   /// ROINumber; 0: the ROI's place in the set (1, 2, ...). Numbers must be unique in a set: a
   /// set of original proposals numbers its ROIs as the corrected ROIs of the approved set.
   std::int32_t number{0};
-  std::vector<ImageContours> contours;
 };
 
 /// The network that proposed the ROIs (ROIGenerationDescription, Contributing Equipment).
@@ -90,6 +90,9 @@ struct StructureSetInfo {
   std::string networkName, networkVersion, networkDnnUid;  ///< the same equipment's model, versions, serial
   std::string seriesDescription;
   std::string predecessorSopInstanceUid;  ///< PredecessorStructureSetSequence's set, empty when none
+  /// The images the set references (Referenced Frame of Reference -> study -> series -> Contour
+  /// Image), as (SOP Instance UID, Series Instance UID).
+  std::vector<std::pair<std::string, std::string>> referencedImages;
   std::vector<StoredRoi> rois;
 };
 
