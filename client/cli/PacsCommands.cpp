@@ -13,6 +13,7 @@
 #include "iodeep/stores/ModelCache.hpp"
 #include "iodeep/stores/Outbox.hpp"
 #include "iodeep/workflow/ClientConfig.hpp"
+#include "iodeep/workflow/Dataset.hpp"
 #include "iodeep/workflow/Roi.hpp"
 #include "iodeep/workflow/StructureSets.hpp"
 #include "iodeep/workflow/Upload.hpp"
@@ -322,6 +323,32 @@ int outbox(const std::vector<std::string>& args) {
   return r.failed.empty() ? kExitOk : kExitPacs;
 }
 
+int dataset(const std::vector<std::string>& args) {
+  NetworkFlags f;
+  client::DatasetOptions o;
+  std::string output;
+  auto d = described(
+      "usage: iodeep dataset --pacs AET@host:port --network DNNUID -o DIR [--since YYYYMMDD]\n"
+      "                      [--validation-percent 20]\n\n"
+      "A training set from the PACS (docs/finetuning.md): the approved RT Structure Sets the network's\n"
+      "proposals led to (found by C-FIND, read), the slices they contour (retrieved), and per slice and label\n"
+      "the image, the approved mask and, for a corrected ROI, the network's original proposal, with a\n"
+      "manifest (manifest.csv) and dataset.json. Training and validation are split by patient. DIR must not\n"
+      "exist; it appears complete or not at all.",
+      f);
+  d.add_options()("network", po::value(&o.network), "the DnnUID whose proposals the structure sets came from")(
+      "output,o", po::value(&output), "the dataset directory to write (must not exist)")(
+      "since", po::value(&o.since), "only structure sets reviewed on or after this date (YYYYMMDD)")(
+      "validation-percent", po::value(&o.validationPercent)->default_value(20),
+      "patients put aside for validation (by a hash of the PatientID; 0-100)");
+  if (!parseOptions(args, d)) return kExitOk;
+  o.output = output;
+  client::Workstation ws(f.resolve());
+  const auto r = client::buildDataset(ws, o);
+  std::cout << (f.json ? r.toJson() : r.toText());
+  return kExitOk;
+}
+
 }  // namespace
 
 int pacsCommand(const std::string& command, const std::vector<std::string>& args) {
@@ -334,6 +361,7 @@ int pacsCommand(const std::string& command, const std::vector<std::string>& args
   if (command == "select") return select(args);
   if (command == "roi") return roi(args);
   if (command == "outbox") return outbox(args);
+  if (command == "dataset") return dataset(args);
   return -1;
 }
 

@@ -36,6 +36,7 @@ PACS (docs/pacs-workflow.md; --pacs AET@host:port or the configuration file):
   select     which network a slice would get, and why every other one not
   roi        AI ROI end to end: slice(s) -> network -> proposals -> approved RT Structure Set on the PACS
   outbox     structure sets waiting for the PACS: list, flush
+  dataset    a training set from the PACS: approved (and corrected) ROIs of one network, slices, masks
   version    print the version
 
 Run 'iodeep <command> --help' for a command's options.
