@@ -18,6 +18,8 @@ int inspectCommand(const std::vector<std::string>& args);
 int archCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
 int rtstructCommand(const std::vector<std::string>& args);
+/// `finetune`: a network fine-tuned on a dataset, written as its next version.
+int finetuneCommand(const std::vector<std::string>& args);
 int auditCommand(const std::vector<std::string>& args);
 /// `serve`: the inference service; `serve token`: a bearer token for it.
 int serveCommand(const std::vector<std::string>& args);

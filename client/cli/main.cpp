@@ -24,6 +24,7 @@ Commands:
   predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay, RT Structure Sets)
   rtstruct   show an RT Structure Set; list those on the PACS for a series
   audit      the audit trail: network runs and stored structure sets (docs/security.md)
+  finetune   fine-tune a network on a dataset from the PACS, written as its next version
   serve      the inference service: selection and prediction over HTTP(S) (docs/service.md)
 
 PACS (docs/pacs-workflow.md; --pacs AET@host:port or the configuration file):
@@ -76,6 +77,7 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "rtstruct") return rtstructCommand(rest);
     if (command == "audit") return auditCommand(rest);
     if (command == "serve") return serveCommand(rest);
+    if (command == "finetune") return finetuneCommand(rest);
     if (const int code = pacsCommand(command, rest); code >= 0) return code;
     if (command == "version" || command == "--version") {
       std::cout << "iodeep " << IODEEP_VERSION << "\n";

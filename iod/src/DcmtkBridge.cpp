@@ -45,7 +45,7 @@ void registerPrivateDictionary() {
       DcmEVR vr;
       const char* name;
     };
-    static constexpr std::array<Entry, 10> kEntries{{
+    static constexpr std::array<Entry, 13> kEntries{{
         {element::kArchitecture, EVR_UT, "DnnArchitecture"},
         {element::kWeightsUri, EVR_UT, "DnnWeights"},
         {element::kName, EVR_LO, "DnnName"},
@@ -55,6 +55,9 @@ void registerPrivateDictionary() {
         {element::kWeightsFormat, EVR_CS, "DnnWeightsFormat"},
         {element::kWeightsSha256, EVR_LO, "DnnWeightsSHA256"},
         {element::kWeightsLength, EVR_UL, "DnnWeightsLength"},
+        {element::kPredecessorUid, EVR_UI, "DnnPredecessorUID"},
+        {element::kPredecessorSop, EVR_UI, "DnnPredecessorSOPInstanceUID"},
+        {element::kTraining, EVR_UT, "DnnTraining"},
         {element::kWeightsPayload, EVR_OB, "DnnWeightsPayload"},
     }};
     DcmDataDictionary& dict = dcmDataDict.wrlock();

@@ -286,6 +286,13 @@ std::optional<SignatureInfo> writeIodeep(const IodeepModel& m, const std::filesy
   w.priv(detail::privateTag(0x10, element::kUid), EVR_UI, m.dnnUid);
   if (!m.version.empty()) w.priv(detail::privateTag(0x10, element::kVersion), EVR_LO, m.version);
   if (!m.description.empty()) w.priv(detail::privateTag(0x10, element::kDescription), EVR_UT, m.description);
+  if (!m.predecessorDnnUid.empty()) {
+    w.priv(detail::privateTag(0x10, element::kPredecessorUid), EVR_UI, m.predecessorDnnUid);
+  }
+  if (!m.predecessorSopInstanceUid.empty()) {
+    w.priv(detail::privateTag(0x10, element::kPredecessorSop), EVR_UI, m.predecessorSopInstanceUid);
+  }
+  if (!m.trainingJson.empty()) w.priv(detail::privateTag(0x10, element::kTraining), EVR_UT, m.trainingJson);
   w.priv(detail::privateTag(0x10, element::kWeightsFormat), EVR_CS, m.weightsFormat);
   w.priv(detail::privateTag(0x10, element::kWeightsSha256), EVR_LO, m.weightsSha256);
   {

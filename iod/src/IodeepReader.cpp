@@ -12,6 +12,7 @@
 #include "iodeep/iod/Json.hpp"
 #include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/iod/Sha256.hpp"
+#include "iodeep/iod/Uid.hpp"
 
 namespace iodeep::iod {
 
@@ -63,6 +64,9 @@ IodeepFile readIodeep(const std::filesystem::path& path) {
   m.description = dcmtk::getString(ds, p(element::kDescription));
   m.weightsFormat = dcmtk::getString(ds, p(element::kWeightsFormat));
   m.weightsSha256 = dcmtk::getString(ds, p(element::kWeightsSha256));
+  m.predecessorDnnUid = dcmtk::getString(ds, p(element::kPredecessorUid));
+  m.predecessorSopInstanceUid = dcmtk::getString(ds, p(element::kPredecessorSop));
+  m.trainingJson = dcmtk::getString(ds, p(element::kTraining));
 
   const auto req = [&](const std::string& value, std::string_view what) {
     if (value.empty()) throw Error(ErrorCode::MalformedIodeep, "IODeep object without " + std::string(what), where);
@@ -192,6 +196,23 @@ std::vector<Finding> verify(const IodeepFile& f, const std::string* canonicalArc
   if (m.seriesDescription.rfind(kSeriesDescriptionPrefix, 0) != 0) {
     warn("SeriesDescription does not start with '" + std::string(kSeriesDescriptionPrefix) +
          "': C-FIND by the IODeep convention will not find it");
+  }
+
+  // a fine-tuned network: its predecessor named by valid UIDs, its provenance JSON
+  for (const auto& [uid, what] : {std::pair{&m.predecessorDnnUid, "DnnPredecessorUID"},
+                                  std::pair{&m.predecessorSopInstanceUid, "DnnPredecessorSOPInstanceUID"}}) {
+    if (!uid->empty() && !isValidUid(*uid))
+      error(ErrorCode::MalformedIodeep, std::string(what) + " is not a valid UID");
+  }
+  if (!m.predecessorDnnUid.empty() && m.predecessorDnnUid == m.dnnUid) {
+    error(ErrorCode::MalformedIodeep, "DnnPredecessorUID is the network's own DnnUID");
+  }
+  if (!m.trainingJson.empty()) {
+    try {
+      checkJson(m.trainingJson, "DnnTraining");
+    } catch (const Error& e) {
+      out.push_back(Finding::of(e));
+    }
   }
 
   // The canonical architecture is needed for the DnnUID; making it also checks the JSON.

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -16,11 +17,12 @@
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/netparser/Architecture.hpp"
 #include "iodeep/netparser/Network.hpp"
+#include "iodeep/netparser/Training.hpp"
 #include "iodeep/netparser/WeightsImport.hpp"
 
 namespace iodeep::netparser::torchmodule {
 
-inline constexpr int kAbi = 3;
+inline constexpr int kAbi = 4;
 
 /// A built network inside the module.
 class Model {
@@ -50,6 +52,11 @@ struct Api {
   ImportedWeights (*importArchive)(std::span<const std::byte> bytes, const ErrorContext& where){nullptr};
   /// Loads a TorchScript archive to prove that it loads; errors carry @p where.
   void (*loadTorchScript)(std::span<const std::byte> bytes, const ErrorContext& where){nullptr};
+  /// Fine-tunes a checked graph architecture (Training.hpp's train, its checks done by the caller).
+  TrainingResult (*train)(const Architecture& arch, const iod::ByteBuffer& weights,
+                          std::span<const TrainingSample> training, std::span<const TrainingSample> validation,
+                          const TrainingOptions& options,
+                          const std::function<bool(const EpochReport&)>& onEpoch){nullptr};
 };
 
 /// The module, opened on first use (or by preload()). Throws Error(TorchError) naming the file

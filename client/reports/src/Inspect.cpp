@@ -180,8 +180,24 @@ std::string InspectReport::toText() const {
       << "DnnVersion:  " << m.version << "\n"
       << "DnnUID:      " << m.dnnUid << "\n"
       << "Description: " << m.description << "\n"
-      << "Weights URI: " << m.weightsUri << "\n"
-      << "trained for: Modality " << m.target.modality << ", BodyPartExamined " << m.target.bodyPartExamined
+      << "Weights URI: " << m.weightsUri << "\n";
+    if (!m.predecessorDnnUid.empty()) {
+      o << "fine-tuned from: DnnUID " << m.predecessorDnnUid << " (IODeep object " << m.predecessorSopInstanceUid
+        << ")\n";
+    }
+    if (!m.trainingJson.empty()) {
+      const auto t = nlohmann::json::parse(m.trainingJson, nullptr, false);
+      if (t.is_object()) {
+        const auto num = [&](const char* k) { return t.contains(k) ? t[k].dump() : std::string("?"); };
+        o << "training:    " << num("slices") << " slice(s) (" << num("corrected") << " corrected, " << num("accepted")
+          << " accepted, " << num("drawn") << " drawn), " << num("epochs") << " epoch(s), validation Dice "
+          << num("diceBefore") << " -> " << num("diceAfter")
+          << (t.value("validationIsTraining", false) ? " (on the training slices: one patient)" : "") << "\n";
+      } else {
+        o << "training:    (not JSON)\n";
+      }
+    }
+    o << "trained for: Modality " << m.target.modality << ", BodyPartExamined " << m.target.bodyPartExamined
       << ", SamplesPerPixel " << m.target.samplesPerPixel << ", " << m.target.photometricInterpretation
       << ", PatientOrientation '" << m.target.patientOrientation << "'\n"
       << "study:       " << m.studyInstanceUid << " \"" << m.studyDescription << "\"\n"
@@ -238,6 +254,13 @@ std::string InspectReport::toJson() const {
                 {"weightsSha256", m.weightsSha256},
                 {"payloadBytes", payloadBytes},
                 {"architecture", m.architectureJson}};
+    if (!m.predecessorDnnUid.empty() || !m.predecessorSopInstanceUid.empty()) {
+      j["dnn"]["predecessor"] = {{"dnnUid", m.predecessorDnnUid}, {"sopInstanceUid", m.predecessorSopInstanceUid}};
+    }
+    if (!m.trainingJson.empty()) {
+      const auto t = nlohmann::json::parse(m.trainingJson, nullptr, false);
+      j["dnn"]["training"] = t.is_discarded() ? nlohmann::json(m.trainingJson) : t;
+    }
     j["trainedFor"] = {{"modality", m.target.modality},
                        {"bodyPartExamined", m.target.bodyPartExamined},
                        {"samplesPerPixel", m.target.samplesPerPixel},

@@ -2,6 +2,7 @@
 // networks. Built into libiodeep-torch.so (netparser/src/TorchModule.hpp), one of the two
 // translation units of the project that include libtorch headers.
 #include "../TorchModule.hpp"
+#include "Layers.hpp"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -47,21 +48,6 @@ at::ScalarType scalarType(iod::DType d) {
   }
   return at::kFloat;
 }
-
-// One primitive layer, bound to its tensors.
-struct BoundLayer {
-  const Layer* layer{nullptr};
-  std::vector<std::size_t> inputs;  // indices into the value table (0 = network input)
-  at::Tensor weight, bias, runningMean, runningVar;
-  std::int64_t groups{1};
-  std::int64_t lastUse{0};  // index of the last layer that reads this layer's output
-  // Build-time transformations (buildModel): a layer whose work was folded into the layer before
-  // it (a batch norm into its convolution, a ReLU into the convolution's kernel) passes its input
-  // on; a convolution may carry its weights packed for oneDNN once, with the ReLU after it fused.
-  bool passThrough{false};
-  bool fusedRelu{false};
-  c10::IValue packed;  // mkldnn_prepacked ConvOpContext, when libtorch offers it
-};
 
 // oneDNN's prepacked convolution (what torch.jit.optimize_for_inference uses on CPU): the weights
 // reordered once into the layout the kernel wants, for the declared input size, with an optional
@@ -130,6 +116,72 @@ bool mayOverwrite(const at::Tensor& t) {
 
 }  // namespace
 
+at::Tensor applyLayer(const BoundLayer& b, const std::vector<at::Tensor>& values, bool dropout, bool batchStatistics) {
+  const Layer& l = *b.layer;
+  const auto& p = l.params;
+  const at::Tensor& x = values[b.inputs[0]];
+  at::Tensor y;
+  switch (l.type) {
+    case LayerType::Conv2d:
+      y = at::conv2d(x, b.weight, b.bias, {p.stride, p.stride}, {p.padding, p.padding}, {p.dilation, p.dilation},
+                     b.groups);
+      break;
+    case LayerType::ConvTranspose2d:
+      y = at::conv_transpose2d(x, b.weight, b.bias, {p.stride, p.stride}, {p.padding, p.padding},
+                               {p.outputPadding, p.outputPadding}, b.groups, {p.dilation, p.dilation});
+      break;
+    case LayerType::BatchNorm2d:
+      // batch statistics: the batch's own, the running statistics updated (training, not frozen)
+      y = at::batch_norm(x, b.weight, b.bias, b.runningMean, b.runningVar,
+                         /*training=*/!p.trackRunningStats || batchStatistics, 0.1, p.eps, false);
+      break;
+    case LayerType::InstanceNorm2d:
+      y = at::instance_norm(x, b.weight, b.bias, b.runningMean, b.runningVar,
+                            /*use_input_stats=*/!p.trackRunningStats, 0.1, p.eps, false);
+      break;
+    case LayerType::GroupNorm: y = at::group_norm(x, p.numGroups, b.weight, b.bias, p.eps, false); break;
+    case LayerType::ReLU: y = at::relu(x); break;
+    case LayerType::LeakyReLU: y = at::leaky_relu(x, p.negativeSlope); break;
+    case LayerType::PReLU: y = at::prelu(x, b.weight); break;
+    case LayerType::ELU: y = at::elu(x, p.alpha); break;
+    case LayerType::GELU: y = at::gelu(x, p.tanhApproximation ? "tanh" : "none"); break;
+    case LayerType::Sigmoid: y = at::sigmoid(x); break;
+    case LayerType::Tanh: y = at::tanh(x); break;
+    case LayerType::Softmax: y = at::softmax(x, p.dim); break;
+    case LayerType::MaxPool2d:
+      y = at::max_pool2d(x, {p.kernelSize, p.kernelSize}, {p.stride, p.stride}, {p.padding, p.padding}, {1, 1},
+                         p.ceilMode);
+      break;
+    case LayerType::AvgPool2d:
+      y = at::avg_pool2d(x, {p.kernelSize, p.kernelSize}, {p.stride, p.stride}, {p.padding, p.padding}, p.ceilMode);
+      break;
+    case LayerType::AdaptiveAvgPool2d: y = at::adaptive_avg_pool2d(x, {p.outputHeight, p.outputWidth}); break;
+    case LayerType::Upsample: {
+      const auto h = static_cast<std::int64_t>(std::floor(static_cast<double>(x.size(2)) * p.scaleFactor));
+      const auto w = static_cast<std::int64_t>(std::floor(static_cast<double>(x.size(3)) * p.scaleFactor));
+      // The scale is passed on, as torch.nn.Upsample(scale_factor=s) does, so sampling matches PyTorch.
+      y = p.bilinear ? at::upsample_bilinear2d(x, {h, w}, p.alignCorners, p.scaleFactor, p.scaleFactor)
+                     : at::upsample_nearest2d(x, {h, w}, p.scaleFactor, p.scaleFactor);
+      break;
+    }
+    case LayerType::Concat: {
+      std::vector<at::Tensor> parts;
+      for (std::size_t in : b.inputs) parts.push_back(values[in]);
+      y = at::cat(parts, 1);
+      break;
+    }
+    case LayerType::Add:
+      y = x;
+      for (std::size_t k = 1; k < b.inputs.size(); ++k) y = y + values[b.inputs[k]];
+      break;
+    case LayerType::Flatten: y = x.flatten(1); break;
+    case LayerType::Linear: y = at::linear(x, b.weight, b.bias); break;
+    case LayerType::Dropout: y = dropout && p.dropout > 0.0 ? at::dropout(x, p.dropout, true) : x; break;
+    case LayerType::Identity: y = x; break;
+  }
+  return y;
+}
+
 class TorchModel final : public torchmodule::Model {
  public:
   [[nodiscard]] FloatTensor forward(std::span<const std::int64_t> shape, std::span<const float> values) const override;
@@ -155,6 +207,10 @@ int configureThreadsImpl(int threads) {
   at::set_num_threads(n);
   threadsConfigured = true;
   return at::get_num_threads();
+}
+
+void ensureThreadsConfigured() {
+  if (!threadsConfigured.load()) configureThreadsImpl(0);
 }
 
 namespace {
@@ -213,7 +269,7 @@ void transform(TorchModel& m, const ShapeReport& shapes) {
 std::unique_ptr<torchmodule::Model> buildModel(const Architecture& arch, const iod::ByteBuffer& weights,
                                                const BuildOptions& options) {
   // libtorch starts with one intra-op thread here: use the cores unless told otherwise.
-  if (!threadsConfigured.load()) configureThreadsImpl(0);
+  ensureThreadsConfigured();
   c10::InferenceMode guard;
   auto impl = std::make_unique<TorchModel>();
   impl->arch = arch;
@@ -338,19 +394,6 @@ at::Tensor TorchModel::run(const at::Tensor& input) const {
           if (b.fusedRelu) at::relu_(y);
         }
         break;
-      case LayerType::ConvTranspose2d:
-        y = at::conv_transpose2d(x, b.weight, b.bias, {p.stride, p.stride}, {p.padding, p.padding},
-                                 {p.outputPadding, p.outputPadding}, b.groups, {p.dilation, p.dilation});
-        break;
-      case LayerType::BatchNorm2d:
-        y = at::batch_norm(x, b.weight, b.bias, b.runningMean, b.runningVar, /*training=*/!p.trackRunningStats, 0.1,
-                           p.eps, false);
-        break;
-      case LayerType::InstanceNorm2d:
-        y = at::instance_norm(x, b.weight, b.bias, b.runningMean, b.runningVar,
-                              /*use_input_stats=*/!p.trackRunningStats, 0.1, p.eps, false);
-        break;
-      case LayerType::GroupNorm: y = at::group_norm(x, p.numGroups, b.weight, b.bias, p.eps, false); break;
       case LayerType::ReLU:
         y = inPlace([](at::Tensor& t) { at::relu_(t); }, [](const at::Tensor& t) { return at::relu(t); });
         break;
@@ -358,46 +401,13 @@ at::Tensor TorchModel::run(const at::Tensor& input) const {
         y = inPlace([&](at::Tensor& t) { at::leaky_relu_(t, p.negativeSlope); },
                     [&](const at::Tensor& t) { return at::leaky_relu(t, p.negativeSlope); });
         break;
-      case LayerType::PReLU: y = at::prelu(x, b.weight); break;
-      case LayerType::ELU: y = at::elu(x, p.alpha); break;
-      case LayerType::GELU: y = at::gelu(x, p.tanhApproximation ? "tanh" : "none"); break;
       case LayerType::Sigmoid:
         y = inPlace([](at::Tensor& t) { at::sigmoid_(t); }, [](const at::Tensor& t) { return at::sigmoid(t); });
         break;
       case LayerType::Tanh:
         y = inPlace([](at::Tensor& t) { at::tanh_(t); }, [](const at::Tensor& t) { return at::tanh(t); });
         break;
-      case LayerType::Softmax: y = at::softmax(x, p.dim); break;
-      case LayerType::MaxPool2d:
-        y = at::max_pool2d(x, {p.kernelSize, p.kernelSize}, {p.stride, p.stride}, {p.padding, p.padding}, {1, 1},
-                           p.ceilMode);
-        break;
-      case LayerType::AvgPool2d:
-        y = at::avg_pool2d(x, {p.kernelSize, p.kernelSize}, {p.stride, p.stride}, {p.padding, p.padding}, p.ceilMode);
-        break;
-      case LayerType::AdaptiveAvgPool2d: y = at::adaptive_avg_pool2d(x, {p.outputHeight, p.outputWidth}); break;
-      case LayerType::Upsample: {
-        const auto h = static_cast<std::int64_t>(std::floor(static_cast<double>(x.size(2)) * p.scaleFactor));
-        const auto w = static_cast<std::int64_t>(std::floor(static_cast<double>(x.size(3)) * p.scaleFactor));
-        // The scale is passed on, as torch.nn.Upsample(scale_factor=s) does, so sampling matches PyTorch.
-        y = p.bilinear ? at::upsample_bilinear2d(x, {h, w}, p.alignCorners, p.scaleFactor, p.scaleFactor)
-                       : at::upsample_nearest2d(x, {h, w}, p.scaleFactor, p.scaleFactor);
-        break;
-      }
-      case LayerType::Concat: {
-        std::vector<at::Tensor> parts;
-        for (std::size_t in : b.inputs) parts.push_back(values[in]);
-        y = at::cat(parts, 1);
-        break;
-      }
-      case LayerType::Add:
-        y = x;
-        for (std::size_t k = 1; k < b.inputs.size(); ++k) y = y + values[b.inputs[k]];
-        break;
-      case LayerType::Flatten: y = x.flatten(1); break;
-      case LayerType::Linear: y = at::linear(x, b.weight, b.bias); break;
-      case LayerType::Dropout:
-      case LayerType::Identity: y = x; break;
+      default: y = applyLayer(b, values, false, false); break;
     }
     values[i + 1] = std::move(y);
     for (std::size_t in : b.inputs) {
@@ -433,6 +443,10 @@ FloatTensor TorchModel::forward(std::span<const std::int64_t> shape, std::span<c
   }
 }
 
+TrainingResult trainModel(const Architecture& arch, const iod::ByteBuffer& weights,
+                          std::span<const TrainingSample> training, std::span<const TrainingSample> validation,
+                          const TrainingOptions& options, const std::function<bool(const EpochReport&)>& onEpoch);
+
 namespace torchimpl {
 ImportedWeights importArchive(std::span<const std::byte> bytes, const ErrorContext& where);
 void loadTorchScript(std::span<const std::byte> bytes, const ErrorContext& where);
@@ -442,7 +456,8 @@ void loadTorchScript(std::span<const std::byte> bytes, const ErrorContext& where
 
 extern "C" __attribute__((visibility("default"))) const iodeep::netparser::torchmodule::Api* iodeep_torch_module() {
   using namespace iodeep::netparser;
-  static const torchmodule::Api api{torchmodule::kAbi, &buildModel, &configureThreadsImpl, &torchimpl::importArchive,
-                                    &torchimpl::loadTorchScript};
+  static const torchmodule::Api api{torchmodule::kAbi,           &buildModel,
+                                    &configureThreadsImpl,       &torchimpl::importArchive,
+                                    &torchimpl::loadTorchScript, &trainModel};
   return &api;
 }

@@ -44,6 +44,9 @@ inline constexpr std::uint8_t kDescription = 0x06;     ///< UT
 inline constexpr std::uint8_t kWeightsFormat = 0x07;   ///< CS
 inline constexpr std::uint8_t kWeightsSha256 = 0x08;   ///< LO, 64 lowercase hex digits
 inline constexpr std::uint8_t kWeightsLength = 0x09;   ///< UL, payload bytes before DICOM padding
+inline constexpr std::uint8_t kPredecessorUid = 0x0A;  ///< UI, DnnUID of the network this one was fine-tuned from
+inline constexpr std::uint8_t kPredecessorSop = 0x0B;  ///< UI, SOP Instance UID of that network's object
+inline constexpr std::uint8_t kTraining = 0x0C;        ///< UT, JSON: how it was fine-tuned (docs/finetuning.md)
 inline constexpr std::uint8_t kWeightsPayload = 0x10;  ///< OB
 }  // namespace element
 
@@ -68,6 +71,9 @@ struct IodeepModel {
   std::string weightsFormat{kWeightsFormatSafetensors};
   std::string weightsSha256;  ///< lowercase hex of the SHA-256 of the logical payload bytes
   ByteBuffer weights;         ///< the payload (safetensors or TorchScript archive), no DICOM padding
+  /// A fine-tuned network: its predecessor (DnnUID, SOP Instance UID) and the training's
+  /// provenance as JSON (slices, corrected/accepted, epochs, Dice before/after). Empty otherwise.
+  std::string predecessorDnnUid, predecessorSopInstanceUid, trainingJson;
 
   TrainingTarget target;
 
