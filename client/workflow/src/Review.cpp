@@ -251,6 +251,8 @@ void ReviewState::reset(std::span<const PredictResult> predictions) {
     for (std::size_t i = 0; i < predictions[p].proposals.size(); ++i) refs_.push_back({p, i});
   }
   verdicts_.assign(refs_.size(), Verdict::Pending);
+  corrections_.assign(refs_.size(), std::nullopt);
+  drawn_.clear();
 }
 
 const ProposalRef& ReviewState::at(std::size_t flat) const {
@@ -267,10 +269,51 @@ Verdict ReviewState::verdict(std::size_t flat) const {
 void ReviewState::set(std::size_t flat, Verdict verdict) {
   (void)at(flat);
   verdicts_[flat] = verdict;
+  if (verdict != Verdict::Approved) corrections_[flat].reset();  // a rejected proposal's correction is void
+}
+
+void ReviewState::setCorrection(std::size_t flat, std::vector<iod::Ring> rings) {
+  (void)at(flat);
+  if (rings.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                "the correction of proposal " + std::to_string(flat + 1) + " is empty: reject the proposal instead");
+  }
+  corrections_[flat] = std::move(rings);
+  verdicts_[flat] = Verdict::Approved;
+}
+
+void ReviewState::clearCorrection(std::size_t flat) {
+  (void)at(flat);
+  corrections_[flat].reset();
+}
+
+const std::vector<iod::Ring>* ReviewState::correction(std::size_t flat) const {
+  (void)at(flat);
+  return corrections_[flat] ? &*corrections_[flat] : nullptr;
+}
+
+std::size_t ReviewState::addDrawn(DrawnRoi roi) {
+  if (roi.rings.empty()) throw Error(ErrorCode::InvalidArgument, "a drawn ROI needs a region");
+  drawn_.push_back(std::move(roi));
+  return drawn_.size() - 1;
+}
+
+void ReviewState::setDrawn(std::size_t index, std::vector<iod::Ring> rings) {
+  if (index >= drawn_.size() || rings.empty())
+    throw Error(ErrorCode::InvalidArgument, "no such drawn ROI, or no region");
+  drawn_[index].rings = std::move(rings);
+}
+
+void ReviewState::removeDrawn(std::size_t index) {
+  if (index < drawn_.size()) drawn_.erase(drawn_.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+bool ReviewState::anythingToStore() const noexcept {
+  return count(Verdict::Approved) > 0 || !drawn_.empty();
 }
 
 void ReviewState::approveAll() {
-  std::fill(verdicts_.begin(), verdicts_.end(), Verdict::Approved);
+  std::fill(verdicts_.begin(), verdicts_.end(), Verdict::Approved);  // corrections kept
 }
 
 std::size_t ReviewState::count(Verdict verdict) const noexcept {
@@ -281,8 +324,11 @@ ReviewDecision ReviewState::decision(const std::string& reviewer) const {
   ReviewDecision d;
   d.reviewer = reviewer;
   for (std::size_t i = 0; i < verdicts_.size(); ++i) {
-    if (verdicts_[i] == Verdict::Approved) d.approved.push_back(i);
+    if (verdicts_[i] != Verdict::Approved) continue;
+    d.approved.push_back(i);
+    if (corrections_[i]) d.corrections.push_back({i, *corrections_[i]});
   }
+  d.drawn = drawn_;
   return d;
 }
 

@@ -31,7 +31,7 @@ struct DrawnRoi {
 
 struct ReviewDecision {
   std::vector<std::size_t> approved;  ///< 0-based indices into the proposals
-  std::string reviewer;           ///< PN, e.g. "Doe^Jane"
+  std::string reviewer;               ///< PN, e.g. "Doe^Jane"
   /// Not empty: the sets' SOP and Series Instance UIDs derived from it (the same seed, the same
   /// UIDs: a retried store of one review is one instance on the PACS). Empty: random UIDs.
   std::string uidSeed{};
@@ -66,12 +66,28 @@ class ReviewState {
   void set(std::size_t flat, Verdict verdict);
   void approveAll();
   [[nodiscard]] std::size_t count(Verdict verdict) const noexcept;
-  /// The approved proposals (flat indices, ascending) with @p reviewer.
+  /// Proposal @p flat corrected to @p rings (non-empty, the slice's pixel edges): it is approved
+  /// as corrected. Throws Error(InvalidArgument) for an index out of range or no rings.
+  void setCorrection(std::size_t flat, std::vector<iod::Ring> rings);
+  void clearCorrection(std::size_t flat);
+  /// The correction of @p flat, or null.
+  [[nodiscard]] const std::vector<iod::Ring>* correction(std::size_t flat) const;
+  /// An ROI the physician drew; returns its index in drawn().
+  std::size_t addDrawn(DrawnRoi roi);
+  void setDrawn(std::size_t index, std::vector<iod::Ring> rings);
+  void removeDrawn(std::size_t index);
+  [[nodiscard]] const std::vector<DrawnRoi>& drawn() const noexcept { return drawn_; }
+  /// Something would be stored: an approved proposal or a drawn ROI.
+  [[nodiscard]] bool anythingToStore() const noexcept;
+  /// The approved proposals (flat indices, ascending), the corrections and drawn ROIs, with
+  /// @p reviewer.
   [[nodiscard]] ReviewDecision decision(const std::string& reviewer) const;
 
  private:
   std::vector<ProposalRef> refs_;
   std::vector<Verdict> verdicts_;
+  std::vector<std::optional<std::vector<iod::Ring>>> corrections_;
+  std::vector<DrawnRoi> drawn_;
 };
 
 struct ReviewFiles {
