@@ -20,6 +20,7 @@
 #include <QTableWidget>
 #include <QTest>
 #include <QTimer>
+#include <QToolButton>
 #include <algorithm>
 #include <memory>
 #include <set>
@@ -38,6 +39,8 @@
 #include "iodeep/service/Service.hpp"
 #include "iodeep/service/ServiceClient.hpp"
 #include "iodeep/stores/Outbox.hpp"
+#include "iodeep/workflow/MaskEditor.hpp"
+#include "iodeep/workflow/Masks.hpp"
 #include "iodeep/workflow/StructureSets.hpp"
 #include "iodeep/workflow/Workstation.hpp"
 
@@ -264,12 +267,127 @@ class ViewerTest : public QObject {
       QCOMPARE(sop, slice22.sopInstanceUid);
       QVERIFY(points.size() >= 3);
     }
-    // the stored set is drawn on slice 22 in its colour; hiding it removes it
+    // the stored set is drawn on slice 22, green as approved; hiding it removes it
     goToSlice(w, at22);
     QCOMPARE(ui.view->overlays().size(), std::size_t{1});
+    QCOMPARE(ui.view->overlays().front().color, QColor(40, 200, 60));
     ui.storedSets->item(0)->setCheckState(Qt::Unchecked);
     QCOMPARE(ui.view->overlays().size(), std::size_t{0});
     QVERIFY(client::Outbox(demo.config.outboxDir).list().empty());
+  }
+
+  // Correcting before approving (issue 20): the brush adds, the eraser removes, undo and redo,
+  // a new ROI drawn for a label the network knows; what is stored is exactly what was painted,
+  // and the network's original proposal is kept in a set of its own.
+  void correctWithBrushAndEraserDrawAndStore() {
+    Demo demo;
+    gui::MainWindow w(demo.config);
+    w.resize(1500, 900);
+    w.show();
+    QVERIFY(openDemoSeries(w));
+    const auto& ui = w.widgets();
+    const auto slice22 = iod::readSliceAttributes(kSeriesDir / "slice_022.dcm");
+    goToSlice(w, indexOfSop(w, slice22.sopInstanceUid));
+    QCOMPARE(pressAiRoi(w), 1);
+    const auto proposed = client::maskOfRings(w.predictions()[0].proposals[0].rings, 128, 128);
+    clickRow(ui.proposals, ui.proposals->model()->index(0, 0));
+    QVERIFY(!ui.brush->isEnabled());
+    QTest::keyClick(&w, Qt::Key_C);  // correct the selected proposal
+    QVERIFY(ui.view->brushOn());
+    QVERIFY(ui.brush->isChecked());
+    QTest::keyClick(&w, Qt::Key_BracketLeft);  // radius 4 -> 3
+    QCOMPARE(ui.radius->value(), 3);
+
+    // the same strokes replayed on a MaskEditor of our own give the mask expected pixel for pixel
+    client::MaskEditor expected;
+    expected.begin(proposed);
+    const auto stroke = [&](QPointF fromPixel, QPointF toPixel, bool add) {
+      const QPoint a = ui.view->fromPixel(fromPixel).toPoint();
+      const QPoint b = ui.view->fromPixel(toPixel).toPoint();
+      QTest::mousePress(ui.view, Qt::LeftButton, {}, a);
+      QTest::mouseMove(ui.view, b);
+      QTest::mouseRelease(ui.view, Qt::LeftButton, {}, b);
+      const QPointF pa = ui.view->toPixel(a);
+      const QPointF pb = ui.view->toPixel(b);
+      expected.beginStroke(pa.x(), pa.y(), 3, add);
+      expected.continueStroke(pb.x(), pb.y());
+      expected.endStroke();
+    };
+    stroke({8, 8}, {24, 8}, true);  // the brush, outside the brain
+    const auto afterBrush = expected.mask();
+    QCOMPARE(w.reviewEditor().mask(), afterBrush);
+    QCOMPARE(w.reviewEditor().mask().values[8 * 128 + 16], std::uint8_t{1});
+    QVERIFY(w.reviewEditor().mask().area() > proposed.area() + 40);
+    QTest::keyClick(&w, Qt::Key_E);  // the eraser, across the brain
+    QVERIFY(ui.eraser->isChecked());
+    stroke({50, 64}, {70, 64}, false);
+    const auto afterEraser = expected.mask();
+    QCOMPARE(w.reviewEditor().mask(), afterEraser);
+    QVERIFY(proposed.values[64 * 128 + 60] == 1 && afterEraser.values[64 * 128 + 60] == 0);  // a hole now
+    QTest::keyClick(&w, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(w.reviewEditor().mask(), afterBrush);
+    QTest::keyClick(&w, Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(w.reviewEditor().mask(), afterEraser);
+    QCOMPARE(ui.view->overlays().back().color, QColor(255, 210, 0));  // being edited: yellow
+    QTest::keyClick(&w, Qt::Key_Return);
+    QVERIFY(!ui.view->brushOn());
+    QCOMPARE(ui.proposals->item(0, 4)->text(), QString("approved (corrected)"));
+    QCOMPARE(w.review().verdict(0), client::Verdict::Approved);
+
+    // a new ROI of the network's label on the slice shown
+    QCOMPARE(ui.drawLabel->currentText(), QString("Brain"));
+    QTest::keyClick(&w, Qt::Key_D);
+    QVERIFY(ui.view->brushOn());
+    client::MaskEditor drawn;
+    drawn.begin(client::Mask{128, 128, std::vector<std::uint8_t>(128 * 128, 0)});
+    {
+      const QPoint a = ui.view->fromPixel({100, 115}).toPoint();
+      const QPoint b = ui.view->fromPixel({115, 118}).toPoint();
+      QTest::mousePress(ui.view, Qt::LeftButton, {}, a);
+      QTest::mouseMove(ui.view, b);
+      QTest::mouseRelease(ui.view, Qt::LeftButton, {}, b);
+      drawn.beginStroke(ui.view->toPixel(a).x(), ui.view->toPixel(a).y(), 3, true);
+      drawn.continueStroke(ui.view->toPixel(b).x(), ui.view->toPixel(b).y());
+      drawn.endStroke();
+    }
+    QTest::keyClick(&w, Qt::Key_Return);
+    QCOMPARE(w.review().drawn().size(), std::size_t{1});
+    QCOMPARE(ui.proposals->rowCount(), 2);
+    screenshot(w, "viewer-corrected.png");
+
+    QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
+    QTest::keyClick(&w, Qt::Key_S, Qt::ControlModifier);
+    QVERIFY(stored.wait(kTimeout));
+    QCOMPARE(stored.takeFirst().at(0).toBool(), true);
+
+    // over DICOM: the approved set (corrected SEMIAUTOMATIC, drawn MANUAL) and the original proposal
+    test::TempDir got;
+    const auto sets = client::findStructureSets(client::Pacs(demo.config.network), slice22.studyInstanceUid,
+                                                slice22.seriesInstanceUid, got.path());
+    QCOMPARE(sets.size(), std::size_t{2});
+    std::optional<rtstruct::StructureSetInfo> approved;
+    std::optional<rtstruct::StructureSetInfo> original;
+    for (const auto& s : sets) {
+      auto info = rtstruct::readStructureSet(s.file);
+      (info.approvalStatus == "APPROVED" ? approved : original) = std::move(info);
+    }
+    QVERIFY(approved && original);
+    QCOMPARE(approved->predecessorSopInstanceUid, original->sopInstanceUid);
+    QCOMPARE(original->approvalStatus, std::string("REJECTED"));
+    const auto maskOf = [&](const rtstruct::StructureSetInfo& set, const std::string& name) {
+      for (const auto& r : rtstruct::roisOnImage(set, slice22)) {
+        if (r.roi.name == name)
+          return std::make_pair(client::maskOfRings(r.rings, 128, 128), r.roi.generationAlgorithm);
+      }
+      return std::make_pair(client::Mask{}, std::string());
+    };
+    const auto [correctedMask, correctedHow] = maskOf(*approved, "Brain");
+    QCOMPARE(correctedHow, std::string("SEMIAUTOMATIC"));
+    QCOMPARE(correctedMask, afterEraser);  // exactly what was painted, the hole included
+    const auto [drawnMask, drawnHow] = maskOf(*approved, "Brain (drawn)");
+    QCOMPARE(drawnHow, std::string("MANUAL"));
+    QCOMPARE(drawnMask, drawn.mask());
+    QCOMPARE(maskOf(*original, "Brain").first, proposed);  // the proposal as the network made it
   }
 
   // The PACS stops while storing: the set goes to the outbox with a visible warning; the PACS

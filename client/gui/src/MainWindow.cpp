@@ -80,6 +80,10 @@ const std::vector<client::LocalInstance>& MainWindow::instances() const noexcept
 const std::vector<client::PredictResult>& MainWindow::predictions() const noexcept {
   return review_->predictions();
 }
+const client::MaskEditor& MainWindow::reviewEditor() const noexcept {
+  return review_->editor();
+}
+
 const client::ReviewState& MainWindow::review() const noexcept {
   return review_->review();
 }
@@ -191,6 +195,12 @@ void MainWindow::wire() {
   connect(review_, &ReviewPanel::storeFinished, this, &MainWindow::storeFinished);
   connect(review_, &ReviewPanel::outboxChanged, this, &MainWindow::outboxChanged);
   connect(review_, &ReviewPanel::structureSetsListed, this, &MainWindow::structureSetsListed);
+  // editing: the slice view's brush follows the review's tool; its strokes go to the review's editor
+  connect(review_, &ReviewPanel::editingChanged, this,
+          [this](bool active, bool /*brush*/, double radius) { w_.view->setBrush(active, radius); });
+  connect(w_.view, &SliceView::brushPressed, review_, &ReviewPanel::brushPressed);
+  connect(w_.view, &SliceView::brushMoved, review_, &ReviewPanel::brushMoved);
+  connect(w_.view, &SliceView::brushReleased, review_, &ReviewPanel::brushReleased);
 }
 
 void MainWindow::buildShortcuts() {
@@ -208,7 +218,25 @@ void MainWindow::buildShortcuts() {
   add(QKeySequence(Qt::CTRL | Qt::Key_E), [this] { checkConnection(); });
   add(QKeySequence(Qt::Key_F5), [this] { refreshStudies(); });
   add(QKeySequence(Qt::CTRL | Qt::Key_F), [this] { w_.studyFilter->setFocus(); });
-  add(QKeySequence(Qt::Key_Escape), [this] { cancelRunning(); });
+  add(QKeySequence(Qt::Key_Escape), [this] {
+    if (review_->editing()) {
+      review_->cancelEditing();
+    } else {
+      cancelRunning();
+    }
+  });
+  // correcting and drawing (docs/viewer.md, "Correcting a proposal")
+  add(QKeySequence(Qt::Key_C), [this] { review_->startCorrecting(); });
+  add(QKeySequence(Qt::Key_D), [this] { review_->startDrawing(); });
+  add(QKeySequence(Qt::Key_B), [this] { review_->setTool(true); });
+  add(QKeySequence(Qt::Key_E), [this] { review_->setTool(false); });
+  add(QKeySequence(Qt::Key_BracketLeft), [this] { review_->changeRadius(-1); });
+  add(QKeySequence(Qt::Key_BracketRight), [this] { review_->changeRadius(1); });
+  add(QKeySequence(Qt::CTRL | Qt::Key_Z), [this] { review_->undoEdit(); });
+  add(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), [this] { review_->redoEdit(); });
+  add(QKeySequence(Qt::CTRL | Qt::Key_Y), [this] { review_->redoEdit(); });
+  add(QKeySequence(Qt::Key_Return), [this] { review_->finishEditing(); });
+  add(QKeySequence(Qt::Key_Enter), [this] { review_->finishEditing(); });
   // navigation while the slice area has the focus (arrows stay with tables elsewhere)
   QWidget* area = viewer_;
   const auto step = [this](int n) { return [this, n] { viewer_->stepSlice(n); }; };
@@ -325,6 +353,7 @@ void MainWindow::updateOverlays() {
     return;
   }
   const auto& sop = viewer_->instances()[static_cast<std::size_t>(current)].sopInstanceUid;
+  review_->setCurrentSlice(sop);  // where a new ROI would be drawn
   viewer_->setOverlays(review_->overlaysFor(sop, viewer_->currentAttributes()));
 }
 

@@ -61,6 +61,8 @@ class MainWindow : public QMainWindow {
   [[nodiscard]] const std::vector<client::LocalInstance>& instances() const noexcept;
   [[nodiscard]] const std::vector<client::PredictResult>& predictions() const noexcept;
   [[nodiscard]] const client::ReviewState& review() const noexcept;
+  /// The review's mask editor (the ROI being corrected or drawn).
+  [[nodiscard]] const client::MaskEditor& reviewEditor() const noexcept;
   [[nodiscard]] const client::WindowLevel& window() const noexcept;
   /// The C-FIND keys of the search fields (prefix matching for name and ID, a date range): the
   /// PACS is asked with them, never for every study it holds.

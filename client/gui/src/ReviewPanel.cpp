@@ -1,17 +1,21 @@
 #include "ReviewPanel.hpp"
 
+#include <QComboBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
+#include <QSpinBox>
 #include <QTableWidget>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
 
 #include "Background.hpp"
 #include "GuiText.hpp"
 #include "iodeep/reports/Display.hpp"
+#include "iodeep/workflow/Masks.hpp"
 #include "iodeep/workflow/StoreReview.hpp"
 
 namespace iodeep::gui {
@@ -70,6 +74,54 @@ void ReviewPanel::buildUi() {
   reviewRow->addWidget(w_.approve);
   reviewRow->addWidget(w_.reject);
   reviewRow->addWidget(w_.approveAll);
+  // correcting and drawing
+  w_.correct = new QPushButton(tr("Correct"));
+  w_.correct->setToolTip(tr("Correct the selected proposal with the brush and the eraser (C)"));
+  w_.draw = new QPushButton(tr("Draw"));
+  w_.draw->setToolTip(tr("Draw a new ROI of the chosen label on the slice shown (D)"));
+  w_.drawLabel = new QComboBox;
+  w_.drawLabel->setToolTip(tr("The label of a new ROI: one the network knows"));
+  w_.brush = new QToolButton;
+  w_.brush->setText(tr("Brush"));
+  w_.brush->setCheckable(true);
+  w_.brush->setToolTip(tr("Paint: adds to the ROI (B)"));
+  w_.eraser = new QToolButton;
+  w_.eraser->setText(tr("Eraser"));
+  w_.eraser->setCheckable(true);
+  w_.eraser->setToolTip(tr("Erase: removes from the ROI (E)"));
+  w_.radius = new QSpinBox;
+  w_.radius->setRange(1, 50);
+  w_.radius->setValue(4);
+  w_.radius->setSuffix(tr(" px"));
+  w_.radius->setToolTip(tr("Brush radius in the slice's pixels ([ smaller, ] larger)"));
+  w_.undo = new QPushButton(tr("Undo"));
+  w_.undo->setToolTip(tr("Ctrl+Z"));
+  w_.redo = new QPushButton(tr("Redo"));
+  w_.redo->setToolTip(tr("Ctrl+Shift+Z or Ctrl+Y"));
+  w_.done = new QPushButton(tr("Done"));
+  w_.done->setToolTip(tr("Keep the edit: the proposal is approved as corrected, a drawn ROI is added (Enter)"));
+  w_.cancel = new QPushButton(tr("Cancel"));
+  w_.cancel->setToolTip(tr("Drop the edit (Esc)"));
+  w_.editStatus = new QLabel;
+  w_.editStatus->setWordWrap(true);
+  connect(w_.correct, &QPushButton::clicked, this, &ReviewPanel::startCorrecting);
+  connect(w_.draw, &QPushButton::clicked, this, &ReviewPanel::startDrawing);
+  connect(w_.brush, &QToolButton::clicked, this, [this] { setTool(true); });
+  connect(w_.eraser, &QToolButton::clicked, this, [this] { setTool(false); });
+  connect(w_.radius, &QSpinBox::valueChanged, this, [this] { editChanged(); });
+  connect(w_.undo, &QPushButton::clicked, this, &ReviewPanel::undoEdit);
+  connect(w_.redo, &QPushButton::clicked, this, &ReviewPanel::redoEdit);
+  connect(w_.done, &QPushButton::clicked, this, &ReviewPanel::finishEditing);
+  connect(w_.cancel, &QPushButton::clicked, this, &ReviewPanel::cancelEditing);
+  auto* editRow = new QHBoxLayout;
+  editRow->addWidget(w_.correct);
+  editRow->addWidget(w_.draw);
+  editRow->addWidget(w_.drawLabel, 1);
+  auto* toolRow = new QHBoxLayout;
+  for (QWidget* widget :
+       std::initializer_list<QWidget*>{w_.brush, w_.eraser, w_.radius, w_.undo, w_.redo, w_.done, w_.cancel}) {
+    toolRow->addWidget(widget);
+  }
   w_.store = new QPushButton(tr("Store approved ROIs"));
   w_.store->setToolTip(tr("Store the approved ROIs on the PACS as an RT Structure Set (Ctrl+S)"));
   connect(w_.store, &QPushButton::clicked, this, &ReviewPanel::store);
@@ -90,6 +142,9 @@ void ReviewPanel::buildUi() {
   sl->addWidget(new QLabel(tr("Proposals")));
   sl->addWidget(w_.proposals, 1);
   sl->addLayout(reviewRow);
+  sl->addLayout(editRow);
+  sl->addLayout(toolRow);
+  sl->addWidget(w_.editStatus);
   sl->addWidget(w_.store);
   sl->addWidget(w_.storeStatus);
   sl->addLayout(outboxRow);
@@ -103,6 +158,7 @@ void ReviewPanel::buildUi() {
 // ---- proposals and the review ---------------------------------------------------------------------
 
 void ReviewPanel::setSeries(const client::SeriesInfo& series) {
+  cancelEditing();
   series_ = series;
   predictions_.clear();
   review_.reset({});
@@ -113,6 +169,7 @@ void ReviewPanel::setSeries(const client::SeriesInfo& series) {
 }
 
 void ReviewPanel::accept(const std::vector<client::PredictResult>& results, bool replaceAll) {
+  cancelEditing();
   if (replaceAll) {
     predictions_ = results;
   } else {
@@ -126,6 +183,7 @@ void ReviewPanel::accept(const std::vector<client::PredictResult>& results, bool
   }
   review_.reset(predictions_);
   fillProposalTable();
+  fillLabels();
   emit overlaysChanged();
 }
 
@@ -135,11 +193,22 @@ void ReviewPanel::setLocked(bool locked) {
 }
 
 void ReviewPanel::updateButtons() {
-  const bool reviewable = !locked_ && review_.size() > 0;
+  const bool edit = editor_.active();
+  const bool reviewable = !locked_ && review_.size() > 0 && !edit;
   w_.approve->setEnabled(reviewable);
   w_.reject->setEnabled(reviewable);
   w_.approveAll->setEnabled(reviewable);
-  w_.store->setEnabled(!locked_ && !storing_ && review_.count(client::Verdict::Approved) > 0);
+  const int row = w_.proposals->currentRow();
+  w_.correct->setEnabled(reviewable && row >= 0 && row < static_cast<int>(review_.size()));
+  w_.draw->setEnabled(!locked_ && !edit && predictionOf(currentSop_) >= 0 && w_.drawLabel->count() > 0);
+  for (QWidget* widget : std::initializer_list<QWidget*>{w_.brush, w_.eraser, w_.radius, w_.done, w_.cancel}) {
+    widget->setEnabled(edit);
+  }
+  w_.brush->setChecked(edit && brushTool_);
+  w_.eraser->setChecked(edit && !brushTool_);
+  w_.undo->setEnabled(edit && editor_.canUndo());
+  w_.redo->setEnabled(edit && editor_.canRedo());
+  w_.store->setEnabled(!locked_ && !storing_ && !edit && review_.anythingToStore());
 }
 
 void ReviewPanel::fillProposalTable() {
@@ -152,10 +221,30 @@ void ReviewPanel::fillProposalTable() {
     const int row = w_.proposals->rowCount();
     w_.proposals->insertRow(row);
     const auto v = review_.verdict(flat);
+    const QString verdict = review_.correction(flat) != nullptr ? tr("approved (corrected)") : verdictText(v);
+    const auto* corrected = review_.correction(flat);
+    const QString area = corrected == nullptr
+                             ? areaText(p)
+                             : tr("%1 px").arg(client::maskOfRings(*corrected, prediction.slice.attributes.rows,
+                                                                   prediction.slice.attributes.columns)
+                                                   .area());
     const QStringList cells{QString::number(flat + 1), q(prediction.slice.attributes.instanceNumber), q(p.label.name),
-                            areaText(p), verdictText(v)};
+                            area, verdict};
     for (int c = 0; c < cells.size(); ++c) w_.proposals->setItem(row, c, new QTableWidgetItem(cells[c]));
     w_.proposals->item(row, 4)->setForeground(verdictColor(v));
+  }
+  // the ROIs the physician drew, after the proposals (not selectable for a verdict)
+  for (std::size_t i = 0; i < review_.drawn().size(); ++i) {
+    const auto& d = review_.drawn()[i];
+    const int row = w_.proposals->rowCount();
+    w_.proposals->insertRow(row);
+    const auto area = client::maskOfRings(d.rings, predictions_[d.slice].slice.attributes.rows,
+                                          predictions_[d.slice].slice.attributes.columns)
+                          .area();
+    const QStringList cells{tr("D%1").arg(i + 1), q(predictions_[d.slice].slice.attributes.instanceNumber),
+                            q(d.label.name), tr("%1 px").arg(area), tr("drawn")};
+    for (int c = 0; c < cells.size(); ++c) w_.proposals->setItem(row, c, new QTableWidgetItem(cells[c]));
+    w_.proposals->item(row, 4)->setForeground(verdictColor(client::Verdict::Approved));
   }
   w_.proposals->blockSignals(false);
   w_.proposals->resizeColumnsToContents();
@@ -163,6 +252,7 @@ void ReviewPanel::fillProposalTable() {
 }
 
 void ReviewPanel::proposalRowSelected() {
+  updateButtons();
   const int row = w_.proposals->currentRow();
   if (row < 0 || row >= static_cast<int>(review_.size())) return;
   emit proposalSelected(
@@ -195,11 +285,32 @@ std::vector<Overlay> ReviewPanel::overlaysFor(const std::string& sop, const iod:
     const auto& prediction = predictions_[ref.prediction];
     if (prediction.slice.attributes.sopInstanceUid != sop) continue;
     const auto& p = prediction.proposals[ref.proposal];
+    if (editor_.active() && editedProposal_ == flat) continue;  // drawn from the editor below
     Overlay o;
-    o.rings = p.rings;
+    const auto* corrected = review_.correction(flat);
+    o.rings = corrected != nullptr ? *corrected : p.rings;
     o.color = verdictColor(review_.verdict(flat));
-    o.label = QString("%1 %2  %3").arg(flat + 1).arg(q(p.label.name), areaText(p));
+    o.label = QString("%1 %2  %3%4")
+                  .arg(flat + 1)
+                  .arg(q(p.label.name), areaText(p), corrected != nullptr ? tr(" (corrected)") : QString());
     o.emphasised = static_cast<int>(flat) == selected;
+    overlays.push_back(std::move(o));
+  }
+  for (std::size_t i = 0; i < review_.drawn().size(); ++i) {
+    const auto& d = review_.drawn()[i];
+    if (predictions_[d.slice].slice.attributes.sopInstanceUid != sop) continue;
+    Overlay o;
+    o.rings = d.rings;
+    o.color = verdictColor(client::Verdict::Approved);
+    o.label = tr("D%1 %2 (drawn)").arg(i + 1).arg(q(d.label.name));
+    overlays.push_back(std::move(o));
+  }
+  if (editor_.active() && predictions_[editedPrediction_].slice.attributes.sopInstanceUid == sop) {
+    Overlay o;
+    o.rings = client::ringsOfMask(editor_.mask());
+    o.color = QColor(255, 210, 0);  // being edited
+    o.label = editedProposal_ ? tr("%1 editing").arg(*editedProposal_ + 1) : tr("new %1").arg(q(drawnLabel_.name));
+    o.emphasised = true;
     overlays.push_back(std::move(o));
   }
   if (attributes == nullptr) return overlays;
@@ -208,7 +319,11 @@ std::vector<Overlay> ReviewPanel::overlaysFor(const std::string& sop, const iod:
     for (const auto& roi : rtstruct::roisOnImage(s.set, *attributes)) {
       Overlay o;
       o.rings = roi.rings;
-      o.color = QColor(roi.roi.color[0], roi.roi.color[1], roi.roi.color[2]);
+      // a reviewed set in the review's colours (approved green, rejected grey), another system's in its own
+      const auto& status = s.set.approvalStatus;
+      o.color = status == "APPROVED"   ? verdictColor(client::Verdict::Approved)
+                : status == "REJECTED" ? QColor(150, 150, 150)
+                                       : QColor(roi.roi.color[0], roi.roi.color[1], roi.roi.color[2]);
       o.label = QString("%1: %2").arg(q(s.set.label), q(roi.roi.name));
       overlays.push_back(std::move(o));
     }
@@ -216,10 +331,145 @@ std::vector<Overlay> ReviewPanel::overlaysFor(const std::string& sop, const iod:
   return overlays;
 }
 
+// ---- correcting and drawing -------------------------------------------------------------------------
+
+int ReviewPanel::predictionOf(const std::string& sop) const {
+  for (std::size_t i = 0; i < predictions_.size(); ++i) {
+    if (!sop.empty() && predictions_[i].slice.attributes.sopInstanceUid == sop) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void ReviewPanel::setCurrentSlice(const std::string& sopInstanceUid) {
+  currentSop_ = sopInstanceUid;
+  fillLabels();
+}
+
+void ReviewPanel::fillLabels() {
+  const int prediction = predictionOf(currentSop_);
+  const QString chosen = w_.drawLabel->currentText();
+  w_.drawLabel->clear();
+  if (prediction >= 0) {
+    for (const auto& l : predictions_[static_cast<std::size_t>(prediction)].labels) w_.drawLabel->addItem(q(l.name));
+  }
+  if (const int i = w_.drawLabel->findText(chosen); i >= 0) w_.drawLabel->setCurrentIndex(i);
+  updateButtons();
+}
+
+void ReviewPanel::startCorrecting() {
+  const int row = w_.proposals->currentRow();
+  if (locked_ || editor_.active() || row < 0 || row >= static_cast<int>(review_.size())) return;
+  const auto flat = static_cast<std::size_t>(row);
+  const auto& ref = review_.at(flat);
+  const auto& prediction = predictions_[ref.prediction];
+  const auto& a = prediction.slice.attributes;
+  const auto* corrected = review_.correction(flat);
+  editedProposal_ = flat;
+  editedPrediction_ = ref.prediction;
+  editor_.begin(client::maskOfRings(corrected != nullptr ? *corrected : prediction.proposals[ref.proposal].rings,
+                                    a.rows, a.columns));
+  brushTool_ = true;
+  emit proposalSelected(q(a.sopInstanceUid));  // its slice is shown
+  editChanged();
+}
+
+void ReviewPanel::startDrawing() {
+  const int prediction = predictionOf(currentSop_);
+  if (locked_ || editor_.active() || prediction < 0 || w_.drawLabel->currentIndex() < 0) return;
+  const auto& p = predictions_[static_cast<std::size_t>(prediction)];
+  drawnLabel_ = p.labels.at(static_cast<std::size_t>(w_.drawLabel->currentIndex()));
+  editedProposal_.reset();
+  editedPrediction_ = static_cast<std::size_t>(prediction);
+  const auto& a = p.slice.attributes;
+  editor_.begin(client::Mask{a.rows, a.columns, std::vector<std::uint8_t>(std::size_t{a.rows} * a.columns, 0)});
+  brushTool_ = true;
+  editChanged();
+}
+
+void ReviewPanel::setTool(bool brush) {
+  if (!editor_.active()) return;
+  brushTool_ = brush;
+  editChanged();
+}
+
+void ReviewPanel::changeRadius(int delta) {
+  if (!editor_.active()) return;
+  w_.radius->setValue(w_.radius->value() + delta);  // editChanged follows
+}
+
+void ReviewPanel::undoEdit() {
+  if (editor_.undo()) editChanged();
+}
+
+void ReviewPanel::redoEdit() {
+  if (editor_.redo()) editChanged();
+}
+
+void ReviewPanel::brushPressed(QPointF pixel) {
+  if (!editor_.active()) return;
+  editor_.beginStroke(pixel.x(), pixel.y(), w_.radius->value(), brushTool_);
+  emit overlaysChanged();
+}
+
+void ReviewPanel::brushMoved(QPointF pixel) {
+  if (!editor_.stroking()) return;
+  editor_.continueStroke(pixel.x(), pixel.y());
+  emit overlaysChanged();
+}
+
+void ReviewPanel::brushReleased() {
+  if (!editor_.stroking()) return;
+  editor_.endStroke();
+  editChanged();
+}
+
+void ReviewPanel::finishEditing() {
+  if (!editor_.active()) return;
+  editor_.endStroke();
+  const auto rings = client::ringsOfMask(editor_.mask());
+  if (editedProposal_) {
+    if (rings.empty()) {
+      review_.set(*editedProposal_, client::Verdict::Rejected);  // all of it erased: nothing to approve
+    } else if (editor_.changed()) {
+      review_.setCorrection(*editedProposal_, rings);
+    }
+  } else if (!rings.empty()) {
+    (void)review_.addDrawn({editedPrediction_, drawnLabel_, rings});
+  }
+  editor_.end();
+  editedProposal_.reset();
+  fillProposalTable();
+  editChanged();
+}
+
+void ReviewPanel::cancelEditing() {
+  if (!editor_.active()) return;
+  editor_.end();
+  editedProposal_.reset();
+  editChanged();
+}
+
+void ReviewPanel::editChanged() {
+  if (editor_.active()) {
+    const auto area = editor_.mask().area();
+    w_.editStatus->setText((editedProposal_ ? tr("Correcting proposal %1").arg(*editedProposal_ + 1)
+                                            : tr("Drawing a new %1").arg(q(drawnLabel_.name))) +
+                           tr(": %1 px, %2 radius %3 px. Enter keeps it, Esc drops it.")
+                               .arg(area)
+                               .arg(brushTool_ ? tr("brush") : tr("eraser"))
+                               .arg(w_.radius->value()));
+  } else {
+    w_.editStatus->clear();
+  }
+  updateButtons();
+  emit editingChanged(editor_.active(), brushTool_, w_.radius->value());
+  emit overlaysChanged();
+}
+
 // ---- store and the outbox ---------------------------------------------------------------------------
 
 void ReviewPanel::store() {
-  if (locked_ || storing_ || review_.count(client::Verdict::Approved) == 0) return;
+  if (locked_ || storing_ || editor_.active() || !review_.anythingToStore()) return;
   const auto ws = holder_.workstation();
   if (!ws) {
     emit errorRaised(tr("Configuration: %1").arg(holder_.problem()));

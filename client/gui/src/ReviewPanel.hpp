@@ -15,14 +15,18 @@
 #include "iodeep/network/Query.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
 #include "iodeep/stores/Outbox.hpp"
+#include "iodeep/workflow/MaskEditor.hpp"
 #include "iodeep/workflow/Predict.hpp"
 #include "iodeep/workflow/Review.hpp"
 #include "iodeep/workflow/StructureSets.hpp"
 
+class QComboBox;
 class QLabel;
 class QListWidget;
 class QPushButton;
+class QSpinBox;
 class QTableWidget;
+class QToolButton;
 
 namespace iodeep::gui {
 
@@ -41,6 +45,18 @@ class ReviewPanel : public QWidget {
     QLabel* outbox{nullptr};
     QPushButton* flush{nullptr};
     QListWidget* storedSets{nullptr};
+    // correcting a proposal, drawing a new ROI (docs/viewer.md, "Correcting")
+    QPushButton* correct{nullptr};
+    QPushButton* draw{nullptr};
+    QComboBox* drawLabel{nullptr};
+    QToolButton* brush{nullptr};
+    QToolButton* eraser{nullptr};
+    QSpinBox* radius{nullptr};
+    QPushButton* undo{nullptr};
+    QPushButton* redo{nullptr};
+    QPushButton* done{nullptr};
+    QPushButton* cancel{nullptr};
+    QLabel* editStatus{nullptr};
   };
   [[nodiscard]] const Widgets& widgets() const noexcept { return w_; }
   [[nodiscard]] const std::vector<client::PredictResult>& predictions() const noexcept { return predictions_; }
@@ -57,6 +73,24 @@ class ReviewPanel : public QWidget {
   [[nodiscard]] std::vector<Overlay> overlaysFor(const std::string& sop, const iod::SliceAttributes* attributes) const;
 
   void setVerdictOfSelected(client::Verdict verdict);
+  /// The slice on screen: a new ROI is drawn on it.
+  void setCurrentSlice(const std::string& sopInstanceUid);
+  /// Editing: the selected proposal's mask (C), or a new ROI of the chosen label on the current
+  /// slice (D); brush (B) or eraser (E); radius ([ and ]); undo/redo; done (Enter) or cancel (Esc).
+  void startCorrecting();
+  void startDrawing();
+  void setTool(bool brush);
+  void changeRadius(int delta);
+  void undoEdit();
+  void redoEdit();
+  void finishEditing();
+  void cancelEditing();
+  [[nodiscard]] bool editing() const noexcept { return editor_.active(); }
+  [[nodiscard]] const client::MaskEditor& editor() const noexcept { return editor_; }
+  /// The slice view's brush, in the slice's pixel coordinates (centres at whole numbers).
+  void brushPressed(QPointF pixel);
+  void brushMoved(QPointF pixel);
+  void brushReleased();
   void approveAll();
   void store();
   void flushOutbox();
@@ -71,6 +105,8 @@ class ReviewPanel : public QWidget {
   void structureSetsListed(int count);
   void errorRaised(QString message);
   void errorCleared();
+  /// Editing began or ended, or its tool or radius changed: the slice view's brush follows.
+  void editingChanged(bool active, bool brush, double radius);
 
  private:
   struct StoredSetView {
@@ -85,6 +121,9 @@ class ReviewPanel : public QWidget {
   void showOutbox(const std::optional<client::OutboxContents>& contents, const QString& error);
   void showStructureSets(std::vector<StoredSetView> sets);
   void storedSetToggled();
+  void editChanged();
+  void fillLabels();
+  [[nodiscard]] int predictionOf(const std::string& sop) const;
 
   const WorkstationHolder& holder_;
   Widgets w_;
@@ -93,6 +132,13 @@ class ReviewPanel : public QWidget {
   client::ReviewState review_;
   std::vector<StoredSetView> storedSets_;
   bool locked_{false}, storing_{false};
+  // the ROI being edited: a proposal (flat index) or a new one (label) on a prediction's slice
+  client::MaskEditor editor_;
+  std::optional<std::size_t> editedProposal_;
+  std::size_t editedPrediction_{0};
+  netparser::LabelSpec drawnLabel_;
+  bool brushTool_{true};
+  std::string currentSop_;
 };
 
 }  // namespace iodeep::gui

@@ -134,6 +134,12 @@ void SliceView::paintEvent(QPaintEvent* /*event*/) {
       p.drawText(QPointF(box.right() + 4, box.top() + 12), o.label);
     }
   }
+  if (brush_ && cursor_) {  // the brush: its size on the slice
+    const double r = brushRadius_ * zoom_;
+    p.setPen(QPen(QColor(255, 210, 0), 1.2));
+    p.setBrush(Qt::NoBrush);
+    p.drawEllipse(*cursor_, r, r);
+  }
   p.setRenderHint(QPainter::Antialiasing, false);
 
   drawBlock(p, patient_, false);
@@ -161,8 +167,37 @@ void SliceView::drawBlock(QPainter& p, const std::vector<std::pair<QString, QStr
   }
 }
 
+void SliceView::setBrush(bool on, double radius) {
+  brush_ = on;
+  brushRadius_ = radius;
+  setMouseTracking(on);
+  setCursor(on ? Qt::CrossCursor : Qt::ArrowCursor);
+  if (!on) cursor_.reset();
+  if (!on && drag_ == Drag::Brush) drag_ = Drag::None;
+  update();
+}
+
+QPointF SliceView::toPixel(QPointF widgetPosition) const {
+  const QPointF image = imageToWidget().inverted().map(widgetPosition);
+  return image - QPointF(0.5, 0.5);  // image coordinates put pixel centres at +0.5
+}
+
+QPointF SliceView::fromPixel(QPointF pixel) const {
+  return imageToWidget().map(pixel + QPointF(0.5, 0.5));
+}
+
+void SliceView::leaveEvent(QEvent* /*event*/) {
+  cursor_.reset();
+  update();
+}
+
 void SliceView::mousePressEvent(QMouseEvent* event) {
   last_ = event->pos();
+  if (brush_ && event->button() == Qt::LeftButton && !(event->modifiers() & Qt::ShiftModifier)) {
+    drag_ = Drag::Brush;
+    emit brushPressed(toPixel(event->position()));
+    return;
+  }
   if (event->button() == Qt::RightButton || event->button() == Qt::MiddleButton ||
       (event->button() == Qt::LeftButton && (event->modifiers() & Qt::ShiftModifier))) {
     drag_ = Drag::Pan;
@@ -174,7 +209,13 @@ void SliceView::mousePressEvent(QMouseEvent* event) {
 void SliceView::mouseMoveEvent(QMouseEvent* event) {
   const QPoint d = event->pos() - last_;
   last_ = event->pos();
-  if (drag_ == Drag::Window) {
+  if (brush_) {
+    cursor_ = event->position();
+    update();
+  }
+  if (drag_ == Drag::Brush) {
+    emit brushMoved(toPixel(event->position()));
+  } else if (drag_ == Drag::Window) {
     emit windowDragged(d.x(), d.y());
   } else if (drag_ == Drag::Pan) {
     pan_ += QPointF(d);
@@ -184,6 +225,7 @@ void SliceView::mouseMoveEvent(QMouseEvent* event) {
 }
 
 void SliceView::mouseReleaseEvent(QMouseEvent* /*event*/) {
+  if (drag_ == Drag::Brush) emit brushReleased();
   drag_ = Drag::None;
 }
 

@@ -2,12 +2,14 @@
 // The slice on screen: the display image from the core (already windowed), zoom and pan, the ROI
 // overlays (proposals red, approved green, stored sets in their own colour), the two information
 // blocks and the orientation labels. Mouse: left drag = window/level, right drag or Shift+left =
-// pan, Ctrl+wheel = zoom, wheel = next/previous slice; double click = fit.
+// pan, Ctrl+wheel = zoom, wheel = next/previous slice; double click = fit. While editing (setBrush)
+// a left drag paints instead, and a circle of the brush's size follows the mouse.
 
 #include <QImage>
 #include <QPainterPath>
 #include <QString>
 #include <QWidget>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -46,11 +48,22 @@ class SliceView : public QWidget {
   void setZoom(double zoom);
   [[nodiscard]] const std::vector<Overlay>& overlays() const noexcept { return overlays_; }
   [[nodiscard]] bool hasImage() const noexcept { return !image_.isNull(); }
+  /// Editing on: a left drag paints (brushPressed, brushMoved, brushReleased) and a circle of
+  /// @p radius slice pixels follows the mouse; off: a left drag sets the window again.
+  void setBrush(bool on, double radius);
+  [[nodiscard]] bool brushOn() const noexcept { return brush_; }
+  /// A widget position in the slice's pixel coordinates (pixel centres at whole numbers).
+  [[nodiscard]] QPointF toPixel(QPointF widgetPosition) const;
+  /// The widget position of the slice's pixel coordinates @p pixel (toPixel's inverse).
+  [[nodiscard]] QPointF fromPixel(QPointF pixel) const;
 
  signals:
   /// A left drag changed the window: @p dx, @p dy in screen pixels since the last event.
   void windowDragged(int dx, int dy);
-  void sliceStep(int step);  ///< wheel: +1 next, -1 previous
+  void sliceStep(int step);          ///< wheel: +1 next, -1 previous
+  void brushPressed(QPointF pixel);  ///< the slice's pixel coordinates
+  void brushMoved(QPointF pixel);
+  void brushReleased();
 
  protected:
   void paintEvent(QPaintEvent* event) override;
@@ -60,6 +73,7 @@ class SliceView : public QWidget {
   void mouseDoubleClickEvent(QMouseEvent* event) override;
   void wheelEvent(QWheelEvent* event) override;
   void resizeEvent(QResizeEvent* event) override;
+  void leaveEvent(QEvent* event) override;
 
  private:
   [[nodiscard]] QTransform imageToWidget() const;
@@ -72,7 +86,10 @@ class SliceView : public QWidget {
   double zoom_{1.0};
   QPointF pan_{0, 0};
   bool fitted_{true};
-  enum class Drag { None, Window, Pan } drag_{Drag::None};
+  enum class Drag { None, Window, Pan, Brush } drag_{Drag::None};
+  bool brush_{false};
+  double brushRadius_{4.0};
+  std::optional<QPointF> cursor_;  ///< where the brush circle is drawn (widget coordinates)
   QPoint last_;
   QString pending_;
 };
