@@ -62,7 +62,8 @@ TEST(ClientConfig, EveryKey) {
     "move_aet": "WS1MOVE", "max_pdu": 65536, "connect_timeout": 7, "dimse_timeout": 90,
     "allow_torchscript": true, "cache_dir": "/var/cache/m", "cache_max_mb": 100, "outbox_dir": "/var/lib/o",
     "engine_max_mb": 50, "reviewer": "Doe^Jane", "comment": "anything", "require_signed_networks": true,
-    "trusted_signers": ["/etc/iodeep/ca.pem", "/etc/iodeep/signers"], "audit_log": "/var/log/iodeep/audit.log"})",
+    "trusted_signers": ["/etc/iodeep/ca.pem", "/etc/iodeep/signers"], "audit_log": "/var/log/iodeep/audit.log",
+    "signing": {"key": "/etc/iodeep/me.key", "certificate": "/etc/iodeep/me.pem", "passphrase_file": "/run/pass"}})",
                                            "client.json");
   EXPECT_EQ(c.network.pacs.aeTitle, "HOSPITAL");
   EXPECT_EQ(c.network.pacs.host, "pacs.example.org");
@@ -84,8 +85,19 @@ TEST(ClientConfig, EveryKey) {
   EXPECT_EQ(c.trust.anchors.certificates,
             (std::vector<std::filesystem::path>{"/etc/iodeep/ca.pem", "/etc/iodeep/signers"}));
   EXPECT_EQ(c.auditLog, "/var/log/iodeep/audit.log");
+  EXPECT_EQ(c.signing.key, "/etc/iodeep/me.key");
+  EXPECT_EQ(c.signing.certificate, "/etc/iodeep/me.pem");
+  EXPECT_EQ(c.signing.passphraseFile, "/run/pass");
+  // written and read back the same
+  const auto again = client::parseClientConfig(client::toJson(c), "again.json");
+  EXPECT_EQ(again.signing.key, c.signing.key);
+  EXPECT_EQ(again.signing.certificate, c.signing.certificate);
+  EXPECT_EQ(again.signing.passphraseFile, c.signing.passphraseFile);
   EXPECT_EQ(c.source, "client.json");
   EXPECT_NO_THROW(c.network.validate());
+  // a key without its certificate is refused by name
+  const auto e = test::errorOf([] { (void)client::parseClientConfig(R"({"signing": {"key": "k.pem"}})", "c.json"); });
+  EXPECT_NE(std::string(e.what()).find("'signing' needs both 'key' and 'certificate'"), std::string::npos) << e.what();
 }
 
 TEST(ClientConfig, Defaults) {

@@ -15,6 +15,7 @@
 #include "Background.hpp"
 #include "GuiText.hpp"
 #include "iodeep/reports/Display.hpp"
+#include "iodeep/trust/Signing.hpp"
 #include "iodeep/workflow/Masks.hpp"
 #include "iodeep/workflow/StoreReview.hpp"
 
@@ -484,9 +485,25 @@ void ReviewPanel::store() {
   w_.storeStatus->setText(tr("Storing…"));
   const auto predictions = predictions_;
   const auto decision = review_.decision(ws->config().reviewer);
+  // the configuration's signing key: the reviewer's approval signed before it enters the outbox
+  std::optional<iod::SigningCredentials> signing;
+  if (const auto& s = ws->config().signing; !s.key.empty()) {
+    try {
+      signing = client::signingCredentials(s.key, s.certificate, s.passphraseFile);
+    } catch (const Error& e) {
+      storing_ = false;
+      updateButtons();
+      w_.storeStatus->setText(tr("Not stored."));
+      emit errorRaised(tr("Signing: %1").arg(q(e.what())));
+      return;
+    }
+  }
   using Stored = WithOutbox<client::StoreReport>;
   runInBackground<Stored>(
-      this, [ws, predictions, decision] { return withOutbox(*ws, client::storeReview(*ws, predictions, decision)); },
+      this,
+      [ws, predictions, decision, signing] {
+        return withOutbox(*ws, client::storeReview(*ws, predictions, decision, false, signing));
+      },
       [this](const Outcome<Stored>& r) {
         storing_ = false;
         updateButtons();
@@ -499,10 +516,12 @@ void ReviewPanel::store() {
         const auto& set = *r.value->result.approvedSet;
         if (set.stored) {
           w_.storeStatus->setStyleSheet("color: #108010");
-          w_.storeStatus->setText(tr("Stored on the PACS: %1 ROI(s), %2 contour(s)%3")
-                                      .arg(set.rois)
-                                      .arg(set.contours)
-                                      .arg(set.foundOnPacs ? tr(", found there by C-FIND") : QString()));
+          w_.storeStatus->setText(
+              tr("Stored on the PACS: %1 ROI(s), %2 contour(s)%3%4")
+                  .arg(set.rois)
+                  .arg(set.contours)
+                  .arg(set.foundOnPacs ? tr(", found there by C-FIND") : QString())
+                  .arg(set.signedBy.empty() ? QString() : tr(", signed by %1").arg(q(set.signedBy))));
         } else {
           w_.storeStatus->setStyleSheet("color: #c06000; font-weight: bold");
           w_.storeStatus->setText(tr("⚠ The PACS did not store the set: it waits in the outbox (%1). Send the outbox "

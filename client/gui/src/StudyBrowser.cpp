@@ -1,5 +1,6 @@
 #include "StudyBrowser.hpp"
 
+#include <QCheckBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -17,6 +18,7 @@
 
 #include "Background.hpp"
 #include "GuiText.hpp"
+#include "iodeep/iod/IodeepObject.hpp"
 
 namespace iodeep::gui {
 
@@ -52,6 +54,12 @@ void StudyBrowser::buildUi() {
   w_.search->setObjectName("search");
   connect(w_.search, &QPushButton::clicked, this, &StudyBrowser::refreshStudies);
   searchRow->addWidget(w_.search);
+  // the networks' own study is not the physician's: hidden unless asked for
+  w_.showNetworks = new QCheckBox(tr("Networks"));
+  w_.showNetworks->setToolTip(
+      tr("Also list the IODeep networks' own studies (%1)").arg(q(std::string(iod::kStudyDescription))));
+  connect(w_.showNetworks, &QCheckBox::toggled, this, &StudyBrowser::fillStudies);
+  searchRow->addWidget(w_.showNetworks);
   w_.studiesNote = new QLabel;
   w_.studiesNote->setObjectName("studiesNote");
   w_.studyFilter = new QLineEdit;
@@ -142,28 +150,36 @@ void StudyBrowser::refreshStudies() {
           emit studiesLoaded(0);
           return;
         }
-        studies_ = r.value->studies;
+        allStudies_ = r.value->studies;
         // the PACS had more than the client takes from one C-FIND (max_find_results)
         w_.studiesNote->setText(
             r.value->truncated
-                ? tr("The PACS has more studies than the %1 shown: narrow the search.").arg(studies_.size())
+                ? tr("The PACS has more studies than the %1 shown: narrow the search.").arg(allStudies_.size())
                 : QString());
-        studyModel_->removeRows(0, studyModel_->rowCount());
-        for (std::size_t i = 0; i < studies_.size(); ++i) {
-          const auto& s = studies_[i];
-          QList<QStandardItem*> row;
-          for (const auto& text :
-               {client::formatPersonName(s.patientName), s.patientId, client::formatDate(s.patientBirthDate),
-                client::formatDate(s.studyDate), s.studyDescription, s.modalitiesInStudy}) {
-            auto* item = new QStandardItem(q(text));
-            item->setData(static_cast<int>(i), Qt::UserRole);
-            row.append(item);
-          }
-          studyModel_->appendRow(row);
-        }
-        w_.studies->resizeColumnsToContents();
+        fillStudies();
         emit studiesLoaded(static_cast<int>(studies_.size()));
       });
+}
+
+void StudyBrowser::fillStudies() {
+  studies_.clear();
+  for (const auto& s : allStudies_) {
+    if (w_.showNetworks->isChecked() || s.studyDescription != iod::kStudyDescription) studies_.push_back(s);
+  }
+  studyModel_->removeRows(0, studyModel_->rowCount());
+  for (std::size_t i = 0; i < studies_.size(); ++i) {
+    const auto& s = studies_[i];
+    QList<QStandardItem*> row;
+    for (const auto& text :
+         {client::formatPersonName(s.patientName), s.patientId, client::formatDate(s.patientBirthDate),
+          client::formatDate(s.studyDate), s.studyDescription, s.modalitiesInStudy}) {
+      auto* item = new QStandardItem(q(text));
+      item->setData(static_cast<int>(i), Qt::UserRole);
+      row.append(item);
+    }
+    studyModel_->appendRow(row);
+  }
+  w_.studies->resizeColumnsToContents();
 }
 
 void StudyBrowser::studySelected() {

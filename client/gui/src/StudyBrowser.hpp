@@ -13,6 +13,7 @@
 #include "WorkstationHolder.hpp"
 #include "iodeep/network/Query.hpp"
 
+class QCheckBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
@@ -39,6 +40,7 @@ class StudyBrowser : public QWidget {
     QLineEdit* searchFrom{nullptr};
     QLineEdit* searchTo{nullptr};
     QPushButton* search{nullptr};
+    QCheckBox* showNetworks{nullptr};  ///< list the networks' own studies (IODEEP MODELS) too
     QLabel* studiesNote{nullptr};
     QTableView* studies{nullptr};
     QTableWidget* series{nullptr};
@@ -63,6 +65,7 @@ class StudyBrowser : public QWidget {
 
  private:
   void buildUi();
+  void fillStudies();
   void studySelected();
   void seriesActivated(int row);
   void open(const client::SeriesInfo& series);
@@ -72,7 +75,8 @@ class StudyBrowser : public QWidget {
   Widgets w_;
   QStandardItemModel* studyModel_{nullptr};
   QSortFilterProxyModel* studyProxy_{nullptr};
-  std::vector<client::StudyInfo> studies_;
+  std::vector<client::StudyInfo> studies_;     ///< the rows shown
+  std::vector<client::StudyInfo> allStudies_;  ///< what the PACS answered
   std::vector<client::SeriesInfo> series_;
   std::shared_ptr<std::atomic<bool>> openCancel_;
   bool opening_{false};

@@ -135,6 +135,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "discovery_rebuild_age",
                                               "tls",
                                               "inference_service",
+                                              "signing",
                                               "service",
                                               "comment"};
   for (const auto& [key, value] : j.items()) {
@@ -227,6 +228,22 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
         throw fail("inference_service/url", "'inference_service.url' must start with http:// or https://");
       }
     }
+    if (j.contains("signing")) {
+      const auto& s = j.at("signing");
+      if (!s.is_object()) throw fail("signing", "'signing' must be an object");
+      for (const auto& [key, value] : s.items()) {
+        if (key != "key" && key != "certificate" && key != "passphrase_file") {
+          throw fail("signing/" + key, "unknown key 'signing." + key + "'");
+        }
+        if (!value.is_string()) throw fail("signing/" + key, "'signing." + key + "' must be a string");
+      }
+      c.signing.key = s.value("key", "");
+      c.signing.certificate = s.value("certificate", "");
+      c.signing.passphraseFile = s.value("passphrase_file", "");
+      if (c.signing.key.empty() != c.signing.certificate.empty()) {
+        throw fail("signing", "'signing' needs both 'key' and 'certificate'");
+      }
+    }
     if (j.contains("service")) {
       if (!j.at("service").is_object()) throw fail("service", "'service' must be an object (docs/service.md)");
       c.serviceSection = j.at("service").dump();
@@ -297,6 +314,11 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
   j["trusted_signers"] = nlohmann::ordered_json::array();
   for (const auto& p : config.trust.anchors.certificates) j["trusted_signers"].push_back(p.string());
   j["audit_log"] = config.auditLog.string();
+  if (!config.signing.key.empty()) {
+    j["signing"] = {{"key", config.signing.key.string()}, {"certificate", config.signing.certificate.string()}};
+    if (!config.signing.passphraseFile.empty())
+      j["signing"]["passphrase_file"] = config.signing.passphraseFile.string();
+  }
   if (!config.inferenceService.url.empty()) {
     j["inference_service"] = {{"url", config.inferenceService.url},
                               {"token_file", config.inferenceService.tokenFile.string()},

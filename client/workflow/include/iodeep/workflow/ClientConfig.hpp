@@ -20,6 +20,13 @@ struct InferenceServiceSettings {
   std::filesystem::path caFile;     ///< the CA certificate that verifies an https service
 };
 
+/// "signing": the reviewer's key and certificate; the viewer signs the structure sets it stores
+/// with them (the CLI takes --sign-key and --sign-certificate instead). Empty key: not signed.
+struct SigningSettings {
+  std::filesystem::path key, certificate;
+  std::filesystem::path passphraseFile;  ///< optional: the key's passphrase on its first line
+};
+
 struct ClientConfig {
   NetworkOptions network;
   /// Run TorchScript networks from the PACS (code as well as data). Off by default.
@@ -34,6 +41,7 @@ struct ClientConfig {
   TrustPolicy trust;                              ///< require_signed_networks, trusted_signers
   std::filesystem::path auditLog;                 ///< the audit trail (JSON lines, appended only)
   InferenceServiceSettings inferenceService;      ///< "inference_service"
+  SigningSettings signing;                        ///< "signing"
   /// The "service" object, kept as text for `iodeep serve` (which checks it); clients ignore it.
   std::string serviceSection;
   /// The discovery cache (stores/DiscoveryCache.hpp); empty: "discovery" beside the model cache's
