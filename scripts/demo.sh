@@ -8,7 +8,9 @@
 #   Structure Set is stored on the PACS and read back from it with C-FIND. Then the same AI ROI
 #   through the inference service as a hospital would run it (scripts/cluster.sh: an Orthanc with
 #   its index in PostgreSQL, 2 `iodeep serve` workers behind HAProxy; docs/service.md): the
-#   workstation sends the slice by reference, reviews and stores; about 15 s more. With a display,
+#   workstation sends the slice by reference, reviews and stores; about 15 s more. Then the
+#   fine-tuning story (scripts/finetune-story.sh: corrections, dataset, finetune, upload; about
+#   80 s). With a display,
 #   the viewer then opens on the first PACS (docs/viewer.md); without one, the demo stays headless.
 # iodeep itself and the example data need no Python (the series is committed); scripts/orthanc.sh
 # asks Debian's python3 for free loopback ports. Output in build/demo/.
@@ -125,6 +127,9 @@ bash "$here/cluster.sh" stop "$cluster"
 rm -rf "$cluster"
 trap 'bash "$here/orthanc.sh" stop "$pacs" >/dev/null' EXIT
 echo "the service's part of the demo: $(( ($(date +%s%N) - t_cluster) / 1000000 )) ms"
+
+step "9b. the networks learn from the physicians' corrections (scripts/finetune-story.sh, about 80 s)"
+bash "$here/finetune-story.sh" "$IODEEP" "$demo/story" | sed -n '/^== 5/,$p'
 
 step "10. the viewer on the first PACS (step 0)"
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
