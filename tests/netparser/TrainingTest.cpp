@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <span>
 
 #include "../iod/TestSupport.hpp"
 #include "iodeep/iod/Error.hpp"
@@ -105,6 +106,52 @@ TEST(Training, AFewEpochsLowerTheLossAndKeepTheTensors) {
   EXPECT_TRUE(changed);
   // the written weights build and run
   EXPECT_NO_THROW((void)Network::build(arch, r.weights));
+}
+
+// The training forward (frozen batch norms folded into their convolutions on the fly, ReLUs in
+// place) computes what the inference network computes: the Dice before training, from the
+// training side, equals the one from Network::forward's outputs.
+TEST(Training, TheTrainingForwardIsTheInferenceForward) {
+  const auto arch = parseArchitecture(kTiny);
+  auto weights = initWeights(arch, 11);
+  // running statistics away from 0/1, so that folding them matters
+  {
+    auto st = iod::Safetensors::parse(weights);
+    iod::SafetensorsWriter w;
+    std::vector<std::vector<float>> keep;
+    for (const auto& t : st.tensors()) {
+      const auto data = st.data(t);
+      if (t.name == "b1.running_mean" || t.name == "b1.running_var") {
+        std::vector<float> v(static_cast<std::size_t>(t.elementCount()));
+        for (std::size_t i = 0; i < v.size(); ++i)
+          v[i] = t.name == "b1.running_mean" ? 0.1F * static_cast<float>(i) : 0.5F + 0.3F * static_cast<float>(i);
+        keep.push_back(std::move(v));
+        w.add(t.name, t.dtype, t.shape, std::as_bytes(std::span(keep.back())));
+      } else {
+        w.add(t.name, t.dtype, t.shape, data);
+      }
+    }
+    weights = w.finish();
+  }
+  const auto validation = squares(6, 8);
+  TrainingOptions o;
+  o.epochs = 1;
+  o.patience = 0;
+  const auto r = netparser::train(arch, weights, squares(2, 9), validation, o);
+  const auto net = Network::build(arch, weights);
+  double dice = 0;
+  for (const auto& s : validation) {
+    const auto out = net->forward(s.input);
+    double inter = 0;
+    double sum = 0;
+    for (std::size_t i = 0; i < out.values.size(); ++i) {
+      const bool p = out.values[i] > 0.0F;
+      inter += (p && s.target[i] != 0) ? 1 : 0;
+      sum += (p ? 1 : 0) + (s.target[i] != 0 ? 1 : 0);
+    }
+    dice += sum > 0 ? 2 * inter / sum : 1.0;
+  }
+  EXPECT_NEAR(r.diceBefore, dice / static_cast<double>(validation.size()), 1e-6);
 }
 
 TEST(Training, SeededRunsAreReproducibleAndBatchNormCanLearnItsStatistics) {

@@ -74,12 +74,69 @@ struct Model {
   std::vector<std::pair<std::string, at::Tensor>> buffers;     // running statistics
   bool batchStatistics{false};                                 // batch norms not frozen
 
+  // Set by plan(): a frozen batch norm folded into the convolution before it (the convolution's
+  // weights scaled on the fly, under autograd: the norm's affine parameters still learn, and the
+  // activations are not read and written once more), and activations that may work in place
+  // (their input is read by nothing else and no backward pass needs it).
+  std::vector<std::int64_t> foldedNorm;  // per layer: the batch norm folded into this convolution, or -1
+  std::vector<bool> passThrough, inPlace;
+
+  void plan() {
+    const std::size_t n = layers.size();
+    std::vector<std::size_t> readers(n + 1, 0);
+    for (const auto& b : layers) {
+      for (std::size_t in : b.inputs) ++readers[in];
+    }
+    ++readers[outputIndex];
+    foldedNorm.assign(n, -1);
+    passThrough.assign(n, false);
+    inPlace.assign(n, false);
+    for (std::size_t i = 0; i + 1 < n; ++i) {
+      const auto& c = layers[i];
+      const auto& next = layers[i + 1];
+      if (!batchStatistics && c.layer->type == LayerType::Conv2d && next.layer->type == LayerType::BatchNorm2d &&
+          next.layer->params.trackRunningStats && next.runningMean.defined() && next.runningVar.defined() &&
+          next.inputs.size() == 1 && next.inputs[0] == i + 1 && readers[i + 1] == 1) {
+        foldedNorm[i] = static_cast<std::int64_t>(i + 1);
+        passThrough[i + 1] = true;
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto t = layers[i].layer->type;
+      const std::size_t in = layers[i].inputs.front();
+      // a ReLU's backward needs only its own result; the convolution or norm before it never
+      // needs its output: it may be overwritten when nothing else reads it
+      if (t == LayerType::ReLU && in > 0 && readers[in] == 1) {
+        const auto before = layers[in - 1].layer->type;
+        inPlace[i] =
+            before == LayerType::Conv2d || before == LayerType::BatchNorm2d || before == LayerType::ConvTranspose2d;
+      }
+    }
+  }
+
   at::Tensor forward(const at::Tensor& x, bool training) const {
     std::vector<at::Tensor> values(layers.size() + 1);
     values[0] = x;
     for (std::size_t i = 0; i < layers.size(); ++i) {
-      const bool bn = layers[i].layer->type == LayerType::BatchNorm2d;
-      values[i + 1] = applyLayer(layers[i], values, training, training && bn && batchStatistics);
+      const auto& b = layers[i];
+      if (passThrough[i]) {
+        values[i + 1] = values[b.inputs[0]];
+      } else if (foldedNorm[i] >= 0) {
+        const auto& bn = layers[static_cast<std::size_t>(foldedNorm[i])];
+        const auto& p = b.layer->params;
+        const auto outC = b.weight.size(0);
+        at::Tensor scale = at::rsqrt(bn.runningVar + bn.layer->params.eps);
+        if (bn.weight.defined()) scale = scale * bn.weight;
+        at::Tensor bias = b.bias.defined() ? (b.bias - bn.runningMean) * scale : -bn.runningMean * scale;
+        if (bn.bias.defined()) bias = bias + bn.bias;
+        values[i + 1] = at::conv2d(values[b.inputs[0]], b.weight * scale.reshape({outC, 1, 1, 1}), bias,
+                                   {p.stride, p.stride}, {p.padding, p.padding}, {p.dilation, p.dilation}, b.groups);
+      } else if (inPlace[i]) {
+        values[i + 1] = at::relu_(values[b.inputs[0]]);
+      } else {
+        const bool bn = b.layer->type == LayerType::BatchNorm2d;
+        values[i + 1] = applyLayer(b, values, training, training && bn && batchStatistics);
+      }
     }
     return values[outputIndex];
   }
@@ -227,6 +284,7 @@ TrainingResult trainModel(const Architecture& arch, const iod::ByteBuffer& weigh
       valueIndex[l.id] = m.layers.size();
     }
     m.outputIndex = valueIndex.at(arch.output);
+    m.plan();
     if (m.parameters.empty()) {
       throw Error(ErrorCode::InvalidArgument,
                   "the network has no trainable layers (no convolution, norm or linear weights)");
@@ -306,9 +364,7 @@ TrainingResult trainModel(const Architecture& arch, const iod::ByteBuffer& weigh
     std::int64_t step = 0;
     const auto optimise = [&](const at::Tensor& xb, const at::Tensor& tb) {
       const auto t0 = Clock::now();
-      for (auto& [name, p] : m.parameters) {
-        if (p.grad().defined()) p.mutable_grad().zero_();
-      }
+      for (auto& [name, p] : m.parameters) p.mutable_grad().reset();  // the backward pass writes them anew
       const auto loss = lossOf(m.forward(xb, true), tb, kind, options.diceWeight);
       loss.backward();
       ++step;
@@ -323,7 +379,7 @@ TrainingResult trainModel(const Architecture& arch, const iod::ByteBuffer& weigh
           if (options.weightDecay > 0) g = g + options.weightDecay * p;
           moment1[k].mul_(kBeta1).add_(g, 1.0 - kBeta1);
           moment2[k].mul_(kBeta2).addcmul_(g, g, 1.0 - kBeta2);
-          const auto denom = (moment2[k].sqrt() / std::sqrt(bc2)).add_(kEps);
+          const auto denom = moment2[k].sqrt().div_(std::sqrt(bc2)).add_(kEps);
           p.addcdiv_(moment1[k], denom, -options.learningRate / bc1);
         }
       }
