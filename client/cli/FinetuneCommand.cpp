@@ -7,7 +7,6 @@
 #include <iostream>
 
 #include "Commands.hpp"
-#include "iodeep/netparser/Network.hpp"
 #include "iodeep/workflow/Finetune.hpp"
 
 namespace po = boost::program_options;
@@ -65,7 +64,7 @@ int finetuneCommand(const std::vector<std::string>& args) {
   o.output = output;
   t.freezeBatchNorm = !trainBatchNorm;
   o.signing = signing.resolve();
-  if (threads > 0) (void)netparser::configureThreads(threads);
+  o.threads = threads;
   const bool tty = isatty(STDERR_FILENO) != 0;
   o.onEpoch = [tty](const netparser::EpochReport& e) {
     char line[200];

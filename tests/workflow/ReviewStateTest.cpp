@@ -52,7 +52,7 @@ TEST(MaskEditor, BrushAndEraserSetExactlyThePixelsUnderTheDisc) {
   EXPECT_EQ(e.mask().area(), 13U);
   EXPECT_EQ(at(e.mask(), 8, 12), 1U);
   EXPECT_EQ(at(e.mask(), 10, 10), 1U);  // row 10 = centre row + 2
-  EXPECT_EQ(at(e.mask(), 9, 12), 0U);  // 1 + 4 > 4
+  EXPECT_EQ(at(e.mask(), 9, 12), 0U);   // 1 + 4 > 4
   // a fast drag leaves no gap: every pixel on the row between the two points is painted
   e.beginStroke(2, 15, 0.5, true);
   e.continueStroke(27, 15);

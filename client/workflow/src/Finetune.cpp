@@ -12,6 +12,7 @@
 #include "iodeep/iod/IodeepObject.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/netparser/Architecture.hpp"
+#include "iodeep/netparser/Network.hpp"
 #include "iodeep/netparser/Prediction.hpp"
 #include "iodeep/workflow/Dataset.hpp"
 #include "iodeep/workflow/Masks.hpp"
@@ -162,6 +163,7 @@ FinetuneReport finetune(const FinetuneOptions& options) {
     throw Error(ErrorCode::InvalidArgument, "the dataset has no training slice (all are for validation)",
                 {.file = options.dataset.string()});
   }
+  if (options.threads > 0) (void)netparser::configureThreads(options.threads);
   r.training = netparser::train(arch, model.weights, train, validation, options.training, options.onEpoch);
 
   // the next version: the same network and target, new weights (so a new DnnUID), its predecessor

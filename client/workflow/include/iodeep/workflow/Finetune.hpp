@@ -21,6 +21,7 @@ struct FinetuneOptions {
   netparser::TrainingOptions training{};
   std::optional<iod::SigningCredentials> signing{};
   std::function<bool(const netparser::EpochReport&)> onEpoch{};
+  int threads{0};  ///< libtorch's intra-op threads; 0: as configured (the cores)
 };
 
 struct FinetuneReport {
