@@ -22,36 +22,41 @@ from pydicom.uid import ExplicitVRLittleEndian
 DATA = "/usr/share/doc/insighttoolkit5-examples/examples/Data/"
 
 
-def uid(name):
-    return "2.25." + str(int.from_bytes(hashlib.sha256(("iodeep brain example " + name).encode()).digest()[:16], "big"))
+def uid(name, seed="iodeep brain example "):
+    return "2.25." + str(int.from_bytes(hashlib.sha256((seed + name).encode()).digest()[:16], "big"))
 
 
-def main():
-    out = sys.argv[1]
+def write_series(out, transform=None, seed="iodeep brain example ", patient=("Example^Brain", "ITK-KMEANS-T1"),
+                 study_fields=("20260101", "120000", "1", "Brain T1 (ITK example volume)"),
+                 institution="iodeep example data", manufacturer="unknown (ITK example data)"):
+    """The volume as a series in OUT; @p transform(image 128x128 uint16) -> image changes the pixels
+    (make_ward_series.py); the other arguments name another patient and study."""
     os.makedirs(out, exist_ok=True)
     nii = nib.load(DATA + "KmeansTest_T1UCharRaw.nii.gz")
     t1 = nii.get_fdata().astype(np.uint16)
     mask = nib.load(DATA + "KmeansTest_T1RawSkullStrip.nii.gz").get_fdata() > 0
-    study, series, frame = uid("study"), uid("series"), uid("frame of reference")
+    study, series, frame = uid("study", seed), uid("series", seed), uid("frame of reference", seed)
     for k in range(t1.shape[2]):
         img = np.ascontiguousarray(t1[:, ::-1, k].T)
+        if transform is not None:
+            img = transform(img)
         m = np.ascontiguousarray(mask[:, ::-1, k].T).astype(np.uint8)
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"  # MR Image Storage
-        meta.MediaStorageSOPInstanceUID = uid(f"slice {k}")
+        meta.MediaStorageSOPInstanceUID = uid(f"slice {k}", seed)
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds = Dataset()
         ds.file_meta = meta
         ds.SpecificCharacterSet = "ISO_IR 100"
         ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
         ds.ImageType = ["ORIGINAL", "PRIMARY", "OTHER"]
-        ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = "Example^Brain", "ITK-KMEANS-T1", "", "O"
+        ds.PatientName, ds.PatientID, ds.PatientBirthDate, ds.PatientSex = patient[0], patient[1], "", "O"
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame
-        ds.StudyDate, ds.StudyTime, ds.StudyID, ds.AccessionNumber = "20260101", "120000", "1", ""
-        ds.ReferringPhysicianName, ds.InstitutionName = "", "iodeep example data"
-        ds.StudyDescription = "Brain T1 (ITK example volume)"
+        ds.StudyDate, ds.StudyTime, ds.StudyID, ds.AccessionNumber = study_fields[0], study_fields[1], study_fields[2], ""
+        ds.ReferringPhysicianName, ds.InstitutionName = "", institution
+        ds.StudyDescription = study_fields[3]
         ds.SeriesDescription = "T1 coronal"
-        ds.Modality, ds.BodyPartExamined, ds.Manufacturer = "MR", "HEAD", "unknown (ITK example data)"
+        ds.Modality, ds.BodyPartExamined, ds.Manufacturer = "MR", "HEAD", manufacturer
         ds.SeriesNumber, ds.InstanceNumber = 1, k + 1
         ds.PositionReferenceIndicator = ""
         ds.ScanningSequence, ds.SequenceVariant, ds.ScanOptions, ds.MRAcquisitionType = "GR", "NONE", "", "3D"
@@ -72,7 +77,11 @@ def main():
         ds.save_as(path + ".tmp", write_like_original=False)
         os.replace(path + ".tmp", path)
         m.tofile(os.path.join(out, f"mask_{k:03d}.u8"))
-    print(f"{t1.shape[2]} slices written to {out}")
+    return t1.shape[2]
+
+
+def main():
+    print(f"{write_series(sys.argv[1])} slices written to {sys.argv[1]}")
 
 
 if __name__ == "__main__":

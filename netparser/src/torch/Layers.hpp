@@ -5,8 +5,10 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
+#include "iodeep/iod/Safetensors.hpp"
 #include "iodeep/netparser/Architecture.hpp"
 
 namespace iodeep::netparser {
@@ -30,6 +32,12 @@ struct BoundLayer {
 // semantics unless told: @p dropout drops (training), @p batchStatistics makes batch norms use
 // the batch's statistics and update their running ones (training with statistics not frozen).
 at::Tensor applyLayer(const BoundLayer& b, const std::vector<at::Tensor>& values, bool dropout, bool batchStatistics);
+
+// A c10 error's first line (no backtrace), for our one-line errors.
+std::string firstLine(const c10::Error& e);
+
+// The ATen type of a safetensors dtype.
+at::ScalarType scalarTypeOf(iod::DType d);
 
 // libtorch's intra-op threads set to the cores unless configureThreads() set them.
 void ensureThreadsConfigured();

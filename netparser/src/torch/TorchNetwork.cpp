@@ -28,27 +28,6 @@ namespace {
 
 std::atomic<bool> threadsConfigured{false};
 
-std::string firstLine(const c10::Error& e) {
-  std::string w = e.what_without_backtrace();
-  return w.substr(0, w.find('\n'));
-}
-
-at::ScalarType scalarType(iod::DType d) {
-  switch (d) {
-    case iod::DType::F64: return at::kDouble;
-    case iod::DType::F32: return at::kFloat;
-    case iod::DType::F16: return at::kHalf;
-    case iod::DType::BF16: return at::kBFloat16;
-    case iod::DType::I64: return at::kLong;
-    case iod::DType::I32: return at::kInt;
-    case iod::DType::I16: return at::kShort;
-    case iod::DType::I8: return at::kChar;
-    case iod::DType::U8: return at::kByte;
-    case iod::DType::Bool: return at::kBool;
-  }
-  return at::kFloat;
-}
-
 // oneDNN's prepacked convolution (what torch.jit.optimize_for_inference uses on CPU): the weights
 // reordered once into the layout the kernel wants, for the declared input size, with an optional
 // fused ReLU. Found through the dispatcher; absent from a libtorch built without oneDNN.
@@ -209,6 +188,27 @@ int configureThreadsImpl(int threads) {
   return at::get_num_threads();
 }
 
+std::string firstLine(const c10::Error& e) {
+  std::string w = e.what_without_backtrace();
+  return w.substr(0, w.find('\n'));
+}
+
+at::ScalarType scalarTypeOf(iod::DType d) {
+  switch (d) {
+    case iod::DType::F64: return at::kDouble;
+    case iod::DType::F32: return at::kFloat;
+    case iod::DType::F16: return at::kHalf;
+    case iod::DType::BF16: return at::kBFloat16;
+    case iod::DType::I64: return at::kLong;
+    case iod::DType::I32: return at::kInt;
+    case iod::DType::I16: return at::kShort;
+    case iod::DType::I8: return at::kChar;
+    case iod::DType::U8: return at::kByte;
+    case iod::DType::Bool: return at::kBool;
+  }
+  return at::kFloat;
+}
+
 void ensureThreadsConfigured() {
   if (!threadsConfigured.load()) configureThreadsImpl(0);
 }
@@ -300,7 +300,7 @@ std::unique_ptr<torchmodule::Model> buildModel(const Architecture& arch, const i
       const auto& t = *it->second;
       const auto data = st.data(t);
       std::vector<std::int64_t> shape = t.shape;
-      const auto dtype = at::TensorOptions().dtype(scalarType(t.dtype));
+      const auto dtype = at::TensorOptions().dtype(scalarTypeOf(t.dtype));
       const at::Tensor view = at::from_blob(const_cast<std::byte*>(data.data()), shape, dtype);
       const auto address = reinterpret_cast<std::uintptr_t>(data.data());
       if (address % static_cast<std::uintptr_t>(view.element_size()) == 0) {

@@ -29,27 +29,6 @@ double secondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string firstLine(const c10::Error& e) {
-  std::string w = e.what_without_backtrace();
-  return w.substr(0, w.find('\n'));
-}
-
-at::ScalarType scalarTypeOf(iod::DType d) {
-  switch (d) {
-    case iod::DType::F64: return at::kDouble;
-    case iod::DType::F32: return at::kFloat;
-    case iod::DType::F16: return at::kHalf;
-    case iod::DType::BF16: return at::kBFloat16;
-    case iod::DType::I64: return at::kLong;
-    case iod::DType::I32: return at::kInt;
-    case iod::DType::I16: return at::kShort;
-    case iod::DType::I8: return at::kChar;
-    case iod::DType::U8: return at::kByte;
-    case iod::DType::Bool: return at::kBool;
-  }
-  return at::kFloat;
-}
-
 bool hasParameters(LayerType t) {
   switch (t) {
     case LayerType::Conv2d:
