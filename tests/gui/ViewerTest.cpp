@@ -458,7 +458,8 @@ class ViewerTest : public QObject {
     QCOMPARE(ui.proposals->rowCount(), 0);
     QVERIFY(!ui.store->isEnabled());
 
-    // the IODeep network study: listed as networks, never opened as images
+    // the IODeep network study (listed when asked for): its series as networks, never opened as images
+    ui.showNetworks->setChecked(true);
     QTest::mouseClick(ui.studyFilter, Qt::LeftButton);
     ui.studyFilter->clear();
     bool sawNetworks = false;

@@ -10,6 +10,7 @@
 #include "../iod/TestSupport.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/IodeepObject.hpp"
+#include "iodeep/iod/Signature.hpp"
 #include "iodeep/iod/Slice.hpp"
 #include "iodeep/workflow/Dataset.hpp"
 #include "iodeep/workflow/Finetune.hpp"
@@ -104,6 +105,18 @@ TEST(Finetune, NextVersionIsWrittenWithItsPredecessorAndProvenance) {
   EXPECT_EQ(test::dciodvfyErrors(dir.path() / "v2.dcm"), std::vector<std::string>{});
   // the predecessor is untouched
   EXPECT_EQ(iod::readIodeep(kBrainModel).model.dnnUid, old.dnnUid);
+}
+
+TEST(Finetune, SignedWhenKeysAreGiven) {
+  test::TempDir dir;
+  auto o = options(writeDataset(dir), dir.path() / "signed.dcm");
+  o.training.epochs = 1;
+  o.signing = iod::SigningCredentials{test::fixture("pki") / "signer.key", test::fixture("pki") / "signer.pem", {}};
+  const auto r = client::finetune(o);
+  EXPECT_FALSE(r.signedBy.empty());
+  const auto report = iod::verifyFileSignatures(dir.path() / "signed.dcm");
+  ASSERT_NE(report.wholeObjectSignature(), nullptr);
+  EXPECT_EQ(report.wholeObjectSignature()->signer.subject, r.signedBy);
 }
 
 TEST(Finetune, DatasetsThatCannotBeTrainedOnAreRefused) {

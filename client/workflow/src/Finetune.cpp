@@ -119,7 +119,13 @@ FinetuneReport finetune(const FinetuneOptions& options) {
   for (const auto& [image, slice] : slices) {
     const fs::path imagePath = options.dataset / image;
     const auto img = iod::readSlice(imagePath);
-    auto prepared = netparser::preprocess(img, arch);
+    netparser::PreparedInput prepared;
+    try {
+      prepared = netparser::preprocess(img, arch);  // as prediction does: the same checks and adaptations
+    } catch (Error& e) {
+      e.inFile(imagePath.string());
+      throw;
+    }
     netparser::TrainingSample sample;
     sample.input = std::move(prepared.tensor);
     sample.target.assign(static_cast<std::size_t>(shape[0]) * plane, 0);

@@ -236,6 +236,11 @@ netparser::LabelSpec labelNamed(const PredictResult& prediction, const std::stri
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     return s;
   };
+  if (prediction.labels.empty()) {
+    throw Error(ErrorCode::InvalidArgument, "the labels of the network " + prediction.dnnName +
+                                                " are not known here (a prediction from the inference service): draw "
+                                                "on a local prediction (--no-service)");
+  }
   std::string known;
   for (const auto& l : prediction.labels) {
     if (lower(l.name) == lower(name)) return l;
