@@ -3,7 +3,7 @@
 # module includes a header of a module it may not depend on (an upward include), or when a
 # module's CMakeLists.txt links one. Run by scripts/lint.sh, hence by scripts/test.sh.
 #   client:  network, trust <- stores <- workflow <- reports, service <- cli, gui
-#   below:   iod <- selector, netparser, rtstruct   (each client module may use these)
+#   below:   iod <- selector, netparser, rtstruct <- seg   (each client module may use these)
 # A relative include may not leave its module's folder.
 # Usage: scripts/check-layers.sh [ROOT]   (ROOT: the checkout, default: this script's)
 set -euo pipefail
@@ -16,17 +16,18 @@ declare -A may=(
   [selector]="selector iod"
   [netparser]="netparser iod"
   [rtstruct]="rtstruct iod"
+  [seg]="seg rtstruct iod"
   [network]="network iod"
   [trust]="trust iod"
-  [stores]="stores trust network iod rtstruct"
-  [workflow]="workflow stores trust network iod rtstruct netparser selector"
-  [reports]="reports workflow stores trust network iod rtstruct netparser selector"
-  [service]="service workflow stores trust network iod rtstruct netparser selector"
+  [stores]="stores trust network iod rtstruct seg"
+  [workflow]="workflow stores trust network iod rtstruct seg netparser selector"
+  [reports]="reports workflow stores trust network iod rtstruct seg netparser selector"
+  [service]="service workflow stores trust network iod rtstruct seg netparser selector"
   [cli]="reports service workflow stores trust network iod"
-  [gui]="gui reports service workflow stores trust network iod rtstruct selector netparser"
+  [gui]="gui reports service workflow stores trust network iod rtstruct seg selector netparser"
 )
 declare -A dir=(
-  [iod]=iod [selector]=selector [netparser]=netparser [rtstruct]=rtstruct
+  [iod]=iod [selector]=selector [netparser]=netparser [rtstruct]=rtstruct [seg]=seg
   [network]=client/network [trust]=client/trust [stores]=client/stores [workflow]=client/workflow
   [reports]=client/reports [service]=client/service [cli]=client/cli [gui]=client/gui
 )

@@ -16,6 +16,13 @@
 #                          --extra-config FILE: a JSON object merged into the configuration
 #                          written here: its "Plugins" are added to ours, its other keys set
 #                          (scripts/cluster.sh: the PostgreSQL index plugin and its section)
+#                          --dicomweb: Debian's DICOMweb plugin (orthanc-dicomweb) at
+#                          http://127.0.0.1:HTTP/dicom-web (DICOMWEB_URL in DIR/env)
+#                          --https PKI: DICOMweb over HTTPS (DICOMWEB_URL https://...), with
+#                          PKI/server.pem and its key (tests/fixtures/make_pki.sh): a TLS relay
+#                          (scripts/tls_proxy.py https) in front of Orthanc's HTTP port, since
+#                          Debian 12's Orthanc 1.10.1 resets every HTTPS connection of its own
+#                          --http-user USER:PASSWORD: HTTP Basic authentication required
 #   orthanc.sh stop DIR    stops it by PID and waits for it to exit
 #   orthanc.sh kill DIR    kills it (SIGKILL: a PACS that goes away), keeping its configuration,
 #                          ports and storage for restart
@@ -39,13 +46,16 @@ if [ "${1:-}" = ports ]; then free_ports "${2:?ports N}"; exit 0; fi
 
 cmd=${1:?start|stop} dir=${2:?directory}
 shift 2
-tls_pki='' server_cert=server modality_tls=true extra_config=''
+tls_pki='' server_cert=server modality_tls=true extra_config='' dicomweb=false https_pki='' http_user=''
 while [ $# -gt 0 ]; do
   case $1 in
     --tls) tls_pki=$(cd "${2:?--tls PKI}" && pwd); shift 2 ;;
     --server-cert) server_cert=${2:?--server-cert NAME}; shift 2 ;;
     --plain-modalities) modality_tls=false; shift ;;
     --extra-config) extra_config=$(realpath "${2:?--extra-config FILE}"); shift 2 ;;
+    --dicomweb) dicomweb=true; shift ;;
+    --https) https_pki=$(cd "${2:?--https PKI}" && pwd); shift 2 ;;
+    --http-user) http_user=${2:?--http-user USER:PASSWORD}; shift 2 ;;
     *) echo "orthanc.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +69,7 @@ stop() {
     for _ in $(seq 1 100); do kill -0 "$ORTHANC_PID" 2>/dev/null || break; sleep 0.1; done
     kill -0 "$ORTHANC_PID" 2>/dev/null && kill -KILL "$ORTHANC_PID"
   fi
+  [ -z "${HTTPS_PROXY_PID:-}" ] || kill "$HTTPS_PROXY_PID" 2>/dev/null || true
   rm -f "$dir/env"
   echo "orthanc.sh: stopped Orthanc (pid $ORTHANC_PID)"
 }
@@ -82,6 +93,16 @@ wait_echo() {
     sleep 0.1
   done
   echo "orthanc.sh: Orthanc did not answer C-ECHO within 15 s; log:" >&2; tail -20 "$dir/orthanc.log" >&2
+  stop; exit 1
+}
+
+# The DICOMweb plugin answers (any HTTP status but a connection failure: 401 without credentials)
+wait_http() {
+  for _ in $(seq 1 100); do
+    if curl -k -s -o /dev/null "$1"; then return 0; fi
+    sleep 0.1
+  done
+  echo "orthanc.sh: Orthanc's HTTP server did not answer within 10 s; log:" >&2; tail -20 "$dir/orthanc.log" >&2
   stop; exit 1
 }
 
@@ -110,6 +131,7 @@ restart() {
   pid=$(launch "$(find_orthanc)")
   sed -i "s/^ORTHANC_PID=.*/ORTHANC_PID=$pid/" "$dir/env"
   wait_echo "$pid" "$ORTHANC_DICOM_PORT" "${TLS_PKI:-}"
+  if [ -n "${DICOMWEB_URL:-}" ]; then wait_http "$DICOMWEB_URL/studies?limit=1"; fi
   echo "orthanc.sh: Orthanc restarted, pid $pid"
 }
 
@@ -163,6 +185,26 @@ start() {
   "StableAge": 1
 }
 JSON
+  if $dicomweb || [ -n "$http_user" ]; then
+    $PY - "$dir" "$dicomweb" "$https_pki" "$http_user" <<'PY' || { echo "orthanc.sh: cannot write the HTTP settings" >&2; exit 1; }
+import json, os, sys
+d, dicomweb, pki, user = sys.argv[1:5]
+path = os.path.join(d, "orthanc.json")
+config = json.load(open(path))
+if dicomweb == "true":
+    plugin = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+    if not os.path.exists(plugin):
+        sys.exit("orthanc.sh: no " + plugin + " (Debian package orthanc-dicomweb: scripts/install-deps.sh)")
+    config["Plugins"].append(plugin)
+    config["DicomWeb"] = {"Enable": True, "Root": "/dicom-web/", "EnableWado": False, "Ssl": bool(pki)}
+if user:
+    name, _, password = user.partition(":")
+    config["AuthenticationEnabled"] = True
+    config["RegisteredUsers"] = {name: password}
+with open(path, "w") as f:
+    json.dump(config, f, indent=2)
+PY
+  fi
   if [ -n "$extra_config" ]; then
     $PY - "$dir/orthanc.json" "$extra_config" <<'PY' || { echo "orthanc.sh: cannot merge $extra_config" >&2; exit 1; }
 import json, sys
@@ -189,8 +231,22 @@ CLIENT_AET=IODEEP
 CLIENT_PORT=$client
 ORTHANC_TLS=$([ -n "$tls_pki" ] && echo 1 || echo 0)
 TLS_PKI=$tls_pki
+DICOMWEB_URL=$($dicomweb && echo "http://127.0.0.1:$http/dicom-web" || true)
 ENV
   wait_echo "$pid" "$dicom" "$tls_pki"
+  if $dicomweb; then wait_http "http://127.0.0.1:$http/dicom-web/studies?limit=1"; fi
+  if [ -n "$https_pki" ]; then
+    local https proxy
+    read -r https < <(free_ports 1)
+    rm -f "$dir/https-ready"
+    setsid $PY "$(dirname "${BASH_SOURCE[0]}")/tls_proxy.py" https "$https" "$http" "$https_pki/server.pem" \
+      "$https_pki/server.key" "$https_pki/ca.pem" "$dir/https-ready" >>"$dir/https.log" 2>&1 </dev/null &
+    proxy=$!
+    for _ in $(seq 1 100); do [ -f "$dir/https-ready" ] && break; sleep 0.05; done
+    [ -f "$dir/https-ready" ] || { echo "orthanc.sh: the HTTPS relay did not start: $(cat "$dir/https.log")" >&2; stop; exit 1; }
+    sed -i "s|^DICOMWEB_URL=.*|DICOMWEB_URL=https://127.0.0.1:$https/dicom-web|" "$dir/env"
+    echo "HTTPS_PROXY_PID=$proxy" >>"$dir/env"
+  fi
   echo "orthanc.sh: Orthanc pid $pid, DICOM 127.0.0.1:$dicom (AE ORTHANC$([ -z "$tls_pki" ] || echo ", TLS only, $server_cert.pem")), HTTP 127.0.0.1:$http"
 }
 

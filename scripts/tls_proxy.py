@@ -9,6 +9,10 @@ DICOM TLS peer (scripts/dcmqrscp.sh start DIR --tls PKI).
       accepts clear connections on 127.0.0.1:PORT and relays each over TLS to 127.0.0.1:TARGET
       (presenting CERT/KEY, verifying the peer's chain against CA): dcmqrscp's C-MOVE
       sub-associations to our storage SCP
+  tls_proxy.py https PORT TARGET CERT KEY CA READY
+      as server, but a client certificate is optional (verified against CA when presented): HTTPS
+      in front of Orthanc's plain HTTP server (scripts/orthanc.sh --https), because Debian 12's
+      Orthanc 1.10.1 resets every HTTPS connection of its own (CivetWeb with OpenSSL 3)
 READY is created once the port listens. TLS 1.2 or newer; Python's default cipher suites.
 """
 import socket
@@ -20,9 +24,9 @@ mode, port, target, cert, key, ca, ready = sys.argv[1:8]
 
 
 def context():
-    if mode == "server":
+    if mode in ("server", "https"):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.verify_mode = ssl.CERT_REQUIRED
+        ctx.verify_mode = ssl.CERT_REQUIRED if mode == "server" else ssl.CERT_OPTIONAL
     else:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.check_hostname = False  # as DICOM peers do: the chain is verified, not the name
@@ -51,7 +55,7 @@ def pipe(source, sink):
 def relay(accepted, ctx):
     try:
         outgoing = socket.create_connection(("127.0.0.1", int(target)))
-        if mode == "server":
+        if mode in ("server", "https"):
             incoming = ctx.wrap_socket(accepted, server_side=True)
         else:
             incoming = accepted

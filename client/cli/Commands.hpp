@@ -18,6 +18,8 @@ int inspectCommand(const std::vector<std::string>& args);
 int archCommand(const std::vector<std::string>& args);
 int predictCommand(const std::vector<std::string>& args);
 int rtstructCommand(const std::vector<std::string>& args);
+/// `seg show`: a DICOM Segmentation's segments, frames, approval and network.
+int segCommand(const std::vector<std::string>& args);
 /// `finetune`: a network fine-tuned on a dataset, written as its next version.
 int finetuneCommand(const std::vector<std::string>& args);
 int auditCommand(const std::vector<std::string>& args);

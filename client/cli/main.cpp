@@ -23,6 +23,7 @@ Commands:
   arch       check an architecture JSON (shape table), or write random weights that fit it
   predict    run a model on a slice: ROI proposals (text, JSON, PNG overlay, RT Structure Sets)
   rtstruct   show an RT Structure Set; list those on the PACS for a series
+  seg        show a DICOM Segmentation: segments, frames per image, approval, network
   audit      the audit trail: network runs and stored structure sets (docs/security.md)
   finetune   fine-tune a network on a dataset from the PACS, written as its next version
   serve      the inference service: selection and prediction over HTTP(S) (docs/service.md)
@@ -75,6 +76,7 @@ int run(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "arch") return archCommand(rest);
     if (command == "predict") return predictCommand(rest);
     if (command == "rtstruct") return rtstructCommand(rest);
+    if (command == "seg") return segCommand(rest);
     if (command == "audit") return auditCommand(rest);
     if (command == "serve") return serveCommand(rest);
     if (command == "finetune") return finetuneCommand(rest);

@@ -50,6 +50,8 @@ std::string_view toString(ErrorCode code) noexcept {
     case ErrorCode::TlsFailure: return "TlsFailure";
     case ErrorCode::DicomError: return "DicomError";
     case ErrorCode::TorchError: return "TorchError";
+    case ErrorCode::NotSegmentation: return "NotSegmentation";
+    case ErrorCode::MalformedSegmentation: return "MalformedSegmentation";
     case ErrorCode::Internal: return "Internal";
   }
   return "Unknown";
@@ -89,6 +91,8 @@ int exitCodeFor(ErrorCode code) noexcept {
     case ErrorCode::MissingGeometry:
     case ErrorCode::NotRtStructureSet:
     case ErrorCode::MalformedRtStructureSet:
+    case ErrorCode::NotSegmentation:
+    case ErrorCode::MalformedSegmentation:
     case ErrorCode::SignatureInvalid:
     case ErrorCode::UntrustedSigner:
     case ErrorCode::UnsignedObject:

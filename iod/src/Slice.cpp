@@ -134,6 +134,8 @@ SliceAttributes attributesOf(DcmDataset& ds, DcmMetaInfo& meta) {
   a.pixelSpacing = getVector<2>(ds, DCM_PixelSpacing);
   a.imagePositionPatient = getVector<3>(ds, DCM_ImagePositionPatient);
   a.imageOrientationPatient = getVector<6>(ds, DCM_ImageOrientationPatient);
+  a.sliceThickness = getDouble(ds, DCM_SliceThickness);
+  if (a.sliceThickness && !(*a.sliceThickness > 0.0)) a.sliceThickness.reset();  // 0, negative, NaN: not a thickness
   if (utf8.failed()) {
     warn("text of instance " + a.sopInstanceUid + " in SpecificCharacterSet '" + utf8.charset() +
          "' could not be converted to UTF-8: characters beyond ASCII replaced by U+FFFD");

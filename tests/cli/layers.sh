@@ -12,7 +12,7 @@ copy() {
   rm -rf "$work/tree"
   mkdir -p "$work/tree/scripts"
   cp "$src/scripts/check-layers.sh" "$work/tree/scripts/"
-  (cd "$src" && tar cf - iod selector netparser rtstruct client) | (cd "$work/tree" && tar xf -)
+  (cd "$src" && tar cf - iod selector netparser rtstruct seg client) | (cd "$work/tree" && tar xf -)
 }
 
 copy

@@ -74,17 +74,18 @@ void screenshot(QWidget& w, const QString& name) {
   qInfo("screenshot %s", qPrintable(path));
 }
 
-// One PACS with the demo study, the brain network and a CT that no network matches.
+// One PACS with the demo study, the brain network and a CT that no network matches; the viewer
+// talks DIMSE to it, or DICOMweb (@p web: Orthanc's DICOMweb plugin).
 struct Demo {
   test::PrivateOrthanc orthanc;
   test::TempDir dir;
   client::ClientConfig config;
 
-  Demo() {
+  explicit Demo(bool web = false) : orthanc(test::OrthancWeb{web}) {
     const client::Pacs pacs(orthanc.options());
     (void)pacs.store(exampleSeries());
     (void)pacs.store({kBrain, kCtSmall});
-    config.network = orthanc.options();
+    config.network = web ? orthanc.webOptions() : orthanc.options();
     config.cacheDir = dir / "models";
     config.outboxDir = dir / "outbox";
     config.imageCacheDir = dir / "images";
@@ -164,6 +165,110 @@ int pressAiRoi(gui::MainWindow& w) {
   return shown.takeFirst().at(0).toInt();
 }
 
+// The AI ROI story of the viewer (ViewerTest::aiRoiReviewAndStore), over DIMSE or DICOMweb.
+void aiRoiStory(bool web) {
+  Demo demo(web);
+  gui::MainWindow w(demo.config);
+  w.resize(1500, 900);
+  w.show();
+  QSignalSpy echo(&w, &gui::MainWindow::connectionChecked);
+  QVERIFY(echo.wait(kTimeout));
+  QCOMPARE(echo.takeFirst().at(0).toBool(), true);
+  QVERIFY(w.widgets().connection->text().contains("answers"));
+  QVERIFY(openDemoSeries(w));
+  if (!web) screenshot(w, "viewer-study-list.png");
+  // IODeep networks are in their own study: the demo study lists images only
+  const auto& ui = w.widgets();
+  QCOMPARE(rowOf(ui.series, 4, "IODeep networks"), -1);
+
+  const auto slice22 = iod::readSliceAttributes(kSeriesDir / "slice_022.dcm");
+  const auto slice30 = iod::readSliceAttributes(kSeriesDir / "slice_030.dcm");
+  const int at22 = indexOfSop(w, slice22.sopInstanceUid);
+  const int at30 = indexOfSop(w, slice30.sopInstanceUid);
+  QVERIFY(at22 >= 0 && at30 >= 0);
+  goToSlice(w, at22);
+  QCOMPARE(w.currentSlice(), at22);
+  QCOMPARE(ui.sliceLabel->text(), QString("%1 / 62").arg(at22 + 1));
+
+  // the window's workstation serves every click: nothing of it is built again (the model
+  // cache at most once, on its first use)
+  const auto built = client::Workstation::constructed();
+  QCOMPARE(pressAiRoi(w), 1);  // the brain network proposes one ROI on this slice
+  const auto afterFirstClick = client::Workstation::constructed();
+  QVERIFY(afterFirstClick.modelCaches - built.modelCaches <= 1);
+  QVERIFY(ui.network->text().contains("brain", Qt::CaseInsensitive));
+  QVERIFY(ui.explanation->toPlainText().contains("chosen", Qt::CaseInsensitive));
+  // drawn in red on the slice
+  QCOMPARE(ui.view->overlays().size(), std::size_t{1});
+  QCOMPARE(ui.view->overlays().front().color, QColor(230, 30, 30));
+  if (!web) screenshot(w, "viewer-proposals-red.png");
+
+  goToSlice(w, at30);
+  QCOMPARE(pressAiRoi(w), 2);  // a second slice: its proposal joins the first
+  QCOMPARE(ui.proposals->rowCount(), 2);
+
+  // approve the first, reject the second (mouse on the list, then the buttons)
+  clickRow(ui.proposals, ui.proposals->model()->index(0, 0));
+  QCOMPARE(w.currentSlice(), at22);  // selecting a proposal shows its slice
+  QTest::mouseClick(ui.approve, Qt::LeftButton);
+  clickRow(ui.proposals, ui.proposals->model()->index(1, 0));
+  QCOMPARE(w.currentSlice(), at30);
+  QTest::mouseClick(ui.reject, Qt::LeftButton);
+  QCOMPARE(w.review().verdict(0), client::Verdict::Approved);
+  QCOMPARE(w.review().verdict(1), client::Verdict::Rejected);
+  QCOMPARE(ui.proposals->item(0, 4)->text(), QString("approved"));
+  clickRow(ui.proposals, ui.proposals->model()->index(0, 0));
+  QCOMPARE(ui.view->overlays().front().color, QColor(40, 200, 60));  // approved: green
+  if (!web) screenshot(w, "viewer-approved-green.png");
+  const auto approvedLabel = w.predictions()[0].proposals[0].label.name;
+
+  QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
+  QSignalSpy listed(&w, &gui::MainWindow::structureSetsListed);
+  QTest::mouseClick(ui.store, Qt::LeftButton);
+  QVERIFY(stored.wait(kTimeout));
+  QCOMPARE(stored.takeFirst().at(0).toBool(), true);
+  QVERIFY(ui.storeStatus->text().contains("Stored on the PACS"));
+  // the window lists the new set under the series
+  QVERIFY(listed.wait(kTimeout));
+  QCOMPARE(ui.storedSets->count(), 1);
+  // the study now lists the structure set's series too, as structure sets, not as images
+  QSignalSpy relisted(&w, &gui::MainWindow::seriesListed);
+  ui.studies->clearSelection();
+  clickRow(ui.studies, ui.studies->model()->index(0, 0));
+  QVERIFY(relisted.wait(kTimeout));
+  const int rtRow = rowOf(ui.series, 4, "structure sets");
+  QVERIFY(rtRow >= 0);
+  QCOMPARE(ui.series->item(rtRow, 0)->flags(), Qt::NoItemFlags);
+  const auto afterStore = client::Workstation::constructed();  // two clicks, a store, listings
+  QCOMPARE(afterStore.workstations, built.workstations);
+  QCOMPARE(afterStore.pacs, built.pacs);
+  QCOMPARE(afterStore.modelCaches, afterFirstClick.modelCaches);
+  QCOMPARE(afterStore.imageCaches, built.imageCaches);
+  QVERIFY(afterStore.outboxes - built.outboxes <= 1);
+
+  // over DICOM: one structure set, the approved ROI only, contoured on slice 22 only
+  test::TempDir got;
+  const auto sets = client::findStructureSets(client::Pacs(demo.config.network), slice22.studyInstanceUid,
+                                              slice22.seriesInstanceUid, got.path());
+  QCOMPARE(sets.size(), std::size_t{1});
+  QCOMPARE(sets[0].approvalStatus, std::string("APPROVED"));
+  QCOMPARE(sets[0].reviewerName, std::string("Doe^Jane"));
+  QCOMPARE(sets[0].roiNames, std::vector<std::string>{approvedLabel});
+  const auto set = rtstruct::readStructureSet(sets[0].file);
+  QCOMPARE(set.rois.size(), std::size_t{1});
+  for (const auto& [sop, points] : set.rois[0].contours) {
+    QCOMPARE(sop, slice22.sopInstanceUid);
+    QVERIFY(points.size() >= 3);
+  }
+  // the stored set is drawn on slice 22, green as approved; hiding it removes it
+  goToSlice(w, at22);
+  QCOMPARE(ui.view->overlays().size(), std::size_t{1});
+  QCOMPARE(ui.view->overlays().front().color, QColor(40, 200, 60));
+  ui.storedSets->item(0)->setCheckState(Qt::Unchecked);
+  QCOMPARE(ui.view->overlays().size(), std::size_t{0});
+  QVERIFY(client::Outbox(demo.config.outboxDir).list().empty());
+}
+
 }  // namespace
 
 class ViewerTest : public QObject {
@@ -174,108 +279,9 @@ class ViewerTest : public QObject {
 
   // The story of the issue: open the demo study, move to a slice, AI ROI, approve one ROI and
   // reject another, store; the PACS then holds a structure set with only the approved ROI.
-  void aiRoiReviewAndStore() {
-    Demo demo;
-    gui::MainWindow w(demo.config);
-    w.resize(1500, 900);
-    w.show();
-    QSignalSpy echo(&w, &gui::MainWindow::connectionChecked);
-    QVERIFY(echo.wait(kTimeout));
-    QCOMPARE(echo.takeFirst().at(0).toBool(), true);
-    QVERIFY(w.widgets().connection->text().contains("answers"));
-    QVERIFY(openDemoSeries(w));
-    screenshot(w, "viewer-study-list.png");
-    // IODeep networks are in their own study: the demo study lists images only
-    const auto& ui = w.widgets();
-    QCOMPARE(rowOf(ui.series, 4, "IODeep networks"), -1);
-
-    const auto slice22 = iod::readSliceAttributes(kSeriesDir / "slice_022.dcm");
-    const auto slice30 = iod::readSliceAttributes(kSeriesDir / "slice_030.dcm");
-    const int at22 = indexOfSop(w, slice22.sopInstanceUid);
-    const int at30 = indexOfSop(w, slice30.sopInstanceUid);
-    QVERIFY(at22 >= 0 && at30 >= 0);
-    goToSlice(w, at22);
-    QCOMPARE(w.currentSlice(), at22);
-    QCOMPARE(ui.sliceLabel->text(), QString("%1 / 62").arg(at22 + 1));
-
-    // the window's workstation serves every click: nothing of it is built again (the model
-    // cache at most once, on its first use)
-    const auto built = client::Workstation::constructed();
-    QCOMPARE(pressAiRoi(w), 1);  // the brain network proposes one ROI on this slice
-    const auto afterFirstClick = client::Workstation::constructed();
-    QVERIFY(afterFirstClick.modelCaches - built.modelCaches <= 1);
-    QVERIFY(ui.network->text().contains("brain", Qt::CaseInsensitive));
-    QVERIFY(ui.explanation->toPlainText().contains("chosen", Qt::CaseInsensitive));
-    // drawn in red on the slice
-    QCOMPARE(ui.view->overlays().size(), std::size_t{1});
-    QCOMPARE(ui.view->overlays().front().color, QColor(230, 30, 30));
-    screenshot(w, "viewer-proposals-red.png");
-
-    goToSlice(w, at30);
-    QCOMPARE(pressAiRoi(w), 2);  // a second slice: its proposal joins the first
-    QCOMPARE(ui.proposals->rowCount(), 2);
-
-    // approve the first, reject the second (mouse on the list, then the buttons)
-    clickRow(ui.proposals, ui.proposals->model()->index(0, 0));
-    QCOMPARE(w.currentSlice(), at22);  // selecting a proposal shows its slice
-    QTest::mouseClick(ui.approve, Qt::LeftButton);
-    clickRow(ui.proposals, ui.proposals->model()->index(1, 0));
-    QCOMPARE(w.currentSlice(), at30);
-    QTest::mouseClick(ui.reject, Qt::LeftButton);
-    QCOMPARE(w.review().verdict(0), client::Verdict::Approved);
-    QCOMPARE(w.review().verdict(1), client::Verdict::Rejected);
-    QCOMPARE(ui.proposals->item(0, 4)->text(), QString("approved"));
-    clickRow(ui.proposals, ui.proposals->model()->index(0, 0));
-    QCOMPARE(ui.view->overlays().front().color, QColor(40, 200, 60));  // approved: green
-    screenshot(w, "viewer-approved-green.png");
-    const auto approvedLabel = w.predictions()[0].proposals[0].label.name;
-
-    QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
-    QSignalSpy listed(&w, &gui::MainWindow::structureSetsListed);
-    QTest::mouseClick(ui.store, Qt::LeftButton);
-    QVERIFY(stored.wait(kTimeout));
-    QCOMPARE(stored.takeFirst().at(0).toBool(), true);
-    QVERIFY(ui.storeStatus->text().contains("Stored on the PACS"));
-    // the window lists the new set under the series
-    QVERIFY(listed.wait(kTimeout));
-    QCOMPARE(ui.storedSets->count(), 1);
-    // the study now lists the structure set's series too, as structure sets, not as images
-    QSignalSpy relisted(&w, &gui::MainWindow::seriesListed);
-    ui.studies->clearSelection();
-    clickRow(ui.studies, ui.studies->model()->index(0, 0));
-    QVERIFY(relisted.wait(kTimeout));
-    const int rtRow = rowOf(ui.series, 4, "structure sets");
-    QVERIFY(rtRow >= 0);
-    QCOMPARE(ui.series->item(rtRow, 0)->flags(), Qt::NoItemFlags);
-    const auto afterStore = client::Workstation::constructed();  // two clicks, a store, listings
-    QCOMPARE(afterStore.workstations, built.workstations);
-    QCOMPARE(afterStore.pacs, built.pacs);
-    QCOMPARE(afterStore.modelCaches, afterFirstClick.modelCaches);
-    QCOMPARE(afterStore.imageCaches, built.imageCaches);
-    QVERIFY(afterStore.outboxes - built.outboxes <= 1);
-
-    // over DICOM: one structure set, the approved ROI only, contoured on slice 22 only
-    test::TempDir got;
-    const auto sets = client::findStructureSets(client::Pacs(demo.config.network), slice22.studyInstanceUid,
-                                                slice22.seriesInstanceUid, got.path());
-    QCOMPARE(sets.size(), std::size_t{1});
-    QCOMPARE(sets[0].approvalStatus, std::string("APPROVED"));
-    QCOMPARE(sets[0].reviewerName, std::string("Doe^Jane"));
-    QCOMPARE(sets[0].roiNames, std::vector<std::string>{approvedLabel});
-    const auto set = rtstruct::readStructureSet(sets[0].file);
-    QCOMPARE(set.rois.size(), std::size_t{1});
-    for (const auto& [sop, points] : set.rois[0].contours) {
-      QCOMPARE(sop, slice22.sopInstanceUid);
-      QVERIFY(points.size() >= 3);
-    }
-    // the stored set is drawn on slice 22, green as approved; hiding it removes it
-    goToSlice(w, at22);
-    QCOMPARE(ui.view->overlays().size(), std::size_t{1});
-    QCOMPARE(ui.view->overlays().front().color, QColor(40, 200, 60));
-    ui.storedSets->item(0)->setCheckState(Qt::Unchecked);
-    QCOMPARE(ui.view->overlays().size(), std::size_t{0});
-    QVERIFY(client::Outbox(demo.config.outboxDir).list().empty());
-  }
+  void aiRoiReviewAndStore() { aiRoiStory(false); }
+  // The same story with a DICOMweb PACS (QIDO-RS, WADO-RS, STOW-RS), everything else unchanged.
+  void aiRoiReviewAndStoreOverDicomWeb() { aiRoiStory(true); }
 
   // Correcting before approving (issue 20): the brush adds, the eraser removes, undo and redo,
   // a new ROI drawn for a label the network knows; what is stored is exactly what was painted,

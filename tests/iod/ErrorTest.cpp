@@ -65,6 +65,10 @@ TEST(Error, EveryCodeHasANameAndADocumentedExitCode) {
   EXPECT_EQ(exitCodeFor(ErrorCode::FileNotFound), kExitInput);
   EXPECT_EQ(exitCodeFor(ErrorCode::NotRtStructureSet), kExitContent);
   EXPECT_EQ(exitCodeFor(ErrorCode::MalformedRtStructureSet), kExitContent);
+  EXPECT_EQ(toString(ErrorCode::NotSegmentation), "NotSegmentation");
+  EXPECT_EQ(toString(ErrorCode::MalformedSegmentation), "MalformedSegmentation");
+  EXPECT_EQ(exitCodeFor(ErrorCode::NotSegmentation), kExitContent);
+  EXPECT_EQ(exitCodeFor(ErrorCode::MalformedSegmentation), kExitContent);
   EXPECT_EQ(exitCodeFor(ErrorCode::OutputError), kExitOutput);
   EXPECT_EQ(exitCodeFor(ErrorCode::Internal), kExitInternal);
   for (int c = 0; c <= static_cast<int>(ErrorCode::Internal); ++c) {

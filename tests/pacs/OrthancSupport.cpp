@@ -53,6 +53,11 @@ PrivateOrthanc::PrivateOrthanc(const OrthancTls& tls) {
   env_ = readEnv(dir_ / "orthanc" / "env");
 }
 
+PrivateOrthanc::PrivateOrthanc(const OrthancWeb& web) {
+  script("start", web.enabled ? "--dicomweb" : "");
+  env_ = readEnv(dir_ / "orthanc" / "env");
+}
+
 PrivateOrthanc::~PrivateOrthanc() {
   try {
     script("stop");
@@ -69,6 +74,14 @@ void PrivateOrthanc::restart() {
 }
 client::NetworkOptions PrivateOrthanc::options() const {
   return optionsFrom(env_);
+}
+
+client::NetworkOptions PrivateOrthanc::webOptions() const {
+  auto o = optionsFrom(env_);
+  const auto url = env_.find("DICOMWEB_URL");
+  if (url == env_.end() || url->second.empty()) throw std::runtime_error("this Orthanc has no DICOMweb plugin");
+  o.pacs = client::Peer::parse(url->second);
+  return o;
 }
 
 void PrivateOrthanc::script(const std::string& command, const std::string& arguments) {

@@ -28,17 +28,25 @@ struct OrthancTls {
   bool plainModalities{false};              ///< it reaches our C-MOVE destination without TLS
 };
 
+/// An Orthanc with Debian's DICOMweb plugin (scripts/orthanc.sh start --dicomweb) when enabled.
+struct OrthancWeb {
+  bool enabled{true};
+};
+
 /// An Orthanc of the test's own, stopped (by PID) when the object goes.
 class PrivateOrthanc {
  public:
   PrivateOrthanc();
   explicit PrivateOrthanc(const OrthancTls& tls);
+  explicit PrivateOrthanc(const OrthancWeb& web);
   ~PrivateOrthanc();
   PrivateOrthanc(const PrivateOrthanc&) = delete;
   PrivateOrthanc& operator=(const PrivateOrthanc&) = delete;
   void kill();     ///< SIGKILL: a PACS that goes away (ports and storage kept)
   void restart();  ///< after kill
   [[nodiscard]] client::NetworkOptions options() const;
+  /// Our options for its DICOMweb address (an Orthanc started with OrthancWeb).
+  [[nodiscard]] client::NetworkOptions webOptions() const;
 
  private:
   void script(const std::string& command, const std::string& arguments = {});

@@ -4,25 +4,61 @@
 # brain model, a file that is not DICOM); the example MR series stored with storescu; models;
 # studies/series/instances; select; roi (cold, then warm from the model cache); rtstruct list and
 # show of what the PACS returns; several slices in one set; a REJECTED set; C-GET; no match.
-# Usage: roi_workflow.sh IODEEP SERVER_DIR SOURCE_DIR orthanc|dcmqrscp
+# The peers: the fixture's Orthanc or dcmqrscp over DIMSE, or a private Orthanc with Debian's
+# DICOMweb plugin over DICOMweb (QIDO-RS, WADO-RS, STOW-RS): plain HTTP without authentication
+# (dicomweb), or HTTPS with HTTP Basic authentication (dicomweb-https: SERVER_DIR is then the
+# test PKI); the DICOMweb runs end by comparing the proposals with those over DIMSE.
+# Usage: roi_workflow.sh IODEEP SERVER_DIR SOURCE_DIR orthanc|dcmqrscp|dicomweb|dicomweb-https
 set -uo pipefail
 IODEEP=$1 SDIR=$2 SRC=$3 PEER=$4
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+work=$(mktemp -d)
+cleanup() {
+  [ ! -f "$work/orthanc/env" ] || bash "$SRC/scripts/orthanc.sh" stop "$work/orthanc" >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap cleanup EXIT
 # the default audit log ($XDG_DATA_HOME/iodeep/audit.log) of every command below: this run's own
 export XDG_DATA_HOME=$work/xdg-data
 # shellcheck source=tests/pacs/lib.sh
 . "$(dirname "$0")/lib.sh"
 
+WEB='' PKI=''
+case $PEER in
+  dicomweb | dicomweb-https)
+    extra=(--dicomweb)
+    if [ "$PEER" = dicomweb-https ]; then PKI=$SDIR; extra+=(--https "$PKI" --http-user "doctor:s3cret-Pass"); fi
+    bash "$SRC/scripts/orthanc.sh" start "$work/orthanc" "${extra[@]}" >"$work/orthanc.out" 2>&1 ||
+      { echo "FAIL: cannot start Orthanc with DICOMweb: $(cat "$work/orthanc.out")"; exit 1; }
+    SDIR=$work/orthanc ;;
+esac
 # shellcheck disable=SC1091
 . "$SDIR/env" || { echo "FAIL: no $PEER fixture env in $SDIR"; exit 1; }
 case $PEER in
   orthanc) AEC=$ORTHANC_AET PORT=$ORTHANC_DICOM_PORT ;;
   dcmqrscp) AEC=$DCMQR_AET PORT=$DCMQR_PORT ;;
+  dicomweb | dicomweb-https) AEC=$ORTHANC_AET PORT=$ORTHANC_DICOM_PORT WEB=$DICOMWEB_URL ;;
   *) echo "FAIL: unknown peer $PEER"; exit 1 ;;
 esac
+PACS_NAME="$AEC@127.0.0.1:$PORT"
+CONFIG=()
+if [ -n "$WEB" ]; then
+  # the DICOMweb peer is an Orthanc: what Orthanc says at C-FIND, it says at QIDO-RS
+  PACS_NAME=$WEB
+  if [ -n "$PKI" ]; then
+    printf 's3cret-Pass\n' >"$work/password"
+    cat >"$work/web.json" <<EOF
+{"tls": {"enabled": true, "trusted_certificates": ["$PKI/ca.pem"]},
+ "dicomweb": {"user": "doctor", "password_file": "$work/password"}}
+EOF
+    CONFIG=(--config "$work/web.json")
+  fi
+fi
 # each run has its own model cache and outbox
-NET=(--pacs "$AEC@127.0.0.1:$PORT" --aet "$CLIENT_AET" --move-port "$CLIENT_PORT" --timeout 5 --dimse-timeout 30)
+NET=(--pacs "$PACS_NAME" "${CONFIG[@]}" --aet "$CLIENT_AET" --move-port "$CLIENT_PORT" --timeout 5 --dimse-timeout 30)
 P=("${NET[@]}" --cache-dir "$work/cache" --outbox-dir "$work/outbox")
+# the same without the configuration file (the trust policy's run brings its own)
+PT=(--pacs "$PACS_NAME" --aet "$CLIENT_AET" --move-port "$CLIENT_PORT" --timeout 5 --dimse-timeout 30
+    --cache-dir "$work/cache" --outbox-dir "$work/outbox")
 SERIES_DIR=$SRC/examples/brain-unet/series
 BRAIN=$SRC/examples/brain-unet/brain-unet.dcm
 BRAIN_NAME="Brain UNet (ITK T1 example)"
@@ -39,7 +75,7 @@ done
 
 # --- echo ---------------------------------------------------------------------------------------
 run 0 "echo" "$work/echo" -- "$IODEEP" echo "${P[@]}"
-grep -qF "$AEC@127.0.0.1:$PORT answers" "$work/echo" && ok || bad "echo output: $(cat "$work/echo")"
+grep -qF "$PACS_NAME answers" "$work/echo" && ok || bad "echo output: $(cat "$work/echo")"
 
 # --- upload: the brain model, three packed networks, one file that is not DICOM ------------------
 pack_net "$work/ct.dcm" "Tiny CT chest (random weights)" CT CHEST 2 11
@@ -69,7 +105,7 @@ check "models: fields" "$work/models.json" \
 check "models: none cached yet" "$work/models.json" 'not any(m["cached"] for m in d)'
 check "models: modalities" "$work/models.json" \
   "{m['sopInstanceUid']: m['modality'] for m in d if m['sopInstanceUid'] in $MINE} == {'$BRAIN_SOP': 'MR', '${SOP[ct]}': 'CT', '${SOP[knee]}': 'MR', '${SOP[head]}': 'MR'}"
-if [ "$PEER" = orthanc ]; then
+if [ "$PEER" != dcmqrscp ]; then
   # Orthanc returns the convention's SeriesDescription and BodyPartExamined at C-FIND
   check "models: described by the PACS" "$work/models.json" \
     "{m['sopInstanceUid']: (m['name'], m['version'], m['bodyPartExamined'], m['samplesPerPixel']) for m in d if m['sopInstanceUid'] in $MINE} == {'$BRAIN_SOP': ('$BRAIN_NAME', '1', 'HEAD', 1), '${SOP[ct]}': ('Tiny CT chest (random weights)', '2', 'CHEST', 1), '${SOP[knee]}': ('Tiny MR knee (random weights)', '3', 'KNEE', 1), '${SOP[head]}': ('Tiny MR head (random weights)', '0.5', 'HEAD', 1)}"
@@ -87,7 +123,7 @@ check "series: the MR series, not models" "$work/series.json" \
 BRAIN_STUDY=$(dicom_value "$BRAIN" StudyInstanceUID)
 BRAIN_SERIES=$(dicom_value "$BRAIN" SeriesInstanceUID)
 run 0 "series of the brain model's study" "$work/mseries.json" -- "$IODEEP" series "${P[@]}" --study "$BRAIN_STUDY" --json
-if [ "$PEER" = orthanc ]; then
+if [ "$PEER" != dcmqrscp ]; then
   check "series: the IODeep series flagged" "$work/mseries.json" \
     "[(s['seriesDescription'], s['iodeepModels']) for s in d if s['seriesInstanceUid'] == '$BRAIN_SERIES'] == [('IODEEP $BRAIN_NAME 1', True)]"
 else
@@ -98,7 +134,7 @@ fi
 run 0 "instances" "$work/instances.json" -- "$IODEEP" instances "${P[@]}" --study "$STUDY" --series "$SERIES" --json
 check "instances: 62 slices with slice 22" "$work/instances.json" \
   "len(d) == 62 and len({i['sopInstanceUid'] for i in d}) == 62 and '$S22' in {i['sopInstanceUid'] for i in d}"
-if [ "$PEER" = orthanc ]; then
+if [ "$PEER" != dcmqrscp ]; then
   check "instances: MR image storage 128x128" "$work/instances.json" \
     "all((i['sopClassUid'], i['rows'], i['columns']) == ('1.2.840.10008.5.1.4.1.1.4', '128', '128') for i in d)"
 fi
@@ -112,7 +148,7 @@ check "select: the other candidates" "$work/select.json" \
 check "select: reasons" "$work/select.json" \
   "all('lost to' in c['reason'] and 'version' in c['reason'] for c in d['candidates'] if c['sopInstanceUid'] == '${SOP[head]}') and all('KNEE' in c['reason'] for c in d['candidates'] if c['sopInstanceUid'] == '${SOP[knee]}')"
 no_partial "$work" "select"
-if [ "$PEER" = orthanc ]; then
+if [ "$PEER" != dcmqrscp ]; then
   [ -z "$(ls -A "$work/cache")" ] && ok || bad "select moved model bytes into the cache: $(ls "$work/cache")"
 fi
 
@@ -121,7 +157,7 @@ run 0 "roi (cold)" "$work/roi1.json" -- "$IODEEP" roi "${P[@]}" --instance "$S22
 check "roi: approved set stored and found" "$work/roi1.json" \
   "d['exitCode'] == 0 and d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs'] and d['approvedSet']['approvalStatus'] == 'APPROVED' and d['approvedSet']['contours'] == 1 and 'rejectedSet' not in d"
 check "roi: the brain model" "$work/roi1.json" "d['model']['name'] == '$BRAIN_NAME' and d['model']['dnnUid'] == '$BRAIN_DNN'"
-if [ "$PEER" = orthanc ]; then
+if [ "$PEER" != dcmqrscp ]; then
   # exactly the chosen model's bytes moved, nothing retrieved to describe candidates
   check "roi (cold): model retrieved" "$work/roi1.json" \
     "not d['model']['fromCache'] and d['model']['bytesMoved'] > 0 and d['model']['describedCandidates'] == 0 and d['model']['describeBytes'] == 0"
@@ -187,7 +223,7 @@ run 0 "roi by C-GET, approve 2, rejected" "$work/roi4.json" -- "$IODEEP" roi "${
   --instance "$S22" --instance "$S23" --approve 2 --rejected --reviewer 'Doe^Jane' --json
 check "roi by C-GET: sets" "$work/roi4.json" \
   "d['approved'] == [1] and d['approvedSet']['contours'] == 1 and d['approvedSet']['stored'] and d['rejectedSet']['approvalStatus'] == 'REJECTED' and d['rejectedSet']['contours'] == 2 and d['rejectedSet']['stored'] and d['rejectedSet']['foundOnPacs']"
-if [ "$PEER" = orthanc ]; then
+if [ "$PEER" != dcmqrscp ]; then
   check "roi by C-GET: model retrieved by C-GET" "$work/roi4.json" "not d['model']['fromCache'] and d['model']['bytesMoved'] > 0"
 else
   check "roi by C-GET: candidates retrieved by C-GET" "$work/roi4.json" "d['model']['describeBytes'] > 0"
@@ -216,12 +252,16 @@ check "rtstruct show: rejected" "$work/showr.json" \
 cat >"$work/trust.json" <<EOF
 {"require_signed_networks": true, "trusted_signers": ["$work/reviewer.pem"], "audit_log": "$work/trust-audit.log"}
 EOF
-run 7 "select: untrusted networks" "$work/select-trust.txt" -- "$IODEEP" select --config "$work/trust.json" "${P[@]}" \
+if [ -f "$work/web.json" ]; then  # the DICOMweb trust and credentials too
+  $PY -c 'import json, sys; a = json.load(open(sys.argv[1])); a.update(json.load(open(sys.argv[2]))); json.dump(a, open(sys.argv[1], "w"))' \
+    "$work/trust.json" "$work/web.json"
+fi
+run 7 "select: untrusted networks" "$work/select-trust.txt" -- "$IODEEP" select --config "$work/trust.json" "${PT[@]}" \
   --instance "$S22"
 grep -q "^no match" "$work/select-trust.txt" && ok || bad "select with the trust policy: $(cat "$work/select-trust.txt")"
 grep -q "rejected: not trusted: not signed" "$work/select-trust.txt" && ok ||
   bad "select: the refusal is not explained: $(cat "$work/select-trust.txt")"
-run 7 "roi: untrusted networks" "$work/roi-trust.json" -- "$IODEEP" roi --config "$work/trust.json" "${P[@]}" \
+run 7 "roi: untrusted networks" "$work/roi-trust.json" -- "$IODEEP" roi --config "$work/trust.json" "${PT[@]}" \
   --instance "$S22" --approve all --reviewer 'Doe^Jane' --json
 check "roi: nothing ran" "$work/roi-trust.json" "not d['matched'] and 'model' not in d and 'approvedSet' not in d"
 [ ! -s "$work/trust-audit.log" ] && ok || bad "an untrusted network ran: $(cat "$work/trust-audit.log")"
@@ -256,6 +296,21 @@ run 7 "roi: no match" "$work/roi-foot.json" -- "$IODEEP" roi "${P[@]}" --instanc
 check "roi: no match, reasons" "$work/roi-foot.json" \
   "not d['matched'] and d['exitCode'] == 7 and 'model' not in d and 'approvedSet' not in d and len(d['candidates']) >= 3 and all(c['reason'].startswith('rejected: BodyPartExamined: slice FOOT') for c in d['candidates'])"
 [ -z "$(ls -A "$work/outbox")" ] && ok || bad "outbox not empty: $(ls "$work/outbox")"
+
+# --- DICOMweb: the same proposals as over DIMSE, on the same slice of the same Orthanc ------------------------------
+if [ -n "$WEB" ]; then
+  D=(--pacs "$AEC@127.0.0.1:$PORT" --aet "$CLIENT_AET" --retrieve get --cache-dir "$work/cache-dimse"
+     --outbox-dir "$work/outbox" --timeout 5 --dimse-timeout 30)
+  run 0 "roi over DIMSE on the same slice" "$work/roi-dimse.json" -- "$IODEEP" roi "${D[@]}" --instance "$S22" \
+    --approve all --reviewer 'Doe^Jane' --json
+  $PY - "$work/roi1.json" "$work/roi-dimse.json" <<'PY' && ok || bad "DICOMweb and DIMSE proposals differ"
+import json, sys
+web, dimse = (json.load(open(f)) for f in sys.argv[1:3])
+strip = lambda d: [{k: v for k, v in p.items() if k not in ("network", "timingsMs")} for p in d["predictions"]]
+assert web["model"]["sopInstanceUid"] == dimse["model"]["sopInstanceUid"], (web["model"], dimse["model"])
+assert strip(web) == strip(dimse), (strip(web), strip(dimse))
+PY
+fi
 no_partial "$work" "end"
 
 echo "$passes passed, $fails failed"

@@ -534,3 +534,96 @@ TEST(NetworkOptions, ValidateTls) {
   ASSERT_EQ(x.warnings().size(), 1U);
   EXPECT_NE(x.warnings()[0].find("peer verification"), std::string::npos);
 }
+
+// ---- DICOMweb: the address and the "dicomweb" section -----------------------------------------------
+
+TEST(Peer, ParseDicomWebUrl) {
+  const auto p = client::Peer::parse("https://pacs.example.org:8443/dicom-web/");
+  EXPECT_TRUE(p.isWeb());
+  EXPECT_EQ(p.url, "https://pacs.example.org:8443/dicom-web");  // no trailing '/'
+  EXPECT_EQ(p.host, "pacs.example.org");
+  EXPECT_EQ(p.port, 8443);
+  EXPECT_EQ(p.toString(), "https://pacs.example.org:8443/dicom-web");
+  EXPECT_EQ(client::Peer::parse("http://127.0.0.1/wado").port, 80);
+  EXPECT_EQ(client::Peer::parse("https://[::1]/dicom-web").host, "::1");
+  EXPECT_EQ(client::Peer::parse("https://[::1]/dicom-web").port, 443);
+  EXPECT_FALSE(client::Peer::parse("ORTHANC@127.0.0.1:4242").isWeb());
+  for (const char* text :
+       {"https://", "http:///dicom-web", "https://user:secret@pacs/dicom-web", "https://pacs:0/x",
+        "https://pacs:99999/x", "https://pacs/dicom-web?x=1", "https://pacs/dicom-web#f", "https://[::1/x"}) {
+    try {
+      (void)client::Peer::parse(text);
+      ADD_FAILURE() << "accepted '" << text << "'";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::InvalidArgument) << text;
+      EXPECT_EQ(std::string(e.what()).find("secret"), std::string::npos) << "a password echoed: " << e.what();
+    }
+  }
+}
+
+TEST(NetworkOptions, ValidateDicomWeb) {
+  client::NetworkOptions o;
+  o.pacs = client::Peer::parse("https://pacs.example.org/dicom-web");
+  EXPECT_NO_THROW(o.validate());  // no AE title needed; TLS trust: the system's
+  o.tls.enabled = true;           // trust settings without a client certificate: fine over HTTPS
+  EXPECT_NO_THROW(o.validate());
+  o.tls.certificate = "/nonexistent/client.pem";
+  EXPECT_THROW(o.validate(), Error);  // a certificate without its key
+  o.tls = {};
+  o.web.user = "doctor";
+  EXPECT_THROW(o.validate(), Error);  // a user without a password
+  o.web.password = "pw";
+  EXPECT_NO_THROW(o.validate());
+  EXPECT_TRUE(o.warnings().empty());
+  o.pacs = client::Peer::parse("http://pacs.example.org/dicom-web");
+  ASSERT_EQ(o.warnings().size(), 1U);  // credentials over plain HTTP
+  EXPECT_NE(o.warnings()[0].find("http://"), std::string::npos);
+  o.tls.enabled = true;  // TLS asked for, plain http:// given
+  EXPECT_THROW(o.validate(), Error);
+}
+
+TEST(ClientConfig, DicomWebSection) {
+  test::TempDir dir;
+  writeText(dir / "password", "s3cret\n");
+  writeText(dir / "token", "tok-123  \n");
+  const ScopedEnv noPassword("IODEEP_DICOMWEB_PASSWORD", std::nullopt);
+  const ScopedEnv noToken("IODEEP_DICOMWEB_TOKEN", std::nullopt);
+  const std::string text = R"({"pacs": "https://pacs.example.org/dicom-web",
+    "dicomweb": {"user": "doctor", "password_file": ")" +
+                           (dir / "password").string() + R"(", "token_file": ")" + (dir / "token").string() +
+                           R"(", "max_retrieve_mb": 64}})";
+  writeText(dir / "c.json", text);
+  auto c = client::loadClientConfig(dir / "c.json");
+  EXPECT_TRUE(c.network.pacs.isWeb());
+  EXPECT_EQ(c.network.web.user, "doctor");
+  EXPECT_EQ(c.network.web.password, "s3cret");      // the first line, its line end removed
+  EXPECT_EQ(c.network.web.bearerToken, "tok-123");  // trailing blanks removed
+  EXPECT_EQ(c.network.web.maxRetrieveBytes, 64ULL << 20U);
+  // saved and read back: the same settings, never the secrets themselves
+  const auto saved = client::toJson(c);
+  EXPECT_EQ(saved.find("s3cret"), std::string::npos);
+  EXPECT_EQ(saved.find("tok-123"), std::string::npos);
+  const auto again = client::parseClientConfig(saved, "saved");
+  EXPECT_EQ(again.network.pacs.url, "https://pacs.example.org/dicom-web");
+  EXPECT_EQ(again.network.web.password, "s3cret");
+  EXPECT_EQ(again.network.web.maxRetrieveBytes, 64ULL << 20U);
+  {
+    // the environment wins over the files
+    const ScopedEnv password("IODEEP_DICOMWEB_PASSWORD", "from-env");
+    const ScopedEnv token("IODEEP_DICOMWEB_TOKEN", "env-token");
+    c = client::loadClientConfig(dir / "c.json");
+    EXPECT_EQ(c.network.web.password, "from-env");
+    EXPECT_EQ(c.network.web.bearerToken, "env-token");
+  }
+  // refused: a secret inline, a missing or empty secret file, a bad cap
+  for (const std::string& bad :
+       {std::string(R"({"dicomweb": {"password": "inline"}})"),
+        R"({"dicomweb": {"password_file": ")" + (dir / "missing").string() + R"("}})",
+        std::string(R"({"dicomweb": {"max_retrieve_mb": 0}})"), std::string(R"({"dicomweb": []})")}) {
+    EXPECT_THROW((void)client::parseClientConfig(bad, "bad"), Error) << bad;
+  }
+  writeText(dir / "empty", "\n");
+  EXPECT_THROW((void)client::parseClientConfig(R"({"dicomweb": {"token_file": ")" + (dir / "empty").string() + R"("}})",
+                                               "empty"),
+               Error);
+}

@@ -34,7 +34,7 @@ MainWindow::MainWindow(client::ClientConfig config, const QString& configProblem
   applyConfig();
   if (!configProblem.isEmpty()) showError(tr("Configuration: %1").arg(configProblem));
   review_->refreshOutbox();
-  if (!holder_->config().network.pacs.aeTitle.empty()) {
+  if (!holder_->config().network.pacs.aeTitle.empty() || holder_->config().network.pacs.isWeb()) {
     QTimer::singleShot(0, this, [this] {
       checkConnection();
       refreshStudies();
@@ -263,11 +263,13 @@ void MainWindow::buildShortcuts() {
 void MainWindow::applyConfig() {
   const auto& config = holder_->config();
   const auto& n = config.network;
-  statusBar()->showMessage(
-      tr("PACS %1, our AE %2, %3, reviewer %4")
-          .arg(n.pacs.aeTitle.empty() ? tr("(none)") : q(n.pacs.toString()), q(n.callingAeTitle),
-               n.retrieve == client::RetrieveMode::Move ? tr("C-MOVE to port %1").arg(n.movePort) : tr("C-GET"),
-               config.reviewer.empty() ? tr("(not set)") : q(config.reviewer)));
+  statusBar()->showMessage(tr("PACS %1, our AE %2, %3, reviewer %4")
+                               .arg(n.pacs.aeTitle.empty() && !n.pacs.isWeb() ? tr("(none)") : q(n.pacs.toString()),
+                                    q(n.callingAeTitle),
+                                    n.pacs.isWeb()                             ? tr("DICOMweb")
+                                    : n.retrieve == client::RetrieveMode::Move ? tr("C-MOVE to port %1").arg(n.movePort)
+                                                                               : tr("C-GET"),
+                                    config.reviewer.empty() ? tr("(not set)") : q(config.reviewer)));
 }
 
 void MainWindow::showError(const QString& message) {

@@ -19,6 +19,8 @@ SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* pare
   setWindowTitle(tr("Connection settings"));
   const auto& n = config.network;
   auto* form = new QFormLayout;
+  pacsUrl = new QLineEdit(QString::fromStdString(n.pacs.url));
+  pacsUrl->setPlaceholderText(tr("empty: DIMSE with the AE title, host and port below"));
   pacsAe = new QLineEdit(QString::fromStdString(n.pacs.aeTitle));
   pacsAe->setMaxLength(16);
   pacsHost = new QLineEdit(QString::fromStdString(n.pacs.host));
@@ -39,6 +41,7 @@ SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* pare
   moveAe->setPlaceholderText(tr("same as our AE title"));
   reviewer = new QLineEdit(QString::fromStdString(config.reviewer));
   reviewer->setPlaceholderText(tr("Family^Given"));
+  form->addRow(tr("DICOMweb PACS (https://host/dicom-web)"), pacsUrl);
   form->addRow(tr("PACS AE title"), pacsAe);
   form->addRow(tr("PACS host"), pacsHost);
   form->addRow(tr("PACS port"), pacsPort);
@@ -104,9 +107,15 @@ SettingsDialog::SettingsDialog(const client::ClientConfig& config, QWidget* pare
 client::ClientConfig SettingsDialog::config() const {
   client::ClientConfig c = base_;
   auto& n = c.network;
-  n.pacs.aeTitle = pacsAe->text().trimmed().toStdString();
-  n.pacs.host = pacsHost->text().trimmed().toStdString();
-  n.pacs.port = static_cast<std::uint16_t>(pacsPort->value());
+  const auto url = pacsUrl->text().trimmed().toStdString();
+  if (url.empty()) {
+    n.pacs = client::Peer{};
+    n.pacs.aeTitle = pacsAe->text().trimmed().toStdString();
+    n.pacs.host = pacsHost->text().trimmed().toStdString();
+    n.pacs.port = static_cast<std::uint16_t>(pacsPort->value());
+  } else {
+    n.pacs = client::Peer::parse(url);  // Error(InvalidArgument) is shown as the dialog's problem
+  }
   n.callingAeTitle = ourAe->text().trimmed().toStdString();
   n.retrieve = retrieve->currentData().toString() == "move" ? client::RetrieveMode::Move : client::RetrieveMode::Get;
   n.movePort = static_cast<std::uint16_t>(movePort->value());
@@ -127,7 +136,7 @@ client::ClientConfig SettingsDialog::config() const {
   n.validate();
   // with TLS, our certificate, key and the trusted certificates are read now (a wrong passphrase, a
   // key of another certificate): refused here rather than at the first association
-  if (t.enabled) (void)client::Pacs(n);
+  if (t.enabled || n.pacs.isWeb()) (void)client::Pacs(n);
   // the same rules as the configuration file
   (void)client::parseClientConfig(client::toJson(c), "the settings");
   return c;

@@ -26,6 +26,7 @@ class SettingsDialog : public QDialog {
   [[nodiscard]] client::ClientConfig config() const;
 
   QLineEdit* pacsAe{nullptr};
+  QLineEdit* pacsUrl{nullptr};  ///< a DICOMweb PACS: its base URL (then AE title, host and port are unused)
   QLineEdit* pacsHost{nullptr};
   QSpinBox* pacsPort{nullptr};
   QLineEdit* ourAe{nullptr};

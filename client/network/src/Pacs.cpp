@@ -14,6 +14,8 @@
 #include "Association.hpp"
 #include "Collect.hpp"
 #include "DicomTls.hpp"
+#include "DicomWeb.hpp"
+#include "Http.hpp"
 #include "Records.hpp"
 #include "StorageScp.hpp"
 #include "TransferSyntaxes.hpp"
@@ -56,13 +58,21 @@ std::uint64_t Pacs::findsSent() noexcept {
 
 Pacs::Pacs(NetworkOptions options) : options_(std::move(options)) {
   options_.validate();
-  if (options_.tls.enabled) tls_ = std::make_shared<detail::TlsContext>(options_);
+  if (options_.pacs.isWeb()) {
+    web_ = std::make_shared<detail::HttpPeer>(options_);
+  } else if (options_.tls.enabled) {
+    tls_ = std::make_shared<detail::TlsContext>(options_);
+  }
   // Nagle's algorithm is turned off on each connection by setsockopt (detail::noDelay), not by
   // DCMTK's TCP_NODELAY environment variable: setenv is not safe in a multithreaded process.
   builtCount.fetch_add(1, std::memory_order_relaxed);  // built: counted
 }
 
 void Pacs::echo() const {
+  if (web_) {
+    detail::webEcho(*web_);
+    return;
+  }
   Association a(options_, tls_.get(), options_.pacs.toString());
   a.propose(UID_VerificationSOPClass, requestSyntaxes());
   a.open();
@@ -134,6 +144,15 @@ FindResult Pacs::find(const Query& query, const std::function<bool(const DicomRe
 
 std::vector<FindResult> Pacs::findEach(const std::vector<Query>& queries,
                                        const std::function<bool(std::size_t, const DicomRecord&)>& onMatch) const {
+  if (web_) {
+    std::vector<FindResult> results;
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      findCount.fetch_add(1, std::memory_order_relaxed);
+      results.push_back(
+          detail::webFind(*web_, options_, queries[i], [&](const DicomRecord& r) { return onMatch(i, r); }));
+    }
+    return results;
+  }
   Association a(options_, tls_.get(), options_.pacs.toString());
   a.propose(UID_FINDStudyRootQueryRetrieveInformationModel, requestSyntaxes());
   a.open();
@@ -160,6 +179,10 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
                               const std::string& sopInstanceUid, const std::filesystem::path& directory,
                               const std::vector<std::string>& sopClassUids,
                               const RetrieveProgressHandler& onProgress) const {
+  if (web_) {
+    return detail::webRetrieve(*web_, options_, level, studyUid, seriesUid, sopInstanceUid, directory, sopClassUids,
+                               onProgress);
+  }
   const bool move = options_.retrieve == RetrieveMode::Move;
   const char* model =
       move ? UID_MOVEStudyRootQueryRetrieveInformationModel : UID_GETStudyRootQueryRetrieveInformationModel;
@@ -289,6 +312,7 @@ RetrieveResult Pacs::retrieve(QueryLevel level, const std::string& studyUid, con
 }
 
 std::vector<StoreOutcome> Pacs::store(const std::vector<std::filesystem::path>& files) const {
+  if (web_) return detail::webStore(*web_, files);
   struct Item {
     std::filesystem::path path;
     std::unique_ptr<DcmFileFormat> file;

@@ -37,6 +37,29 @@ std::filesystem::path placeDefault(const char* variable, const char* fallback, c
   return p;
 }
 
+// A secret on the first line of @p file (the line end and trailing blanks removed).
+std::string readSecret(const std::filesystem::path& file, const std::string& key) {
+  std::string text;
+  try {
+    text = iod::readTextFile(file);
+  } catch (Error& e) {
+    throw Error(e.code(), "'dicomweb." + key + "' cannot be read", ErrorContext{.file = file.string()});
+  }
+  text = text.substr(0, text.find_first_of("\r\n"));
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+  if (text.empty())
+    throw Error(ErrorCode::InvalidArgument, "'dicomweb." + key + "' is empty", ErrorContext{.file = file.string()});
+  return text;
+}
+
+// DICOMweb secrets from the environment win over the files'.
+void webSecretsFromEnvironment(NetworkOptions& n) {
+  if (const char* p = std::getenv("IODEEP_DICOMWEB_PASSWORD"); p != nullptr && *p != '\0')
+    n.web.password = p;  // NOLINT(concurrency-mt-unsafe)
+  if (const char* t = std::getenv("IODEEP_DICOMWEB_TOKEN"); t != nullptr && *t != '\0')
+    n.web.bearerToken = t;  // NOLINT(concurrency-mt-unsafe)
+}
+
 // The passphrase of an encrypted TLS key comes from the environment, never from the file.
 std::string passphrase() {
   const char* v = std::getenv("IODEEP_TLS_KEY_PASSPHRASE");
@@ -134,6 +157,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "discovery_max_age",
                                               "discovery_rebuild_age",
                                               "tls",
+                                              "dicomweb",
                                               "inference_service",
                                               "signing",
                                               "service",
@@ -260,6 +284,32 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
       c.discoveryRebuildAgeSeconds = static_cast<std::uint32_t>(integer("discovery_rebuild_age", 1, 31536000));
     }
     if (j.contains("tls")) c.network.tls = parseTls(j.at("tls"), fail);
+    if (j.contains("dicomweb")) {
+      const auto& w = j.at("dicomweb");
+      if (!w.is_object()) throw fail("dicomweb", "'dicomweb' must be an object");
+      for (const auto& [key, value] : w.items()) {
+        if (key == "max_retrieve_mb") {
+          if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 ||
+              value.get<std::uint64_t>() > (1U << 24U)) {
+            throw fail("dicomweb/max_retrieve_mb", "'dicomweb.max_retrieve_mb' must be an integer in [1, 16777216]");
+          }
+          c.network.web.maxRetrieveBytes = value.get<std::uint64_t>() << 20U;
+          continue;
+        }
+        if (key != "user" && key != "password_file" && key != "token_file") {
+          throw fail("dicomweb/" + key,
+                     "unknown key 'dicomweb." + key + "' (secrets go in files: password_file, token_file)");
+        }
+        if (!value.is_string()) throw fail("dicomweb/" + key, "'dicomweb." + key + "' must be a string");
+      }
+      c.dicomweb.user = w.value("user", "");
+      c.dicomweb.passwordFile = w.value("password_file", "");
+      c.dicomweb.tokenFile = w.value("token_file", "");
+      c.network.web.user = c.dicomweb.user;
+      if (!c.dicomweb.passwordFile.empty())
+        c.network.web.password = readSecret(c.dicomweb.passwordFile, "password_file");
+      if (!c.dicomweb.tokenFile.empty()) c.network.web.bearerToken = readSecret(c.dicomweb.tokenFile, "token_file");
+    }
     placeDefaults(c, j);
   } catch (Error& e) {
     e.inFile(source);
@@ -281,12 +331,14 @@ ClientConfig loadClientConfig(const std::filesystem::path& path) {
       ClientConfig c;
       placeDefaults(c, nlohmann::json::object());
       c.network.tls.privateKeyPassphrase = passphrase();
+      webSecretsFromEnvironment(c.network);
       return c;
     }
     file = standard;
   }
   auto c = parseClientConfig(iod::readTextFile(file), file.string());
   c.network.tls.privateKeyPassphrase = passphrase();
+  webSecretsFromEnvironment(c.network);
   return c;
 }
 
@@ -294,7 +346,7 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
   const auto& n = config.network;
   nlohmann::ordered_json j;
   if (!comment.empty()) j["comment"] = comment;
-  if (!n.pacs.aeTitle.empty()) j["pacs"] = n.pacs.toString();
+  if (!n.pacs.aeTitle.empty() || n.pacs.isWeb()) j["pacs"] = n.pacs.toString();
   j["aet"] = n.callingAeTitle;
   j["retrieve"] = n.retrieve == RetrieveMode::Move ? "move" : "get";
   j["move_port"] = n.movePort;
@@ -318,6 +370,15 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
     j["signing"] = {{"key", config.signing.key.string()}, {"certificate", config.signing.certificate.string()}};
     if (!config.signing.passphraseFile.empty())
       j["signing"]["passphrase_file"] = config.signing.passphraseFile.string();
+  }
+  if (!config.dicomweb.user.empty() || !config.dicomweb.passwordFile.empty() || !config.dicomweb.tokenFile.empty() ||
+      n.web.maxRetrieveBytes != WebOptions{}.maxRetrieveBytes) {
+    nlohmann::ordered_json w;  // (never the secrets themselves)
+    if (!config.dicomweb.user.empty()) w["user"] = config.dicomweb.user;
+    if (!config.dicomweb.passwordFile.empty()) w["password_file"] = config.dicomweb.passwordFile.string();
+    if (!config.dicomweb.tokenFile.empty()) w["token_file"] = config.dicomweb.tokenFile.string();
+    w["max_retrieve_mb"] = n.web.maxRetrieveBytes >> 20U;
+    j["dicomweb"] = std::move(w);
   }
   if (!config.inferenceService.url.empty()) {
     j["inference_service"] = {{"url", config.inferenceService.url},

@@ -55,6 +55,8 @@ enum class ErrorCode {
   Cancelled,                ///< the user cancelled the operation (a retrieval, a series of predictions)
   DicomError,               ///< DCMTK reported a failure
   TorchError,               ///< libtorch reported a failure
+  NotSegmentation,          ///< DICOM, but not a Segmentation (SOP Class)
+  MalformedSegmentation,    ///< a Segmentation with a missing or invalid attribute, or Pixel Data too short
   Internal,                 ///< a bug: an invariant did not hold
 };
 

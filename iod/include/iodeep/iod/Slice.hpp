@@ -48,6 +48,7 @@ struct SliceAttributes {
   std::optional<std::array<double, 2>> pixelSpacing;             ///< [row spacing, column spacing] mm
   std::optional<std::array<double, 3>> imagePositionPatient;     ///< centre of the first pixel, mm
   std::optional<std::array<double, 6>> imageOrientationPatient;  ///< row direction, column direction
+  std::optional<double> sliceThickness;                          ///< SliceThickness (0018,0050) mm, when given
 };
 
 /// Decoded pixels of one frame: row-major, samples interleaved (sample fastest), as float after

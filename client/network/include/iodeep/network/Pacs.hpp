@@ -18,16 +18,23 @@
 
 namespace iodeep::client {
 
-/// A DICOM application entity on the network.
+/// A DICOM application entity on the network, or a DICOMweb server (docs/pacs-workflow.md,
+/// "DICOMweb").
 struct Peer {
   std::string aeTitle;
   std::string host;
   std::uint16_t port{0};
+  /// The DICOMweb base URL ("https://host:port/dicom-web", no trailing '/'); empty for a DIMSE peer.
+  std::string url;
 
-  /// Parses "AET@host:port". Throws Error(InvalidArgument).
+  /// Parses "AET@host:port", or an http:// or https:// URL (a DICOMweb server: QIDO-RS, WADO-RS
+  /// and STOW-RS below it). Throws Error(InvalidArgument), also for a URL that carries
+  /// credentials, a query or a fragment.
   [[nodiscard]] static Peer parse(std::string_view text);
-  /// "AET@host:port".
+  /// "AET@host:port", or the URL.
   [[nodiscard]] std::string toString() const;
+  /// True for a DICOMweb server.
+  [[nodiscard]] bool isWeb() const noexcept { return !url.empty(); }
 };
 
 enum class RetrieveMode {
@@ -53,6 +60,18 @@ struct TlsOptions {
   bool verifyPeer{true};
 };
 
+/// The DICOMweb transport's own settings (docs/pacs-workflow.md, "DICOMweb"). Secrets come from
+/// files or the environment, never from the command line.
+struct WebOptions {
+  std::string user;      ///< HTTP Basic authentication; empty: none
+  std::string password;  ///< its password (read from "password_file" or $IODEEP_DICOMWEB_PASSWORD)
+  /// A bearer token (read from "token_file" or $IODEEP_DICOMWEB_TOKEN); wins over Basic.
+  std::string bearerToken;
+  /// Most bytes one WADO-RS response may bring (the whole multipart body); more: the transfer is
+  /// stopped, Error(NetworkError), nothing of it is kept.
+  std::uint64_t maxRetrieveBytes{std::uint64_t{4} << 30U};
+};
+
 /// How to talk to the PACS (flags or the client configuration file, docs/pacs-workflow.md).
 struct NetworkOptions {
   Peer pacs;
@@ -72,7 +91,10 @@ struct NetworkOptions {
   /// besides the PACS's AE title; empty: the AE title alone.
   std::string moveFromHost;
   std::uint32_t maxPdu{131072};
+  /// DICOM TLS; for an https:// DICOMweb server, the trust settings (trusted certificates, peer
+  /// verification, our client certificate when given) of its TLS connections.
   TlsOptions tls;
+  WebOptions web;
 
   /// Throws Error(InvalidArgument) when something required is missing or out of range, and
   /// Error(FileNotFound) (the file as context) when TLS is on and a certificate, key or trusted
@@ -180,10 +202,15 @@ struct StoreOutcome {
 
 namespace detail {
 class TlsContext;  // the DICOM TLS transport layers (client/network/src/DicomTls.hpp)
-}
+class HttpPeer;    // the DICOMweb server (client/network/src/Http.hpp)
+}  // namespace detail
 
 /// The PACS as the client sees it. Copyable value holding the options (copies share the TLS
-/// context: certificates are read once); each call is one association.
+/// context: certificates are read once); each call is one association. With a DICOMweb address
+/// (Peer::isWeb) the same calls run over HTTP: C-ECHO as a QIDO-RS request, C-FIND as QIDO-RS,
+/// retrievals as WADO-RS (multipart/related, streamed to disk, the same filter of what was asked
+/// for), C-STORE as STOW-RS; an HTTP failure status is Error(DimseFailure), 401/403
+/// AssociationRejected (docs/pacs-workflow.md, "DICOMweb").
 class Pacs {
  public:
   /// Validates @p options; with TLS on, reads our certificate, key and the trusted certificates
@@ -241,7 +268,8 @@ class Pacs {
 
  private:
   NetworkOptions options_;
-  std::shared_ptr<detail::TlsContext> tls_;  ///< null without TLS
+  std::shared_ptr<detail::TlsContext> tls_;  ///< null without DICOM TLS
+  std::shared_ptr<detail::HttpPeer> web_;    ///< the DICOMweb server; null for a DIMSE peer
 };
 
 }  // namespace iodeep::client

@@ -27,8 +27,18 @@ struct SigningSettings {
   std::filesystem::path passphraseFile;  ///< optional: the key's passphrase on its first line
 };
 
+/// "dicomweb": authentication with a DICOMweb PACS (docs/pacs-workflow.md, "DICOMweb"). The
+/// secrets are read from these files into NetworkOptions::web; $IODEEP_DICOMWEB_PASSWORD and
+/// $IODEEP_DICOMWEB_TOKEN, when set, win over them.
+struct DicomWebSettings {
+  std::string user;                    ///< HTTP Basic
+  std::filesystem::path passwordFile;  ///< its password on the first line
+  std::filesystem::path tokenFile;     ///< a bearer token on the first line (wins over Basic)
+};
+
 struct ClientConfig {
   NetworkOptions network;
+  DicomWebSettings dicomweb;  ///< "dicomweb" (the secrets themselves are in network.web)
   /// Run TorchScript networks from the PACS (code as well as data). Off by default.
   bool allowTorchScript{false};
   std::filesystem::path cacheDir;                 ///< the model cache
