@@ -227,10 +227,14 @@ int select(const std::vector<std::string>& args) {
 // file, as for every other PACS error.
 template <typename Result>
 void reportUnstored(const Result& r) {
-  for (const auto* set : {&r.originalSet, &r.approvedSet, &r.rejectedSet}) {
-    if (!*set || (*set)->stored) continue;
-    std::cerr << "iodeep roi: the structure set could not be stored (" << (*set)->storeError
-              << "); it waits in the outbox: " << (*set)->outboxFile.string() << "\n";
+  const auto report = [](const auto& set, const char* what) {
+    if (!set || set->stored) return;
+    std::cerr << "iodeep roi: the " << what << " could not be stored (" << set->storeError
+              << "); it waits in the outbox: " << set->outboxFile.string() << "\n";
+  };
+  for (const auto* set : {&r.originalSet, &r.approvedSet, &r.rejectedSet}) report(*set, "structure set");
+  if constexpr (requires { r.approvedSeg; }) {
+    for (const auto* set : {&r.originalSeg, &r.approvedSeg, &r.rejectedSeg}) report(*set, "segmentation");
   }
 }
 
@@ -240,11 +244,13 @@ int roi(const std::vector<std::string>& args) {
   bool allowTorchScript = false;
   SigningFlags signing;
   std::string serviceUrl, serviceTokenFile, serviceCa;
+  std::string format;
   bool noService = false;
   auto d = described(
-      "usage: iodeep roi --pacs AET@host:port --instance UID [--instance UID ...] [--approve all|none|1,3]\n"
-      "                  [--correct N=MASK ...] [--draw LABEL[@K]=MASK ...]\n"
-      "                  --reviewer NAME [--rejected] [--sign-key KEY.pem --sign-certificate CERT.pem]\n\n"
+      "usage: iodeep roi --pacs AET@host:port|https://host/dicom-web --instance UID [--instance UID ...]\n"
+      "                  [--approve all|none|1,3] [--correct N=MASK ...] [--draw LABEL[@K]=MASK ...]\n"
+      "                  --reviewer NAME [--rejected] [--format rtstruct|seg|both]\n"
+      "                  [--sign-key KEY.pem --sign-certificate CERT.pem]\n\n"
       "AI ROI end to end: retrieves the slice(s), selects the network on the PACS, retrieves it once into the\n"
       "model cache (or reuses it), predicts, stores the approved proposals as one RT Structure Set for the\n"
       "slices (through the outbox: nothing approved is lost) and checks that the PACS holds it. Exit code 7\n"
@@ -255,6 +261,9 @@ int roi(const std::vector<std::string>& args) {
                   "approved proposals: all, none, or numbers as printed (1,3)")(
       "reviewer", po::value(&o.reviewer), "the approving physician, DICOM PN (e.g. Doe^Jane)")(
       "rejected", po::bool_switch(&o.storeRejected), "also store the rejected proposals (ApprovalStatus REJECTED)")(
+      "format", po::value(&format),
+      "store the review as RT Structure Sets (rtstruct, the default), DICOM Segmentations (seg, docs/seg.md) or "
+      "both; the configuration's result_format when not given")(
       "correct", po::value(&o.corrections)->composing(),
       "N=MASK: proposal N (as printed) corrected to MASK (a PNG or a JSON polygon at the slice's pixel grid) and "
       "approved; stored SEMIAUTOMATIC, its original proposal kept (docs/rtstruct.md)")(
@@ -271,6 +280,7 @@ int roi(const std::vector<std::string>& args) {
   signing.add(d);
   if (!parseOptions(args, d)) return kExitOk;
   auto c = f.resolve();
+  o.format = client::resultFormatFrom(format.empty() ? c.resultFormat : format);
   // the inference service: --service, else the configuration's, unless --no-service
   client::InferenceServiceSettings onService = noService ? client::InferenceServiceSettings{} : c.inferenceService;
   if (!serviceUrl.empty()) onService = {serviceUrl, serviceTokenFile, serviceCa};

@@ -30,10 +30,45 @@ std::string signedNote(const client::ReviewFiles& files) {
   return files.signedBy.empty() ? std::string() : ", signed by " + files.signedBy;
 }
 
+// Where the Segmentation goes beside an RT Structure Set written to @p path (--format both):
+// "<stem>.seg.dcm" in its directory.
+std::filesystem::path segBeside(const std::filesystem::path& path) {
+  return path.parent_path() / (path.stem().string() + ".seg.dcm");
+}
+
+// The review written as --format says: RT Structure Sets at the paths (rtstruct), Segmentations
+// at them (seg), or both (the Segmentations beside them, segBeside); one line per file.
+void writeOutputs(std::span<const client::PredictResult> predictions, const client::ReviewDecision& decision,
+                  const std::string& rtstructPath, const std::string& rejectedPath,
+                  const std::optional<iod::SigningCredentials>& signing, client::ResultFormat format, bool series) {
+  const auto write = [&](client::ResultFormat object, const std::filesystem::path& approved,
+                         const std::filesystem::path& rejected) {
+    const bool seg = object == client::ResultFormat::Seg;
+    const auto written = client::writeReview(predictions, decision, approved, rejected, signing, {}, object);
+    if (written.approved) {
+      std::cout << "wrote " << approved.string() << ": " << written.approved->rois
+                << (seg ? " segment(s), " : " ROI(s), ") << written.approved->contours
+                << (seg ? " frame(s)" : " contour(s)") << (series ? " on the series" : "")
+                << (seg ? " (DICOM Segmentation)" : "") << ", reviewer " << decision.reviewer << signedNote(written)
+                << "\n";
+    }
+    if (written.rejected) {
+      std::cout << "wrote " << rejected.string() << ": rejected ROI(s)" << (seg ? " (DICOM Segmentation)" : "")
+                << signedNote(written) << "\n";
+    }
+  };
+  if (format != client::ResultFormat::Seg) write(client::ResultFormat::RtStruct, rtstructPath, rejectedPath);
+  if (format == client::ResultFormat::Seg) write(client::ResultFormat::Seg, rtstructPath, rejectedPath);
+  if (format == client::ResultFormat::Both) {
+    write(client::ResultFormat::Seg, rtstructPath.empty() ? std::filesystem::path() : segBeside(rtstructPath),
+          rejectedPath.empty() ? std::filesystem::path() : segBeside(rejectedPath));
+  }
+}
+
 int predictSeriesCommand(const std::string& model, const std::string& directory, bool allowTorchScript,
                          const client::RunPolicy& policy, const std::string& json, const std::string& rtstructPath,
                          const std::string& rejectedPath, const std::string& approve, const std::string& reviewer,
-                         const std::optional<iod::SigningCredentials>& signing) {
+                         const std::optional<iod::SigningCredentials>& signing, client::ResultFormat format) {
   std::error_code ec;
   if (!std::filesystem::is_directory(directory, ec)) {
     throw Error(ErrorCode::FileNotFound, "not a directory", ErrorContext{.file = directory});
@@ -61,14 +96,8 @@ int predictSeriesCommand(const std::string& model, const std::string& directory,
   }
   if (!rtstructPath.empty() || !rejectedPath.empty()) {
     const client::ReviewDecision decision{client::parseSelection(approve, r.proposals()), reviewer};
-    const auto written = client::writeReview(std::span<const client::PredictResult>(r.slices), decision, rtstructPath,
-                                             rejectedPath, signing);
-    if (written.approved) {
-      std::cout << "wrote " << rtstructPath << ": " << written.approved->rois << " ROI(s), "
-                << written.approved->contours << " contour(s) on the series, reviewer " << reviewer
-                << signedNote(written) << "\n";
-    }
-    if (written.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)" << signedNote(written) << "\n";
+    writeOutputs(std::span<const client::PredictResult>(r.slices), decision, rtstructPath, rejectedPath, signing,
+                 format, true);
   }
   return kExitOk;
 }
@@ -87,6 +116,7 @@ int predictCommand(const std::vector<std::string>& args) {
   std::string reviewer;
   std::string series;
   std::string configPath;
+  std::string format{"rtstruct"};
   SigningFlags signingFlags;
   po::options_description desc(
       "usage: iodeep predict --model model.dcm --image slice.dcm [--frame N] [--json out.json] [--png overlay.png]\n"
@@ -106,6 +136,9 @@ int predictCommand(const std::vector<std::string>& args) {
       "approve", po::value(&approve), "which proposals are approved: all, none, or numbers as printed (1,3)")(
       "reviewer", po::value(&reviewer), "the approving physician, DICOM PN (e.g. Doe^Jane)")(
       "rejected-rtstruct", po::value(&rejectedPath), "write the other proposals as an RT Structure Set (REJECTED)")(
+      "format", po::value(&format)->default_value("rtstruct"),
+      "what --rtstruct/--rejected-rtstruct write: rtstruct, seg (a DICOM Segmentation at that path, docs/seg.md) or "
+      "both (the Segmentation beside it as <name>.seg.dcm)")(
       "config", po::value(&configPath),
       "client configuration file: its trust policy (require_signed_networks) and audit log apply");
   signingFlags.add(desc);
@@ -120,6 +153,7 @@ int predictCommand(const std::vector<std::string>& args) {
     std::cerr << "iodeep predict: --rtstruct/--rejected-rtstruct need --approve and --reviewer\n";
     return kExitUsage;
   }
+  const auto resultFormat = client::resultFormatFrom(format);
   const auto signing = signingFlags.resolve();
   if (signing) {
     if (rtstructPath.empty() && rejectedPath.empty()) {
@@ -135,7 +169,7 @@ int predictCommand(const std::vector<std::string>& args) {
       return kExitUsage;
     }
     return predictSeriesCommand(model, series, vm.count("allow-torchscript") != 0, localPolicy(configPath), json,
-                                rtstructPath, rejectedPath, approve, reviewer, signing);
+                                rtstructPath, rejectedPath, approve, reviewer, signing, resultFormat);
   }
   o.model = model;
   o.image = image;
@@ -149,12 +183,8 @@ int predictCommand(const std::vector<std::string>& args) {
   }
   if (!rtstructPath.empty() || !rejectedPath.empty()) {
     const client::ReviewDecision decision{client::parseSelection(approve, r.proposals.size()), reviewer};
-    const auto files = client::writeReview(r, decision, rtstructPath, rejectedPath, signing);
-    if (files.approved) {
-      std::cout << "wrote " << rtstructPath << ": " << decision.approved.size() << " approved ROI(s), "
-                << files.approved->contours << " contour(s), reviewer " << reviewer << signedNote(files) << "\n";
-    }
-    if (files.rejected) std::cout << "wrote " << rejectedPath << ": rejected ROI(s)" << signedNote(files) << "\n";
+    writeOutputs(std::span<const client::PredictResult>(&r, 1), decision, rtstructPath, rejectedPath, signing,
+                 resultFormat, false);
   }
   if (!png.empty()) {
     client::writeOverlayPng(r.slice, r.proposals, png);

@@ -217,6 +217,32 @@ check "roi 3 slices: one set, 3 contours" "$work/roi3.json" \
   "len(d['predictions']) == 3 and d['approved'] == [0, 1, 2] and d['approvedSet']['contours'] == 3 and d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs'] and 'rejectedSet' not in d"
 SET3=$(jval "$work/roi3.json" "d['approvedSet']['sopInstanceUid']")
 
+# --- DICOM Segmentation (--format both): stored beside the structure set, found again, retrieved, valid -----
+run 0 "roi --format both" "$work/roi-seg.json" -- "$IODEEP" roi "${P[@]}" --instance "$S21" --instance "$S22" \
+  --approve all --reviewer 'Doe^Jane' --format both --json
+check "roi --format both: structure set and SEG stored and found again" "$work/roi-seg.json" \
+  "d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs'] and d['approvedSeg']['stored'] and d['approvedSeg']['foundOnPacs'] and d['approvedSeg']['rois'] == 1 and d['approvedSeg']['contours'] == 2 and d['approvedSeg']['sopInstanceUid'] != d['approvedSet']['sopInstanceUid']"
+SEG_SOP=$(jval "$work/roi-seg.json" "d['approvedSeg']['sopInstanceUid']")
+SEG_SERIES=$(jval "$work/roi-seg.json" "d['approvedSeg']['seriesInstanceUid']")
+mkdir -p "$work/segdir"
+# (dcmqrscp finds the SEG by C-FIND but answers getscu's C-GET of it with no sub-operation: retrieved
+# from the Orthanc peers only)
+[ "$PEER" = dcmqrscp ] || getscu -aet "$CLIENT_AET" -aec "$AEC" 127.0.0.1 "$PORT" -k QueryRetrieveLevel=IMAGE -k "StudyInstanceUID=$STUDY" \
+  -k "SeriesInstanceUID=$SEG_SERIES" -k "SOPInstanceUID=$SEG_SOP" -od "$work/segdir" >"$work/getscu.log" 2>&1 ||
+  bad "getscu of the SEG: $(tail -3 "$work/getscu.log")"
+SEGFILE=$(find "$work/segdir" -type f | head -1)
+if [ "$PEER" = dcmqrscp ]; then
+  :
+elif [ -n "$SEGFILE" ]; then
+  ok
+  dciodvfy_clean "$SEGFILE" "the SEG as the PACS returns it"
+  run 0 "seg show" "$work/segshow.json" -- "$IODEEP" seg show "$SEGFILE" --json
+  check "seg show: approval, network, frames on the two slices" "$work/segshow.json" \
+    "d['sopInstanceUid'] == '$SEG_SOP' and d['approvalStatus'] == 'APPROVED' and d['reviewerName'] == 'Doe^Jane' and d['network']['dnnUid'] == '$BRAIN_DNN' and {r['sopInstanceUid'] for r in d['referencedImages']} == {'$S21', '$S22'} and len(d['segments']) == 1 and d['segments'][0]['algorithmType'] == 'AUTOMATIC'"
+else
+  bad "the SEG $SEG_SOP was not retrieved from the PACS: $(tail -3 "$work/getscu.log")"
+fi
+
 # --- C-GET, a cold cache, and the rejected proposals as their own set --------------------------------------------
 G=("${NET[@]}" --retrieve get --cache-dir "$work/cache-get" --outbox-dir "$work/outbox")
 run 0 "roi by C-GET, approve 2, rejected" "$work/roi4.json" -- "$IODEEP" roi "${G[@]}" --instance "$S21" \

@@ -126,6 +126,14 @@ void ReviewPanel::buildUi() {
   w_.store = new QPushButton(tr("Store approved ROIs"));
   w_.store->setToolTip(tr("Store the approved ROIs on the PACS as an RT Structure Set (Ctrl+S)"));
   connect(w_.store, &QPushButton::clicked, this, &ReviewPanel::store);
+  w_.storeFormat = new QComboBox;
+  w_.storeFormat->addItem(tr("as an RT Structure Set"), "rtstruct");
+  w_.storeFormat->addItem(tr("as a DICOM Segmentation"), "seg");
+  w_.storeFormat->addItem(tr("as both"), "both");
+  if (const auto ws = holder_.workstation()) {
+    const int at = w_.storeFormat->findData(QString::fromStdString(ws->config().resultFormat));
+    if (at >= 0) w_.storeFormat->setCurrentIndex(at);
+  }
   w_.storeStatus = new QLabel;
   w_.storeStatus->setWordWrap(true);
   w_.outbox = new QLabel;
@@ -146,7 +154,10 @@ void ReviewPanel::buildUi() {
   sl->addLayout(editRow);
   sl->addLayout(toolRow);
   sl->addWidget(w_.editStatus);
-  sl->addWidget(w_.store);
+  auto* storeRow = new QHBoxLayout;
+  storeRow->addWidget(w_.store, 1);
+  storeRow->addWidget(w_.storeFormat);
+  sl->addLayout(storeRow);
   sl->addWidget(w_.storeStatus);
   sl->addLayout(outboxRow);
   auto* setsHeader = new QHBoxLayout;
@@ -484,7 +495,8 @@ void ReviewPanel::store() {
   w_.store->setEnabled(false);
   w_.storeStatus->setText(tr("Storing…"));
   const auto predictions = predictions_;
-  const auto decision = review_.decision(ws->config().reviewer);
+  auto decision = review_.decision(ws->config().reviewer);
+  decision.format = client::resultFormatFrom(w_.storeFormat->currentData().toString().toStdString());
   // the configuration's signing key: the reviewer's approval signed before it enters the outbox
   std::optional<iod::SigningCredentials> signing;
   if (const auto& s = ws->config().signing; !s.key.empty()) {
@@ -507,34 +519,41 @@ void ReviewPanel::store() {
       [this](const Outcome<Stored>& r) {
         storing_ = false;
         updateButtons();
-        if (!r.value || !r.value->result.approvedSet) {
+        if (!r.value || (!r.value->result.approvedSet && !r.value->result.approvedSeg)) {
           w_.storeStatus->setText(tr("Not stored."));
           emit errorRaised(tr("Store: %1").arg(r.error));
           emit storeFinished(false);
           return;
         }
-        const auto& set = *r.value->result.approvedSet;
-        if (set.stored) {
+        const auto& result = r.value->result;
+        // the structure set when there is one, else the Segmentation; both must be stored
+        const bool segOnly = !result.approvedSet;
+        const auto& set = segOnly ? *result.approvedSeg : *result.approvedSet;
+        const bool stored = set.stored && (!result.approvedSeg || result.approvedSeg->stored);
+        if (stored) {
           w_.storeStatus->setStyleSheet("color: #108010");
           w_.storeStatus->setText(
-              tr("Stored on the PACS: %1 ROI(s), %2 contour(s)%3%4")
+              tr("Stored on the PACS: %1 ROI(s), %2 %3%4%5%6")
                   .arg(set.rois)
                   .arg(set.contours)
+                  .arg(segOnly ? tr("frame(s) (DICOM Segmentation)") : tr("contour(s)"))
+                  .arg(!segOnly && result.approvedSeg ? tr(" and a DICOM Segmentation") : QString())
                   .arg(set.foundOnPacs ? tr(", found there by C-FIND") : QString())
                   .arg(set.signedBy.empty() ? QString() : tr(", signed by %1").arg(q(set.signedBy))));
         } else {
+          const auto& failed = set.stored ? *result.approvedSeg : set;
           w_.storeStatus->setStyleSheet("color: #c06000; font-weight: bold");
           w_.storeStatus->setText(tr("⚠ The PACS did not store the set: it waits in the outbox (%1). Send the outbox "
                                      "when the PACS is back.")
-                                      .arg(q(set.storeError)));
+                                      .arg(q(failed.storeError)));
         }
         predictions_.clear();  // stored, or kept in the outbox: not lost, not stored twice
         review_.reset({});
         fillProposalTable();
         emit overlaysChanged();
-        if (set.stored) refreshStructureSets();
+        if (stored) refreshStructureSets();
         showOutbox(r.value->outbox, r.value->outboxError);
-        emit storeFinished(set.stored);
+        emit storeFinished(stored);
       });
 }
 

@@ -41,6 +41,9 @@ class ReviewPanel : public QWidget {
     QPushButton* reject{nullptr};
     QPushButton* approveAll{nullptr};
     QPushButton* store{nullptr};
+    /// What the review is stored as: RT Structure Set, DICOM Segmentation, or both (docs/seg.md);
+    /// the configuration's "result_format" first
+    QComboBox* storeFormat{nullptr};
     QLabel* storeStatus{nullptr};
     QLabel* outbox{nullptr};
     QPushButton* flush{nullptr};

@@ -13,9 +13,10 @@ namespace iodeep::client {
 namespace {
 
 // The C-FIND convention (docs/iodeep-iod.md): "IODEEP <name> [<version>]". Our own RT Structure
-// Sets are described "IODEEP AI ROI" / "IODEEP REJECTED ROI": their modality tells them apart.
+// Sets are described "IODEEP AI ROI" / "IODEEP REJECTED ROI", our Segmentations "IODEEP AI SEG" /
+// "IODEEP REJECTED SEG": their modality tells them apart.
 bool isModelSeries(const std::string& description, const std::string& modality) {
-  if (modality == "RTSTRUCT") return false;
+  if (modality == "RTSTRUCT" || modality == "SEG") return false;
   return description.rfind(iod::kSeriesDescriptionPrefix, 0) == 0 || description == "IODEEP";
 }
 

@@ -605,20 +605,27 @@ Response Api::structureSets(const Request& request) {
   if (!request.idempotencyKey.empty()) {
     decision.uidSeed = sha256Hex(request.identity + "\n" + request.idempotencyKey + "\n" + request.body);
   }
+  decision.format = client::resultFormatFrom(review.format);
   const auto stored = client::storeReview(ws_, std::span(&prediction, 1), decision);
   Json j;
-  const auto& s = *stored.approvedSet;
-  j["structureSet"] = {{"sopInstanceUid", s.sopInstanceUid},
-                       {"seriesInstanceUid", s.seriesInstanceUid},
-                       {"approvalStatus", s.approvalStatus},
-                       {"rois", s.rois},
-                       {"contours", s.contours},
-                       {"stored", s.stored},
-                       {"foundOnPacs", s.foundOnPacs},
-                       {"inOutbox", !s.stored}};
-  if (!s.stored) j["structureSet"]["storeError"] = s.storeError;
+  bool allStored = true;
+  const auto describe = [&](const client::StoredSet& s) {
+    allStored = allStored && s.stored;
+    Json x = {{"sopInstanceUid", s.sopInstanceUid},
+              {"seriesInstanceUid", s.seriesInstanceUid},
+              {"approvalStatus", s.approvalStatus},
+              {"rois", s.rois},
+              {"contours", s.contours},
+              {"stored", s.stored},
+              {"foundOnPacs", s.foundOnPacs},
+              {"inOutbox", !s.stored}};
+    if (!s.stored) x["storeError"] = s.storeError;
+    return x;
+  };
+  if (stored.approvedSet) j["structureSet"] = describe(*stored.approvedSet);
+  if (stored.approvedSeg) j["segmentation"] = describe(*stored.approvedSeg);
   j["timingsMs"] = {{"rtstruct", stored.rtstructMs}, {"store", stored.storeMs}};
-  Response r = json(s.stored ? 201 : 202, j);
+  Response r = json(allStored ? 201 : 202, j);
   claim.complete(r.status, r.body);
   return r;
 }

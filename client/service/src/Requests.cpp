@@ -218,8 +218,14 @@ PredictRequest parsePredictRequest(const Request& request) {
 
 ReviewRequest parseReviewRequest(const std::string& body) {
   const Json j = parseBody(body);
-  onlyKeys(j, {"slice", "network", "proposals", "approved", "reviewer"}, "");
+  onlyKeys(j, {"slice", "network", "proposals", "approved", "reviewer", "format"}, "");
   ReviewRequest r;
+  if (j.contains("format")) {
+    r.format = text(j, "format", "", true, 16);
+    if (r.format != "rtstruct" && r.format != "seg" && r.format != "both") {
+      throw RequestError(400, "'format' must be \"rtstruct\", \"seg\" or \"both\"", "format");
+    }
+  }
   if (!j.contains("slice") || !j.at("slice").is_object())
     throw RequestError(400, "'slice' object is required", "slice");
   const auto& s = j.at("slice");

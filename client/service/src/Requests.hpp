@@ -42,6 +42,7 @@ struct ReviewRequest {
   std::int32_t frame{0};
   std::vector<netparser::Proposal> proposals;
   std::vector<std::size_t> approved;
+  std::string format{"rtstruct"};  ///< "rtstruct", "seg" or "both" (docs/seg.md)
 };
 [[nodiscard]] ReviewRequest parseReviewRequest(const std::string& body);
 

@@ -370,13 +370,17 @@ ServiceRoiResult runRoiViaService(client::Workstation& ws, const ServiceClient& 
     return r;
   }
   const std::string reviewer = options.reviewer.empty() ? ws.config().reviewer : options.reviewer;
-  const auto decision = client::reviewDecisionFor(r.predictions, options, reviewer);
+  auto decision = client::reviewDecisionFor(r.predictions, options, reviewer);
+  decision.format = options.format;
   r.approved = decision.approved;
   if (!r.approved.empty() || !decision.drawn.empty() || options.storeRejected) {
     const auto stored = client::storeReview(ws, r.predictions, decision, options.storeRejected, options.signing);
     r.approvedSet = stored.approvedSet;
     r.rejectedSet = stored.rejectedSet;
     r.originalSet = stored.originalSet;
+    r.approvedSeg = stored.approvedSeg;
+    r.rejectedSeg = stored.rejectedSeg;
+    r.originalSeg = stored.originalSeg;
     r.rtstructMs = stored.rtstructMs;
     r.storeMs = stored.storeMs;
   }
@@ -386,7 +390,7 @@ ServiceRoiResult runRoiViaService(client::Workstation& ws, const ServiceClient& 
 
 int ServiceRoiResult::exitCode() const noexcept {
   if (!matched) return kExitNoMatch;
-  for (const auto* s : {&originalSet, &approvedSet, &rejectedSet}) {
+  for (const auto* s : {&originalSet, &approvedSet, &rejectedSet, &originalSeg, &approvedSeg, &rejectedSeg}) {
     if (*s && !(*s)->stored) return kExitPacs;
   }
   return kExitOk;
@@ -411,10 +415,12 @@ std::string ServiceRoiResult::toText() const {
         << (yes ? ", approved" : ", not approved") << "\n";
     }
   }
-  for (const auto* s : {&originalSet, &approvedSet, &rejectedSet}) {
+  for (const auto* s : {&originalSet, &approvedSet, &rejectedSet, &originalSeg, &approvedSeg, &rejectedSeg}) {
     if (!*s) continue;
     const auto& set = **s;
-    o << "stored:    " << set.approvalStatus << " RT Structure Set " << set.sopInstanceUid << ": "
+    const bool seg = s == &originalSeg || s == &approvedSeg || s == &rejectedSeg;
+    o << "stored:    " << set.approvalStatus << (seg ? " Segmentation " : " RT Structure Set ") << set.sopInstanceUid
+      << ": "
       << (set.stored ? "stored on the PACS" + std::string(set.foundOnPacs ? ", found there by C-FIND" : "")
                      : "NOT stored (" + set.storeError + "), waiting in the outbox: " + set.outboxFile.string())
       << "\n";
@@ -453,6 +459,10 @@ std::string ServiceRoiResult::toJson() const {
   j["approvedSet"] = set(approvedSet);
   j["rejectedSet"] = set(rejectedSet);
   j["originalSet"] = set(originalSet);
+  for (const auto& [key, s] : {std::pair{"approvedSeg", &approvedSeg}, std::pair{"rejectedSeg", &rejectedSeg},
+                               std::pair{"originalSeg", &originalSeg}}) {
+    if (*s) j[key] = set(*s);
+  }
   j["timingsMs"] = {{"locate", locateMs},   {"sliceRetrieve", sliceRetrieveMs},
                     {"service", serviceMs}, {"rtstruct", rtstructMs},
                     {"store", storeMs},     {"total", totalMs}};

@@ -16,6 +16,7 @@
 #include "iodeep/iod/Sha256.hpp"
 #include "iodeep/iod/Uid.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
+#include "iodeep/seg/Segmentation.hpp"
 #include "iodeep/trust/AuditJson.hpp"
 
 namespace iodeep::client {
@@ -25,6 +26,29 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kRecordFormat = "iodeep outbox record";
+
+// What the outbox lists of a result object: an RT Structure Set or a DICOM Segmentation.
+struct Summary {
+  std::string sopClassUid, sopInstanceUid, label, approvalStatus, reviewer;
+};
+
+// Reads @p path as an RT Structure Set, else as a Segmentation; throws the RT reader's error when
+// it is neither.
+Summary summarize(const fs::path& path) {
+  try {
+    const auto set = rtstruct::readStructureSet(path);
+    return {kRtStructureSetStorageUid, set.sopInstanceUid, set.label, set.approvalStatus, set.reviewerName};
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::NotRtStructureSet) throw;
+    try {
+      const auto seg = seg::readSegmentation(path);
+      return {kSegmentationStorageUid, seg.sopInstanceUid, seg.contentLabel, seg.approvalStatus, seg.reviewerName};
+    } catch (const Error& segError) {
+      if (segError.code() == ErrorCode::NotSegmentation) throw e;
+      throw;
+    }
+  }
+}
 constexpr int kRecordVersion = 1;
 
 fs::path attemptsFile(const fs::path& set) {
@@ -89,8 +113,8 @@ Verdict verify(const fs::path& set) {
   } catch (const nlohmann::json::exception& e) {
     return {std::nullopt, std::string("its outbox record is unreadable: ") + e.what()};
   }
-  if (r.sopClassUid != kRtStructureSetStorageUid) {
-    return {std::nullopt, "SOP Class " + r.sopClassUid + " is not RT Structure Set Storage"};
+  if (r.sopClassUid != kRtStructureSetStorageUid && r.sopClassUid != kSegmentationStorageUid) {
+    return {std::nullopt, "SOP Class " + r.sopClassUid + " is neither RT Structure Set nor Segmentation Storage"};
   }
   const auto size = fs::file_size(set, ec);
   if (ec || size != r.size) return {std::nullopt, "changed since it was written (its size differs from its record)"};
@@ -122,19 +146,19 @@ std::vector<Scanned> scan(const fs::path& directory) {
     auto verdict = verify(p);
     s.record = std::move(verdict.record);
     try {
-      const auto set = rtstruct::readStructureSet(p);
+      const auto set = summarize(p);
       s.entry.sopInstanceUid = set.sopInstanceUid;
       s.entry.label = set.label;
       s.entry.approvalStatus = set.approvalStatus;
-      s.entry.reviewer = set.reviewerName;
-      if (s.record && set.sopInstanceUid != s.record->sopInstanceUid) {
+      s.entry.reviewer = set.reviewer;
+      if (s.record && (set.sopInstanceUid != s.record->sopInstanceUid || set.sopClassUid != s.record->sopClassUid)) {
         s.record.reset();
-        verdict.why = "its SOP Instance UID differs from its record";
+        verdict.why = "its SOP Instance UID or SOP Class differs from its record";
       }
     } catch (const Error& err) {
       if (s.record) {
         s.record.reset();
-        verdict.why = std::string("not a readable RT Structure Set: ") + err.what();
+        verdict.why = std::string("not a readable RT Structure Set or Segmentation: ") + err.what();
       }
     }
     if (!s.record) s.entry.notSent = "not written by iodeep: not sent (" + verdict.why + ")";
@@ -199,14 +223,14 @@ fs::path Outbox::put(const std::function<AuditEvent(const fs::path&)>& write) co
   if (!fs::is_regular_file(path, ec)) {
     throw Error(ErrorCode::OutputError, "nothing was written into the outbox", ErrorContext{.file = path.string()});
   }
-  const auto set = rtstruct::readStructureSet(path);  // an RT Structure Set (Modality, SOP Class), readable
+  const auto set = summarize(path);  // an RT Structure Set or a Segmentation (Modality, SOP Class), readable
   r.sopInstanceUid = set.sopInstanceUid;
-  r.sopClassUid = kRtStructureSetStorageUid;
+  r.sopClassUid = set.sopClassUid;
   r.size = fs::file_size(path);
   r.sha256 = sha256OfFile(path);
   r.audit.structureSetUid = set.sopInstanceUid;
   r.audit.approvalStatus = set.approvalStatus;
-  if (r.audit.reviewer.empty()) r.audit.reviewer = set.reviewerName;
+  if (r.audit.reviewer.empty()) r.audit.reviewer = set.reviewer;
   writeRecord(path, r);
   undo.keep();
   return path;

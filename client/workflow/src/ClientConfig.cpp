@@ -158,6 +158,7 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
                                               "discovery_rebuild_age",
                                               "tls",
                                               "dicomweb",
+                                              "result_format",
                                               "inference_service",
                                               "signing",
                                               "service",
@@ -284,6 +285,12 @@ ClientConfig parseClientConfig(const std::string& text, const std::string& sourc
       c.discoveryRebuildAgeSeconds = static_cast<std::uint32_t>(integer("discovery_rebuild_age", 1, 31536000));
     }
     if (j.contains("tls")) c.network.tls = parseTls(j.at("tls"), fail);
+    if (j.contains("result_format")) {
+      c.resultFormat = str("result_format");
+      if (c.resultFormat != "rtstruct" && c.resultFormat != "seg" && c.resultFormat != "both") {
+        throw fail("result_format", "'result_format' must be \"rtstruct\", \"seg\" or \"both\"");
+      }
+    }
     if (j.contains("dicomweb")) {
       const auto& w = j.at("dicomweb");
       if (!w.is_object()) throw fail("dicomweb", "'dicomweb' must be an object");
@@ -362,6 +369,7 @@ std::string toJson(const ClientConfig& config, const std::string& comment) {
   j["image_cache_dir"] = config.imageCacheDir.string();
   j["image_cache_max_mb"] = config.imageCacheMaxBytes >> 20U;
   if (!config.reviewer.empty()) j["reviewer"] = config.reviewer;
+  j["result_format"] = config.resultFormat;
   j["require_signed_networks"] = config.trust.requireSignedNetworks;
   j["trusted_signers"] = nlohmann::ordered_json::array();
   for (const auto& p : config.trust.anchors.certificates) j["trusted_signers"].push_back(p.string());

@@ -11,6 +11,7 @@
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/iod/Sha256.hpp"
 #include "iodeep/iod/Uid.hpp"
+#include "iodeep/seg/Segmentation.hpp"
 
 namespace iodeep::client {
 
@@ -106,11 +107,23 @@ rtstruct::StructureSetInput setOf(std::span<const PredictResult> predictions, co
 // temporary name beside @p path and signed from there into @p path (atomically), so only a
 // signed set ever appears at @p path (an outbox retry sends exactly that file); the unsigned copy
 // is removed whatever happens.
+// With @p object Seg, the set is written as a DICOM Segmentation (the set's own UIDs taken for the
+// SEG: the caller derives them apart from the structure set's).
 rtstruct::WrittenStructureSet writeSet(const rtstruct::StructureSetInput& in, const std::filesystem::path& path,
-                                       const std::optional<iod::SigningCredentials>& signing, std::string& signedBy) {
-  if (!signing) return rtstruct::writeStructureSet(in, path);
+                                       const std::optional<iod::SigningCredentials>& signing, std::string& signedBy,
+                                       ResultFormat object) {
+  const auto write = [&](const std::filesystem::path& to) {
+    if (object != ResultFormat::Seg) return rtstruct::writeStructureSet(in, to);
+    seg::SegmentationOptions o;
+    o.sopInstanceUid = in.sopInstanceUid;
+    o.seriesInstanceUid = in.seriesInstanceUid;
+    if (in.seriesDescription == "IODEEP AI PROPOSAL") o.seriesDescription = "IODEEP AI PROPOSAL SEG";
+    const auto w = seg::writeSegmentation(in, to, o);
+    return rtstruct::WrittenStructureSet{w.sopInstanceUid, w.seriesInstanceUid, w.frames, w.segments};
+  };
+  if (!signing) return write(path);
   const iod::AtomicFile unsignedCopy(path);  // never committed: its destructor removes it
-  auto written = rtstruct::writeStructureSet(in, unsignedCopy.temporaryPath());
+  auto written = write(unsignedCopy.temporaryPath());
   try {
     signedBy = iod::signFile(unsignedCopy.temporaryPath(), path, *signing).signer.subject;
   } catch (Error& e) {
@@ -122,18 +135,37 @@ rtstruct::WrittenStructureSet writeSet(const rtstruct::StructureSetInput& in, co
 
 }  // namespace
 
+std::string toString(ResultFormat format) {
+  switch (format) {
+    case ResultFormat::RtStruct: return "rtstruct";
+    case ResultFormat::Seg: return "seg";
+    case ResultFormat::Both: return "both";
+  }
+  return "rtstruct";
+}
+
+ResultFormat resultFormatFrom(const std::string& text) {
+  for (const auto f : {ResultFormat::RtStruct, ResultFormat::Seg, ResultFormat::Both}) {
+    if (toString(f) == text) return f;
+  }
+  throw Error(ErrorCode::InvalidArgument, "format '" + text + "': rtstruct, seg or both");
+}
+
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath,
                         const std::optional<iod::SigningCredentials>& signing,
-                        const std::filesystem::path& originalPath) {
+                        const std::filesystem::path& originalPath, ResultFormat object) {
   return writeReview(std::span<const PredictResult>(&prediction, 1), decision, approvedPath, rejectedPath, signing,
-                     originalPath);
+                     originalPath, object);
 }
 
 ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath,
                         const std::optional<iod::SigningCredentials>& signing,
-                        const std::filesystem::path& originalPath) {
+                        const std::filesystem::path& originalPath, ResultFormat object) {
+  if (object == ResultFormat::Both) {
+    throw Error(ErrorCode::InvalidArgument, "writeReview writes one kind of object per call: rtstruct or seg");
+  }
   if (decision.reviewer.empty())
     throw Error(ErrorCode::InvalidArgument, "approving or rejecting needs the reviewer's name (--reviewer)");
   if (predictions.empty()) throw Error(ErrorCode::InvalidArgument, "no prediction to review");
@@ -188,9 +220,10 @@ ReviewFiles writeReview(std::span<const PredictResult> predictions, const Review
     h.update(seed + "|" + which + "|" + what);
     return iod::uidFromDigest(h.finish());
   };
-  const auto withUids = [&uid](rtstruct::StructureSetInput in, const char* which) {
-    in.sopInstanceUid = uid(which, "sop");
-    in.seriesInstanceUid = uid(which, "series");
+  const bool seg = object == ResultFormat::Seg;
+  const auto withUids = [&uid, seg](rtstruct::StructureSetInput in, const char* which) {
+    in.sopInstanceUid = uid(which, seg ? "seg-sop" : "sop");
+    in.seriesInstanceUid = uid(which, seg ? "seg-series" : "series");
     return in;
   };
   ReviewFiles files;
@@ -217,16 +250,17 @@ ReviewFiles writeReview(std::span<const PredictResult> predictions, const Review
       const auto& p = predictions[key.first];
       original.rois[it->second].contours.push_back({p.slice.attributes, p.proposals[key.second].rings});
     }
-    files.original = writeSet(withUids(std::move(original), "original"), originalPath, signing, files.signedBy);
+    files.original = writeSet(withUids(std::move(original), "original"), originalPath, signing, files.signedBy, object);
   }
   if (!approvedPath.empty()) {
-    files.approved = writeSet(withUids(std::move(approvedSet), "approved"), approvedPath, signing, files.signedBy);
+    files.approved =
+        writeSet(withUids(std::move(approvedSet), "approved"), approvedPath, signing, files.signedBy, object);
   }
   if (!rejectedPath.empty() && !rejected.empty()) {
     files.rejected = writeSet(
         withUids(setOf(predictions, rejected, rtstruct::ApprovalStatus::Rejected, decision.reviewer, {}, {}, nullptr),
                  "rejected"),
-        rejectedPath, signing, files.signedBy);
+        rejectedPath, signing, files.signedBy, object);
   }
   return files;
 }

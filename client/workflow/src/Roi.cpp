@@ -143,7 +143,8 @@ RoiResult runRoi(Workstation& ws, const RoiOptions& options) {
     r.timings.contourMs += p.timings.postprocessMs + p.timings.contourMs;
     r.predictions.push_back(std::move(p));
   }
-  const auto decision = reviewDecisionFor(r.predictions, options, reviewer);
+  auto decision = reviewDecisionFor(r.predictions, options, reviewer);
+  decision.format = options.format;
   r.approved = decision.approved;
   for (const auto& c : decision.corrections) r.corrected.push_back(c.proposal);
   r.drawn = decision.drawn.size();
@@ -154,6 +155,9 @@ RoiResult runRoi(Workstation& ws, const RoiOptions& options) {
     r.approvedSet = std::move(stored.approvedSet);
     r.rejectedSet = std::move(stored.rejectedSet);
     r.originalSet = std::move(stored.originalSet);
+    r.approvedSeg = std::move(stored.approvedSeg);
+    r.rejectedSeg = std::move(stored.rejectedSeg);
+    r.originalSeg = std::move(stored.originalSeg);
     r.timings.rtstructMs = stored.rtstructMs;
     r.timings.storeMs = stored.storeMs;
   }

@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 int RoiResult::exitCode() const noexcept {
   if (!selection.selection.matched()) return kExitNoMatch;
-  for (const auto* set : {&originalSet, &approvedSet, &rejectedSet}) {
+  for (const auto* set : {&originalSet, &approvedSet, &rejectedSet, &originalSeg, &approvedSeg, &rejectedSeg}) {
     if (*set && !(*set)->stored) return kExitPacs;
   }
   return kExitOk;
@@ -115,11 +115,13 @@ std::string RoiResult::toText() const {
     }
   }
   if (drawn > 0) o << "drawn:     " << drawn << " ROI(s) drawn by the reviewer (MANUAL)\n";
-  for (const auto* set : {&originalSet, &approvedSet, &rejectedSet}) {
+  for (const auto* set : {&originalSet, &approvedSet, &rejectedSet, &originalSeg, &approvedSeg, &rejectedSeg}) {
     if (!*set) continue;
     const auto& s = **set;
-    o << "stored:    " << (set == &originalSet ? "original proposals, " : "") << s.approvalStatus
-      << " RT Structure Set " << s.sopInstanceUid << " (" << s.rois << " ROI(s), " << s.contours << " contour(s)"
+    const bool seg = set == &originalSeg || set == &approvedSeg || set == &rejectedSeg;
+    o << "stored:    " << (set == &originalSet || set == &originalSeg ? "original proposals, " : "") << s.approvalStatus
+      << (seg ? " Segmentation " : " RT Structure Set ") << s.sopInstanceUid << " (" << s.rois
+      << (seg ? " segment(s), " : " ROI(s), ") << s.contours << (seg ? " frame(s)" : " contour(s)")
       << (s.signedBy.empty() ? "" : ", signed by " + s.signedBy) << "): ";
     if (s.stored) {
       o << "stored on the PACS" << (s.foundOnPacs ? ", found again by C-FIND" : ", NOT found again by C-FIND");
@@ -129,7 +131,7 @@ std::string RoiResult::toText() const {
     }
     o << "\n";
   }
-  if (!approvedSet && !rejectedSet) o << "stored:    nothing (no proposal approved)\n";
+  if (!approvedSet && !rejectedSet && !approvedSeg && !rejectedSeg) o << "stored:    nothing (no proposal approved)\n";
   const auto& t = timings;
   o << "timings:   locate " << std::llround(t.locateMs) << " ms, slice retrieval " << std::llround(t.sliceRetrieveMs)
     << " ms, model discovery " << std::llround(t.discoveryMs) << " ms ("
@@ -167,7 +169,8 @@ std::string RoiResult::toJson() const {
   j["corrected"] = corrected;
   j["drawn"] = drawn;
   for (const auto& [key, set] : {std::pair{"approvedSet", &approvedSet}, std::pair{"rejectedSet", &rejectedSet},
-                                 std::pair{"originalSet", &originalSet}}) {
+                                 std::pair{"originalSet", &originalSet}, std::pair{"approvedSeg", &approvedSeg},
+                                 std::pair{"rejectedSeg", &rejectedSeg}, std::pair{"originalSeg", &originalSeg}}) {
     if (!*set) continue;
     const auto& s = **set;
     j[key] = {{"sopInstanceUid", s.sopInstanceUid},

@@ -76,17 +76,17 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
   enum class Which { Original, Approved, Rejected };
   // each set is written into the outbox and recorded there in one step (only those are ever sent),
   // with what the audit event of its store needs should it be sent later by a flush
-  const auto put = [&](Which which) {
+  const auto put = [&](Which which, ResultFormat object, ReviewFiles& into) {
     return outbox.put([&](const fs::path& path) {
       const auto f = writeReview(predictions, review, which == Which::Approved ? path : fs::path(),
                                  which == Which::Rejected ? path : fs::path(), signing,
-                                 which == Which::Original ? path : fs::path());
+                                 which == Which::Original ? path : fs::path(), object);
       switch (which) {
-        case Which::Original: files.original = f.original; break;
-        case Which::Approved: files.approved = f.approved; break;
-        case Which::Rejected: files.rejected = f.rejected; break;
+        case Which::Original: into.original = f.original; break;
+        case Which::Approved: into.approved = f.approved; break;
+        case Which::Rejected: into.rejected = f.rejected; break;
       }
-      files.signedBy = f.signedBy;
+      into.signedBy = f.signedBy;
       auto e = auditEventFor("rtstruct_stored", predictions, {});
       e.reviewer = decision.reviewer;
       e.caller = decision.caller;
@@ -95,32 +95,44 @@ StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predicti
     });
   };
   const bool anyApproved = !decision.approved.empty() || !decision.corrections.empty() || !decision.drawn.empty();
-  // the original proposals first: the approved set's predecessor is on the PACS before it
-  const auto originalPath = decision.corrections.empty() ? fs::path() : put(Which::Original);
-  const auto approvedPath = anyApproved ? put(Which::Approved) : fs::path();
   std::size_t approvedCount = decision.approved.size();
   for (const auto& c : decision.corrections) {
     if (std::find(decision.approved.begin(), decision.approved.end(), c.proposal) == decision.approved.end())
       ++approvedCount;
   }
-  const auto rejectedPath = storeRejected && approvedCount < total ? put(Which::Rejected) : fs::path();
+  struct Paths {
+    fs::path original, approved, rejected;
+  };
+  // the original proposals first: the approved set's predecessor is on the PACS before it
+  const auto writeAll = [&](ResultFormat object, ReviewFiles& into) {
+    Paths p;
+    if (!decision.corrections.empty()) p.original = put(Which::Original, object, into);
+    if (anyApproved) p.approved = put(Which::Approved, object, into);
+    if (storeRejected && approvedCount < total) p.rejected = put(Which::Rejected, object, into);
+    return p;
+  };
+  ReviewFiles segFiles;
+  Paths rtPaths, segPaths;
+  if (decision.format != ResultFormat::Seg) rtPaths = writeAll(ResultFormat::RtStruct, files);
+  if (decision.format != ResultFormat::RtStruct) segPaths = writeAll(ResultFormat::Seg, segFiles);
   r.rtstructMs = ms(t, Clock::now());
-  if (files.original) {
-    r.originalSet = storeThroughOutbox(ws, outbox, originalPath, *files.original, "REJECTED", r.storeMs);
-  }
-  if (files.approved) {
-    r.approvedSet = storeThroughOutbox(ws, outbox, approvedPath, *files.approved, "APPROVED", r.storeMs);
-  }
-  if (files.rejected) {
-    r.rejectedSet = storeThroughOutbox(ws, outbox, rejectedPath, *files.rejected, "REJECTED", r.storeMs);
-  }
-  for (auto* set : {&r.originalSet, &r.approvedSet, &r.rejectedSet}) {
+  const auto storeAll = [&](const ReviewFiles& f, const Paths& p, std::optional<StoredSet>& original,
+                            std::optional<StoredSet>& approved, std::optional<StoredSet>& rejected) {
+    if (f.original) original = storeThroughOutbox(ws, outbox, p.original, *f.original, "REJECTED", r.storeMs);
+    if (f.approved) approved = storeThroughOutbox(ws, outbox, p.approved, *f.approved, "APPROVED", r.storeMs);
+    if (f.rejected) rejected = storeThroughOutbox(ws, outbox, p.rejected, *f.rejected, "REJECTED", r.storeMs);
+  };
+  storeAll(files, rtPaths, r.originalSet, r.approvedSet, r.rejectedSet);
+  storeAll(segFiles, segPaths, r.originalSeg, r.approvedSeg, r.rejectedSeg);
+  const std::string signedBy = files.signedBy.empty() ? segFiles.signedBy : files.signedBy;
+  const auto all = {&r.originalSet, &r.approvedSet, &r.rejectedSet, &r.originalSeg, &r.approvedSeg, &r.rejectedSeg};
+  for (auto* set : all) {
     if (!*set) continue;
-    (*set)->signedBy = files.signedBy;
+    (*set)->signedBy = signedBy;
     auditStore(ws, predictions, decision, **set);
   }
   // read back: the PACS returns each stored set by C-FIND under the slices' study
-  for (auto* set : {&r.originalSet, &r.approvedSet, &r.rejectedSet}) {
+  for (auto* set : all) {
     if (!*set || !(*set)->stored) continue;
     try {
       const auto& study = predictions.front().slice.attributes.studyInstanceUid;

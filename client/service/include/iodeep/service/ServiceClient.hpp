@@ -72,6 +72,7 @@ struct ServiceRoiResult {
   std::string noMatchDetail;
   std::vector<std::size_t> approved;
   std::optional<client::StoredSet> approvedSet, rejectedSet, originalSet;
+  std::optional<client::StoredSet> approvedSeg, rejectedSeg, originalSeg;  ///< --format seg or both
   double locateMs{0}, sliceRetrieveMs{0}, serviceMs{0}, rtstructMs{0}, storeMs{0}, totalMs{0};
 
   [[nodiscard]] int exitCode() const noexcept;

@@ -46,8 +46,9 @@ struct FlushResult {
   std::vector<OutboxEntry> notSent;  ///< files the outbox did not write: not sent, left in place
 };
 
-/// The RT Structure Set Storage SOP Class: the only one the outbox sends.
+/// The RT Structure Set and Segmentation Storage SOP Classes: the only ones the outbox sends.
 inline constexpr const char* kRtStructureSetStorageUid = "1.2.840.10008.5.1.4.1.1.481.3";
+inline constexpr const char* kSegmentationStorageUid = "1.2.840.10008.5.1.4.1.1.66.4";
 
 class Outbox {
  public:

@@ -39,6 +39,9 @@ struct DicomWebSettings {
 struct ClientConfig {
   NetworkOptions network;
   DicomWebSettings dicomweb;  ///< "dicomweb" (the secrets themselves are in network.web)
+  /// "result_format": what reviews are stored as by default: "rtstruct", "seg" or "both" (the
+  /// viewer's store, `roi` without --format; docs/seg.md)
+  std::string resultFormat{"rtstruct"};
   /// Run TorchScript networks from the PACS (code as well as data). Off by default.
   bool allowTorchScript{false};
   std::filesystem::path cacheDir;                 ///< the model cache

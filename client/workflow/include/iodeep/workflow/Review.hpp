@@ -1,7 +1,8 @@
 #pragma once
 /// @file Review.hpp
-/// The physician's review of proposals, stored as RT Structure Sets: approved proposals in one
-/// (ApprovalStatus APPROVED), optionally the rejected ones in another (REJECTED).
+/// The physician's review of proposals, stored as RT Structure Sets (or DICOM Segmentations, or
+/// both): approved proposals in one (ApprovalStatus APPROVED), optionally the rejected ones in
+/// another (REJECTED).
 
 #include <filesystem>
 #include <optional>
@@ -14,6 +15,14 @@
 #include "iodeep/workflow/Predict.hpp"
 
 namespace iodeep::client {
+
+/// What a review is stored as (`--format`, docs/seg.md): RT Structure Sets (the default), DICOM
+/// Segmentations (one binary SEG per set, a segment per ROI), or both (each set as either).
+enum class ResultFormat { RtStruct, Seg, Both };
+/// "rtstruct", "seg", "both".
+[[nodiscard]] std::string toString(ResultFormat format);
+/// The format toString names. Throws Error(InvalidArgument) naming the three.
+[[nodiscard]] ResultFormat resultFormatFrom(const std::string& text);
 
 /// The physician's correction of one proposal before approving it: the region it becomes, as
 /// rings along pixel edges of the slice (ringsOfMask of what was painted, Masks.hpp).
@@ -39,7 +48,8 @@ struct ReviewDecision {
   /// Corrected proposals: approved as corrected (listed in approved or not). Stored SEMIAUTOMATIC,
   /// and the network's original proposals for them in a set of their own (docs/rtstruct.md).
   std::vector<Correction> corrections{};
-  std::vector<DrawnRoi> drawn{};  ///< stored MANUAL in the approved set
+  std::vector<DrawnRoi> drawn{};                ///< stored MANUAL in the approved set
+  ResultFormat format{ResultFormat::RtStruct};  ///< what storeReview writes and stores
 };
 
 /// Parses "all", "none" or a list "1,3" (1-based, as printed) for @p count proposals.
@@ -109,10 +119,13 @@ struct ReviewFiles {
 /// removed); the credentials are checked before anything is written. Throws iodeep::Error (InvalidArgument for an empty
 /// approved set, no reviewer, a correction or drawing of no region or of a proposal or slice that does not exist;
 /// FileNotFound, SigningFailed for credentials that cannot sign).
+/// @p object: RtStruct writes RT Structure Sets, Seg DICOM Segmentations of the same sets (their
+/// UIDs derived from the seed as well, apart from the structure sets'; counts in ReviewFiles:
+/// contours = frames, rois = segments); Both is refused (InvalidArgument): one call per object.
 ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {},
                         const std::optional<iod::SigningCredentials>& signing = std::nullopt,
-                        const std::filesystem::path& originalPath = {});
+                        const std::filesystem::path& originalPath = {}, ResultFormat object = ResultFormat::RtStruct);
 
 /// The same for the slices of one series: @p decision.approved indexes the proposals of all
 /// @p predictions in order (slice by slice). A structure found on several slices is one ROI with
@@ -120,7 +133,7 @@ ReviewFiles writeReview(const PredictResult& prediction, const ReviewDecision& d
 ReviewFiles writeReview(std::span<const PredictResult> predictions, const ReviewDecision& decision,
                         const std::filesystem::path& approvedPath, const std::filesystem::path& rejectedPath = {},
                         const std::optional<iod::SigningCredentials>& signing = std::nullopt,
-                        const std::filesystem::path& originalPath = {});
+                        const std::filesystem::path& originalPath = {}, ResultFormat object = ResultFormat::RtStruct);
 
 /// The label of the network's called @p name (case-insensitive) in @p prediction's labels.
 /// Throws Error(InvalidArgument) listing the labels the network knows.

@@ -44,6 +44,7 @@ struct RoiOptions {
   /// Sign the structure sets (the reviewer's approval) before they enter the outbox: what is
   /// stored, now or by a later outbox flush, is the signed file. Checked before anything moves.
   std::optional<iod::SigningCredentials> signing;
+  ResultFormat format{ResultFormat::RtStruct};  ///< RT Structure Sets, DICOM Segmentations or both
 };
 
 struct RoiResult {
@@ -55,8 +56,10 @@ struct RoiResult {
   std::vector<std::size_t> approved;  ///< flat proposal indices
   std::optional<StoredSet> approvedSet, rejectedSet;
   std::optional<StoredSet> originalSet;  ///< the corrected proposals as proposed (StoreReport)
-  std::vector<std::size_t> corrected;    ///< flat proposal indices the physician corrected
-  std::size_t drawn{0};                  ///< ROIs the physician drew
+  /// The same sets as DICOM Segmentations (RoiOptions::format seg or both)
+  std::optional<StoredSet> approvedSeg, rejectedSeg, originalSeg;
+  std::vector<std::size_t> corrected;  ///< flat proposal indices the physician corrected
+  std::size_t drawn{0};                ///< ROIs the physician drew
   RoiTimings timings;
 
   /// kExitOk; kExitNoMatch when no network matched; kExitPacs when a set waits in the outbox.

@@ -1,7 +1,7 @@
 #pragma once
 /// @file StoreReview.hpp
-/// The physician's review, stored: RT Structure Sets written into the outbox, then C-STORE'd to
-/// the PACS and read back; each store (or wait in the outbox) audited.
+/// The physician's review, stored: RT Structure Sets (and/or DICOM Segmentations) written into the
+/// outbox, then C-STORE'd to the PACS and read back; each store (or wait in the outbox) audited.
 
 #include <cstddef>
 #include <filesystem>
@@ -34,10 +34,14 @@ struct StoredSet {
 /// to the audit log. A failed store leaves the set in the outbox and is reported in the
 /// StoredSet, never thrown. Throws Error(InvalidArgument) without a reviewer, and the writer's
 /// and signer's errors (FileNotFound, SigningFailed) before anything is stored.
+/// With ReviewDecision::format Seg or Both, each set is (also) written as a DICOM Segmentation
+/// and stored the same way (in the outbox first, then stored, read back): the *Seg fields; with
+/// Seg alone the structure-set fields stay empty.
 struct StoreReport {
   std::optional<StoredSet> approvedSet, rejectedSet;
   std::optional<StoredSet> originalSet;  ///< the corrected proposals as the network proposed them
-  double rtstructMs{0}, storeMs{0};
+  double rtstructMs{0}, storeMs{0};      ///< writing (RT Structure Sets and Segmentations), storing
+  std::optional<StoredSet> approvedSeg, rejectedSeg, originalSeg;
 };
 [[nodiscard]] StoreReport storeReview(Workstation& ws, std::span<const PredictResult> predictions,
                                       const ReviewDecision& decision, bool storeRejected = false,
