@@ -222,6 +222,8 @@ void aiRoiStory(bool web) {
   if (!web) screenshot(w, "viewer-approved-green.png");
   const auto approvedLabel = w.predictions()[0].proposals[0].label.name;
 
+  // over DICOMweb, stored as both an RT Structure Set and a DICOM Segmentation (docs/seg.md)
+  if (web) ui.storeFormat->setCurrentIndex(ui.storeFormat->findData("both"));
   QSignalSpy stored(&w, &gui::MainWindow::storeFinished);
   QSignalSpy listed(&w, &gui::MainWindow::structureSetsListed);
   QTest::mouseClick(ui.store, Qt::LeftButton);
@@ -230,7 +232,7 @@ void aiRoiStory(bool web) {
   QVERIFY(ui.storeStatus->text().contains("Stored on the PACS"));
   // the window lists the new set under the series
   QVERIFY(listed.wait(kTimeout));
-  QCOMPARE(ui.storedSets->count(), 1);
+  QCOMPARE(ui.storedSets->count(), web ? 2 : 1);  // the set, and the SEG after it
   // the study now lists the structure set's series too, as structure sets, not as images
   QSignalSpy relisted(&w, &gui::MainWindow::seriesListed);
   ui.studies->clearSelection();
@@ -260,10 +262,24 @@ void aiRoiStory(bool web) {
     QCOMPARE(sop, slice22.sopInstanceUid);
     QVERIFY(points.size() >= 3);
   }
-  // the stored set is drawn on slice 22, green as approved; hiding it removes it
+  // the stored set (and SEG) is drawn on slice 22, green as approved; hiding it removes it
   goToSlice(w, at22);
-  QCOMPARE(ui.view->overlays().size(), std::size_t{1});
+  QCOMPARE(ui.view->overlays().size(), web ? std::size_t{2} : std::size_t{1});
   QCOMPARE(ui.view->overlays().front().color, QColor(40, 200, 60));
+  if (web) {
+    // the SEG's outline is the structure set's: the same rings (one mask, traced the same way)
+    QCOMPARE(ui.view->overlays().back().color, QColor(40, 200, 60));
+    QVERIFY(ui.view->overlays().back().label.contains("(SEG)"));
+    const auto& segRings = ui.view->overlays().back().rings;
+    const auto& setRings = ui.view->overlays().front().rings;
+    QCOMPARE(segRings.size(), setRings.size());
+    for (std::size_t k = 0; k < segRings.size(); ++k) {
+      QCOMPARE(segRings[k].points.size(), setRings[k].points.size());
+      QVERIFY(segRings[k].points == setRings[k].points);
+    }
+    QVERIFY(ui.storedSets->item(1)->text().contains("DICOM Segmentation"));
+    ui.storedSets->item(1)->setCheckState(Qt::Unchecked);
+  }
   ui.storedSets->item(0)->setCheckState(Qt::Unchecked);
   QCOMPARE(ui.view->overlays().size(), std::size_t{0});
   QVERIFY(client::Outbox(demo.config.outboxDir).list().empty());

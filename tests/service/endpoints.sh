@@ -193,7 +193,20 @@ other = copy.deepcopy(review); other["reviewer"] = "Roe^John"; json.dump(other, 
 unknown = copy.deepcopy(review); unknown["network"]["dnnUid"] = "2.25.1"; json.dump(unknown, open(w + "/review-unknown.json", "w"))
 outside = copy.deepcopy(review); outside["proposals"][0]["rings"][0]["pixels"][0] = [100000, 5]
 json.dump(outside, open(w + "/review-outside.json", "w"))
+for f in ("seg", "both", "png"):
+    x = copy.deepcopy(review); x["format"] = f; json.dump(x, open(w + "/review-" + f + ".json", "w"))
 EOF
+# the review as a DICOM Segmentation, and as both (docs/seg.md); an unknown format is refused by name
+call rtss-seg 201 POST /v1/structure-sets /v1/structure-sets -H "$AUTH_A" "${JSON[@]}" -H 'Idempotency-Key: endpoints-seg' \
+  --data-binary "@$work/review-seg.json"
+expect_eq rtss-seg '"structureSet" in d, d["segmentation"]["stored"], d["segmentation"]["foundOnPacs"], d["segmentation"]["rois"]' \
+  "(False, True, True, 1)"
+call rtss-both 201 POST /v1/structure-sets /v1/structure-sets -H "$AUTH_A" "${JSON[@]}" -H 'Idempotency-Key: endpoints-both' \
+  --data-binary "@$work/review-both.json"
+expect_eq rtss-both 'd["structureSet"]["stored"], d["segmentation"]["stored"], d["segmentation"]["sopInstanceUid"] != d["structureSet"]["sopInstanceUid"]' \
+  "(True, True, True)"
+call rtss-png 400 POST /v1/structure-sets /v1/structure-sets -H "$AUTH_A" "${JSON[@]}" --data-binary "@$work/review-png.json"
+problem rtss-png format
 call rtss 201 POST /v1/structure-sets /v1/structure-sets -H "$AUTH_A" "${JSON[@]}" -H 'Idempotency-Key: endpoints-k1' \
   --data-binary "@$work/review.json"
 expect_eq rtss 'd["structureSet"]["stored"], d["structureSet"]["foundOnPacs"], d["structureSet"]["approvalStatus"]' \
@@ -266,7 +279,8 @@ runs = [e for e in events if e["event"] == "network_run" and sys.argv[2] in e.ge
 stored = [e for e in events if e["event"] == "rtstruct_stored"]
 bad = 0
 for want, got in [(["token:alice", "token:bob", "token:bob"], sorted(e.get("caller") for e in runs)),
-                  (["token:alice", "token:bob"], sorted(e.get("caller") for e in stored))]:
+                  # alice: the structure set, the SEG, and both (a set and a SEG)
+                  (["token:alice"] * 4 + ["token:bob"], sorted(e.get("caller") for e in stored))]:
     if got != want:
         print(f"FAIL: audit callers {got}, wanted {want}"); bad = 1
 sys.exit(bad)

@@ -328,6 +328,19 @@ std::vector<Overlay> ReviewPanel::overlaysFor(const std::string& sop, const iod:
   if (attributes == nullptr) return overlays;
   for (const auto& s : storedSets_) {
     if (!s.visible) continue;
+    if (s.seg) {  // a Segmentation: each segment's mask on this image, outlined
+      for (const auto& on : seg::segmentsOnImage(*s.seg, *attributes)) {
+        Overlay o;
+        o.rings = client::ringsOfMask(client::Mask{attributes->rows, attributes->columns, on.mask});
+        const auto& status = s.seg->approvalStatus;
+        o.color = status == "APPROVED"   ? verdictColor(client::Verdict::Approved)
+                  : status == "REJECTED" ? QColor(150, 150, 150)
+                                         : QColor(on.segment.color[0], on.segment.color[1], on.segment.color[2]);
+        o.label = QString("%1 (SEG): %2").arg(q(s.seg->contentLabel), q(on.segment.label));
+        overlays.push_back(std::move(o));
+      }
+      continue;
+    }
     for (const auto& roi : rtstruct::roisOnImage(s.set, *attributes)) {
       Overlay o;
       o.rings = roi.rings;
@@ -637,9 +650,15 @@ void ReviewPanel::refreshStructureSets() {
       this,
       [ws, series, dir] {
         std::vector<StoredSetView> out;
-        for (auto& s : client::findStructureSets(ws->pacs(), series.studyInstanceUid, series.seriesInstanceUid, dir)) {
+        for (auto& s :
+             client::findStructureSets(ws->pacs(), series.studyInstanceUid, series.seriesInstanceUid, dir, true)) {
           StoredSetView v;
-          if (s.damaged.empty()) v.set = rtstruct::readStructureSet(s.file);  // a damaged one is shown, never drawn
+          // a damaged one is shown, never drawn
+          if (s.damaged.empty() && s.modality == "SEG") {
+            v.seg = seg::readSegmentation(s.file);
+          } else if (s.damaged.empty()) {
+            v.set = rtstruct::readStructureSet(s.file);
+          }
           v.visible = s.damaged.empty();
           v.summary = std::move(s);
           out.push_back(std::move(v));
@@ -664,10 +683,11 @@ void ReviewPanel::showStructureSets(std::vector<StoredSetView> sets) {
   for (const auto& s : storedSets_) {
     const auto& i = s.summary;
     auto* item =
-        new QListWidgetItem(tr("%1 %2 by %3 on %4 %5 (%6 ROI)")
+        new QListWidgetItem(tr("%1 %2 by %3 on %4 %5 (%6 %7)")
                                 .arg(q(i.label), q(i.approvalStatus), q(client::formatPersonName(i.reviewerName)),
                                      q(client::formatDate(i.reviewDate)), q(client::formatTime(i.reviewTime)))
-                                .arg(i.roiNames.size()));
+                                .arg(i.roiNames.size())
+                                .arg(i.modality == "SEG" ? tr("segment(s), DICOM Segmentation") : tr("ROI")));
     item->setFlags(Qt::ItemIsEnabled | Qt::ItemIsUserCheckable);
     item->setCheckState(s.visible ? Qt::Checked : Qt::Unchecked);
     item->setToolTip(q(i.sopInstanceUid));

@@ -14,6 +14,7 @@
 #include "WorkstationHolder.hpp"
 #include "iodeep/network/Query.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
+#include "iodeep/seg/Segmentation.hpp"
 #include "iodeep/stores/Outbox.hpp"
 #include "iodeep/workflow/MaskEditor.hpp"
 #include "iodeep/workflow/Predict.hpp"
@@ -114,7 +115,8 @@ class ReviewPanel : public QWidget {
  private:
   struct StoredSetView {
     client::StructureSetOnPacs summary;
-    rtstruct::StructureSetInfo set;
+    rtstruct::StructureSetInfo set;            ///< an RT Structure Set
+    std::optional<seg::SegmentationInfo> seg;  ///< a DICOM Segmentation instead
     bool visible{true};
   };
   void buildUi();
