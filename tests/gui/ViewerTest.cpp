@@ -16,6 +16,7 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSpinBox>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTableWidget>
 #include <QTest>
@@ -619,6 +620,42 @@ class ViewerTest : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!echo.isEmpty(), kTimeout);
     QCOMPARE(echo.takeFirst().at(0).toBool(), true);
     QVERIFY(openDemoSeries(w));
+  }
+
+  // A DICOMweb PACS in the settings: an address with credentials in it is refused (and not shown),
+  // the base URL is saved, read back the same, and the C-ECHO then goes over DICOMweb.
+  void settingsSwitchToADicomWebPacs() {
+    Demo demo(true);
+    demo.config.network = demo.orthanc.options();  // the user starts on DIMSE
+    const auto web = demo.orthanc.webOptions().pacs.url;
+    gui::MainWindow w(demo.config);
+    w.show();
+    bool refused = false;
+    bool secretShown = true;
+    QTimer::singleShot(200, [&] {
+      auto* dialog = qobject_cast<gui::SettingsDialog*>(QApplication::activeModalWidget());
+      QVERIFY(dialog != nullptr);
+      QVERIFY(dialog->pacsUrl->text().isEmpty());
+      QTest::keyClicks(dialog->pacsUrl, "http://doctor:s3cret@127.0.0.1:1/dicom-web");
+      QTest::keyClick(dialog, Qt::Key_Return);
+      refused = dialog->isVisible() && !dialog->problem->text().isEmpty();
+      secretShown = dialog->problem->text().contains("s3cret");
+      dialog->pacsUrl->clear();
+      QTest::keyClicks(dialog->pacsUrl, QString::fromStdString(web));
+      QTest::keyClick(dialog, Qt::Key_Return);
+    });
+    QSignalSpy echo(&w, &gui::MainWindow::connectionChecked);
+    w.openSettings();
+    QVERIFY(refused);
+    QVERIFY(!secretShown);
+    QCOMPARE(w.config().network.pacs.url, web);
+    QVERIFY(w.statusBar()->currentMessage().contains("DICOMweb"));
+    const auto saved = client::loadClientConfig(demo.config.source);
+    QVERIFY(saved.network.pacs.isWeb());
+    QCOMPARE(saved.network.pacs.toString(), web);
+    QTRY_VERIFY_WITH_TIMEOUT(!echo.isEmpty(), kTimeout);
+    QCOMPARE(echo.takeFirst().at(0).toBool(), true);
+    QVERIFY(openDemoSeries(w));  // the series retrieved by WADO-RS
   }
 
   // The study list asks the PACS with the user's search (patient name, ID, date range), not for

@@ -77,6 +77,23 @@ done
 run 0 "echo" "$work/echo" -- "$IODEEP" echo "${P[@]}"
 grep -qF "$PACS_NAME answers" "$work/echo" && ok || bad "echo output: $(cat "$work/echo")"
 
+if [ -n "$PKI" ]; then
+  # HTTPS: the server's certificate is checked against the trusted certificates (the system's
+  # store does not know the test CA); turning verification off works, with a warning
+  run 6 "echo over HTTPS, the CA not trusted" "$work/echo-untrusted" -- "$IODEEP" echo --pacs "$WEB" --timeout 5
+  one_error "$work/echo-untrusted" TlsFailure "echo over HTTPS, the CA not trusted" "$WEB"
+  printf '{"tls": {"enabled": true, "verify_peer": false}, "dicomweb": {"user": "doctor", "password_file": "%s"}}' \
+    "$work/password" >"$work/noverify.json"
+  run 0 "echo over HTTPS without verification" "$work/echo-noverify" -- "$IODEEP" echo --pacs "$WEB" \
+    --config "$work/noverify.json" --timeout 5
+  grep -q "warning: HTTPS without peer verification" "$work/echo-noverify.err" && ok ||
+    bad "no warning without verification: $(cat "$work/echo-noverify.err")"
+  printf '{"tls": {"enabled": true, "trusted_certificates": ["%s/ca.pem"]}}' "$PKI" >"$work/nocreds.json"
+  run 6 "echo over HTTPS without credentials" "$work/echo-nocreds" -- "$IODEEP" echo --pacs "$WEB" \
+    --config "$work/nocreds.json" --timeout 5
+  one_error "$work/echo-nocreds" AssociationRejected "echo over HTTPS without credentials" "wants credentials (HTTP 401)"
+fi
+
 # --- upload: the brain model, three packed networks, one file that is not DICOM ------------------
 pack_net "$work/ct.dcm" "Tiny CT chest (random weights)" CT CHEST 2 11
 pack_net "$work/knee.dcm" "Tiny MR knee (random weights)" MR KNEE 3 12
