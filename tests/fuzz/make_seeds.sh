@@ -16,6 +16,9 @@ BRAIN=$SRC/examples/brain-unet/brain-unet.dcm
   --reviewer "Doe^Jane" >/dev/null
 "$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --approve none --reviewer "Doe^Jane" \
   --rejected-rtstruct "$OUT/rejected.dcm" >/dev/null
+# our DICOM Segmentation of the same approved proposals (docs/seg.md)
+"$IODEEP" predict -m "$BRAIN" -i "$FIX/brain-series/slice_030.dcm" --rtstruct "$OUT/approved_seg.dcm" --approve all \
+  --reviewer "Doe^Jane" --format seg >/dev/null
 
 
 # Tiny images (a few hundred bytes): a mutation lands on Rows, Columns, BitsAllocated, ... far
