@@ -14,7 +14,7 @@ if [ "${1:-}" = "--tidy" ]; then
   # the project's own sources, without the inference module's two libtorch files
   # (netparser/src/torch/: slow to parse, and the checks would mostly speak of libtorch's
   # headers); needs build/compile_commands.json
-  mapfile -t tidy < <(printf '%s\n' "${files[@]}" | grep -E '^(iod|selector|rtstruct|netparser|client/(network|trust|stores|workflow|reports|service))/src/.*\.cpp$' |
+  mapfile -t tidy < <(printf '%s\n' "${files[@]}" | grep -E '^(iod|selector|rtstruct|seg|netparser|client/(network|trust|stores|workflow|reports|service))/src/.*\.cpp$' |
                       grep -vE '^netparser/src/torch/')
   # two at a time; -Wno-unknown-warning-option: the build's GCC-only flags (-Wno-restrict)
   printf '%s\n' "${tidy[@]}" |

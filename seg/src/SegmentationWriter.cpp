@@ -209,6 +209,7 @@ WrittenSegmentation writeSegmentation(const rtstruct::StructureSetInput& in, con
     for (const auto& c : roi.contours) byUid.emplace(c.image.sopInstanceUid, &c.image);
   }
   std::vector<const iod::SliceAttributes*> images;
+  images.reserve(byUid.size());
   for (const auto& [uid, a] : byUid) images.push_back(a);
   const auto& o = *images.front()->imageOrientationPatient;
   const std::array<double, 3> normal{o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]};
@@ -413,8 +414,9 @@ WrittenSegmentation writeSegmentation(const rtstruct::StructureSetInput& in, con
   {
     IODReferences references;
     for (const auto* a : images) {
-      if (!references.add(new IODImageReference(text(src.patientId, 64), a->studyInstanceUid, a->seriesInstanceUid,
-                                                a->sopInstanceUid, a->sopClassUid))) {
+      // IODReferences owns what it is given (DCMTK's contract)
+      if (!references.add(new IODImageReference(  // NOLINT(cppcoreguidelines-owning-memory)
+              text(src.patientId, 64), a->studyInstanceUid, a->seriesInstanceUid, a->sopInstanceUid, a->sopClassUid))) {
         throw Error(ErrorCode::DicomError, "Segmentation: cannot reference the source image",
                     ErrorContext{.uid = a->sopInstanceUid});
       }
