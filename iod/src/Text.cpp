@@ -133,4 +133,26 @@ std::string latin1ToUtf8(std::string_view s) {
   return out;
 }
 
+std::string textValue(std::string_view s, std::size_t maxCharacters) {
+  std::string v = sanitizeUtf8(utf8Prefix(s, maxCharacters));
+  for (auto& c : v) {
+    if (c == '\\') c = '/';
+    if (static_cast<unsigned char>(c) < 0x20 && c != 0x1B) c = ' ';
+  }
+  return v;
+}
+
+std::string personNameValue(std::string_view s) {
+  std::string out;
+  std::size_t start = 0;
+  while (true) {
+    const auto end = s.find('=', start);
+    out += textValue(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start), 64);
+    if (end == std::string_view::npos) break;
+    out += '=';
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace iodeep::iod

@@ -68,82 +68,70 @@ std::string toString(RoiGeneration generation) {
   return "AUTOMATIC";
 }
 
-WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::filesystem::path& path) {
-  if (in.rois.empty()) throw Error(ErrorCode::InvalidArgument, "RT Structure Set: no ROI to write (an empty set)");
+const iod::SliceAttributes& checkStructureSetInput(const StructureSetInput& in, std::string_view object) {
+  const std::string what(object);
+  if (in.rois.empty()) throw Error(ErrorCode::InvalidArgument, what + ": no ROI to write (an empty set)");
   if (in.approval != ApprovalStatus::Unapproved && in.reviewerName.empty()) {
-    throw Error(ErrorCode::InvalidArgument, "RT Structure Set: " + toString(in.approval) +
-                                                " needs the reviewer's name (ReviewerName is required then)");
+    throw Error(ErrorCode::InvalidArgument,
+                what + ": " + toString(in.approval) + " needs the reviewer's name (ReviewerName is required then)");
   }
   // the images: one frame of reference, with geometry
   const iod::SliceAttributes* first = nullptr;
-  std::map<std::string, const iod::SliceAttributes*> images;  // by SOP Instance UID
   std::set<std::int32_t> numbers;
   for (std::size_t r = 0; r < in.rois.size(); ++r) {
     const auto& roi = in.rois[r];
     const std::int32_t n = roi.number != 0 ? roi.number : static_cast<std::int32_t>(r + 1);
     if (n < 0 || !numbers.insert(n).second) {
       throw Error(ErrorCode::InvalidArgument,
-                  "RT Structure Set: ROI number " + std::to_string(n) + " is negative or used twice");
+                  what + ": ROI number " + std::to_string(n) + " is negative or used twice");
     }
     if (roi.name.empty() || roi.name.size() > 64)
-      throw Error(ErrorCode::InvalidArgument, "RT Structure Set: ROI names are 1-64 characters");
-    if (roi.contours.empty())
-      throw Error(ErrorCode::InvalidArgument, "RT Structure Set: ROI '" + roi.name + "' has no contour");
+      throw Error(ErrorCode::InvalidArgument, what + ": ROI names are 1-64 characters");
+    if (roi.contours.empty()) throw Error(ErrorCode::InvalidArgument, what + ": ROI '" + roi.name + "' has no contour");
     for (const auto& c : roi.contours) {
       const auto& a = c.image;
       if (!a.pixelSpacing || !a.imagePositionPatient || !a.imageOrientationPatient) {
         throw Error(ErrorCode::MissingGeometry,
-                    "RT Structure Set: the image has no ImagePositionPatient/ImageOrientationPatient/PixelSpacing; "
-                    "contours cannot be placed in patient space",
+                    what +
+                        ": the image has no ImagePositionPatient/ImageOrientationPatient/PixelSpacing; "
+                        "the ROIs cannot be placed in patient space",
                     ErrorContext{.uid = a.sopInstanceUid});
       }
       if (a.frameOfReferenceUid.empty()) {
-        throw Error(ErrorCode::MissingGeometry, "RT Structure Set: the image has no FrameOfReferenceUID",
+        throw Error(ErrorCode::MissingGeometry, what + ": the image has no FrameOfReferenceUID",
                     ErrorContext{.uid = a.sopInstanceUid});
       }
       if (first == nullptr) first = &a;
       if (a.frameOfReferenceUid != first->frameOfReferenceUid || a.studyInstanceUid != first->studyInstanceUid) {
-        throw Error(ErrorCode::IncompatibleImage,
-                    "RT Structure Set: images from different frames of reference or studies (" +
-                        first->frameOfReferenceUid + ", " + a.frameOfReferenceUid + ")");
+        throw Error(ErrorCode::IncompatibleImage, what + ": images from different frames of reference or studies (" +
+                                                      first->frameOfReferenceUid + ", " + a.frameOfReferenceUid + ")");
       }
       for (const auto& ring : c.rings) {
         if (ring.points.size() < 3) {
-          throw Error(ErrorCode::InvalidArgument, "RT Structure Set: ROI '" + roi.name + "' has a ring of " +
+          throw Error(ErrorCode::InvalidArgument, what + ": ROI '" + roi.name + "' has a ring of " +
                                                       std::to_string(ring.points.size()) + " point(s) (at least 3)");
         }
       }
-      images.emplace(a.sopInstanceUid, &a);
     }
   }
-  if (first == nullptr) throw Error(ErrorCode::InvalidArgument, "RT Structure Set: no contour to write");
-  const auto& src = *first;
+  if (first == nullptr) throw Error(ErrorCode::InvalidArgument, what + ": no contour to write");
+  return *first;
+}
+
+WrittenStructureSet writeStructureSet(const StructureSetInput& in, const std::filesystem::path& path) {
+  const auto& src = checkStructureSetInput(in, "RT Structure Set");
+  std::map<std::string, const iod::SliceAttributes*> images;  // by SOP Instance UID
+  for (const auto& roi : in.rois) {
+    for (const auto& c : roi.contours) images.emplace(c.image.sopInstanceUid, &c.image);
+  }
   const auto [today, time] = iod::nowDicomDateTime();
   // Free text copied from the slices, the network and the reviewer: UTF-8 (what the object declares,
-  // ISO_IR 192), cut at the VR's length in characters, never inside one. DCMTK's value check
-  // knows only the default repertoire, so these values are checked here instead.
-  // A backslash would make a value multi-valued and control characters are not text: replaced.
+  // ISO_IR 192), cut at the VR's length in characters, never inside one (iod/Text.hpp). DCMTK's
+  // value check knows only the default repertoire, so these values are checked there instead.
   const auto text = [](const std::string& value, std::size_t maxCharacters) {
-    std::string v = iod::sanitizeUtf8(iod::utf8Prefix(value, maxCharacters));
-    for (auto& c : v) {
-      if (c == '\\') c = '/';
-      if (static_cast<unsigned char>(c) < 0x20 && c != 0x1B) c = ' ';
-    }
-    return v;
+    return iod::textValue(value, maxCharacters);
   };
-  // PN: at most 64 characters per component group (PS3.5 6.2), groups separated by '='
-  const auto person = [&](const std::string& value) {
-    std::string out;
-    std::size_t start = 0;
-    while (true) {
-      const auto end = value.find('=', start);
-      out += text(value.substr(start, end == std::string::npos ? std::string::npos : end - start), 64);
-      if (end == std::string::npos) break;
-      out += '=';
-      start = end + 1;
-    }
-    return out;
-  };
+  const auto person = [](const std::string& value) { return iod::personNameValue(value); };
   DRTStructureSetIOD rt;
   // Patient and General Study: copied from the images
   check(rt.setPatientName(person(src.patientName).c_str(), OFFalse), "PatientName");

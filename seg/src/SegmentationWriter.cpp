@@ -57,30 +57,14 @@ std::string number(double v) {
   return s;
 }
 
-// Free text copied from the slices, the network and the reviewer: UTF-8 (ISO_IR 192), cut at the
-// VR's length in characters, never inside one; a backslash would make a value multi-valued and
-// control characters are not text (as the structure set writer does).
+// Free text copied from the slices, the network and the reviewer, and person names: as the
+// structure set writer writes them (iod/Text.hpp).
 std::string text(const std::string& value, std::size_t maxCharacters) {
-  std::string v = iod::sanitizeUtf8(iod::utf8Prefix(value, maxCharacters));
-  for (auto& c : v) {
-    if (c == '\\') c = '/';
-    if (static_cast<unsigned char>(c) < 0x20 && c != 0x1B) c = ' ';
-  }
-  return v;
+  return iod::textValue(value, maxCharacters);
 }
 
-// PN: at most 64 characters per component group (PS3.5 6.2), groups separated by '='
 std::string person(const std::string& value) {
-  std::string out;
-  std::size_t start = 0;
-  while (true) {
-    const auto end = value.find('=', start);
-    out += text(value.substr(start, end == std::string::npos ? std::string::npos : end - start), 64);
-    if (end == std::string::npos) break;
-    out += '=';
-    start = end + 1;
-  }
-  return out;
+  return iod::personNameValue(value);
 }
 
 // CS: upper-case letters, digits, space and underscore, at most 16 characters
@@ -126,63 +110,25 @@ DcmSegTypes::E_SegmentAlgoType algorithmType(RoiGeneration generation) {
 
 // The refusals of writeStructureSet, plus one image size for the whole segmentation.
 void validate(const rtstruct::StructureSetInput& in, const SegmentationOptions& options) {
-  if (in.rois.empty()) throw Error(ErrorCode::InvalidArgument, "Segmentation: no ROI to write (an empty set)");
-  if (in.approval != ApprovalStatus::Unapproved && in.reviewerName.empty()) {
-    throw Error(ErrorCode::InvalidArgument, "Segmentation: " + rtstruct::toString(in.approval) +
-                                                " needs the reviewer's name (ReviewerName is required then)");
-  }
+  const auto& first = rtstruct::checkStructureSetInput(in, "Segmentation");
   for (const auto* uid : {&options.sopInstanceUid, &options.seriesInstanceUid}) {
     if (!uid->empty() && !iod::isValidUid(*uid)) {
       throw Error(ErrorCode::InvalidArgument, "not a valid UID for the segmentation", ErrorContext{.uid = *uid});
     }
   }
-  const iod::SliceAttributes* first = nullptr;
-  std::set<std::int32_t> numbers;
-  for (std::size_t r = 0; r < in.rois.size(); ++r) {
-    const auto& roi = in.rois[r];
-    const std::int32_t n = roi.number != 0 ? roi.number : static_cast<std::int32_t>(r + 1);
-    if (n < 0 || !numbers.insert(n).second) {
-      throw Error(ErrorCode::InvalidArgument,
-                  "Segmentation: ROI number " + std::to_string(n) + " is negative or used twice");
-    }
-    if (roi.name.empty() || roi.name.size() > 64)
-      throw Error(ErrorCode::InvalidArgument, "Segmentation: ROI names are 1-64 characters");
-    if (roi.contours.empty())
-      throw Error(ErrorCode::InvalidArgument, "Segmentation: ROI '" + roi.name + "' has no contour");
+  for (const auto& roi : in.rois) {
     for (const auto& c : roi.contours) {
       const auto& a = c.image;
-      if (!a.pixelSpacing || !a.imagePositionPatient || !a.imageOrientationPatient) {
-        throw Error(ErrorCode::MissingGeometry,
-                    "Segmentation: the image has no ImagePositionPatient/ImageOrientationPatient/PixelSpacing; "
-                    "frames cannot be placed in patient space",
-                    ErrorContext{.uid = a.sopInstanceUid});
-      }
-      if (a.frameOfReferenceUid.empty()) {
-        throw Error(ErrorCode::MissingGeometry, "Segmentation: the image has no FrameOfReferenceUID",
-                    ErrorContext{.uid = a.sopInstanceUid});
-      }
       if (a.rows == 0 || a.columns == 0) {
         throw Error(ErrorCode::InvalidArgument, "Segmentation: the image has no Rows/Columns",
                     ErrorContext{.uid = a.sopInstanceUid});
       }
-      if (first == nullptr) first = &a;
-      if (a.frameOfReferenceUid != first->frameOfReferenceUid || a.studyInstanceUid != first->studyInstanceUid) {
+      if (a.rows != first.rows || a.columns != first.columns) {
         throw Error(ErrorCode::IncompatibleImage,
-                    "Segmentation: images from different frames of reference or studies (" +
-                        first->frameOfReferenceUid + ", " + a.frameOfReferenceUid + ")");
-      }
-      if (a.rows != first->rows || a.columns != first->columns) {
-        throw Error(ErrorCode::IncompatibleImage,
-                    "Segmentation: images of different sizes (" + std::to_string(first->rows) + "x" +
-                        std::to_string(first->columns) + ", " + std::to_string(a.rows) + "x" +
+                    "Segmentation: images of different sizes (" + std::to_string(first.rows) + "x" +
+                        std::to_string(first.columns) + ", " + std::to_string(a.rows) + "x" +
                         std::to_string(a.columns) + "): a segmentation has one Rows x Columns",
                     ErrorContext{.uid = a.sopInstanceUid});
-      }
-      for (const auto& ring : c.rings) {
-        if (ring.points.size() < 3) {
-          throw Error(ErrorCode::InvalidArgument, "Segmentation: ROI '" + roi.name + "' has a ring of " +
-                                                      std::to_string(ring.points.size()) + " point(s) (at least 3)");
-        }
       }
     }
   }

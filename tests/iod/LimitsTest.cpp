@@ -221,3 +221,18 @@ TEST(JsonLimits, TextFilesAreSizeCheckedBeforeTheyAreRead) {
   // a device has no size: the limit holds while it is read
   EXPECT_EQ(test::codeOf([] { (void)iod::readTextFile("/dev/zero", 1U << 20U); }), ErrorCode::ResourceLimit);
 }
+
+// The values our writers (RT Structure Set, Segmentation) put into text and PN attributes.
+TEST(Text, ValuesForTheObjectsWeWrite) {
+  EXPECT_EQ(iod::textValue("a\\b\tc\x1b"
+                           "d",
+                           64),
+            "a/b c\x1b"
+            "d");  // no second value, no control character but ESC
+  EXPECT_EQ(iod::textValue("Zürich Universitätsspital", 8), "Zürich U");  // characters, not bytes
+  EXPECT_EQ(iod::textValue("ok\xff", 64), "ok\xef\xbf\xbd");              // a malformed byte: U+FFFD
+  const std::string longFamily(70, 'x');
+  const auto pn = iod::personNameValue(longFamily + "^Jane=山田^太郎");
+  EXPECT_EQ(pn, std::string(64, 'x') + "=山田^太郎");  // each group at most 64 characters
+  EXPECT_EQ(iod::personNameValue("Doe^Jane"), "Doe^Jane");
+}

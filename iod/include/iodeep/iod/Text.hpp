@@ -28,6 +28,15 @@ namespace iodeep::iod {
 /// text cannot be converted.
 [[nodiscard]] std::optional<std::string> japaneseIso2022ToUtf8(std::string_view s);
 
+/// Free text for an object we write (ISO_IR 192): @p s cut at @p maxCharacters characters (the
+/// VR's length), never inside one, malformed bytes replaced (sanitizeUtf8), a backslash (which would
+/// make the value multi-valued) replaced by '/', control characters but ESC by a space.
+[[nodiscard]] std::string textValue(std::string_view s, std::size_t maxCharacters);
+
+/// A person name (PN) for an object we write: textValue of each component group (at most 64
+/// characters, PS3.5 6.2), the groups separated by '=' as given.
+[[nodiscard]] std::string personNameValue(std::string_view s);
+
 /// @p s as UTF-8 from ISO 8859-1 (every byte is a character).
 [[nodiscard]] std::string latin1ToUtf8(std::string_view s);
 

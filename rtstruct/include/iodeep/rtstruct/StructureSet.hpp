@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "iodeep/iod/Polygon.hpp"
@@ -65,6 +66,15 @@ struct WrittenStructureSet {
   std::size_t contours{0};
   std::size_t rois{0};
 };
+
+/// The refusals of writeStructureSet, made before anything is written (the Segmentation writer
+/// makes them too, `seg/`): no ROI; APPROVED or REJECTED without a reviewer; an ROI number negative
+/// or used twice, an ROI name not 1-64 characters, an ROI without contour, a ring of fewer than 3
+/// points (InvalidArgument); an image without geometry or FrameOfReferenceUID (MissingGeometry);
+/// images of different frames of reference or studies (IncompatibleImage). @p object names what is
+/// written in the messages ("RT Structure Set: ..."). Returns the first image: the set's patient,
+/// study and frame of reference.
+const iod::SliceAttributes& checkStructureSetInput(const StructureSetInput& input, std::string_view object);
 
 /// Writes @p input as an RT Structure Set (atomically). Patient, study and frame of reference come
 /// from the images, which must share one FrameOfReferenceUID and carry geometry. Throws
