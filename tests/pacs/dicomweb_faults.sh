@@ -68,6 +68,13 @@ check "roi with the token: stored and found" "$work/roi-token.json" \
   "d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs'] and not d['model']['fromCache'] and d['model']['bytesMoved'] > 0"
 rm -rf "$work/cache"
 
+# --- a server that answers only hierarchical QIDO-RS queries (as dcmqrscp answers C-FIND) ------------------
+proxy hierarchical
+run 0 "roi, hierarchical QIDO-RS only" "$work/roi-hier.json" -- "$IODEEP" "${ROI[@]}" --pacs "$HOSTILE" --json
+check "roi, hierarchical QIDO-RS only: the network found study by study, the set stored" "$work/roi-hier.json" \
+  "d['matched'] and d['model']['name'] == 'Brain UNet (ITK T1 example)' and d['discovery']['path'] == 'hierarchical' and d['approvedSet']['stored'] and d['approvedSet']['foundOnPacs']"
+rm -rf "$work/cache"
+
 # --- 404 everywhere ---------------------------------------------------------------------------------------
 proxy status:404
 run 6 "echo, 404" "$work/404" -- "$IODEEP" echo --pacs "$HOSTILE" "${BASE[@]}"

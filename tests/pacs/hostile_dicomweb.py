@@ -11,6 +11,9 @@ FAULT says:
   huge            WADO-RS: a multipart body that never ends (stopped at 1 GiB or when the client
                   hangs up)
   not-multipart   WADO-RS: answered text/html
+  hierarchical    QIDO-RS answered 400 unless it names its study (and, for instances, its series)
+                  in the path and holds no UID list: a server that answers only hierarchical
+                  queries, as dcmqrscp does
 With --token T every request must carry "Authorization: Bearer T" (else 401).
 Usage: hostile_dicomweb.py PORT_FILE UPSTREAM FAULT [--token T] [--file DCM]
 The port it listens on (127.0.0.1, chosen by the system) is written to PORT_FILE.
@@ -67,12 +70,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_plain(int(fault[7:]), b"{}")
             return
         wado = self.command == "GET" and self.headers.get("Accept", "").startswith("multipart/related")
+        if fault == "hierarchical" and self.command == "GET" and not wado:
+            path = self.path.split("?")[0].rstrip("/").split("/")
+            query = self.path.partition("?")[2]
+            level = path[-1]
+            relational = ((level == "series" and "studies" not in path) or
+                          (level == "instances" and "series" not in path) or "%2C" in query or "," in query)
+            if relational:
+                self.send_plain(400, b'{"error": "hierarchical queries only"}')
+                return
         if fault == "stow-refuse" and self.command == "POST":
             # the SOP Instance UID of the posted instance is not parsed here: the failure names none,
             # and the client must not count the store as done
             self.send_plain(409, b'{"00081198": {"vr": "SQ", "Value": [{"00081197": {"vr": "US", "Value": [42752]}}]}}')
             return
-        if not wado or fault in ("none", "stow-refuse"):
+        if not wado or fault in ("none", "stow-refuse", "hierarchical"):
             status, ctype, data = self.upstream(body)
             self.send_plain(status, data, ctype or "application/octet-stream")
             return

@@ -4,6 +4,7 @@
 #include <dcmtk/dcmdata/dctk.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -106,6 +107,30 @@ std::string firstLineOf(const std::string& body) {
               web.where());
 }
 
+// A matching value in a QIDO-RS query string. Characters that would break the URL (or that a
+// server could read as another parameter) are percent-encoded; the rest goes as it is, wildcards
+// included. A space goes as the '?' wildcard: Orthanc's DICOMweb plugin (1.7) does not decode
+// percent-encoded values before matching ("IODEEP%20MODELS" matches nothing), and '?' matches the
+// space on any server; callers that need the exact value check what comes back.
+std::string queryValue(std::string_view value) {
+  static constexpr std::string_view kHex = "0123456789ABCDEF";
+  static constexpr std::string_view kAsIs = "-_.~*?,^:/'()!$;@";
+  std::string out;
+  for (const char c : value) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == ' ') {
+      out += '?';
+    } else if ((std::isalnum(u) != 0 && u < 0x80) || kAsIs.find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4U];
+      out += kHex[u & 0xFU];
+    }
+  }
+  return out;
+}
+
 const char* levelPath(QueryLevel level) {
   switch (level) {
     case QueryLevel::Study: return "studies";
@@ -161,7 +186,7 @@ FindResult webFind(const HttpPeer& web, const NetworkOptions& options, const Que
     }
     std::string v = value;
     if (isUidTag(tag)) std::replace(v.begin(), v.end(), '\\', ',');  // UID list matching (PS3.18 8.3.4.1)
-    add(tagText(tag) + "=" + HttpPeer::escape(v));
+    add(tagText(tag) + "=" + queryValue(v));
   }
   add("limit=" + std::to_string(static_cast<std::uint64_t>(options.maxFindResults) + 1));
   const std::string what = std::string("QIDO-RS ") + path;
