@@ -103,6 +103,15 @@ no_partial "$work" "a body that never ends"
 secs=$(echo "$EPOCHREALTIME - $t0" | bc)
 [ "$(echo "$secs < 30" | bc)" = 1 ] && ok || bad "the endless body took $secs s to stop"
 
+proxy dribble
+t0=$EPOCHREALTIME
+run 6 "roi, a body dribbled" "$work/dribble" -- "$IODEEP" roi --timeout 3 --dimse-timeout 3 --cache-dir "$work/cache" \
+  --outbox-dir "$work/outbox" --instance "$S22" --approve all --reviewer 'Doe^Jane' --pacs "$HOSTILE"
+one_error "$work/dribble" NetworkError "roi, a body dribbled" "took too long"
+secs=$(echo "$EPOCHREALTIME - $t0" | bc)
+[ "$(echo "$secs < 20" | bc)" = 1 ] && ok || bad "the dribbled body held us $secs s (dimse_timeout 3)"
+no_partial "$work" "a body dribbled"
+
 proxy not-multipart
 run 6 "roi, not multipart" "$work/html" -- "$IODEEP" "${ROI[@]}" --pacs "$HOSTILE"
 one_error "$work/html" NetworkError "roi, not multipart" "text/html, not multipart/related"

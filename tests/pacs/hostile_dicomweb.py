@@ -11,6 +11,7 @@ FAULT says:
   huge            WADO-RS: a multipart body that never ends (stopped at 1 GiB or when the client
                   hangs up)
   not-multipart   WADO-RS: answered text/html
+  dribble         WADO-RS: a multipart body sent 10 bytes a second (stopped after 120 s)
   hierarchical    QIDO-RS answered 400 unless it names its study (and, for instances, its series)
                   in the path and holds no UID list: a server that answers only hierarchical
                   queries, as dcmqrscp does
@@ -21,6 +22,7 @@ The port it listens on (127.0.0.1, chosen by the system) is written to PORT_FILE
 import argparse
 import http.server
 import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -106,6 +108,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             payload = (b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + data +
                        b"\r\n--" + boundary.encode() + b"--\r\n")
             self.send_plain(200, payload, ctype)
+        elif fault == "dribble":
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            body = b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + b"\0" * 2000
+            try:
+                for i in range(0, min(len(body), 1200), 10):
+                    self.wfile.write(body[i:i + 10])
+                    self.wfile.flush()
+                    time.sleep(1)
+            except (BrokenPipeError, ConnectionResetError, socket.error):
+                pass
         elif fault == "huge":
             self.send_response(200)
             self.send_header("Content-Type", ctype)

@@ -195,8 +195,9 @@ HttpResponse HttpPeer::perform(const HttpRequest& request, const std::string& wh
   set(CURLOPT_FOLLOWLOCATION, 0L);
   set(CURLOPT_USERAGENT, "iodeep");
   set(CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connectTimeoutSeconds));
-  // a peer that sends nothing for dimse_timeout seconds is given up, as on a DICOM association
-  set(CURLOPT_LOW_SPEED_LIMIT, 1L);
+  // a peer that moves less than 1 KiB/s for dimse_timeout seconds is given up: one that sends
+  // nothing (as on a DICOM association) or dribbles a body byte by byte to hold us
+  set(CURLOPT_LOW_SPEED_LIMIT, 1024L);
   set(CURLOPT_LOW_SPEED_TIME, static_cast<long>(options_.dimseTimeoutSeconds));
   if (request.totalTimeoutSeconds != 0) set(CURLOPT_TIMEOUT, static_cast<long>(request.totalTimeoutSeconds));
   set(CURLOPT_WRITEFUNCTION, &onWrite);
@@ -246,10 +247,11 @@ HttpResponse HttpPeer::perform(const HttpRequest& request, const std::string& wh
   }
   if (response.stopped) return response;
   if (rc != CURLE_OK) {
-    curl_off_t connected = 0;
-    (void)curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connected);
+    // connected: the request went out (its size is known only once it was sent)
+    long requestBytes = 0;
+    (void)curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &requestBytes);
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-        (rc == CURLE_OPERATION_TIMEDOUT && connected == 0)) {
+        (rc == CURLE_OPERATION_TIMEDOUT && requestBytes == 0 && !t.started)) {
       throw Error(ErrorCode::PacsUnreachable, what + ": no connection to the DICOMweb server (" + detail + ")",
                   where());
     }
