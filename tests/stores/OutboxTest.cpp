@@ -18,6 +18,7 @@
 #include "iodeep/iod/ByteBuffer.hpp"
 #include "iodeep/iod/Error.hpp"
 #include "iodeep/rtstruct/StructureSet.hpp"
+#include "iodeep/seg/Segmentation.hpp"
 #include "iodeep/stores/Outbox.hpp"
 #include "iodeep/trust/Audit.hpp"
 #include "iodeep/workflow/ClientConfig.hpp"
@@ -231,7 +232,8 @@ TEST(Outbox, FlushSendsOnlyTheSetsItWrote) {
   EXPECT_NE(notSentOf(contents.notOurs, foreign).find("no outbox record"), std::string::npos);
   EXPECT_NE(notSentOf(contents.notOurs, edited).find("SHA-256"), std::string::npos);
   EXPECT_NE(notSentOf(contents.notOurs, replaced).find("changed since it was written"), std::string::npos);
-  EXPECT_NE(notSentOf(contents.notOurs, otherClass).find("is not RT Structure Set Storage"), std::string::npos);
+  EXPECT_NE(notSentOf(contents.notOurs, otherClass).find("is neither RT Structure Set nor Segmentation Storage"),
+            std::string::npos);
   for (const auto& e : contents.notOurs) EXPECT_EQ(e.notSent.rfind("not written by iodeep: not sent", 0), 0U);
 
   const StoreScp scp(dir / "received");
@@ -322,4 +324,46 @@ TEST(Outbox, FlushAuditsLikeADirectStore) {
   }
   EXPECT_EQ(flushed.pacs, scp.options().pacs.toString());
   EXPECT_NE(flushed.detail.find("after 1 failed attempt(s)"), std::string::npos) << flushed.detail;
+}
+
+// A DICOM Segmentation the outbox wrote (--format seg, docs/seg.md) is listed as waiting, with its
+// label, status and reviewer, and flushed to the peer, which receives it whole; a SEG dropped
+// there by something else is not sent.
+TEST(Outbox, SegmentationsItWroteAreListedAndSent) {
+  test::TempDir dir;
+  const client::Outbox box(dir / "outbox");
+  std::string sop;
+  const auto path = box.put([&](const fs::path& p) {
+    const auto files = client::writeReview(prediction(), client::ReviewDecision{{0}, "Doe^Jane"}, p, {}, std::nullopt,
+                                           {}, client::ResultFormat::Seg);
+    sop = files.approved->sopInstanceUid;
+    return provenance();
+  });
+  const auto foreign = dir / "outbox" / "2.25.4321.dcm";
+  ASSERT_TRUE(client::writeReview(prediction(), client::ReviewDecision{{0}, "Doe^Jane"}, foreign, {}, std::nullopt, {},
+                                  client::ResultFormat::Seg)
+                  .approved);
+  const auto c = box.contents();
+  ASSERT_EQ(c.waiting.size(), 1U);
+  EXPECT_EQ(c.waiting[0].file, path);
+  EXPECT_EQ(c.waiting[0].sopInstanceUid, sop);
+  EXPECT_EQ(c.waiting[0].approvalStatus, "APPROVED");
+  EXPECT_EQ(c.waiting[0].reviewer, "Doe^Jane");
+  ASSERT_EQ(c.notOurs.size(), 1U);
+  EXPECT_NE(c.notOurs[0].notSent.find("no outbox record"), std::string::npos) << c.notOurs[0].notSent;
+
+  const StoreScp scp(dir / "received");
+  const client::Pacs pacs(scp.options());
+  const auto r = box.flush(pacs, dir / "audit.log");
+  EXPECT_EQ(r.stored, std::vector<std::string>{sop});
+  ASSERT_EQ(r.notSent.size(), 1U);
+  EXPECT_FALSE(fs::exists(path));
+  std::vector<fs::path> received;
+  for (const auto& e : fs::directory_iterator(dir / "received")) received.push_back(e.path());
+  ASSERT_EQ(received.size(), 1U);
+  // the peer got it: a readable Segmentation, the one the outbox wrote
+  const auto got = seg::readSegmentation(received[0]);
+  EXPECT_EQ(got.sopInstanceUid, sop);
+  EXPECT_EQ(got.approvalStatus, "APPROVED");
+  EXPECT_EQ(got.segments.size(), 1U);
 }
