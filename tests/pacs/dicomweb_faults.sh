@@ -112,6 +112,19 @@ secs=$(echo "$EPOCHREALTIME - $t0" | bc)
 [ "$(echo "$secs < 20" | bc)" = 1 ] && ok || bad "the dribbled body held us $secs s (dimse_timeout 3)"
 no_partial "$work" "a body dribbled"
 
+proxy many-parts
+run 6 "roi, 50 parts for one instance" "$work/parts" -- "$IODEEP" "${ROI[@]}" --pacs "$HOSTILE"
+one_error "$work/parts" NetworkError "roi, 50 parts for one instance" "more than 8 parts"
+no_partial "$work" "50 parts for one instance"
+
+proxy qido-flood
+run 0 "studies, a server that ignores limit" "$work/flood.json" -- "$IODEEP" studies --pacs "$HOSTILE" "${BASE[@]}" \
+  --max-find-results 100 --json
+check "studies, a server that ignores limit: the first 100 kept" "$work/flood.json" \
+  "len(d) == 100 and d[0]['patientName'] == 'Flood^0' and d[99]['patientName'] == 'Flood^99'"
+grep -q "warning: QIDO-RS /studies stopped after 100 matches" "$work/flood.json.err" && ok ||
+  bad "no truncation warning: $(cat "$work/flood.json.err")"
+
 proxy not-multipart
 run 6 "roi, not multipart" "$work/html" -- "$IODEEP" "${ROI[@]}" --pacs "$HOSTILE"
 one_error "$work/html" NetworkError "roi, not multipart" "text/html, not multipart/related"

@@ -12,6 +12,8 @@ FAULT says:
                   hangs up)
   not-multipart   WADO-RS: answered text/html
   dribble         WADO-RS: a multipart body sent 10 bytes a second (stopped after 120 s)
+  qido-flood      QIDO-RS /studies: 50,000 matches, whatever limit says
+  many-parts      WADO-RS: 50 tiny parts for one instance
   hierarchical    QIDO-RS answered 400 unless it names its study (and, for instances, its series)
                   in the path and holds no UID list: a server that answers only hierarchical
                   queries, as dcmqrscp does
@@ -86,7 +88,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # and the client must not count the store as done
             self.send_plain(409, b'{"00081198": {"vr": "SQ", "Value": [{"00081197": {"vr": "US", "Value": [42752]}}]}}')
             return
-        if not wado or fault in ("none", "stow-refuse", "hierarchical"):
+        if fault == "qido-flood" and not wado and self.path.split("?")[0].endswith("/studies"):
+            one = '{"0020000D": {"vr": "UI", "Value": ["2.25.%d"]}, "00100010": {"vr": "PN", "Value": [{"Alphabetic": "Flood^%d"}]}}'
+            self.send_plain(200, ("[" + ",".join(one % (i, i) for i in range(50000)) + "]").encode())
+            return
+        if not wado or fault in ("none", "stow-refuse", "hierarchical", "qido-flood"):
             status, ctype, data = self.upstream(body)
             self.send_plain(status, data, ctype or "application/octet-stream")
             return
@@ -108,6 +114,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             payload = (b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\n" + data +
                        b"\r\n--" + boundary.encode() + b"--\r\n")
             self.send_plain(200, payload, ctype)
+        elif fault == "many-parts":
+            part = b"--" + boundary.encode() + b"\r\nContent-Type: application/dicom\r\n\r\nx\r\n"
+            self.send_plain(200, part * 50 + b"--" + boundary.encode() + b"--\r\n", ctype)
         elif fault == "dribble":
             self.send_response(200)
             self.send_header("Content-Type", ctype)

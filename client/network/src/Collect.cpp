@@ -34,8 +34,17 @@ std::string Wanted::refusal(const std::string& sopClass, const std::string& sopI
 }
 
 void reportDiscarded(const std::string& peer, const std::string& sopInstance, const std::string& why) {
-  iod::warn("discarded " + (sopInstance.empty() ? std::string("an instance") : sopInstance) + " from " + peer +
-            ": not requested (" + why + ")");
+  // the UID and the reason carry the peer's text (not yet known to be UIDs): one printable line of
+  // bounded length
+  const auto shown = [](const std::string& text, std::size_t max) {
+    std::string out = text.substr(0, max);
+    for (auto& c : out) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7F) c = '?';
+    }
+    return text.size() > max ? out + "..." : out;
+  };
+  iod::warn("discarded " + (sopInstance.empty() ? std::string("an instance") : shown(sopInstance, 64)) + " from " +
+            peer + ": not requested (" + shown(why, 300) + ")");
 }
 
 void collect(const std::filesystem::path& from, const std::filesystem::path& to, const Wanted& wanted,

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -47,12 +48,14 @@ bool parseTag(const std::string& text, Tag& tag) {
 // One value of the DICOM JSON model as the text C-FIND would have given.
 std::string valueText(const nlohmann::json& v) {
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+  // (nlohmann counts an unsigned number as an integer too: unsigned first)
   if (v.is_number_unsigned()) return std::to_string(v.get<std::uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
   if (v.is_number_float()) {
+    // the shortest text that reads back as the same number (0.1, not 0.10000000000000001)
     std::array<char, 32> text{};
-    (void)std::snprintf(text.data(), text.size(), "%.17g", v.get<double>());
-    return text.data();
+    const auto [end, ec] = std::to_chars(text.data(), text.data() + text.size(), v.get<double>());
+    return ec == std::errc() ? std::string(text.data(), end) : std::string();
   }
   if (v.is_object()) {  // PN: the alphabetic group (ideographic and phonetic are not used here)
     const auto a = v.find("Alphabetic");
@@ -93,10 +96,63 @@ bool single(const std::string& uid) {
   return !uid.empty() && uid.find_first_of("\\*?,") == std::string::npos;
 }
 
+// Text a server chose (a body, a content type), fit for a one-line message: control characters
+// replaced, at most @p max bytes.
+std::string printable(std::string_view text, std::size_t max = 200) {
+  std::string out(text.substr(0, max));
+  for (auto& c : out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) c = '?';
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
 std::string firstLineOf(const std::string& body) {
-  std::string line = body.substr(0, body.find_first_of("\r\n"));
-  if (line.size() > 200) line = line.substr(0, 200) + "...";
-  return line;
+  return printable(std::string_view(body).substr(0, body.find_first_of("\r\n")));
+}
+
+// The end (one past the closing character) of element @p n (1-based) of the top-level JSON array
+// @p text, found by a scan that does not build anything; npos when the array has n elements or
+// fewer (or is not an array: the parser says so). A QIDO-RS answer of more matches than asked
+// for is cut there before it is parsed: a server that ignores `limit` cannot make us build a tree
+// of millions of matches.
+std::size_t endOfElement(std::string_view text, std::size_t n) {
+  std::size_t depth = 0, count = 0;
+  bool inString = false, escaped = false, inElement = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (inString) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        inString = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      inString = true;
+      if (depth == 1) inElement = true;
+    } else if (c == '[' || c == '{') {
+      if (depth == 1) inElement = true;
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (depth == 0) return std::string_view::npos;
+      --depth;
+      if (depth == 1 && inElement) {
+        inElement = false;
+        if (++count == n) return i + 1;
+      }
+    } else if (depth == 1 && c == ',' && inElement) {
+      inElement = false;
+      if (++count == n) return i;
+    } else if (depth == 1 && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      inElement = true;  // a scalar element
+    }
+  }
+  return std::string_view::npos;
 }
 
 [[noreturn]] void throwStatus(const HttpPeer& web, const std::string& what, const HttpResponse& r,
@@ -203,11 +259,18 @@ FindResult webFind(const HttpPeer& web, const NetworkOptions& options, const Que
   const std::string type = mediaType(r.contentType);
   if (type != "application/dicom+json" && type != "application/json") {
     throw Error(ErrorCode::NetworkError,
-                what + ": the server answered " + (type.empty() ? std::string("no content type") : type) +
+                what + ": the server answered " + (type.empty() ? std::string("no content type") : printable(type)) +
                     ", not application/dicom+json",
                 web.where());
   }
-  const auto matches = iod::parseJson(r.body, what, {.maxBytes = kMaxQidoBytes, .maxDepth = 16});
+  std::string_view body = r.body;
+  std::string cut;
+  if (const auto end = endOfElement(body, static_cast<std::size_t>(options.maxFindResults) + 1);
+      end != std::string_view::npos) {
+    cut = std::string(body.substr(0, end)) + "]";  // the matches beyond are never parsed
+    body = cut;
+  }
+  const auto matches = iod::parseJson(body, what, {.maxBytes = kMaxQidoBytes, .maxDepth = 16});
   if (!matches.is_array()) {
     throw Error(ErrorCode::NetworkError, what + ": the answer is not a JSON array of matches", web.where());
   }
@@ -236,6 +299,10 @@ RetrieveResult webRetrieve(const HttpPeer& web, const NetworkOptions& options, Q
       throw Error(ErrorCode::InvalidArgument, "'" + *uid + "' is not one UID", web.where());
     }
   }
+  if (studyUid.empty() || (level != QueryLevel::Study && seriesUid.empty()) ||
+      (level == QueryLevel::Image && sopInstanceUid.empty())) {
+    throw Error(ErrorCode::InvalidArgument, "WADO-RS: a UID the retrieval level needs is empty", web.where());
+  }
   std::string path = "/studies/" + HttpPeer::escape(studyUid);
   if (level != QueryLevel::Study) path += "/series/" + HttpPeer::escape(seriesUid);
   if (level == QueryLevel::Image) path += "/instances/" + HttpPeer::escape(sopInstanceUid);
@@ -263,11 +330,14 @@ RetrieveResult webRetrieve(const HttpPeer& web, const NetworkOptions& options, Q
         const std::string type = mediaType(contentType);
         const std::string boundary = headerParameter(contentType, "boundary");
         if (type != "multipart/related" || boundary.empty()) {
-          streamError = what + ": the server answered " + (type.empty() ? std::string("no content type") : type) +
+          streamError = what + ": the server answered " +
+                        (type.empty() ? std::string("no content type") : printable(type)) +
                         ", not multipart/related with a boundary";
           return false;
         }
-        writer = std::make_unique<MultipartWriter>(incoming.path(), boundary);
+        // one instance asked for: a few parts at most; a series or study: a bound all the same
+        writer = std::make_unique<MultipartWriter>(incoming.path(), boundary,
+                                                   level == QueryLevel::Image ? kMaxPartsForOne : kMaxParts);
       }
       const std::size_t before = writer->parts().size();
       if (!writer->feed(data)) {
@@ -419,6 +489,12 @@ std::vector<StoreOutcome> webStore(const HttpPeer& web, const std::vector<std::f
                        "Accept: application/dicom+json"};
     request.bodySize = total;
     request.maxBodyBytes = kMaxStowAnswerBytes;
+    request.rewind = [&] {
+      sent = 0;
+      in.clear();
+      in.seekg(0);
+      return static_cast<bool>(in);
+    };
     request.body = [&](char* buffer, std::size_t size) -> std::size_t {
       std::size_t n = 0;
       while (n < size && sent < total) {

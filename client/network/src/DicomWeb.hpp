@@ -14,6 +14,10 @@ namespace iodeep::client::detail {
 
 /// Most bytes of one QIDO-RS answer (about 2 KB per match: 10000 matches fit many times over).
 inline constexpr std::uint64_t kMaxQidoBytes = std::uint64_t{64} << 20U;
+/// Most parts of one WADO-RS answer: for one instance, and for a series or study (each part is a
+/// file: a server sending tiny parts cannot make millions of them).
+inline constexpr std::size_t kMaxPartsForOne = 8;
+inline constexpr std::size_t kMaxParts = 100000;
 /// Most bytes of one STOW-RS answer (a few hundred per instance).
 inline constexpr std::uint64_t kMaxStowAnswerBytes = std::uint64_t{1} << 20U;
 

@@ -118,6 +118,17 @@ std::size_t onRead(char* buffer, std::size_t size, std::size_t count, void* user
   }
 }
 
+int onSeek(void* user, curl_off_t offset, int origin) {
+  auto& t = *static_cast<Transfer*>(user);
+  try {
+    if (offset == 0 && origin == SEEK_SET && t.request->rewind && t.request->rewind()) return CURL_SEEKFUNC_OK;
+  } catch (...) {
+    t.failure = std::current_exception();
+    return CURL_SEEKFUNC_FAIL;
+  }
+  return CURL_SEEKFUNC_CANTSEEK;
+}
+
 bool isTlsFailure(CURLcode rc) {
   switch (rc) {
     case CURLE_SSL_CONNECT_ERROR:
@@ -207,6 +218,8 @@ HttpResponse HttpPeer::perform(const HttpRequest& request, const std::string& wh
     set(CURLOPT_POST, 1L);
     set(CURLOPT_READFUNCTION, &onRead);
     set(CURLOPT_READDATA, static_cast<void*>(&t));
+    set(CURLOPT_SEEKFUNCTION, &onSeek);
+    set(CURLOPT_SEEKDATA, static_cast<void*>(&t));
     set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.bodySize));
   }
   const auto& web = options_.web;
@@ -225,18 +238,22 @@ HttpResponse HttpPeer::perform(const HttpRequest& request, const std::string& wh
       curl_blob blob{const_cast<char*>(trustedPem_.data()), trustedPem_.size(),  // NOLINT: curl copies it
                      CURL_BLOB_COPY};
       set(CURLOPT_CAINFO_BLOB, &blob);
+      // the trusted certificates alone: not also the system's directory of CAs (Debian's curl
+      // is built with a CA path, which a CA blob does not replace)
+      set(CURLOPT_CAPATH, static_cast<const char*>(nullptr));
     }
     set(CURLOPT_SSL_VERIFYPEER, tls.verifyPeer ? 1L : 0L);
     set(CURLOPT_SSL_VERIFYHOST, tls.verifyPeer ? 2L : 0L);
     if (!tls.certificate.empty()) {
       set(CURLOPT_SSLCERT, tls.certificate.c_str());
-      set(CURLOPT_SSLKEY, tls.privateKey.c_str());
+      if (!tls.privateKey.empty()) set(CURLOPT_SSLKEY, tls.privateKey.c_str());
       if (!tls.privateKeyPassphrase.empty()) set(CURLOPT_KEYPASSWD, tls.privateKeyPassphrase.c_str());
     }
   }
 
   const CURLcode rc = curl_easy_perform(h);
   if (t.failure) std::rethrow_exception(t.failure);
+  const bool answered = t.started;  // some of the body arrived
   noteStatus(t);
   const std::string detail = error[0] != '\0' ? std::string(error.data()) : std::string(curl_easy_strerror(rc));
   if (t.capExceeded) {
@@ -251,7 +268,7 @@ HttpResponse HttpPeer::perform(const HttpRequest& request, const std::string& wh
     long requestBytes = 0;
     (void)curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &requestBytes);
     if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-        (rc == CURLE_OPERATION_TIMEDOUT && requestBytes == 0 && !t.started)) {
+        (rc == CURLE_OPERATION_TIMEDOUT && requestBytes == 0 && !answered)) {
       throw Error(ErrorCode::PacsUnreachable, what + ": no connection to the DICOMweb server (" + detail + ")",
                   where());
     }

@@ -29,6 +29,9 @@ struct HttpRequest {
   std::vector<std::string> headers;  ///< "Name: value"
   BodySource body;                   ///< POST only
   std::uint64_t bodySize{0};
+  /// Back to the body's start (curl resends it on a fresh connection when a reused one died);
+  /// false when it cannot.
+  std::function<bool()> rewind;
   /// Longest the whole exchange may take (0: no limit, only the stall timeout).
   std::uint32_t totalTimeoutSeconds{0};
   /// Most response-body bytes accepted; more: Error(NetworkError) naming the cap.

@@ -11,8 +11,8 @@ namespace {
 constexpr std::size_t kMaxPartHeaders = 16384;
 }
 
-MultipartWriter::MultipartWriter(std::filesystem::path directory, std::string boundary)
-    : directory_(std::move(directory)), delimiter_("\r\n--" + std::move(boundary)) {}
+MultipartWriter::MultipartWriter(std::filesystem::path directory, std::string boundary, std::size_t maxParts)
+    : directory_(std::move(directory)), delimiter_("\r\n--" + std::move(boundary)), maxParts_(maxParts) {}
 
 bool MultipartWriter::fail(std::string why) {
   if (state_ != State::Failed) error_ = std::move(why);
@@ -30,6 +30,9 @@ bool MultipartWriter::write(std::string_view data) {
 }
 
 bool MultipartWriter::openPart(std::string_view headers) {
+  if (parts_.size() >= maxParts_) {
+    return fail("more than " + std::to_string(maxParts_) + " parts (at most that many instances are taken)");
+  }
   current_ = Part{};
   current_.file = directory_ / ("part-" + std::to_string(parts_.size() + 1) + ".bin");
   std::size_t pos = 0;

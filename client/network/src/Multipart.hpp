@@ -19,8 +19,9 @@ class MultipartWriter {
     std::uint64_t bytes{0};
   };
 
-  /// Parts go to @p directory as part-<n>.bin; @p boundary from the response's Content-Type.
-  MultipartWriter(std::filesystem::path directory, std::string boundary);
+  /// Parts go to @p directory as part-<n>.bin; @p boundary from the response's Content-Type; more
+  /// than @p maxParts parts break the body (error()).
+  MultipartWriter(std::filesystem::path directory, std::string boundary, std::size_t maxParts);
 
   /// Consumes the next bytes of the body. Returns false, with error() saying why, when the body
   /// breaks the format (a part's headers over 16 KiB, no blank line after them, junk after a
@@ -42,6 +43,7 @@ class MultipartWriter {
 
   std::filesystem::path directory_;
   std::string delimiter_;  ///< "\r\n--" + boundary
+  std::size_t maxParts_;
   State state_{State::Preamble};
   std::string pending_{"\r\n"};  // a virtual CRLF: the first delimiter may open the body
   std::ofstream out_;

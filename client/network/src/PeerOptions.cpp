@@ -126,8 +126,9 @@ void NetworkOptions::validate() const {
   if (connectTimeoutSeconds == 0 || dimseTimeoutSeconds == 0) {
     throw Error(ErrorCode::InvalidArgument, "timeouts must be at least 1 second");
   }
-  if (!tls.enabled) return;
   const bool https = pacs.url.rfind("https://", 0) == 0;
+  if (!tls.enabled && !https) return;
+  // (an https:// DICOMweb server uses these settings whether or not DICOM TLS is on)
   if (https && tls.certificate.empty() != tls.privateKey.empty()) {
     throw Error(ErrorCode::InvalidArgument, "a client certificate needs its private key, and the key its certificate");
   }
