@@ -33,26 +33,26 @@ Error tooDeep(std::string_view text, std::string_view source, std::size_t offset
                ErrorContext{.part = std::string(source) + ":" + lineColumn(text, offset)});
 }
 
+// The closing quote of the string whose opening quote is at @p open (text.size() when unclosed).
+std::size_t stringEnd(std::string_view text, std::size_t open) {
+  for (std::size_t i = open + 1; i < text.size(); ++i) {
+    if (text[i] == '\\') {
+      ++i;  // the escaped character
+    } else if (text[i] == '"') {
+      return i;
+    }
+  }
+  return text.size();
+}
+
 // The first byte at which arrays and objects nest deeper than @p maxDepth, outside strings; a
 // loop, not a recursion, so that it cannot itself be the thing that overflows.
 std::optional<std::size_t> depthExceededAt(std::string_view text, std::size_t maxDepth) {
   std::size_t depth = 0;
-  bool inString = false;
-  bool escaped = false;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    if (inString) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        inString = false;
-      }
-      continue;
-    }
     if (c == '"') {
-      inString = true;
+      i = stringEnd(text, i);
     } else if (c == '[' || c == '{') {
       if (++depth > maxDepth) return i;
     } else if ((c == ']' || c == '}') && depth > 0) {
@@ -63,6 +63,34 @@ std::optional<std::size_t> depthExceededAt(std::string_view text, std::size_t ma
 }
 
 }  // namespace
+
+std::size_t endOfTopLevelElement(std::string_view text, std::size_t n) {
+  std::size_t depth = 0, count = 0;
+  bool inElement = false;
+  const auto ended = [&] {
+    inElement = false;
+    return ++count == n;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      if (depth == 1) inElement = true;
+      i = stringEnd(text, i);
+    } else if (c == '[' || c == '{') {
+      if (depth == 1) inElement = true;
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      if (depth == 0) return std::string_view::npos;
+      --depth;
+      if (depth == 1 && inElement && ended()) return i + 1;
+    } else if (depth == 1 && c == ',') {
+      if (inElement && ended()) return i;
+    } else if (depth == 1 && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+      inElement = true;  // a scalar element
+    }
+  }
+  return std::string_view::npos;
+}
 
 nlohmann::json parseJson(std::string_view text, std::string_view source, JsonLimits limits) {
   if (text.size() > limits.maxBytes) {

@@ -112,49 +112,6 @@ std::string firstLineOf(const std::string& body) {
   return printable(std::string_view(body).substr(0, body.find_first_of("\r\n")));
 }
 
-// The end (one past the closing character) of element @p n (1-based) of the top-level JSON array
-// @p text, found by a scan that does not build anything; npos when the array has n elements or
-// fewer (or is not an array: the parser says so). A QIDO-RS answer of more matches than asked
-// for is cut there before it is parsed: a server that ignores `limit` cannot make us build a tree
-// of millions of matches.
-std::size_t endOfElement(std::string_view text, std::size_t n) {
-  std::size_t depth = 0, count = 0;
-  bool inString = false, escaped = false, inElement = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (inString) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        inString = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      inString = true;
-      if (depth == 1) inElement = true;
-    } else if (c == '[' || c == '{') {
-      if (depth == 1) inElement = true;
-      ++depth;
-    } else if (c == ']' || c == '}') {
-      if (depth == 0) return std::string_view::npos;
-      --depth;
-      if (depth == 1 && inElement) {
-        inElement = false;
-        if (++count == n) return i + 1;
-      }
-    } else if (depth == 1 && c == ',' && inElement) {
-      inElement = false;
-      if (++count == n) return i;
-    } else if (depth == 1 && c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-      inElement = true;  // a scalar element
-    }
-  }
-  return std::string_view::npos;
-}
-
 [[noreturn]] void throwStatus(const HttpPeer& web, const std::string& what, const HttpResponse& r,
                               const std::string& hint = {}) {
   const std::string body = firstLineOf(r.body);
@@ -265,9 +222,11 @@ FindResult webFind(const HttpPeer& web, const NetworkOptions& options, const Que
   }
   std::string_view body = r.body;
   std::string cut;
-  if (const auto end = endOfElement(body, static_cast<std::size_t>(options.maxFindResults) + 1);
+  // a server that ignores `limit` cannot make us build a tree of millions of matches: those beyond
+  // the first max_find_results + 1 are never parsed
+  if (const auto end = iod::endOfTopLevelElement(body, static_cast<std::size_t>(options.maxFindResults) + 1);
       end != std::string_view::npos) {
-    cut = std::string(body.substr(0, end)) + "]";  // the matches beyond are never parsed
+    cut = std::string(body.substr(0, end)) + "]";
     body = cut;
   }
   const auto matches = iod::parseJson(body, what, {.maxBytes = kMaxQidoBytes, .maxDepth = 16});

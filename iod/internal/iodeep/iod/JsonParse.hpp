@@ -22,4 +22,10 @@ namespace iodeep::iod {
 /// was crossed as line:column).
 [[nodiscard]] nlohmann::json parseJson(std::string_view text, std::string_view source, JsonLimits limits = {});
 
+/// The end (one past its last character) of element @p n (1-based) of the top-level JSON array
+/// @p text, found by the same scan that does not build anything; npos when the array has @p n
+/// elements or fewer (or the text is not an array: the parser then says so). A caller that wants
+/// the first @p n elements only cuts the text there and closes the array before parsing it.
+[[nodiscard]] std::size_t endOfTopLevelElement(std::string_view text, std::size_t n);
+
 }  // namespace iodeep::iod
