@@ -16,7 +16,8 @@ std::vector<StructureSetOnPacs> findStructureSets(const Pacs& pacs, const std::s
   std::set<std::string> images;
   for (const auto& i : findInstances(pacs, studyUid, seriesUid)) images.insert(i.sopInstanceUid);
   std::vector<StructureSetOnPacs> out;
-  for (const auto& s : findSeries(pacs, studyUid)) {
+  const auto studySeries = findSeries(pacs, studyUid);  // one SERIES query for both kinds
+  for (const auto& s : studySeries) {
     if (s.modality != "RTSTRUCT") continue;
     const auto got = pacs.retrieve(QueryLevel::Series, studyUid, s.seriesInstanceUid, {}, directory,
                                    {std::string("1.2.840.10008.5.1.4.1.1.481.3")});
@@ -55,7 +56,7 @@ std::vector<StructureSetOnPacs> findStructureSets(const Pacs& pacs, const std::s
     }
   }
   if (!withSegmentations) return out;
-  for (const auto& s : findSeries(pacs, studyUid)) {
+  for (const auto& s : studySeries) {
     if (s.modality != "SEG") continue;
     const auto got = pacs.retrieve(QueryLevel::Series, studyUid, s.seriesInstanceUid, {}, directory,
                                    {std::string("1.2.840.10008.5.1.4.1.1.66.4")});
