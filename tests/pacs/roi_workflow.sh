@@ -344,6 +344,13 @@ check "roi: no match, reasons" "$work/roi-foot.json" \
 if [ -n "$WEB" ]; then
   D=(--pacs "$AEC@127.0.0.1:$PORT" --aet "$CLIENT_AET" --retrieve get --cache-dir "$work/cache-dimse"
      --outbox-dir "$work/outbox" --timeout 5 --dimse-timeout 30)
+  # the model developer's command too: a training set from the sets stored over DICOMweb
+  run 0 "dataset over DICOMweb" "$work/dataset.json" -- "$IODEEP" dataset "${P[@]}" --json --network "$BRAIN_DNN" \
+    -o "$work/ds"
+  check "dataset over DICOMweb: the approved slices" "$work/dataset.json" \
+    "d['samples'] >= 3 and d['sources']['accepted'] == d['samples'] and d['setsUsed'] >= 1"
+  [ -f "$work/ds/manifest.csv" ] && [ "$(find "$work/ds" -name '*.png' | wc -l)" -ge 3 ] && ok ||
+    bad "dataset over DICOMweb: no manifest or images in $work/ds"
   run 0 "roi over DIMSE on the same slice" "$work/roi-dimse.json" -- "$IODEEP" roi "${D[@]}" --instance "$S22" \
     --approve all --reviewer 'Doe^Jane' --json
   $PY - "$work/roi1.json" "$work/roi-dimse.json" <<'PY' && ok || bad "DICOMweb and DIMSE proposals differ"
